@@ -1,0 +1,43 @@
+# Two commands on a fresh machine with Python 3.11+: `make run` and `make test`.
+# Each creates the virtual environment and installs what it needs on first use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint migrate bench clean help
+
+help:
+	@echo "make run      API + worker on http://127.0.0.1:8000 (embedded PostgreSQL and Redis unless URLs are set)"
+	@echo "make test     the whole test suite, including property-based API fuzzing"
+	@echo "make lint     ruff + mypy"
+	@echo "make migrate  apply database migrations"
+	@echo "make bench    benchmarks (prints their figures)"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/yijing run
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy shared services tests bench
+
+migrate: $(STAMP)
+	$(BIN)/yijing db upgrade
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,55 @@
+"""Dependencies every router uses, as short annotated aliases."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from arq.connections import ArqRedis
+from fastapi import BackgroundTasks, Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+from yijing.db import SessionFactory
+from yijing.outbox import service as outbox
+from yijing.settings import Settings
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session_factory(request: Request) -> SessionFactory:
+    factory: SessionFactory = request.app.state.session_factory
+    return factory
+
+
+def get_redis(request: Request) -> ArqRedis:
+    redis: ArqRedis = request.app.state.redis
+    return redis
+
+
+async def get_session(
+    background: BackgroundTasks,
+    factory: Annotated[SessionFactory, Depends(get_session_factory)],
+    redis: Annotated[ArqRedis, Depends(get_redis)],
+) -> AsyncIterator[AsyncSession]:
+    """The request's transaction: committed after the handler returns (before the response is sent, so a
+    failed commit is a 500, never a lost write), rolled back when it raises. Jobs the transaction emitted
+    are relayed after the response; if Redis is down they wait in the outbox for the worker's relay."""
+    async with factory() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+        emitted = outbox.take_emitted(session)
+    if emitted:
+        background.add_task(outbox.relay_after_commit, factory, redis, emitted)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+# scope="function": the commit happens when the handler returns, not after the response is sent.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+RedisDep = Annotated[ArqRedis, Depends(get_redis)]
+SessionFactoryDep = Annotated[SessionFactory, Depends(get_session_factory)]

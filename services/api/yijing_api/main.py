@@ -1,0 +1,85 @@
+"""The ASGI application: ``uvicorn yijing_api.main:app`` (built by :func:`create_app`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi_offline import FastAPIOffline
+from yijing.db import create_engine, create_session_factory
+from yijing.logging import configure_logging
+from yijing.redis import arq_redis
+from yijing.settings import Settings, get_settings
+
+from yijing_api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from yijing_api.openapi import install_openapi
+from yijing_api.problems import install_problem_handlers
+from yijing_api.routers import jobs, system
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+Backend of a county police station's volunteer-police (义警) programme: sites run "1+2+N", groups of ten
+with a weekly captain, patrols, hazards, disputes, training, assessment, rental self-registration, a
+report/bulletin channel and statistics for other police systems.
+
+Errors are RFC 9457 problem documents (`application/problem+json`) with a stable `code`; titles follow
+`Accept-Language` (`zh-CN` by default, `en`). Every response carries an `X-Request-ID`.
+"""
+
+TAGS = [
+    {"name": "system", "description": "Liveness and readiness probes"},
+    {"name": "jobs", "description": "Background job runs and their progress"},
+]
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    if not settings.database_url or not settings.redis_url:
+        raise RuntimeError(
+            "YIJING_DATABASE_URL and YIJING_REDIS_URL must be set "
+            "(`yijing run` sets them when it starts embedded servers)"
+        )
+    engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+    app.state.session_factory = create_session_factory(engine)
+    app.state.redis = arq_redis(settings.redis_url)
+    try:
+        yield
+    finally:
+        await app.state.redis.aclose()
+        await engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    app = FastAPIOffline(
+        title="yijing 义警",
+        version="0.1.0",
+        description=DESCRIPTION,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/docs",
+        redoc_url="/redoc",
+        static_url="/static/docs",
+        openapi_tags=TAGS,
+        # validatorUrl: Swagger UI would otherwise call an outside validator service.
+        swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_problem_handlers(app)
+    install_openapi(app)
+    # Last added runs first: the request id exists before the body limit can refuse a request.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+
+    app.include_router(system.router)
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(jobs.router)
+    app.include_router(api)
+    return app
+
+
+app = create_app()

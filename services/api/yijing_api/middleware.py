@@ -1,0 +1,130 @@
+"""Pure ASGI middleware (no per-request task switching): request ids, access logs, metrics, a body-size
+limit, and a problem+json answer for anything unhandled."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import structlog
+from prometheus_client import Counter, Histogram
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from yijing_api.problems import problem_response
+
+log = structlog.get_logger("yijing_api.access")
+
+REQUEST_ID_HEADER = "x-request-id"
+# A client may supply its own id (to trace a retry end to end) if it is short and harmless to log.
+_CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+
+HTTP_REQUESTS = Counter("yijing_http_requests_total", "HTTP requests answered", ["method", "route", "status"])
+HTTP_LATENCY = Histogram(
+    "yijing_http_request_duration_seconds", "Time to answer an HTTP request", ["method", "route"]
+)
+
+
+class BodyTooLarge(HTTPException):
+    """Raised while a body is read; an HTTP exception so that FastAPI's body parsing passes it through to the
+    problem handlers unchanged."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"The request body exceeds the limit of {max_bytes} bytes.")
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (``X-Request-ID`` in and out, and in every log line), logs and measures
+    it, and turns an unhandled exception into a 500 problem document without a stack trace."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled_error", path=scope.get("path"))
+            if not response_started:
+                detail = "An unexpected error occurred; quote the request id when reporting it."
+                await problem_response(scope, 500, detail=detail)(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            route_path = getattr(route, "path", None) or "<unmatched>"
+            HTTP_REQUESTS.labels(scope["method"], route_path, str(status)).inc()
+            HTTP_LATENCY.labels(scope["method"], route_path).observe(elapsed)
+            log.info(
+                "request",
+                method=scope["method"],
+                path=scope.get("path"),
+                route=route_path,
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+            )
+            structlog.contextvars.unbind_contextvars("request_id")
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"x-request-id":
+            candidate: str = value.decode("latin-1")
+            if _CLIENT_REQUEST_ID.match(candidate):
+                return candidate
+    return uuid.uuid4().hex
+
+
+class BodySizeLimitMiddleware:
+    """Refuses bodies over ``max_bytes`` with 413: at once when ``Content-Length`` says so, and while
+    reading when a chunked body grows past the limit."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = 0
+                if declared > self.max_bytes:
+                    detail = BodyTooLarge(self.max_bytes).detail
+                    await problem_response(scope, 413, detail=detail)(scope, receive, send)
+                    return
+
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        await self.app(scope, counting_receive, send)

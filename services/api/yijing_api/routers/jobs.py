@@ -1,0 +1,58 @@
+"""Job runs: ask for a registered job to run, then follow its progress."""
+
+import uuid
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import APIRouter, Body, Response, status
+from yijing.jobs import service
+from yijing.jobs.schemas import JobRead, JobRequestBase, job_request_type
+
+from yijing_api.deps import SessionDep
+from yijing_api.problems import problem_responses
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+if TYPE_CHECKING:
+    JobRequest = JobRequestBase
+else:
+    # One body model per registered job, chosen by `name` (built from the registry at import).
+    JobRequest = job_request_type()
+
+
+@router.post(
+    "",
+    operation_id="jobs_create",
+    summary="Run a registered job",
+    description=(
+        "Records a job run and queues it through the transactional outbox, so it runs even when the queue "
+        "is briefly down. Answers 202 with the run; poll `GET /api/v1/jobs/{job_id}` for progress and result."
+    ),
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=problem_responses(413, 422),
+)
+async def create_job(
+    session: SessionDep,
+    response: Response,
+    request: Annotated[
+        JobRequest,
+        Body(
+            openapi_examples={
+                "heartbeat": {"summary": "Record a heartbeat", "value": {"name": "system.heartbeat"}}
+            }
+        ),
+    ],
+) -> JobRead:
+    spec = service.get_spec(request.name)
+    run = await service.request_run(session, spec, request.payload)
+    response.headers["Location"] = f"/api/v1/jobs/{run.id}"
+    return JobRead.of(run)
+
+
+@router.get(
+    "/{job_id}",
+    operation_id="jobs_get",
+    summary="A job run's status, progress and result",
+    responses=problem_responses(404, 422),
+)
+async def get_job(job_id: uuid.UUID, session: SessionDep) -> JobRead:
+    return JobRead.of(await service.get_run(session, job_id))

@@ -1,0 +1,74 @@
+"""Liveness, readiness and metrics: for load balancers, orchestrators and Prometheus."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
+from sqlalchemy import text
+from starlette.responses import JSONResponse
+
+from yijing_api.deps import RedisDep, SessionFactoryDep
+from yijing_api.problems import problem_response, problem_responses
+
+router = APIRouter(tags=["system"])
+
+CHECK_TIMEOUT_SECONDS = 3.0
+CheckState = Literal["ok", "failing"]
+
+
+class Health(BaseModel):
+    status: Literal["alive"] = "alive"
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"] = "ready"
+    checks: dict[str, CheckState] = Field(
+        description="Each dependency and its state", examples=[{"database": "ok", "redis": "ok"}]
+    )
+
+
+@router.get("/healthz", operation_id="system_health", summary="The process is alive")
+async def health() -> Health:
+    return Health()
+
+
+async def _check(probe: asyncio.Future[object] | object) -> CheckState:
+    try:
+        await asyncio.wait_for(probe, CHECK_TIMEOUT_SECONDS)  # type: ignore[arg-type]
+    except Exception:
+        return "failing"
+    return "ok"
+
+
+@router.get(
+    "/readyz",
+    operation_id="system_readiness",
+    summary="The database and Redis are reachable",
+    description="200 when every dependency answers; 503 with a problem document naming the failing ones.",
+    responses=problem_responses(503),
+)
+async def readiness(request: Request, factory: SessionFactoryDep, redis: RedisDep) -> Response:
+    async def database() -> None:
+        async with factory() as session:
+            await session.execute(text("SELECT 1"))
+
+    checks: dict[str, CheckState] = dict(
+        zip(
+            ("database", "redis"), await asyncio.gather(_check(database()), _check(redis.ping())), strict=True
+        )
+    )
+    failing = sorted(name for name, state in checks.items() if state != "ok")
+    if failing:
+        return problem_response(
+            request.scope, 503, code="not_ready", detail=f"unreachable: {', '.join(failing)}", checks=checks
+        )
+    return JSONResponse(Readiness(checks=checks).model_dump())
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,98 @@
+"""arq functions, cron triggers and lifecycle hooks, built from the shared job registry.
+
+Every registered job becomes one arq function of the same name. The function only adapts arq to the shared
+runner (``yijing.jobs.service.execute``): transactions, idempotency and run records live there.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import structlog
+from arq import Retry
+from arq.cron import CronJob, cron
+from arq.worker import Function, func
+from yijing.db import create_engine, create_session_factory
+from yijing.jobs.registry import JobSpec, JsonDict, all_jobs
+from yijing.jobs.service import execute, is_transient
+from yijing.outbox import service as outbox
+from yijing.settings import Settings, get_settings
+from yijing.system.jobs import HEARTBEAT, PURGE
+
+log = structlog.get_logger(__name__)
+
+Ctx = dict[str, Any]
+RETRY_BACKOFF_SECONDS = 5
+
+
+async def startup(ctx: Ctx) -> None:
+    """Open the worker's engine. Tests pass their own settings in ``ctx``."""
+    settings: Settings = ctx.setdefault("settings", get_settings())
+    if not settings.database_url:
+        raise RuntimeError("YIJING_DATABASE_URL is not set; start the worker through `yijing run`")
+    ctx["engine"] = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+    ctx["session_factory"] = create_session_factory(ctx["engine"])
+
+
+async def shutdown(ctx: Ctx) -> None:
+    engine = ctx.pop("engine", None)
+    if engine is not None:
+        await engine.dispose()
+
+
+def _arq_function(spec: JobSpec[Any]) -> Function:
+    async def run_job(
+        ctx: Ctx, payload: JsonDict | None = None, run_id: str | None = None
+    ) -> JsonDict | None:
+        job_try: int = ctx.get("job_try", 1)
+        structlog.contextvars.bind_contextvars(job=spec.name, job_id=ctx.get("job_id"), job_try=job_try)
+        try:
+            execution = await execute(
+                ctx["session_factory"],
+                ctx["settings"],
+                spec,
+                payload or {},
+                run_id=uuid.UUID(run_id) if run_id else None,
+                final_attempt=job_try >= spec.max_tries,
+            )
+        except Exception as exc:
+            if is_transient(exc) and job_try < spec.max_tries:
+                log.warning("job_retrying", error=str(exc))
+                raise Retry(defer=RETRY_BACKOFF_SECONDS * job_try) from exc
+            log.exception("job_failed")
+            raise
+        finally:
+            structlog.contextvars.unbind_contextvars("job", "job_id", "job_try")
+        return execution.result
+
+    run_job.__qualname__ = run_job.__name__ = spec.name.replace(".", "_")
+    return func(run_job, name=spec.name, max_tries=spec.max_tries, timeout=spec.timeout_seconds)
+
+
+def functions() -> list[Function]:
+    return [_arq_function(spec) for spec in all_jobs()]
+
+
+async def relay_outbox(ctx: Ctx) -> JsonDict:
+    """Send every committed outbox message that no after-commit relay has sent (Redis was down, the API
+    process died between commit and relay, or a job emitted follow-up work)."""
+    result = await outbox.relay(ctx["session_factory"], ctx["redis"])
+    return {"sent": result.sent, "failed": result.failed}
+
+
+def _cron_of(spec: JobSpec[Any], **schedule: Any) -> CronJob:
+    async def trigger(ctx: Ctx) -> JsonDict | None:
+        execution = await execute(ctx["session_factory"], ctx["settings"], spec, {})
+        return execution.result
+
+    trigger.__qualname__ = trigger.__name__ = f"cron_{spec.name.replace('.', '_')}"
+    return cron(trigger, name=f"cron:{spec.name}", **schedule)
+
+
+def cron_jobs() -> list[CronJob]:
+    return [
+        cron(relay_outbox, name="cron:outbox.relay", second=set(range(0, 60, 5)), run_at_startup=True),
+        _cron_of(HEARTBEAT, second=0, run_at_startup=True),
+        _cron_of(PURGE, hour=3, minute=30, second=0),
+    ]

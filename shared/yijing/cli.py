@@ -1,0 +1,149 @@
+"""The ``yijing`` command: run the service, migrate the database, run jobs by hand."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+
+from yijing import migrate
+from yijing.db import create_engine, create_session_factory
+from yijing.jobs.errors import UnknownJob
+from yijing.jobs.registry import all_jobs
+from yijing.jobs.service import execute, get_spec
+from yijing.logging import configure_logging
+from yijing.servers import resolved_settings
+from yijing.settings import Settings, get_settings
+
+app = typer.Typer(help="yijing 义警: the volunteer-police backend.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(jobs_app, name="jobs")
+
+
+def _settings() -> Settings:
+    settings = get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    return settings
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] = "head") -> None:
+    """Apply migrations up to REVISION (the latest by default)."""
+    with resolved_settings(_settings()) as settings:
+        assert settings.database_url
+        migrate.upgrade(settings.database_url, revision)
+    typer.echo(f"database upgraded to {revision}")
+
+
+@db_app.command("revision")
+def db_revision(
+    message: Annotated[str, typer.Option("-m", "--message", help="What the migration does")],
+) -> None:
+    """Autogenerate a migration from the models (for developers)."""
+    with resolved_settings(_settings()) as settings:
+        assert settings.database_url
+        migrate.upgrade(settings.database_url)
+        migrate.revision(settings.database_url, message)
+
+
+@jobs_app.command("list")
+def jobs_list() -> None:
+    """List the registered jobs."""
+    for spec in all_jobs():
+        typer.echo(f"{spec.name:<24} {spec.summary}")
+
+
+@jobs_app.command("run")
+def jobs_run(
+    name: Annotated[str, typer.Argument(help="A registered job name (see `yijing jobs list`)")],
+    payload: Annotated[str, typer.Option(help="The job's payload as a JSON object")] = "{}",
+) -> None:
+    """Run a registered job once, in this process, and print its result."""
+    try:
+        raw: Any = json.loads(payload)
+    except json.JSONDecodeError as exc:
+        raise typer.BadParameter(f"--payload is not valid JSON: {exc}") from exc
+    try:
+        spec = get_spec(name)
+    except UnknownJob as exc:
+        raise typer.BadParameter(f"{exc.detail}; `yijing jobs list` shows them") from exc
+    with resolved_settings(_settings()) as settings:
+        assert settings.database_url
+        migrate.upgrade(settings.database_url)
+
+        async def run() -> Any:
+            engine = create_engine(settings.database_url or "", pool_size=2)
+            try:
+                return await execute(create_session_factory(engine), settings, spec, raw)
+            finally:
+                await engine.dispose()
+
+        execution = asyncio.run(run())
+    typer.echo(json.dumps(execution.result, ensure_ascii=False, indent=2))
+
+
+@app.command("run")
+def run(
+    host: Annotated[str, typer.Option(help="Address the API listens on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port the API listens on")] = 8000,
+    worker: Annotated[bool, typer.Option(help="Also run the background worker")] = True,
+) -> None:
+    """Run the API and the worker together (starting embedded PostgreSQL and Redis when no URL is set).
+    Ctrl-C stops everything."""
+
+    # SIGTERM (from a process manager) stops as cleanly as Ctrl-C does.
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    with resolved_settings(_settings()) as settings:
+        assert settings.database_url
+        assert settings.redis_url
+        migrate.upgrade(settings.database_url)
+        env = {
+            **os.environ,
+            "YIJING_DATABASE_URL": settings.database_url,
+            "YIJING_REDIS_URL": settings.redis_url,
+        }
+        commands = [
+            [sys.executable, "-m", "uvicorn", "yijing_api.main:app", "--host", host, "--port", str(port)]
+        ]
+        if worker:
+            commands.append([sys.executable, "-m", "arq", "yijing_worker.settings.WorkerSettings"])
+        children = [subprocess.Popen(command, env=env) for command in commands]  # noqa: S603 - fixed argv
+        typer.echo(f"yijing is running: http://{host}:{port}/docs  (Ctrl-C stops it)", err=True)
+        try:
+            while all(child.poll() is None for child in children):
+                time.sleep(0.5)
+            raise typer.Exit(code=1)  # a child died on its own: stop the rest and say so
+        except KeyboardInterrupt:
+            pass
+        finally:
+            _stop_children(children)
+
+
+def _stop_children(children: list[subprocess.Popen[bytes]], timeout: float = 15.0) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + timeout
+    for child in children:
+        try:
+            child.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,34 @@
+"""Column helpers every table uses, so that instants are always ``timestamptz`` and JSON is ``jsonb``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field
+
+from yijing.ids import utcnow
+
+
+def instant(*, nullable: bool = False, index: bool = False) -> Any:
+    """A ``timestamptz`` column; required columns default to the current instant."""
+    if nullable:
+        return Field(default=None, sa_type=DateTime(timezone=True), nullable=True, index=index)
+    return Field(
+        default_factory=utcnow,
+        sa_column_kwargs={"server_default": func.now()},
+        sa_type=DateTime(timezone=True),
+        nullable=False,
+        index=index,
+    )
+
+
+def json_column(*, nullable: bool = False) -> Any:
+    if nullable:
+        return Field(default=None, sa_column=Column(JSONB, nullable=True))
+    return Field(default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}"))
+
+
+__all__ = ["datetime", "instant", "json_column"]

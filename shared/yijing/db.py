@@ -1,0 +1,93 @@
+"""The database layer: one async engine per process, one session (one transaction) per request or job.
+
+Repositories ``flush()``; only the edges commit, through :func:`session_scope` (jobs, CLI) or the API's
+session dependency. SQLModel's shared ``MetaData`` gets a naming convention so that every constraint has a
+predictable name that migrations can refer to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlmodel import SQLModel
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+
+SessionFactory = async_sessionmaker[AsyncSession]
+
+
+def create_engine(database_url: str, *, pool_size: int = 10, **kwargs: Any) -> AsyncEngine:
+    return create_async_engine(
+        database_url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,  # survive a database restart without failing the first request after it
+        connect_args={"server_settings": {"timezone": "UTC", "application_name": "yijing"}},
+        **kwargs,
+    )
+
+
+def create_session_factory(engine: AsyncEngine) -> SessionFactory:
+    # expire_on_commit=False: read models are built from objects after the edge commits.
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+@asynccontextmanager
+async def session_scope(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
+    """One transaction: committed when the block ends normally, rolled back when it raises."""
+    async with factory() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+@asynccontextmanager
+async def _maintenance_connection(database_url: str) -> AsyncIterator[tuple[asyncpg.Connection, str, str]]:
+    """A plain asyncpg connection to the server's ``postgres`` database, with the URL's database name
+    both raw and quoted as an identifier (identifiers cannot be query parameters)."""
+    url = make_url(database_url)
+    name = url.database
+    if not name:
+        raise ValueError("the database URL names no database")
+    host = url.query.get("host", url.host)
+    connection = await asyncpg.connect(
+        database="postgres",
+        user=url.username,
+        password=url.password,
+        port=url.port,
+        host=host if isinstance(host, str) else None,
+    )
+    try:
+        yield connection, name, '"' + name.replace('"', '""') + '"'
+    finally:
+        await connection.close()
+
+
+async def ensure_database(database_url: str) -> bool:
+    """Create the URL's database on its server if it is missing. Returns True when it was created."""
+    async with _maintenance_connection(database_url) as (connection, name, quoted):
+        if await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            return False
+        await connection.execute(f"CREATE DATABASE {quoted}")
+        return True
+
+
+async def drop_database(database_url: str) -> None:
+    """Drop the URL's database, ending its connections first (used by the test suite)."""
+    async with _maintenance_connection(database_url) as (connection, _name, quoted):
+        await connection.execute(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")

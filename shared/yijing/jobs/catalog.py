@@ -1,0 +1,5 @@
+"""Imports every domain's jobs module so that the registry is complete. A new domain adds its line here."""
+
+from yijing.system import jobs as system_jobs
+
+__all__ = ["system_jobs"]

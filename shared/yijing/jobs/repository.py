@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from yijing.ids import utcnow
+from yijing.jobs.models import JobRun
+
+
+async def add(session: AsyncSession, run: JobRun) -> JobRun:
+    session.add(run)
+    await session.flush()
+    return run
+
+
+async def get(session: AsyncSession, run_id: uuid.UUID, *, for_update: bool = False) -> JobRun | None:
+    return await session.get(JobRun, run_id, with_for_update=for_update)
+
+
+async def lock_for_execution(session: AsyncSession, run_id: uuid.UUID) -> None:
+    """Serialise executions of one run (arq may deliver a job twice) without locking the row itself, so
+    that progress updates from the running job are never blocked."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"job_run:{run_id}"}
+    )
+
+
+async def set_progress(session: AsyncSession, run_id: uuid.UUID, done: int, total: int | None) -> None:
+    await session.execute(
+        update(JobRun)
+        .where(col(JobRun.id) == run_id)
+        .values(progress_done=done, progress_total=total, updated_at=utcnow())
+    )

@@ -1,0 +1,170 @@
+"""Requesting, reading and executing jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yijing.db import SessionFactory, session_scope
+from yijing.ids import utcnow
+from yijing.jobs import repository
+from yijing.jobs.errors import InvalidJobPayload, JobRunNotFound, UnknownJob
+from yijing.jobs.models import JobRun, JobStatus
+from yijing.jobs.registry import JobContext, JobSpec, JsonDict, P, find_job
+from yijing.outbox import service as outbox
+from yijing.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+def get_spec(name: str) -> JobSpec[Any]:
+    spec = find_job(name)
+    if spec is None:
+        raise UnknownJob(f"no job is registered under the name {name!r}")
+    return spec
+
+
+def parse_payload(spec: JobSpec[P], raw: Any) -> P:
+    try:
+        return spec.payload_model.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidJobPayload(
+            f"invalid payload for job {spec.name}",
+            errors=[
+                {
+                    "field": ".".join(str(part) for part in error["loc"]),
+                    "message": error["msg"],
+                    "code": error["type"],
+                }
+                for error in exc.errors()
+            ],
+        ) from exc
+
+
+async def request_run(session: AsyncSession, spec: JobSpec[P], payload: P) -> JobRun:
+    """Record a run and emit its job through the outbox, both in the caller's transaction."""
+    run = await repository.add(session, JobRun(name=spec.name, payload=payload.model_dump(mode="json")))
+    await outbox.emit(session, spec, payload, run_id=run.id)
+    return run
+
+
+async def get_run(session: AsyncSession, run_id: uuid.UUID) -> JobRun:
+    run = await repository.get(session, run_id)
+    if run is None:
+        raise JobRunNotFound(f"no job run {run_id}")
+    return run
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Failures worth another try: the database or the network went away, not a bug or bad data."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | InterfaceError | ConnectionError | TimeoutError | OSError)
+
+
+@dataclass(frozen=True)
+class Execution:
+    result: JsonDict | None
+    # True when the run had already succeeded: a second delivery changes nothing.
+    skipped: bool = False
+
+
+SKIPPED = Execution(result=None, skipped=True)
+
+
+async def execute(
+    factory: SessionFactory,
+    settings: Settings,
+    spec: JobSpec[Any],
+    raw_payload: Any,
+    *,
+    run_id: uuid.UUID | None = None,
+    final_attempt: bool = True,
+) -> Execution:
+    """Run ``spec``'s handler in one transaction. With a ``run_id``, the run's outcome commits in that same
+    transaction, so a job delivered twice — even at the same moment — has exactly one effect."""
+    try:
+        payload = parse_payload(spec, raw_payload)
+    except InvalidJobPayload as exc:
+        if run_id is not None:
+            await _finish_failed(factory, run_id, str(exc))
+        raise
+
+    if run_id is not None and not await _mark_running(factory, run_id):
+        return SKIPPED
+
+    async def report_progress(done: int, total: int | None) -> None:
+        if run_id is not None:
+            async with session_scope(factory) as progress_session:
+                await repository.set_progress(progress_session, run_id, done, total)
+
+    run: JobRun | None = None
+    try:
+        async with session_scope(factory) as session:
+            if run_id is not None:
+                await repository.lock_for_execution(session, run_id)
+                # Read after the lock: a concurrent delivery that finished first has committed by now.
+                run = await repository.get(session, run_id)
+                if run is None or run.status is JobStatus.SUCCEEDED:
+                    return SKIPPED
+            context = JobContext(session, factory, settings, run_id, report_progress)
+            result = await spec.handler(context, payload)
+            if run is not None:
+                run.status = JobStatus.SUCCEEDED
+                run.result = result
+                run.error = None
+                run.finished_at = run.updated_at = utcnow()
+                if run.progress_total is not None:
+                    run.progress_done = run.progress_total
+                await session.flush()
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        if run_id is not None:
+            error = f"{type(exc).__name__}: {exc}"
+            if final_attempt or not is_transient(exc):
+                await _finish_failed(factory, run_id, error)
+            else:
+                await _requeue(factory, run_id, error)
+        raise
+    log.info("job_done", job=spec.name, run_id=str(run_id) if run_id else None)
+    return Execution(result=result)
+
+
+async def _mark_running(factory: SessionFactory, run_id: uuid.UUID) -> bool:
+    """Show the run as running (committed at once so clients see it). False when it already succeeded."""
+    async with session_scope(factory) as session:
+        run = await repository.get(session, run_id, for_update=True)
+        if run is None:
+            raise JobRunNotFound(f"no job run {run_id}")
+        if run.status is JobStatus.SUCCEEDED:
+            return False
+        run.status = JobStatus.RUNNING
+        run.attempts += 1
+        run.started_at = run.updated_at = utcnow()
+        return True
+
+
+async def _finish_failed(factory: SessionFactory, run_id: uuid.UUID, error: str) -> None:
+    async with session_scope(factory) as session:
+        run = await repository.get(session, run_id, for_update=True)
+        if run is not None and run.status is not JobStatus.SUCCEEDED:
+            run.status = JobStatus.FAILED
+            run.error = error[:2000]
+            run.finished_at = run.updated_at = utcnow()
+
+
+async def _requeue(factory: SessionFactory, run_id: uuid.UUID, error: str) -> None:
+    async with session_scope(factory) as session:
+        run = await repository.get(session, run_id, for_update=True)
+        if run is not None and run.status is not JobStatus.SUCCEEDED:
+            run.status = JobStatus.QUEUED
+            run.error = f"will retry after: {error}"[:2000]
+            run.updated_at = utcnow()

@@ -1,0 +1,1 @@
+"""The system domain: the worker's heartbeat and housekeeping jobs."""

@@ -139,14 +139,20 @@ WorkerRunner = Callable[..., Awaitable[Worker]]
 
 @pytest.fixture
 def run_worker(settings: Settings) -> WorkerRunner:
-    """Runs a real arq worker in burst mode (until the queue is empty) and returns it for its counters."""
+    """Runs a real arq worker in burst mode (until the queue is empty) on its own Redis connection, and
+    returns it for its counters."""
 
     async def run(
-        redis_pool: ArqRedis, *, functions: list[Any] | None = None, worker_settings: Settings | None = None
+        redis_url: str | None = None,
+        *,
+        functions: list[Any] | None = None,
+        cron_jobs: list[Any] | None = None,
+        worker_settings: Settings | None = None,
     ) -> Worker:
         worker = Worker(
             functions=functions if functions is not None else worker_module.functions(),
-            redis_pool=redis_pool,
+            cron_jobs=cron_jobs,
+            redis_pool=arq_redis(redis_url or settings.redis_url or ""),
             burst=True,
             poll_delay=0.05,
             handle_signals=False,

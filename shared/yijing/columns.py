@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, DateTime, func
+from sqlalchemy import Column, DateTime, Enum, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field
 
@@ -25,10 +26,23 @@ def instant(*, nullable: bool = False, index: bool = False) -> Any:
     )
 
 
+def enum_column(enum: type[StrEnum], *, default: StrEnum) -> Any:
+    """A StrEnum stored as its value in a short VARCHAR (a CHECK constraint on the table lists the values):
+    adding a value later is a plain migration, unlike PostgreSQL's ENUM types."""
+    return Field(
+        default=default,
+        sa_type=Enum(enum, native_enum=False, create_constraint=False, length=32, values_callable=_values),
+    )
+
+
+def _values(enum: type[StrEnum]) -> list[str]:
+    return [member.value for member in enum]
+
+
 def json_column(*, nullable: bool = False) -> Any:
     if nullable:
         return Field(default=None, sa_column=Column(JSONB, nullable=True))
     return Field(default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}"))
 
 
-__all__ = ["datetime", "instant", "json_column"]
+__all__ = ["datetime", "enum_column", "instant", "json_column"]

@@ -20,7 +20,8 @@ configure_logging(_settings.log_level, json=_settings.log_json)
 def _redis_url() -> str:
     if not _settings.redis_url:
         raise SystemExit(
-            "YIJING_REDIS_URL is not set. Start API and worker together with `yijing run` (it starts embedded "
+            "YIJING_REDIS_URL is not set. Start API and worker together with `yijing run` "
+            "(it starts embedded "
             "servers), or set YIJING_DATABASE_URL and YIJING_REDIS_URL."
         )
     return _settings.redis_url

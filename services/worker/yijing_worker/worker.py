@@ -41,7 +41,7 @@ async def shutdown(ctx: Ctx) -> None:
         await engine.dispose()
 
 
-def _arq_function(spec: JobSpec[Any]) -> Function:
+def arq_function(spec: JobSpec[Any]) -> Function:
     async def run_job(
         ctx: Ctx, payload: JsonDict | None = None, run_id: str | None = None
     ) -> JsonDict | None:
@@ -71,7 +71,7 @@ def _arq_function(spec: JobSpec[Any]) -> Function:
 
 
 def functions() -> list[Function]:
-    return [_arq_function(spec) for spec in all_jobs()]
+    return [arq_function(spec) for spec in all_jobs()]
 
 
 async def relay_outbox(ctx: Ctx) -> JsonDict:

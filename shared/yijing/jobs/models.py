@@ -5,10 +5,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import CheckConstraint
 from sqlmodel import Field, SQLModel
 
-from yijing.columns import instant, json_column
+from yijing.columns import enum_column, instant, json_column
 from yijing.ids import new_id
 
 
@@ -30,7 +30,7 @@ class JobRun(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     name: str = Field(max_length=100, index=True)
     payload: dict[str, Any] = json_column()
-    status: JobStatus = Field(default=JobStatus.QUEUED, sa_type=String(16))
+    status: JobStatus = enum_column(JobStatus, default=JobStatus.QUEUED)
     progress_done: int = Field(default=0)
     progress_total: int | None = Field(default=None)
     result: dict[str, Any] | None = json_column(nullable=True)

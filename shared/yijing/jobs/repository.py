@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import text, update
+from sqlalchemy import func, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from yijing.ids import utcnow
-from yijing.jobs.models import JobRun
+from yijing.jobs.models import JobRun, JobStatus
 
 
 async def add(session: AsyncSession, run: JobRun) -> JobRun:
@@ -33,4 +34,21 @@ async def set_progress(session: AsyncSession, run_id: uuid.UUID, done: int, tota
         update(JobRun)
         .where(col(JobRun.id) == run_id)
         .values(progress_done=done, progress_total=total, updated_at=utcnow())
+    )
+
+
+async def mark_succeeded(session: AsyncSession, run_id: uuid.UUID, result: dict[str, Any] | None) -> None:
+    """An UPDATE rather than an ORM write: progress columns were changed by other transactions meanwhile."""
+    now = utcnow()
+    await session.execute(
+        update(JobRun)
+        .where(col(JobRun.id) == run_id)
+        .values(
+            status=JobStatus.SUCCEEDED,
+            result=result,
+            error=None,
+            finished_at=now,
+            updated_at=now,
+            progress_done=func.coalesce(JobRun.progress_total, JobRun.progress_done),
+        )
     )

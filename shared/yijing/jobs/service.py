@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -105,7 +104,6 @@ async def execute(
             async with session_scope(factory) as progress_session:
                 await repository.set_progress(progress_session, run_id, done, total)
 
-    run: JobRun | None = None
     try:
         async with session_scope(factory) as session:
             if run_id is not None:
@@ -116,16 +114,8 @@ async def execute(
                     return SKIPPED
             context = JobContext(session, factory, settings, run_id, report_progress)
             result = await spec.handler(context, payload)
-            if run is not None:
-                run.status = JobStatus.SUCCEEDED
-                run.result = result
-                run.error = None
-                run.finished_at = run.updated_at = utcnow()
-                if run.progress_total is not None:
-                    run.progress_done = run.progress_total
-                await session.flush()
-    except asyncio.CancelledError:
-        raise
+            if run_id is not None:
+                await repository.mark_succeeded(session, run_id, result)
     except Exception as exc:
         if run_id is not None:
             error = f"{type(exc).__name__}: {exc}"

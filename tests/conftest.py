@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
+
 from yijing import migrate
 from yijing.db import SessionFactory, create_engine, create_session_factory, drop_database, ensure_database
 from yijing.embedded import EmbeddedServers

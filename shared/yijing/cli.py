@@ -16,9 +16,9 @@ import typer
 
 from yijing import migrate
 from yijing.db import create_engine, create_session_factory
-from yijing.jobs.errors import UnknownJob
+from yijing.jobs.errors import InvalidJobPayload, UnknownJob
 from yijing.jobs.registry import all_jobs
-from yijing.jobs.service import execute, get_spec
+from yijing.jobs.service import execute, get_spec, parse_payload
 from yijing.logging import configure_logging
 from yijing.servers import resolved_settings
 from yijing.settings import Settings, get_settings
@@ -77,6 +77,11 @@ def jobs_run(
         spec = get_spec(name)
     except UnknownJob as exc:
         raise typer.BadParameter(f"{exc.detail}; `yijing jobs list` shows them") from exc
+    try:
+        parse_payload(spec, raw)
+    except InvalidJobPayload as exc:
+        problems = "; ".join(f"{error['field']}: {error['message']}" for error in exc.extra["errors"])
+        raise typer.BadParameter(f"{exc.detail}: {problems}") from exc
     with resolved_settings(_settings()) as settings:
         assert settings.database_url
         migrate.upgrade(settings.database_url)

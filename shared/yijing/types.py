@@ -10,7 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints
+from pydantic import AwareDatetime, BeforeValidator
+
+
+def _json_integer_only(value: Any) -> Any:
+    # JSON Schema's "integer" admits 7 and 7.0, never true or "7"; pydantic's lax int admits all four.
+    if isinstance(value, bool | str | bytes):
+        raise ValueError("must be a JSON integer")
+    return value
 
 
 def _iso_string_only(value: Any) -> Any:
@@ -21,9 +28,8 @@ def _iso_string_only(value: Any) -> Any:
     return value
 
 
-StrictInt = Annotated[int, Field(strict=True)]
-StrictBool = Annotated[bool, Field(strict=True)]
+# Makes an int field accept exactly what JSON Schema's "integer" does. Bounds go before it, so that they
+# reach the OpenAPI document as minimum/maximum: Annotated[int, Field(ge=1, le=10), JSON_INTEGER].
+JSON_INTEGER = BeforeValidator(_json_integer_only)
 # An instant with its offset, given as an ISO 8601 string (never a bare number).
 Instant = Annotated[AwareDatetime, BeforeValidator(_iso_string_only)]
-# A short single-line name; surrounding whitespace is trimmed.
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]

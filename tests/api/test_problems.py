@@ -57,9 +57,26 @@ async def test_malformed_json_is_a_422_problem(client):
     ("body", "field", "code"),
     [
         ({"name": "no.such.job"}, "body", "union_tag_invalid"),
-        ({"name": "system.purge", "payload": {"outbox_retention_days": False}}, "outbox_retention_days", "int_type"),
-        ({"name": "system.purge", "payload": {"outbox_retention_days": "7"}}, "outbox_retention_days", "int_type"),
-        ({"name": "system.purge", "payload": {"outbox_retention_days": 0}}, "outbox_retention_days", "greater_than_equal"),
+        (
+            {"name": "system.purge", "payload": {"outbox_retention_days": False}},
+            "outbox_retention_days",
+            "value_error",
+        ),
+        (
+            {"name": "system.purge", "payload": {"outbox_retention_days": "7"}},
+            "outbox_retention_days",
+            "value_error",
+        ),
+        (
+            {"name": "system.purge", "payload": {"outbox_retention_days": 7.5}},
+            "outbox_retention_days",
+            "int_from_float",
+        ),
+        (
+            {"name": "system.purge", "payload": {"outbox_retention_days": 0}},
+            "outbox_retention_days",
+            "greater_than_equal",
+        ),
         ({"name": "system.heartbeat", "payload": {"at": 0}}, "at", "value_error"),
         ({"name": "system.heartbeat", "payload": {"at": "2026-11-29T10:00:00"}}, "at", "timezone_aware"),
         ({"name": "system.heartbeat", "payload": {"unknown": 1}}, "unknown", "extra_forbidden"),
@@ -68,7 +85,15 @@ async def test_malformed_json_is_a_422_problem(client):
 )
 async def test_invalid_body_is_a_422_problem_naming_the_field(client, body, field, code):
     problem = assert_problem(await client.post("/api/v1/jobs", json=body), 422, "validation_failed")
-    assert any(error["field"].endswith(field) and error["code"] == code for error in problem["errors"]), problem
+    assert any(error["field"].endswith(field) and error["code"] == code for error in problem["errors"]), (
+        problem
+    )
+
+
+async def test_a_whole_number_written_as_a_float_is_an_integer(client):
+    """JSON Schema's "integer" includes 7.0; the API agrees with its own document."""
+    body = {"name": "system.purge", "payload": {"outbox_retention_days": 7.0}}
+    assert (await client.post("/api/v1/jobs", json=body)).status_code == 202
 
 
 async def test_titles_follow_accept_language(client):
@@ -119,7 +144,9 @@ async def test_oversize_chunked_body_is_a_413_problem(make_client, settings):
         for _ in range(10):
             yield b"x" * 200
 
-    response = await client.post("/api/v1/jobs", content=chunks(), headers={"content-type": "application/json"})
+    response = await client.post(
+        "/api/v1/jobs", content=chunks(), headers={"content-type": "application/json"}
+    )
     assert_problem(response, 413, "payload_too_large")
 
 

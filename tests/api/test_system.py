@@ -38,8 +38,8 @@ async def test_readyz_names_a_stopped_redis(make_client, settings, tmp_path):
 
 
 async def test_readyz_names_an_unreachable_database(make_client, settings):
-    missing = make_url(settings.database_url).set(database="no_such_database_here")
-    missing = missing.render_as_string(hide_password=False)
+    missing_url = make_url(settings.database_url).set(database="no_such_database_here")
+    missing = missing_url.render_as_string(hide_password=False)
     client = await make_client(settings.model_copy(update={"database_url": missing}))
     response = await client.get("/readyz")
     assert response.status_code == 503

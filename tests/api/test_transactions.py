@@ -1,8 +1,9 @@
 """One transaction per request; follow-up jobs leave through the outbox only when it commits."""
 
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from tests.db import count_rows
 from yijing.embedded import EmbeddedRedis
 from yijing.errors import Conflict
 from yijing.jobs import service
@@ -14,11 +15,6 @@ from yijing.system.jobs import HEARTBEAT
 from yijing.system.service import HeartbeatPayload
 from yijing_api.deps import SessionDep
 from yijing_worker import worker as worker_module
-
-
-async def count(session_factory, model):
-    async with session_factory() as session:
-        return await session.scalar(select(func.count()).select_from(model))
 
 
 def _failing_writes(app: FastAPI) -> None:
@@ -37,8 +33,8 @@ async def test_a_failing_handler_rolls_back_its_writes_and_emits_nothing(make_cl
     client = await make_client(customise=_failing_writes)
     assert (await client.post("/write-then-crash")).status_code == 500
     assert (await client.post("/write-then-refuse")).status_code == 409
-    assert await count(session_factory, JobRun) == 0
-    assert await count(session_factory, OutboxMessage) == 0
+    assert await count_rows(session_factory, JobRun) == 0
+    assert await count_rows(session_factory, OutboxMessage) == 0
     assert await redis.queued_jobs() == []
 
 
@@ -70,7 +66,9 @@ async def test_with_redis_down_a_write_succeeds_and_its_job_runs_once_redis_is_b
     try:
         # The worker's periodic relay sends what the API could not.
         redis_client = arq_redis(redis_server.url)
-        relayed = await worker_module.relay_outbox({"session_factory": session_factory, "redis": redis_client})
+        relayed = await worker_module.relay_outbox(
+            {"session_factory": session_factory, "redis": redis_client}
+        )
         await redis_client.aclose()
         assert relayed == {"sent": 1, "failed": 0}
         worker = await run_worker(redis_server.url)

@@ -8,6 +8,7 @@ from typing import Annotated
 from arq.connections import ArqRedis
 from fastapi import BackgroundTasks, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
+
 from yijing.db import SessionFactory
 from yijing.outbox import service as outbox
 from yijing.settings import Settings

@@ -7,11 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi_offline import FastAPIOffline
+
 from yijing.db import create_engine, create_session_factory
 from yijing.logging import configure_logging
 from yijing.redis import arq_redis
 from yijing.settings import Settings, get_settings
-
 from yijing_api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from yijing_api.openapi import install_openapi
 from yijing_api.problems import install_problem_handlers

@@ -22,7 +22,12 @@ def document_problems(document: dict[str, Any]) -> dict[str, Any]:
     schemas.pop("ValidationError", None)
     for path_item in document.get("paths", {}).values():
         for operation in path_item.values():
-            for status, response in operation.get("responses", {}).items():
+            responses = operation.setdefault("responses", {})
+            if "requestBody" in operation:
+                # Any body can be unreadable (not UTF-8, not JSON) or too large, whatever the operation.
+                responses.setdefault("400", {"description": "The body could not be read"})
+                responses.setdefault("413", {"description": "The body exceeds the size limit"})
+            for status, response in responses.items():
                 if status[0] in "45":
                     response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": _PROBLEM_REF}}
     return document

@@ -7,10 +7,10 @@ from typing import Any, ClassVar
 from arq.connections import RedisSettings
 from arq.cron import CronJob
 from arq.worker import Function
+
 from yijing.logging import configure_logging
 from yijing.redis import redis_settings
 from yijing.settings import get_settings
-
 from yijing_worker import worker
 
 _settings = get_settings()

@@ -13,6 +13,7 @@ import structlog
 from arq import Retry
 from arq.cron import CronJob, cron
 from arq.worker import Function, func
+
 from yijing.db import create_engine, create_session_factory
 from yijing.jobs.registry import JobSpec, JsonDict, all_jobs
 from yijing.jobs.service import execute, is_transient

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Annotated
 
 from pydantic import Field
 
@@ -10,7 +11,7 @@ from yijing.ids import utcnow
 from yijing.jobs.registry import JobContext, JobPayload, JsonDict
 from yijing.outbox import service as outbox
 from yijing.system import repository
-from yijing.types import Instant
+from yijing.types import JSON_INTEGER, Instant
 
 HEARTBEAT_RETENTION = timedelta(days=1)
 
@@ -22,8 +23,8 @@ class HeartbeatPayload(JobPayload):
 
 
 class PurgePayload(JobPayload):
-    outbox_retention_days: int | None = Field(
-        default=None, ge=1, le=3650, strict=True,
+    outbox_retention_days: Annotated[int, Field(ge=1, le=3650), JSON_INTEGER] | None = Field(
+        default=None,
         description="Keep relayed outbox rows this many days; the configured retention when left out",
     )  # fmt: skip
 

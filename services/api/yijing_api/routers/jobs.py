@@ -4,9 +4,9 @@ import uuid
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Body, Response, status
+
 from yijing.jobs import service
 from yijing.jobs.schemas import JobRead, JobRequestBase, job_request_type
-
 from yijing_api.deps import SessionDep
 from yijing_api.problems import problem_responses
 
@@ -28,7 +28,7 @@ else:
         "is briefly down. Answers 202 with the run; poll `GET /api/v1/jobs/{job_id}` for progress and result."
     ),
     status_code=status.HTTP_202_ACCEPTED,
-    responses=problem_responses(413, 422),
+    responses=problem_responses(422),
 )
 async def create_job(
     session: SessionDep,

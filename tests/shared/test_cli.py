@@ -1,0 +1,57 @@
+"""The `yijing` command, in-process, against the test servers."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from yijing.cli import app
+from yijing.settings import get_settings
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(settings, monkeypatch):
+    monkeypatch.setenv("YIJING_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("YIJING_REDIS_URL", settings.redis_url)
+    monkeypatch.setenv("YIJING_LOG_LEVEL", "WARNING")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_jobs_list_names_every_registered_job():
+    result = runner.invoke(app, ["jobs", "list"])
+    assert result.exit_code == 0
+    assert "system.heartbeat" in result.output
+    assert "system.purge" in result.output
+
+
+def test_jobs_run_executes_a_job_once_in_process(cli_env):
+    payload = json.dumps({"at": "2026-11-29T08:00:00+08:00"})
+    first = runner.invoke(app, ["jobs", "run", "system.heartbeat", "--payload", payload])
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["recorded"] is True
+    again = runner.invoke(app, ["jobs", "run", "system.heartbeat", "--payload", payload])
+    assert json.loads(again.stdout)["recorded"] is False
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["jobs", "run", "no.such.job"], "no job is registered"),
+        (["jobs", "run", "system.heartbeat", "--payload", "{not json"], "not valid JSON"),
+        (["jobs", "run", "system.purge", "--payload", '{"outbox_retention_days": 0}'], "invalid payload"),
+    ],
+)
+def test_jobs_run_refuses_bad_input_with_a_message(cli_env, arguments, message):
+    result = runner.invoke(app, arguments)
+    assert result.exit_code != 0
+    assert message in result.output
+
+
+def test_db_upgrade_is_idempotent(cli_env):
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "database upgraded to head" in result.output

@@ -1,0 +1,51 @@
+"""Settings refuse unsafe or impossible values with a message that says what to do."""
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from yijing.settings import DEVELOPMENT_SECRET_KEY, Environment, Settings
+
+URLS: dict[str, Any] = {"database_url": "postgresql+asyncpg://db/yijing", "redis_url": "redis://redis:6379/0"}
+
+
+def test_development_defaults_are_usable():
+    settings = Settings(_env_file=None)
+    assert settings.env is Environment.DEVELOPMENT
+    assert settings.timezone == "Asia/Shanghai"
+    assert settings.tz.key == "Asia/Shanghai"
+
+
+@pytest.mark.parametrize("secret", [DEVELOPMENT_SECRET_KEY, "short-secret"])
+def test_production_refuses_a_placeholder_or_short_secret(secret):
+    with pytest.raises(ValidationError, match="YIJING_SECRET_KEY must be set"):
+        Settings(_env_file=None, env="production", secret_key=secret, **URLS)
+
+
+def test_production_refuses_missing_server_urls():
+    with pytest.raises(ValidationError, match="YIJING_DATABASE_URL and YIJING_REDIS_URL must be set"):
+        Settings(_env_file=None, env="production", secret_key="x" * 48)
+
+
+def test_production_starts_with_a_real_secret_and_servers():
+    assert (
+        Settings(_env_file=None, env="production", secret_key="x" * 48, **URLS).env is Environment.PRODUCTION
+    )
+
+
+def test_settings_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("YIJING_TIMEZONE", "Asia/Urumqi")
+    monkeypatch.setenv("YIJING_LOG_LEVEL", "debug")
+    settings = Settings(_env_file=None)
+    assert settings.timezone == "Asia/Urumqi"
+    assert settings.log_level == "DEBUG"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("timezone", "Mars/Olympus", "unknown IANA time zone"), ("log_level", "LOUD", "unknown log level")],
+)
+def test_impossible_values_are_refused(field, value, message):
+    with pytest.raises(ValidationError, match=message):
+        Settings(_env_file=None, **{field: value})

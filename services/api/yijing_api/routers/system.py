@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import Literal
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from starlette.responses import JSONResponse
 
@@ -21,10 +22,16 @@ CheckState = Literal["ok", "failing"]
 
 
 class Health(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "alive"}]})
+
     status: Literal["alive"] = "alive"
 
 
 class Readiness(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "ready", "checks": {"database": "ok", "redis": "ok"}}]}
+    )
+
     status: Literal["ready"] = "ready"
     checks: dict[str, CheckState] = Field(
         description="Each dependency and its state", examples=[{"database": "ok", "redis": "ok"}]
@@ -36,9 +43,9 @@ async def health() -> Health:
     return Health()
 
 
-async def _check(probe: asyncio.Future[object] | object) -> CheckState:
+async def _check(probe: Awaitable[object]) -> CheckState:
     try:
-        await asyncio.wait_for(probe, CHECK_TIMEOUT_SECONDS)  # type: ignore[arg-type]
+        await asyncio.wait_for(probe, CHECK_TIMEOUT_SECONDS)
     except Exception:
         return "failing"
     return "ok"
@@ -49,6 +56,7 @@ async def _check(probe: asyncio.Future[object] | object) -> CheckState:
     operation_id="system_readiness",
     summary="The database and Redis are reachable",
     description="200 when every dependency answers; 503 with a problem document naming the failing ones.",
+    response_model=Readiness,
     responses=problem_responses(503),
 )
 async def readiness(request: Request, factory: SessionFactoryDep, redis: RedisDep) -> Response:

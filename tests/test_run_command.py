@@ -3,7 +3,6 @@ stops API, worker, PostgreSQL and Redis, leaving no process behind."""
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,13 +12,9 @@ import httpx
 import psutil
 import pytest
 
+from tests.live import environment_without_yijing_settings, free_port, wait_until_ready
+
 STARTUP_SECONDS = 90
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def processes_using(folder: Path) -> list[psutil.Process]:
@@ -30,25 +25,14 @@ def processes_using(folder: Path) -> list[psutil.Process]:
     return found
 
 
-def wait_until_ready(base: str, service: subprocess.Popen) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        assert service.poll() is None, "yijing run exited during startup"
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    pytest.fail("yijing run did not become ready")
-
-
 @pytest.fixture
 def service(tmp_path):
     data_dir = tmp_path / "data"
     port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("YIJING_")}
-    env |= {"YIJING_DATA_DIR": str(data_dir), "YIJING_LOG_LEVEL": "WARNING"}
+    env = environment_without_yijing_settings() | {
+        "YIJING_DATA_DIR": str(data_dir),
+        "YIJING_LOG_LEVEL": "WARNING",
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "yijing.cli", "run", "--port", str(port)],
         env=env,
@@ -66,7 +50,7 @@ def service(tmp_path):
 
 def test_run_serves_runs_jobs_and_ctrl_c_stops_everything(service):
     process, base, data_dir = service
-    wait_until_ready(base, process)
+    wait_until_ready(base, process, STARTUP_SECONDS)
     assert processes_using(data_dir), "the embedded servers should run under the data folder"
 
     created = httpx.post(f"{base}/api/v1/jobs", json={"name": "system.purge"}, timeout=5).json()
@@ -83,7 +67,7 @@ def test_run_serves_runs_jobs_and_ctrl_c_stops_everything(service):
 
 def test_sigterm_stops_everything(service):
     process, base, data_dir = service
-    wait_until_ready(base, process)
+    wait_until_ready(base, process, STARTUP_SECONDS)
     process.terminate()  # to the supervisor alone, as a process manager would
     process.wait(timeout=60)
     time.sleep(0.5)

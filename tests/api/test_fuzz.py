@@ -5,26 +5,22 @@ refused with a 4xx. Any 5xx, undocumented status, content type or header, or a r
 schema fails. New endpoints are covered automatically: the test walks the document, not a list.
 """
 
-import os
 import subprocess
 import sys
-import time
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
-from tests.test_run_command import free_port
+from tests.live import environment_without_yijing_settings, free_port, wait_until_ready
 from yijing_api.main import create_app
 
 
 @pytest.fixture(scope="module")
 def live_api(settings):
     port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("YIJING_")}
-    env |= {
+    env = environment_without_yijing_settings() | {
         "YIJING_ENV": "test",
         "YIJING_DATABASE_URL": settings.database_url,
         "YIJING_REDIS_URL": settings.redis_url,
@@ -34,16 +30,7 @@ def live_api(settings):
     server = subprocess.Popen(command, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert server.poll() is None, "uvicorn exited"
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "uvicorn did not become ready"
-            time.sleep(0.2)
+        wait_until_ready(base, server, timeout=30)
         yield base
     finally:
         server.terminate()

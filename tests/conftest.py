@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.world import World, build_world
 from yijing import migrate
 from yijing.db import SessionFactory, create_engine, create_session_factory, drop_database, ensure_database
 from yijing.embedded import EmbeddedServers
@@ -36,7 +37,7 @@ from yijing_worker import worker as worker_module
 @pytest.fixture(scope="session")
 def server_urls() -> Iterator[tuple[str, str]]:
     """(database server URL, Redis URL): configured ones, or embedded servers started for this run."""
-    configured = Settings(env=Environment.TEST)
+    configured = Settings(_env_file=None, env=Environment.TEST)
     if not configured.uses_embedded_servers:
         assert configured.database_url
         assert configured.redis_url
@@ -64,7 +65,9 @@ def settings(server_urls: tuple[str, str]) -> Iterator[Settings]:
     asyncio.run(ensure_database(url))
     migrate.upgrade(url)
     try:
-        yield Settings(env=Environment.TEST, database_url=url, redis_url=redis_url, log_json=False)
+        yield Settings(
+            _env_file=None, env=Environment.TEST, database_url=url, redis_url=redis_url, log_json=False
+        )
     finally:
         asyncio.run(drop_database(url))
 
@@ -169,3 +172,9 @@ def run_worker(settings: Settings) -> WorkerRunner:
         return worker
 
     return run
+
+
+@pytest.fixture
+async def world(session_factory: SessionFactory, settings: Settings) -> World:
+    """Two stations with a user of every role each, and a county admin, all signed in."""
+    return await build_world(session_factory, settings)

@@ -13,21 +13,30 @@ from types import FrameType
 from typing import Annotated, Any
 
 import typer
+from pydantic import TypeAdapter, ValidationError
 
 from yijing import migrate
-from yijing.db import create_engine, create_session_factory
+from yijing.access import SYSTEM, Role
+from yijing.db import create_engine, create_session_factory, session_scope
+from yijing.errors import DomainError
+from yijing.identity import service as identity_service
+from yijing.identity.schemas import UserCreate
 from yijing.jobs.errors import InvalidJobPayload, UnknownJob
 from yijing.jobs.registry import all_jobs
 from yijing.jobs.service import execute, get_spec, parse_payload
 from yijing.logging import configure_logging
+from yijing.org import service as org_service
+from yijing.personal import protector_for
 from yijing.servers import resolved_settings
 from yijing.settings import Settings, get_settings
 
 app = typer.Typer(help="yijing 义警: the volunteer-police backend.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(users_app, name="users")
 
 
 def _settings() -> Settings:
@@ -95,6 +104,47 @@ def jobs_run(
 
         execution = asyncio.run(run())
     typer.echo(json.dumps(execution.result, ensure_ascii=False, indent=2))
+
+
+@users_app.command("create")
+def users_create(
+    phone: Annotated[str, typer.Option(help="Mainland mobile number: the sign-in name")],
+    role: Annotated[Role, typer.Option(help="admin, leader, officer, assistant or volunteer")],
+    password: Annotated[
+        str,
+        typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="Asked for when left out"),
+    ],
+    name: Annotated[str, typer.Option(help="The person's name")] = "管理员",
+    station: Annotated[
+        str | None, typer.Option(help="Station id or exact name (every role but admin)")
+    ] = None,
+) -> None:
+    """Create a user; works on an empty database, to make the first county admin."""
+    body: dict[str, Any] = {"name": name, "phone": phone, "password": password, "role": role.value}
+    with resolved_settings(_settings()) as settings:
+        assert settings.database_url
+        migrate.upgrade(settings.database_url)
+
+        async def create() -> str:
+            engine = create_engine(settings.database_url or "", pool_size=2)
+            try:
+                async with session_scope(create_session_factory(engine)) as session:
+                    if station is not None:
+                        body["station_id"] = str(await org_service.find_station_id(session, station))
+                    data = TypeAdapter(UserCreate).validate_python(body)
+                    protector = protector_for(settings.personal_data_key)
+                    user = await identity_service.create_user(session, SYSTEM, data, protector)
+                    return f"created {user.role} {user.id} ({user.phone_masked})"
+            finally:
+                await engine.dispose()
+
+        try:
+            typer.echo(asyncio.run(create()))
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise typer.BadParameter(problems) from exc
+        except DomainError as exc:
+            raise typer.BadParameter(exc.detail) from exc
 
 
 @app.command("run")

@@ -13,8 +13,11 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
+
+from yijing.errors import DomainError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -51,9 +54,28 @@ async def session_scope(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
         try:
             yield session
             await session.commit()
-        except BaseException:
-            await session.rollback()
+        except BaseException as exc:
+            await finish_failed_transaction(session, exc)
             raise
+
+
+async def finish_failed_transaction(session: AsyncSession, error: BaseException) -> None:
+    """Roll back, unless the error is a refusal whose record must be kept (DomainError.keeps_changes)."""
+    if isinstance(error, DomainError) and error.keeps_changes:
+        await session.commit()
+    else:
+        await session.rollback()
+
+
+def violated_constraint(error: IntegrityError) -> str | None:
+    """The name of the constraint a write broke (asyncpg reports it on the driver's exception)."""
+    cause: BaseException | None = error.orig
+    while cause is not None:
+        name = getattr(cause, "constraint_name", None)
+        if name:
+            return str(name)
+        cause = cause.__cause__
+    return None
 
 
 @asynccontextmanager

@@ -11,10 +11,15 @@ class DomainError(Exception):
     code: ClassVar[str] = "bad_request"
     title: ClassVar[str] = "Bad request"
     title_zh: ClassVar[str] = "请求有误"
+    # True when the refusal is itself a fact to keep: the edge commits the transaction (a failed sign-in's
+    # audit event, a token family revoked on reuse) and still answers with the error.
+    keeps_changes: ClassVar[bool] = False
 
-    def __init__(self, detail: str, **extra: Any) -> None:
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None, **extra: Any) -> None:
         super().__init__(detail)
         self.detail = detail
+        # Response headers the error needs (Retry-After, WWW-Authenticate).
+        self.headers = headers or {}
         # Extra members of the problem document (e.g. the allowed transitions of a state machine).
         self.extra = extra
 
@@ -24,6 +29,33 @@ class NotFound(DomainError):
     code = "not_found"
     title = "Not found"
     title_zh = "未找到"
+
+
+class Unauthenticated(DomainError):
+    status = 401
+    code = "unauthenticated"
+    title = "Authentication required"
+    title_zh = "需要登录认证"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"}, **extra)
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+    title_zh = "无权操作"
+
+
+class TooManyRequests(DomainError):
+    status = 429
+    code = "too_many_requests"
+    title = "Too many requests"
+    title_zh = "请求过于频繁"
+
+    def __init__(self, detail: str, *, retry_after: int, **extra: Any) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)}, retry_after=retry_after, **extra)
 
 
 class Conflict(DomainError):
@@ -40,3 +72,20 @@ class InvalidInput(DomainError):
     code = "validation_failed"
     title = "Validation failed"
     title_zh = "数据校验失败"
+
+
+class PreconditionFailed(DomainError):
+    """An ``If-Match`` that names an older version: someone else changed the record first."""
+
+    status = 412
+    code = "version_mismatch"
+    title = "The record changed since you read it"
+    title_zh = "记录已被他人修改"
+
+
+def check_version(current: int, expected: int | None) -> None:
+    """Optimistic concurrency: a stale ``If-Match`` is refused; no ``If-Match`` means last write wins."""
+    if expected is not None and expected != current:
+        raise PreconditionFailed(
+            f"the record is at version {current}, not {expected}; read it again", current_version=current
+        )

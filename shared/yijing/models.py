@@ -3,10 +3,28 @@ A new domain adds its models module here."""
 
 from sqlmodel import SQLModel
 
+from yijing.audit.models import AuditEvent
+from yijing.identity.models import ApiKey, AuthSession, RefreshToken, User, UserSite
 from yijing.jobs.models import JobRun
+from yijing.notifications.models import Notification
+from yijing.org.models import Site, Station
 from yijing.outbox.models import OutboxMessage
 from yijing.system.models import Heartbeat
 
 metadata = SQLModel.metadata
 
-__all__ = ["Heartbeat", "JobRun", "OutboxMessage", "metadata"]
+__all__ = [
+    "ApiKey",
+    "AuditEvent",
+    "AuthSession",
+    "Heartbeat",
+    "JobRun",
+    "Notification",
+    "OutboxMessage",
+    "RefreshToken",
+    "Site",
+    "Station",
+    "User",
+    "UserSite",
+    "metadata",
+]

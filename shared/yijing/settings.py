@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -14,6 +16,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # The value shipped for development; a production start refuses it.
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me"  # noqa: S105 - a known placeholder, refused in production
 MIN_PRODUCTION_SECRET_LENGTH = 32
+# Base64 of 32 bytes; the development value is public, so production refuses it.
+DEVELOPMENT_PERSONAL_DATA_KEY = "ZGV2ZWxvcG1lbnQtb25seS1wZXJzb25hbC1kYXRhLWs="
+
+
+PERSONAL_DATA_KEY_BYTES = 32
 
 
 class Environment(StrEnum):
@@ -41,6 +48,15 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=10, gt=0)
     # How long relayed outbox rows are kept for tracing before the daily purge removes them.
     outbox_retention_days: int = Field(default=7, gt=0)
+    # Encrypts ID-card and phone numbers at rest and keys their lookup fingerprints (base64 of 32 bytes).
+    personal_data_key: str = DEVELOPMENT_PERSONAL_DATA_KEY
+    access_token_minutes: int = Field(default=15, gt=0, le=24 * 60)
+    refresh_token_days: int = Field(default=30, gt=0, le=365)
+    # Failed sign-ins allowed per phone number before it is locked for login_lockout_minutes.
+    login_max_failures: int = Field(default=5, gt=0)
+    login_lockout_minutes: int = Field(default=15, gt=0)
+    # Requests per minute an API key may make unless the key sets its own limit.
+    api_key_rate_limit: int = Field(default=600, gt=0)
 
     @field_validator("timezone")
     @classmethod
@@ -49,6 +65,17 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @field_validator("personal_data_key")
+    @classmethod
+    def _valid_personal_data_key(cls, value: str) -> str:
+        try:
+            key = base64.b64decode(value, validate=True)
+        except binascii.Error as exc:
+            raise ValueError("YIJING_PERSONAL_DATA_KEY must be base64") from exc
+        if len(key) != PERSONAL_DATA_KEY_BYTES:
+            raise ValueError(f"YIJING_PERSONAL_DATA_KEY must encode {PERSONAL_DATA_KEY_BYTES} bytes")
         return value
 
     @field_validator("log_level")
@@ -70,6 +97,11 @@ class Settings(BaseSettings):
                     "YIJING_SECRET_KEY must be set to a random value of at least "
                     f"{MIN_PRODUCTION_SECRET_LENGTH} characters in production "
                     "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                )
+            if self.personal_data_key == DEVELOPMENT_PERSONAL_DATA_KEY:
+                raise ValueError(
+                    "YIJING_PERSONAL_DATA_KEY must be set to a random key in production (for example: "
+                    "python -c 'import os, base64; print(base64.b64encode(os.urandom(32)).decode())')"
                 )
             if not self.database_url or not self.redis_url:
                 raise ValueError("YIJING_DATABASE_URL and YIJING_REDIS_URL must be set in production")

@@ -7,10 +7,12 @@ property-based tests in ``make test`` check exactly that).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BeforeValidator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
 
 
 def _json_integer_only(value: Any) -> Any:
@@ -20,10 +22,28 @@ def _json_integer_only(value: Any) -> Any:
     return value
 
 
+def _json_number_only(value: Any) -> Any:
+    if isinstance(value, bool | str | bytes):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+def _known_time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {value!r}") from exc
+    return value
+
+
+_ISO_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
 def _iso_string_only(value: Any) -> Any:
     if isinstance(value, datetime):
         return value
-    if not isinstance(value, str):
+    # Pydantic would also take a number, or a string of digits, as seconds since 1970.
+    if not isinstance(value, str) or not _ISO_DATE_TIME.match(value):
         raise ValueError("must be an ISO 8601 date-time string with a UTC offset")
     return value
 
@@ -31,5 +51,21 @@ def _iso_string_only(value: Any) -> Any:
 # Makes an int field accept exactly what JSON Schema's "integer" does. Bounds go before it, so that they
 # reach the OpenAPI document as minimum/maximum: Annotated[int, Field(ge=1, le=10), JSON_INTEGER].
 JSON_INTEGER = BeforeValidator(_json_integer_only)
+JSON_NUMBER = BeforeValidator(_json_number_only)
 # An instant with its offset, given as an ISO 8601 string (never a bare number).
 Instant = Annotated[AwareDatetime, BeforeValidator(_iso_string_only)]
+# A JSON true or false, never 1 or "yes".
+StrictBool = Annotated[bool, Field(strict=True)]
+# An IANA time zone name such as Asia/Shanghai.
+TimeZoneName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        examples=["Asia/Shanghai"],
+        json_schema_extra={"format": "iana-time-zone"},
+    ),
+    AfterValidator(_known_time_zone),
+]
+# A short name: 1 to 100 characters, at least one of them not white space.
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"\S")]

@@ -9,8 +9,9 @@ from arq.connections import ArqRedis
 from fastapi import BackgroundTasks, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yijing.db import SessionFactory
+from yijing.db import SessionFactory, finish_failed_transaction
 from yijing.outbox import service as outbox
+from yijing.personal import PersonalDataProtector, protector_for
 from yijing.settings import Settings
 
 
@@ -41,15 +42,20 @@ async def get_session(
         try:
             yield session
             await session.commit()
-        except BaseException:
-            await session.rollback()
+        except BaseException as exc:
+            await finish_failed_transaction(session, exc)
             raise
         emitted = outbox.take_emitted(session)
     if emitted:
         background.add_task(outbox.relay_after_commit, factory, redis, emitted)
 
 
+def get_protector(settings: Annotated[Settings, Depends(get_settings_dep)]) -> PersonalDataProtector:
+    return protector_for(settings.personal_data_key)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+ProtectorDep = Annotated[PersonalDataProtector, Depends(get_protector)]
 # scope="function": the commit happens when the handler returns, not after the response is sent.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 RedisDep = Annotated[ArqRedis, Depends(get_redis)]

@@ -15,7 +15,7 @@ from yijing.settings import Settings, get_settings
 from yijing_api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from yijing_api.openapi import install_openapi
 from yijing_api.problems import install_problem_handlers
-from yijing_api.routers import jobs, system
+from yijing_api.routers import api_keys, audit, auth, jobs, me, sites, stations, system, users
 
 API_PREFIX = "/api/v1"
 
@@ -24,13 +24,26 @@ Backend of a county police station's volunteer-police (义警) programme: sites 
 with a weekly captain, patrols, hazards, disputes, training, assessment, rental self-registration, a
 report/bulletin channel and statistics for other police systems.
 
+People sign in with phone number and password (OAuth2 password flow: use **Authorize** above); other police
+systems send an API key as `X-API-Key`. A record outside the caller's reach answers 404.
+
 Errors are RFC 9457 problem documents (`application/problem+json`) with a stable `code`; titles follow
 `Accept-Language` (`zh-CN` by default, `en`). Every response carries an `X-Request-ID`.
 """
 
 TAGS = [
-    {"name": "system", "description": "Liveness and readiness probes"},
+    {"name": "auth", "description": "Sign in with phone and password; refresh and end sessions"},
+    {"name": "me", "description": "The signed-in user's own account and notification inbox"},
+    {"name": "stations", "description": "Police stations (派出所)"},
+    {"name": "sites", "description": "A station's sites and grids (重点部位/网格)"},
+    {
+        "name": "users",
+        "description": "Accounts and roles; personal data masked unless revealed (and audited)",
+    },
+    {"name": "api-keys", "description": "Credentials for other police systems (machine clients)"},
+    {"name": "audit", "description": "The append-only audit log"},
     {"name": "jobs", "description": "Background job runs and their progress"},
+    {"name": "system", "description": "Liveness and readiness probes"},
 ]
 
 
@@ -77,7 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(system.router)
     api = APIRouter(prefix=API_PREFIX)
-    api.include_router(jobs.router)
+    for domain in (auth, me, stations, sites, users, api_keys, audit, jobs):
+        api.include_router(domain.router)
     app.include_router(api)
     return app
 

@@ -12,6 +12,15 @@ from yijing_api.problems import PROBLEM_MEDIA_TYPE, Problem
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """An optional header is left out, never sent as "null": drop the null branch FastAPI documents."""
+    branches = [branch for branch in schema.get("anyOf", []) if branch.get("type") != "null"]
+    if len(branches) == 1:
+        rest = {key: value for key, value in schema.items() if key != "anyOf"}
+        return {**rest, **branches[0]}
+    return schema
+
+
 def document_problems(document: dict[str, Any]) -> dict[str, Any]:
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -22,6 +31,9 @@ def document_problems(document: dict[str, Any]) -> dict[str, Any]:
     schemas.pop("ValidationError", None)
     for path_item in document.get("paths", {}).values():
         for operation in path_item.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "header":
+                    parameter["schema"] = _not_null(parameter["schema"])
             responses = operation.setdefault("responses", {})
             if "requestBody" in operation:
                 # Any body can be unreadable (not UTF-8, not JSON) or too large, whatever the operation.

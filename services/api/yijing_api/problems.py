@@ -3,6 +3,7 @@ errors and unhandled exceptions. Titles follow ``Accept-Language`` (``zh-CN`` by
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 import structlog
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
+from starlette.routing import Route
 from starlette.types import Scope
 
 from yijing.errors import DomainError
@@ -135,14 +137,25 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method the path supports. Starlette names only the first route that matched the path, which
+    is wrong when one path has several routes (GET and PATCH /me)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods and route.path_regex.match(request.url.path):
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    generic = exc.detail in (None, "", _HTTP_PROBLEMS.get(exc.status_code, ("", "", ""))[1])
+    # Starlette's own details are just the status phrase: the localised title says it better.
+    generic = exc.detail in (None, "", HTTPStatus(exc.status_code).phrase)
+    headers = dict(exc.headers) if exc.headers else {}
+    if exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+        headers["Allow"] = _allowed_methods(request)
     return problem_response(
-        request.scope,
-        exc.status_code,
-        detail=None if generic else str(exc.detail),
-        headers=dict(exc.headers) if exc.headers else None,
+        request.scope, exc.status_code, detail=None if generic else str(exc.detail), headers=headers or None
     )
 
 

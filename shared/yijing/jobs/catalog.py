@@ -1,5 +1,6 @@
 """Imports every domain's jobs module so that the registry is complete. A new domain adds its line here."""
 
+from yijing.notifications import jobs as notifications_jobs
 from yijing.system import jobs as system_jobs
 
-__all__ = ["system_jobs"]
+__all__ = ["notifications_jobs", "system_jobs"]

@@ -54,6 +54,8 @@ class JobSpec(Generic[P]):
     # arq retries only transient failures (see yijing.jobs.service.is_transient); up to this many tries.
     max_tries: int = 3
     timeout_seconds: int = 300
+    # False for jobs only domain events may emit (an operator must not, say, send arbitrary notifications).
+    requestable: bool = True
 
 
 _REGISTRY: dict[str, JobSpec[Any]] = {}

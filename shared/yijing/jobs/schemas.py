@@ -102,7 +102,7 @@ def _request_model(spec: JobSpec[Any]) -> type[JobRequestBase]:
 def job_request_type() -> Any:
     """The body of ``POST /api/v1/jobs``: one member per registered job, chosen by ``name``, so the OpenAPI
     document states exactly which payload each job takes."""
-    models = tuple(_request_model(spec) for spec in all_jobs())
+    models = tuple(_request_model(spec) for spec in all_jobs() if spec.requestable)
     if len(models) == 1:
         return models[0]
     return Annotated[Union[models], Field(discriminator="name")]  # noqa: UP007 - a runtime-built union

@@ -3,14 +3,19 @@
 import uuid
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, Body, Response, status
+from fastapi import APIRouter, Body, Depends, Response, status
 
+from yijing.access import ADMINS, Actor
 from yijing.jobs import service
 from yijing.jobs.schemas import JobRead, JobRequestBase, job_request_type
+from yijing_api.auth import Access
 from yijing_api.deps import SessionDep
 from yijing_api.problems import problem_responses
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+# Operators' maintenance jobs; domains that run jobs for other roles (imports, exports) add their own routes.
+OPERATORS = Access(ADMINS)
 
 if TYPE_CHECKING:
     JobRequest = JobRequestBase
@@ -28,10 +33,11 @@ else:
         "is briefly down. Answers 202 with the run; poll `GET /api/v1/jobs/{job_id}` for progress and result."
     ),
     status_code=status.HTTP_202_ACCEPTED,
-    responses=problem_responses(422),
+    responses=problem_responses(401, 403, 422),
 )
 async def create_job(
     session: SessionDep,
+    actor: Annotated[Actor, Depends(OPERATORS)],
     response: Response,
     request: Annotated[
         JobRequest,
@@ -52,7 +58,9 @@ async def create_job(
     "/{job_id}",
     operation_id="jobs_get",
     summary="A job run's status, progress and result",
-    responses=problem_responses(404, 422),
+    responses=problem_responses(401, 403, 404, 422),
 )
-async def get_job(job_id: uuid.UUID, session: SessionDep) -> JobRead:
+async def get_job(
+    job_id: uuid.UUID, session: SessionDep, actor: Annotated[Actor, Depends(OPERATORS)]
+) -> JobRead:
     return JobRead.of(await service.get_run(session, job_id))

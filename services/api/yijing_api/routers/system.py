@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from starlette.responses import JSONResponse
 
+from yijing.access import ADMINS, Actor, ApiScope
+from yijing_api.auth import PUBLIC, Access
 from yijing_api.deps import RedisDep, SessionFactoryDep
 from yijing_api.problems import problem_response, problem_responses
 
@@ -39,7 +41,7 @@ class Readiness(BaseModel):
 
 
 @router.get("/healthz", operation_id="system_health", summary="The process is alive")
-async def health() -> Health:
+async def health(actor: Annotated[Actor, Depends(PUBLIC)]) -> Health:
     return Health()
 
 
@@ -59,7 +61,9 @@ async def _check(probe: Awaitable[object]) -> CheckState:
     response_model=Readiness,
     responses=problem_responses(503),
 )
-async def readiness(request: Request, factory: SessionFactoryDep, redis: RedisDep) -> Response:
+async def readiness(
+    request: Request, factory: SessionFactoryDep, redis: RedisDep, actor: Annotated[Actor, Depends(PUBLIC)]
+) -> Response:
     async def database() -> None:
         async with factory() as session:
             await session.execute(text("SELECT 1"))
@@ -78,5 +82,7 @@ async def readiness(request: Request, factory: SessionFactoryDep, redis: RedisDe
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics() -> Response:
+async def metrics(
+    actor: Annotated[Actor, Depends(Access(ADMINS, frozenset({ApiScope.METRICS_READ})))],
+) -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

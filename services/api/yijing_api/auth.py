@@ -1,0 +1,81 @@
+"""Access declarations: every route states who may call it, with ``Depends(Access(...))`` or
+``Depends(PUBLIC)``. The declaration authenticates the caller (bearer token or ``X-API-Key``), checks the
+role or API scope, and hands the handler an ``Actor``. The access-matrix test walks the route table and fails
+for any route without a declaration."""
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+
+from yijing import ratelimit
+from yijing.access import Actor, ApiScope, Principal, Role
+from yijing.errors import Forbidden, TooManyRequests, Unauthenticated
+from yijing.identity import auth
+from yijing_api.deps import RedisDep, SessionDep, SettingsDep
+
+bearer = OAuth2PasswordBearer(
+    tokenUrl="/api/v1/auth/token",
+    scheme_name="PhonePassword",
+    description="Sign in with a mainland mobile number as the username and the account's password.",
+    auto_error=False,
+)
+api_key_header = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="ApiKey",
+    description="A machine client's key (`yj_…`), created by a county admin, with scopes.",
+    auto_error=False,
+)
+
+
+def _request_actor(request: Request, principal: Principal | None) -> Actor:
+    state = request.scope.get("state", {})
+    return Actor(principal, state.get("request_id"), request.client.host if request.client else None)
+
+
+@dataclass(frozen=True, eq=False)
+class Public:
+    """Anyone may call the route, signed in or not."""
+
+    async def __call__(self, request: Request) -> Actor:
+        return _request_actor(request, None)
+
+
+PUBLIC = Public()
+
+
+@dataclass(frozen=True, eq=False)
+class Access:
+    """Signed-in users with one of ``roles``, and API keys with one of ``api_scopes``."""
+
+    roles: frozenset[Role] = frozenset()
+    api_scopes: frozenset[ApiScope] = field(default_factory=frozenset)
+
+    async def __call__(
+        self,
+        request: Request,
+        session: SessionDep,
+        settings: SettingsDep,
+        redis: RedisDep,
+        token: Annotated[str | None, Depends(bearer)],
+        api_key: Annotated[str | None, Depends(api_key_header)],
+    ) -> Actor:
+        if token:
+            principal = await auth.authenticate_token(session, settings, token)
+            if principal.role not in self.roles:
+                raise Forbidden(f"the role {principal.role} may not do this")
+        elif api_key:
+            principal, key = await auth.authenticate_api_key(session, api_key)
+            limit = key.rate_limit_per_minute or settings.api_key_rate_limit
+            window = await ratelimit.hit(redis, f"api_key:{key.id}", 60)
+            if window is not None and window.count > limit:
+                raise TooManyRequests(
+                    f"this API key may make {limit} requests a minute", retry_after=window.retry_after
+                )
+            if not principal.api_scopes & self.api_scopes:
+                needed = ", ".join(sorted(self.api_scopes)) or "a signed-in user"
+                raise Forbidden(f"this API key lacks the scope for this (needs: {needed})")
+        else:
+            raise Unauthenticated("sign in (bearer token) or send an API key (X-API-Key)")
+        return _request_actor(request, principal)

@@ -1,0 +1,66 @@
+"""Signing in and out (OAuth2 password flow: the docs' Authorize button works with phone and password)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from yijing.access import EVERY_ROLE, Actor
+from yijing.identity import auth
+from yijing.identity.schemas import RefreshRequest, TokenPair
+from yijing_api.auth import PUBLIC, Access
+from yijing_api.deps import ProtectorDep, RedisDep, SessionDep, SettingsDep
+from yijing_api.problems import problem_responses
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post(
+    "/token",
+    operation_id="auth_token",
+    summary="Sign in with phone number and password",
+    description=(
+        "OAuth2 password flow: form fields `username` (the mainland mobile number) and `password`. Returns a "
+        "short-lived access token and a refresh token. Repeated failures for one number lock it for a while "
+        "(429 with Retry-After)."
+    ),
+    responses=problem_responses(401, 422, 429),
+)
+async def sign_in(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
+    session: SessionDep,
+    redis: RedisDep,
+    settings: SettingsDep,
+    protector: ProtectorDep,
+    actor: Annotated[Actor, Depends(PUBLIC)],
+) -> TokenPair:
+    return await auth.sign_in(session, redis, settings, protector, actor, form.username, form.password)
+
+
+@router.post(
+    "/refresh",
+    operation_id="auth_refresh",
+    summary="Trade a refresh token for new tokens",
+    description=(
+        "Each refresh token works once: the answer carries its successor. Presenting a used one again ends "
+        "the whole sign-in session (someone else may hold a copy)."
+    ),
+    responses=problem_responses(401, 422),
+)
+async def refresh(
+    data: RefreshRequest, session: SessionDep, settings: SettingsDep, actor: Annotated[Actor, Depends(PUBLIC)]
+) -> TokenPair:
+    return await auth.refresh(session, settings, data.refresh_token)
+
+
+@router.post(
+    "/logout",
+    operation_id="auth_logout",
+    summary="End the current sign-in session",
+    description="The access token and every refresh token of this session stop working at once.",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403),
+)
+async def logout(session: SessionDep, actor: Annotated[Actor, Depends(Access(EVERY_ROLE))]) -> None:
+    await auth.sign_out(session, actor)

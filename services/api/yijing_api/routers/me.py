@@ -1,0 +1,92 @@
+"""The caller's own account and notification inbox."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from yijing.access import EVERY_ROLE, Actor
+from yijing.identity import service
+from yijing.identity.schemas import MeUpdate, UserRead
+from yijing.notifications import service as notifications
+from yijing.notifications.schemas import MarkedRead, NotificationRead
+from yijing.pagination import DEFAULT_LIMIT, Page
+from yijing_api.auth import Access
+from yijing_api.deps import ProtectorDep, SessionDep
+from yijing_api.params import Cursor, Limit, QueryBool, set_etag
+from yijing_api.problems import problem_responses
+from yijing_api.routers.users import Reveal
+
+router = APIRouter(prefix="/me", tags=["me"])
+
+SELF = Access(EVERY_ROLE)
+
+
+@router.get(
+    "",
+    operation_id="me_get",
+    summary="The signed-in user",
+    responses=problem_responses(401, 403, 422),
+)
+async def get_me(
+    session: SessionDep,
+    protector: ProtectorDep,
+    response: Response,
+    actor: Annotated[Actor, Depends(SELF)],
+    reveal: Reveal = None,
+) -> UserRead:
+    assert actor.principal is not None
+    user = await service.get_user(session, actor, actor.principal.id)
+    set_etag(response, user.version)
+    return await service.read_user(session, actor, user, reveal=reveal is not None, protector=protector)
+
+
+@router.patch(
+    "",
+    operation_id="me_update",
+    summary="Change your name or password",
+    responses=problem_responses(401, 403, 422),
+)
+async def update_me(
+    data: MeUpdate, session: SessionDep, protector: ProtectorDep, actor: Annotated[Actor, Depends(SELF)]
+) -> UserRead:
+    user = await service.update_me(session, actor, data)
+    return await service.read_user(session, actor, user, reveal=False, protector=protector)
+
+
+@router.get(
+    "/notifications",
+    operation_id="me_notifications_list",
+    summary="Your notifications, newest first",
+    responses=problem_responses(401, 403, 422),
+)
+async def list_notifications(
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(SELF)],
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+    unread: Annotated[QueryBool, Query(description="Only unread ones")] = False,
+) -> Page[NotificationRead]:
+    return await notifications.list_mine(session, actor, limit=limit, cursor=cursor, unread_only=unread)
+
+
+@router.post(
+    "/notifications/{notification_id}/read",
+    operation_id="me_notifications_mark_read",
+    summary="Mark one notification read",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def mark_read(
+    notification_id: uuid.UUID, session: SessionDep, actor: Annotated[Actor, Depends(SELF)]
+) -> NotificationRead:
+    return NotificationRead.model_validate(await notifications.mark_read(session, actor, notification_id))
+
+
+@router.post(
+    "/notifications/read-all",
+    operation_id="me_notifications_mark_all_read",
+    summary="Mark every notification read",
+    responses=problem_responses(401, 403),
+)
+async def mark_all_read(session: SessionDep, actor: Annotated[Actor, Depends(SELF)]) -> MarkedRead:
+    return await notifications.mark_all_read(session, actor)

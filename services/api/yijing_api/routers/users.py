@@ -1,0 +1,116 @@
+"""User accounts: officers, assistants, volunteers, station leaders and county admins."""
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from yijing.access import MANAGERS, Actor, Role
+from yijing.identity import service
+from yijing.identity.schemas import UserCreate, UserRead, UserUpdate
+from yijing.pagination import DEFAULT_LIMIT, Page
+from yijing.types import Instant
+from yijing_api.auth import Access
+from yijing_api.deps import ProtectorDep, SessionDep
+from yijing_api.params import Cursor, IfMatch, Limit, QueryBool, set_etag, version_of
+from yijing_api.problems import problem_responses
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+MANAGE = Access(MANAGERS)
+
+Reveal = Annotated[
+    Literal["personal_data"] | None,
+    Query(
+        description="`personal_data`: return phone and ID-card numbers in full (admins, leaders and "
+        "officers; every such read is written to the audit log)"
+    ),
+]
+
+
+@router.get(
+    "",
+    operation_id="users_list",
+    summary="Users of the stations the caller reaches (masked personal data)",
+    responses=problem_responses(401, 403, 422),
+)
+async def list_users(
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(MANAGE)],
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+    station_id: uuid.UUID | None = None,
+    role: Role | None = None,
+    is_active: QueryBool | None = None,
+    updated_after: Instant | None = None,
+) -> Page[UserRead]:
+    return await service.list_users(
+        session,
+        actor,
+        limit=limit,
+        cursor=cursor,
+        station_id=station_id,
+        role=role,
+        is_active=is_active,
+        updated_after=updated_after,
+    )
+
+
+@router.post(
+    "",
+    operation_id="users_create",
+    summary="Create a user (a role no higher than the caller's)",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def create_user(
+    data: UserCreate,
+    session: SessionDep,
+    protector: ProtectorDep,
+    response: Response,
+    actor: Annotated[Actor, Depends(MANAGE)],
+) -> UserRead:
+    user = await service.create_user(session, actor, data, protector)
+    response.headers["Location"] = f"/api/v1/users/{user.id}"
+    set_etag(response, user.version)
+    return await service.read_user(session, actor, user, reveal=False, protector=protector)
+
+
+@router.get(
+    "/{user_id}",
+    operation_id="users_get",
+    summary="A user (masked personal data unless revealed)",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def get_user(
+    user_id: uuid.UUID,
+    session: SessionDep,
+    protector: ProtectorDep,
+    response: Response,
+    actor: Annotated[Actor, Depends(MANAGE)],
+    reveal: Reveal = None,
+) -> UserRead:
+    user = await service.get_user(session, actor, user_id)
+    set_etag(response, user.version)
+    return await service.read_user(session, actor, user, reveal=reveal is not None, protector=protector)
+
+
+@router.patch(
+    "/{user_id}",
+    operation_id="users_update",
+    summary="Change a user: name, phone, role, sites, password reset, disable (is_active: false)",
+    description="Disabling a user or resetting their password ends all their sign-in sessions at once.",
+    responses=problem_responses(401, 403, 404, 409, 412, 422),
+)
+async def update_user(
+    user_id: uuid.UUID,
+    data: UserUpdate,
+    session: SessionDep,
+    protector: ProtectorDep,
+    response: Response,
+    actor: Annotated[Actor, Depends(MANAGE)],
+    if_match: IfMatch = None,
+) -> UserRead:
+    user = await service.update_user(session, actor, user_id, data, version_of(if_match), protector)
+    set_etag(response, user.version)
+    return await service.read_user(session, actor, user, reveal=False, protector=protector)

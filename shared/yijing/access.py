@@ -1,0 +1,95 @@
+"""Who is calling, and what they reach. The API's auth dependency builds a ``Principal``; services take an
+``Actor`` (the principal plus where the request came from, for the audit log); repositories take a
+``StationScope`` and filter in SQL, so a record outside the caller's reach is simply not found."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, true
+
+
+class Role(StrEnum):
+    VOLUNTEER = "volunteer"
+    ASSISTANT = "assistant"  # 警务助理
+    OFFICER = "officer"  # 社区民警
+    LEADER = "leader"  # station leadership
+    ADMIN = "admin"  # county-wide
+
+    @property
+    def rank(self) -> int:
+        return _RANKS[self]
+
+    def may_grant(self, other: Role) -> bool:
+        """A role may give others its own rank or lower, never higher."""
+        return other.rank <= self.rank
+
+
+_RANKS = {Role.VOLUNTEER: 1, Role.ASSISTANT: 2, Role.OFFICER: 3, Role.LEADER: 4, Role.ADMIN: 5}
+STATION_ROLES = frozenset({Role.VOLUNTEER, Role.ASSISTANT, Role.OFFICER, Role.LEADER})
+EVERY_ROLE = frozenset(Role)
+STAFF = frozenset({Role.ASSISTANT, Role.OFFICER, Role.LEADER, Role.ADMIN})
+MANAGERS = frozenset({Role.LEADER, Role.ADMIN})
+ADMINS = frozenset({Role.ADMIN})
+
+
+class ApiScope(StrEnum):
+    """What an API key (a machine client) may do."""
+
+    STATS_READ = "stats:read"
+    INCIDENTS_WRITE = "incidents:write"
+    METRICS_READ = "metrics:read"
+
+
+@dataclass(frozen=True)
+class StationScope:
+    """The stations a caller reaches: ``None`` means every station (county admins, county-wide keys)."""
+
+    stations: frozenset[uuid.UUID] | None
+
+    @classmethod
+    def everywhere(cls) -> StationScope:
+        return cls(None)
+
+    def reaches(self, station_id: uuid.UUID | None) -> bool:
+        return self.stations is None or station_id in self.stations
+
+    def clause(self, column: Any) -> ColumnElement[bool]:
+        """The SQL condition limiting ``column`` (a station id column) to this scope."""
+        if self.stations is None:
+            return true()
+        return column.in_(self.stations)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: Literal["user", "api_key"]
+    id: uuid.UUID
+    scope: StationScope
+    role: Role | None = None  # users only
+    station_id: uuid.UUID | None = None  # a user's own station
+    api_scopes: frozenset[ApiScope] = frozenset()  # API keys only
+    session_id: uuid.UUID | None = None  # the sign-in session an access token belongs to
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A principal acting through one request (or a job): what the audit log records."""
+
+    principal: Principal | None
+    request_id: str | None = None
+    client_ip: str | None = None
+
+    @property
+    def role(self) -> Role | None:
+        return self.principal.role if self.principal else None
+
+    @property
+    def scope(self) -> StationScope:
+        return self.principal.scope if self.principal else StationScope.everywhere()
+
+
+SYSTEM = Actor(principal=None)

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class AuditEventRead(BaseModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0193a6a4-9b1e-7c3d-8f2a-3b4c5d6e7f80",
+                    "occurred_at": "2026-11-29T10:00:00+08:00",
+                    "actor_type": "user",
+                    "actor_id": "0193a6a4-0000-7c3d-8f2a-3b4c5d6e7f80",
+                    "actor_role": "leader",
+                    "station_id": "0193a6a4-1111-7c3d-8f2a-3b4c5d6e7f80",
+                    "action": "user.personal_data.read",
+                    "target_type": "user",
+                    "target_id": "0193a6a4-2222-7c3d-8f2a-3b4c5d6e7f80",
+                    "request_id": "6f1c2a7e3b9d4e0f8a1b2c3d4e5f6a7b",
+                    "client_ip": "10.1.2.3",
+                    "changes": {"fields": ["phone", "id_card_number"]},
+                }
+            ]
+        },
+    )
+
+    id: uuid.UUID
+    occurred_at: datetime
+    actor_type: str
+    actor_id: uuid.UUID | None
+    actor_role: str | None
+    station_id: uuid.UUID | None
+    action: str
+    target_type: str
+    target_id: str | None
+    request_id: str | None
+    client_ip: str | None
+    changes: dict[str, Any]

@@ -1,0 +1,201 @@
+"""Signing in and out, refreshing tokens, and turning a credential into a Principal."""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from datetime import timedelta
+
+import structlog
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yijing import ratelimit
+from yijing.access import Actor, ApiScope, Principal, Role, StationScope
+from yijing.audit import service as audit
+from yijing.errors import TooManyRequests
+from yijing.identity import repository
+from yijing.identity.errors import AccountDisabled, InvalidCredentials, InvalidToken, RefreshTokenReused
+from yijing.identity.models import ApiKey, AuthSession, RefreshToken, User
+from yijing.identity.passwords import verify_password
+from yijing.identity.schemas import TokenPair
+from yijing.identity.tokens import AccessClaims, digest, issue_access_token, new_secret, read_access_token
+from yijing.ids import utcnow
+from yijing.personal import PersonalDataProtector, normalise_mobile
+from yijing.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+API_KEY_PREFIX = "yj"
+# last_used_at is refreshed at most this often, so that a busy key does not write on every request.
+API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+def user_scope(user: User) -> StationScope:
+    if user.role is Role.ADMIN:
+        return StationScope.everywhere()
+    return StationScope(frozenset({user.station_id}) if user.station_id else frozenset())
+
+
+def _login_throttle_key(fingerprint: str) -> str:
+    return f"login:{fingerprint}"
+
+
+async def _issue_tokens(
+    session: AsyncSession, settings: Settings, user: User, auth_session: AuthSession
+) -> TokenPair:
+    refresh = new_secret()
+    await repository.add(session, RefreshToken(session_id=auth_session.id, token_hash=digest(refresh)))
+    now = utcnow()
+    lifetime = timedelta(minutes=settings.access_token_minutes)
+    claims = AccessClaims(user.id, auth_session.id, user.role, user.station_id)
+    return TokenPair(
+        access_token=issue_access_token(settings.secret_key, claims, now, lifetime),
+        expires_in=int(lifetime.total_seconds()),
+        refresh_token=refresh,
+        refresh_expires_in=max(0, int((auth_session.expires_at - now).total_seconds())),
+    )
+
+
+async def sign_in(
+    session: AsyncSession,
+    redis: Redis,
+    settings: Settings,
+    protector: PersonalDataProtector,
+    actor: Actor,
+    phone: str,
+    password: str,
+) -> TokenPair:
+    """Phone and password to tokens. Repeated failures for one phone lock it for a while (429)."""
+    fingerprint = protector.fingerprint(normalise_mobile(phone))
+    window = settings.login_lockout_minutes * 60
+    throttle_key = _login_throttle_key(fingerprint)
+    failures = await ratelimit.count(redis, throttle_key, window)
+    if failures is not None and failures.count >= settings.login_max_failures:
+        raise TooManyRequests(
+            "too many failed sign-ins for this phone number; try again later",
+            retry_after=failures.retry_after,
+        )
+    user = await repository.get_user_by_phone_fingerprint(session, fingerprint)
+    if not verify_password(password, user.password_hash if user else None) or user is None:
+        await ratelimit.hit(redis, throttle_key, window)
+        if user is not None:
+            await audit.record(
+                session,
+                actor,
+                "auth.login_failed",
+                target_type="user",
+                target_id=user.id,
+                station_id=user.station_id,
+            )
+        raise InvalidCredentials("the phone number or password is wrong")
+    if not user.is_active:
+        raise AccountDisabled("this account is disabled")
+    await ratelimit.reset(redis, throttle_key, window)
+    now = utcnow()
+    auth_session = AuthSession(user_id=user.id, expires_at=now + timedelta(days=settings.refresh_token_days))
+    await repository.add(session, auth_session)
+    user.last_login_at = now
+    tokens = await _issue_tokens(session, settings, user, auth_session)
+    signed_in = Actor(
+        Principal("user", user.id, user_scope(user), user.role, user.station_id),
+        actor.request_id,
+        actor.client_ip,
+    )
+    await audit.record(
+        session,
+        signed_in,
+        "auth.login",
+        target_type="auth_session",
+        target_id=auth_session.id,
+        station_id=user.station_id,
+    )
+    return tokens
+
+
+async def refresh(session: AsyncSession, settings: Settings, refresh_token: str) -> TokenPair:
+    """Rotate a refresh token. Presenting one that was already used revokes its whole sign-in session:
+    someone else may hold a copy."""
+    token = await repository.get_refresh_token(session, digest(refresh_token))
+    if token is None:
+        raise InvalidToken("unknown refresh token")
+    auth_session = await repository.get_auth_session(session, token.session_id)
+    assert auth_session is not None  # the foreign key guarantees it
+    now = utcnow()
+    if token.used_at is not None:
+        if auth_session.revoked_at is None:
+            auth_session.revoked_at, auth_session.revoked_reason = now, "refresh_token_reused"
+            await audit.record(
+                session, Actor(None), "auth.refresh_token_reused", target_type="auth_session",
+                target_id=auth_session.id, station_id=None,
+            )  # fmt: skip
+            log.warning("refresh_token_reused", session_id=str(auth_session.id))
+        raise RefreshTokenReused("this refresh token was already used; the sign-in session is revoked")
+    if auth_session.revoked_at is not None or auth_session.expires_at <= now:
+        raise InvalidToken("the sign-in session has ended; sign in again")
+    user = await session.get(User, auth_session.user_id)
+    assert user is not None
+    if not user.is_active:
+        raise AccountDisabled("this account is disabled")
+    token.used_at = now
+    return await _issue_tokens(session, settings, user, auth_session)
+
+
+async def sign_out(session: AsyncSession, actor: Actor) -> None:
+    principal = actor.principal
+    assert principal is not None
+    assert principal.session_id is not None
+    auth_session = await repository.get_auth_session(session, principal.session_id)
+    if auth_session is not None and auth_session.revoked_at is None:
+        auth_session.revoked_at, auth_session.revoked_reason = utcnow(), "logout"
+        await audit.record(
+            session, actor, "auth.logout", target_type="auth_session", target_id=auth_session.id,
+            station_id=principal.station_id,
+        )  # fmt: skip
+
+
+async def authenticate_token(session: AsyncSession, settings: Settings, token: str) -> Principal:
+    """The principal behind an access token, checked against the database on every request, so that a
+    disabled account or an ended session is refused at once, and a changed role applies at once."""
+    claims = read_access_token(settings.secret_key, token)
+    found = await repository.get_session_with_user(session, claims.session_id, claims.user_id)
+    if found is None:
+        raise InvalidToken("the access token's session does not exist")
+    auth_session, user = found
+    if auth_session.revoked_at is not None or auth_session.expires_at <= utcnow():
+        raise InvalidToken("the sign-in session has ended; sign in again")
+    if not user.is_active:
+        raise AccountDisabled("this account is disabled")
+    return Principal(
+        "user", user.id, user_scope(user), user.role, user.station_id, session_id=auth_session.id
+    )
+
+
+def split_api_key(key: str) -> tuple[str, str] | None:
+    parts = key.split("_", 2)
+    if len(parts) != 3 or parts[0] != API_KEY_PREFIX or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+async def authenticate_api_key(session: AsyncSession, key: str) -> tuple[Principal, ApiKey]:
+    parts = split_api_key(key)
+    found = await repository.get_api_key_by_prefix(session, parts[0]) if parts else None
+    if parts is None or found is None or not hmac.compare_digest(found.secret_hash, digest(parts[1])):
+        raise InvalidToken("unknown API key")
+    now = utcnow()
+    if found.revoked_at is not None:
+        raise InvalidToken("this API key has been revoked")
+    if found.expires_at is not None and found.expires_at <= now:
+        raise InvalidToken("this API key has expired")
+    if found.last_used_at is None or now - found.last_used_at > API_KEY_TOUCH_INTERVAL:
+        await repository.touch_api_key(session, found.id, now)
+    scope = (
+        StationScope.everywhere()
+        if found.station_ids is None
+        else StationScope(frozenset(uuid.UUID(station_id) for station_id in found.station_ids))
+    )
+    scopes = frozenset(
+        ApiScope(scope_name) for scope_name in found.scopes if scope_name in ApiScope._value2member_map_
+    )
+    return Principal("api_key", found.id, scope, api_scopes=scopes), found

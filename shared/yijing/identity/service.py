@@ -1,0 +1,307 @@
+"""Users: creating, reading (masked, or in full with an audit event), changing and disabling them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yijing.access import Actor, Role
+from yijing.audit import service as audit
+from yijing.db import violated_constraint
+from yijing.errors import Forbidden, InvalidInput, check_version
+from yijing.identity import repository
+from yijing.identity.errors import IdCardTaken, PhoneTaken, RoleNotGrantable, UserNotFound
+from yijing.identity.models import User
+from yijing.identity.passwords import hash_password, verify_password
+from yijing.identity.schemas import AdminCreate, MeUpdate, StaffCreate, UserCreate, UserRead, UserUpdate
+from yijing.ids import utcnow
+from yijing.notifications.jobs import notify
+from yijing.notifications.service import DeliverPayload
+from yijing.org import repository as org_repository
+from yijing.org.errors import SiteNotFound, StationNotFound
+from yijing.pagination import Page, decode_cursor, next_cursor
+from yijing.personal import PersonalDataProtector
+
+# Roles whose work needs people's full phone and ID-card numbers (for records they reach).
+REVEALING_ROLES = frozenset({Role.ADMIN, Role.LEADER, Role.OFFICER})
+SITE_ROLES = frozenset({Role.OFFICER, Role.ASSISTANT})
+ROLE_NAMES_ZH = {
+    Role.VOLUNTEER: "义警",
+    Role.ASSISTANT: "警务助理",
+    Role.OFFICER: "社区民警",
+    Role.LEADER: "所领导",
+    Role.ADMIN: "县局管理员",
+}
+
+
+def to_read(
+    user: User, site_ids: list[uuid.UUID], protector: PersonalDataProtector | None = None
+) -> UserRead:
+    """The read model: masked personal data, or full when a ``protector`` is given (callers audit that)."""
+    full = protector is not None
+    phone = protector.open(user.phone_sealed) if protector else user.phone_masked
+    id_card = user.id_card_masked
+    if protector and user.id_card_sealed is not None:
+        id_card = protector.open(user.id_card_sealed)
+    return UserRead(
+        id=user.id,
+        name=user.name,
+        role=user.role,
+        station_id=user.station_id,
+        site_ids=site_ids,
+        phone=phone,
+        id_card_number=id_card,
+        personal_data="full" if full else "masked",
+        is_active=user.is_active,
+        version=user.version,
+        created_at=user.created_at,
+        updated_at=user.updated_at,
+        last_login_at=user.last_login_at,
+    )
+
+
+async def read_user(
+    session: AsyncSession, actor: Actor, user: User, *, reveal: bool, protector: PersonalDataProtector
+) -> UserRead:
+    site_ids = (await repository.site_ids_of(session, [user.id]))[user.id]
+    if not reveal:
+        return to_read(user, site_ids)
+    is_self = actor.principal is not None and actor.principal.id == user.id
+    if not is_self and actor.role not in REVEALING_ROLES:
+        raise Forbidden("your role may not read personal data in full")
+    await audit.record(
+        session,
+        actor,
+        "user.personal_data.read",
+        target_type="user",
+        target_id=user.id,
+        station_id=user.station_id,
+        changes={"fields": ["phone", "id_card_number"]},
+    )
+    return to_read(user, site_ids, protector)
+
+
+async def get_user(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -> User:
+    user = await repository.get_user(session, user_id, actor.scope)
+    if user is None:
+        raise UserNotFound(f"no user {user_id}")
+    return user
+
+
+async def list_users(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    limit: int,
+    cursor: str | None,
+    station_id: uuid.UUID | None = None,
+    role: Role | None = None,
+    is_active: bool | None = None,
+    updated_after: datetime | None = None,
+) -> Page[UserRead]:
+    users = await repository.list_users(
+        session,
+        actor.scope,
+        limit=limit,
+        after_id=decode_cursor(cursor),
+        station_id=station_id,
+        role=role,
+        is_active=is_active,
+        updated_after=updated_after,
+    )
+    page = users[:limit]
+    sites = await repository.site_ids_of(session, [user.id for user in page])
+    return Page(
+        items=[to_read(user, sites[user.id]) for user in page],
+        next_cursor=next_cursor([user.id for user in users], limit),
+    )
+
+
+def _require_grantable(actor: Actor, role: Role) -> None:
+    # Only the CLI (the system actor) creates users with no principal, e.g. the first admin.
+    if actor.role is not None and not actor.role.may_grant(role):
+        raise RoleNotGrantable(f"a {actor.role} may not grant the role {role}")
+
+
+async def _check_sites(
+    session: AsyncSession, role: Role, station_id: uuid.UUID | None, site_ids: list[uuid.UUID]
+) -> None:
+    if not site_ids:
+        return
+    if role not in SITE_ROLES or station_id is None:
+        raise InvalidInput(
+            "only officers and assistants are attached to sites",
+            errors=[{"field": "body.site_ids", "message": "not allowed for this role", "code": "site_role"}],
+        )
+    if not await org_repository.sites_exist(session, site_ids, station_id):
+        raise SiteNotFound("every site must be a site of the user's station")
+
+
+async def _flush_user(session: AsyncSession, user: User) -> None:
+    try:
+        await repository.add(session, user)
+    except IntegrityError as exc:
+        constraint = violated_constraint(exc)
+        if constraint == "uq_users_phone_fingerprint":
+            raise PhoneTaken("another user has this phone number") from exc
+        if constraint == "uq_users_id_card_fingerprint":
+            raise IdCardTaken("another user has this ID-card number") from exc
+        raise
+
+
+async def create_user(
+    session: AsyncSession, actor: Actor, data: UserCreate, protector: PersonalDataProtector
+) -> User:
+    _require_grantable(actor, data.role)
+    station_id = None if isinstance(data, AdminCreate) else data.station_id
+    site_ids = data.site_ids if isinstance(data, StaffCreate) else []
+    if station_id is not None and await org_repository.get_station(session, station_id, actor.scope) is None:
+        raise StationNotFound(f"no station {station_id}")
+    await _check_sites(session, data.role, station_id, site_ids)
+    phone = protector.protect_mobile(data.phone)
+    id_card = protector.protect_id_card(data.id_card_number) if data.id_card_number else None
+    user = User(
+        name=data.name,
+        role=data.role,
+        station_id=station_id,
+        phone_sealed=phone.sealed,
+        phone_fingerprint=phone.fingerprint,
+        phone_masked=phone.masked,
+        id_card_sealed=id_card.sealed if id_card else None,
+        id_card_fingerprint=id_card.fingerprint if id_card else None,
+        id_card_masked=id_card.masked if id_card else None,
+        password_hash=hash_password(data.password),
+    )
+    await _flush_user(session, user)
+    await repository.replace_sites(session, user.id, site_ids)
+    await audit.record(
+        session,
+        actor,
+        "user.create",
+        target_type="user",
+        target_id=user.id,
+        station_id=user.station_id,
+        changes=data.model_dump(mode="json", exclude_none=True),
+    )
+    await notify(
+        session,
+        DeliverPayload(
+            recipients=[user.id],
+            kind="account.created",
+            title="欢迎加入义警平台",
+            body=f"您的账号已开通，角色：{ROLE_NAMES_ZH[user.role]}。",
+            link="/api/v1/me",
+            dedupe_key=f"account.created:{user.id}",
+        ),
+    )
+    return user
+
+
+async def update_user(
+    session: AsyncSession,
+    actor: Actor,
+    user_id: uuid.UUID,
+    data: UserUpdate,
+    expected_version: int | None,
+    protector: PersonalDataProtector,
+) -> User:
+    user = await repository.get_user(session, user_id, actor.scope, for_update=True)
+    if user is None:
+        raise UserNotFound(f"no user {user_id}")
+    check_version(user.version, expected_version)
+    _require_grantable(actor, user.role)  # nobody changes someone who outranks them
+    updates = data.model_dump(exclude_unset=True, exclude_none=True)
+    changes: dict[str, Any] = {}
+    now = utcnow()
+
+    if "role" in updates and updates["role"] != user.role:
+        _require_grantable(actor, updates["role"])
+        if (updates["role"] is Role.ADMIN) != (user.role is Role.ADMIN):
+            raise InvalidInput(
+                "county admins and station members are different kinds of account; create a new user",
+                errors=[{"field": "body.role", "message": "cannot move across", "code": "role_kind"}],
+            )
+        changes["role"] = user.role = updates["role"]
+    if "site_ids" in updates or "role" in changes:
+        site_ids = updates.get("site_ids", (await repository.site_ids_of(session, [user.id]))[user.id])
+        await _check_sites(session, user.role, user.station_id, site_ids)
+        await repository.replace_sites(session, user.id, site_ids)
+        changes["site_ids"] = [str(site_id) for site_id in site_ids]
+    if "name" in updates and updates["name"] != user.name:
+        changes["name"] = user.name = updates["name"]
+    if "phone" in updates:
+        phone = protector.protect_mobile(updates["phone"])
+        if phone.fingerprint != user.phone_fingerprint:
+            user.phone_sealed, user.phone_fingerprint, user.phone_masked = (
+                phone.sealed,
+                phone.fingerprint,
+                phone.masked,
+            )
+            changes["phone"] = True
+    if "id_card_number" in updates:
+        card = protector.protect_id_card(updates["id_card_number"])
+        if card.fingerprint != user.id_card_fingerprint:
+            user.id_card_sealed, user.id_card_fingerprint, user.id_card_masked = (
+                card.sealed,
+                card.fingerprint,
+                card.masked,
+            )
+            changes["id_card_number"] = True
+    if "password" in updates:
+        user.password_hash = hash_password(updates["password"])
+        await repository.revoke_sessions_of(session, user.id, "password_reset", now)
+        changes["password"] = True
+    if "is_active" in updates and updates["is_active"] != user.is_active:
+        changes["is_active"] = user.is_active = updates["is_active"]
+        if not user.is_active:
+            await repository.revoke_sessions_of(session, user.id, "disabled", now)
+
+    if changes:
+        user.version += 1
+        user.updated_at = now
+        await _flush_user(session, user)
+        await audit.record(
+            session, actor, "user.update", target_type="user", target_id=user.id,
+            station_id=user.station_id, changes=changes,
+        )  # fmt: skip
+        if "role" in changes:
+            await notify(
+                session,
+                DeliverPayload(
+                    recipients=[user.id],
+                    kind="account.role_changed",
+                    title="您的角色已变更",
+                    body=f"您的新角色：{ROLE_NAMES_ZH[user.role]}。",
+                    link="/api/v1/me",
+                    dedupe_key=f"account.role_changed:{user.id}:{user.version}",
+                ),
+            )
+    return user
+
+
+async def update_me(session: AsyncSession, actor: Actor, data: MeUpdate) -> User:
+    assert actor.principal is not None
+    user = await repository.get_user(session, actor.principal.id, actor.scope, for_update=True)
+    if user is None:  # the principal was just loaded: only a concurrent delete gets here
+        raise UserNotFound("your account no longer exists")
+    changes: dict[str, Any] = {}
+    if data.name is not None and data.name != user.name:
+        changes["name"] = user.name = data.name
+    if data.password is not None:
+        if not verify_password(data.password.current_password, user.password_hash):
+            raise Forbidden("the current password is wrong")
+        user.password_hash = hash_password(data.password.new_password)
+        changes["password"] = True
+    if changes:
+        user.version += 1
+        user.updated_at = utcnow()
+        await repository.add(session, user)
+        await audit.record(
+            session, actor, "user.update_self", target_type="user", target_id=user.id,
+            station_id=user.station_id, changes=changes,
+        )  # fmt: skip
+    return user

@@ -1,0 +1,73 @@
+"""Access tokens: short-lived JWTs (HS256 only) naming the user, their sign-in session, role and station.
+Refresh tokens and API-key secrets are opaque random strings stored as SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+
+from yijing.access import Role
+from yijing.identity.errors import InvalidToken
+
+ALGORITHM = "HS256"
+ISSUER = "yijing"
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    role: Role
+    station_id: uuid.UUID | None
+
+
+def issue_access_token(secret: str, claims: AccessClaims, now: datetime, lifetime: timedelta) -> str:
+    payload = {
+        "iss": ISSUER,
+        "sub": str(claims.user_id),
+        "sid": str(claims.session_id),
+        "role": claims.role.value,
+        "stn": str(claims.station_id) if claims.station_id else None,
+        "typ": "access",
+        "iat": int(now.timestamp()),
+        "exp": int((now + lifetime).timestamp()),
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(payload, secret, algorithm=ALGORITHM)
+
+
+def read_access_token(secret: str, token: str) -> AccessClaims:
+    """Verified claims, or InvalidToken for anything expired, forged, of another algorithm or malformed."""
+    try:
+        payload = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "sub", "sid", "iss"]},
+        )
+        if payload.get("typ") != "access":
+            raise InvalidToken("not an access token")
+        return AccessClaims(
+            user_id=uuid.UUID(payload["sub"]),
+            session_id=uuid.UUID(payload["sid"]),
+            role=Role(payload["role"]),
+            station_id=uuid.UUID(payload["stn"]) if payload.get("stn") else None,
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise InvalidToken("the access token has expired; refresh it") from exc
+    except (jwt.InvalidTokenError, KeyError, ValueError) as exc:
+        raise InvalidToken("the access token is not valid") from exc
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from yijing.ids import new_id
+from yijing.notifications.models import Notification
+
+
+async def insert_many(session: AsyncSession, rows: Sequence[Mapping[str, object]]) -> int:
+    """Insert messages, skipping any a recipient already has under the same dedupe key."""
+    if not rows:
+        return 0
+    statement = (
+        insert(Notification)
+        .values([{"id": new_id(), **row} for row in rows])
+        .on_conflict_do_nothing(index_elements=["recipient_id", "dedupe_key"])
+    )
+    result = await session.execute(statement)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def list_for(
+    session: AsyncSession,
+    recipient_id: uuid.UUID,
+    *,
+    limit: int,
+    after_id: uuid.UUID | None,
+    unread_only: bool,
+) -> Sequence[Notification]:
+    """Newest first."""
+    query = select(Notification).where(col(Notification.recipient_id) == recipient_id)
+    if unread_only:
+        query = query.where(col(Notification.read_at).is_(None))
+    if after_id is not None:
+        query = query.where(col(Notification.id) < after_id)
+    return (await session.scalars(query.order_by(col(Notification.id).desc()).limit(limit + 1))).all()
+
+
+async def get_for(
+    session: AsyncSession, recipient_id: uuid.UUID, notification_id: uuid.UUID
+) -> Notification | None:
+    query = select(Notification).where(
+        col(Notification.id) == notification_id, col(Notification.recipient_id) == recipient_id
+    )
+    return (await session.scalars(query)).one_or_none()
+
+
+async def mark_all_read(session: AsyncSession, recipient_id: uuid.UUID, now: datetime) -> int:
+    result = await session.execute(
+        update(Notification)
+        .where(col(Notification.recipient_id) == recipient_id, col(Notification.read_at).is_(None))
+        .values(read_at=now)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from yijing.errors import Conflict, NotFound
+
+
+class StationNotFound(NotFound):
+    code = "station_not_found"
+
+
+class SiteNotFound(NotFound):
+    code = "site_not_found"
+
+
+class StationNameTaken(Conflict):
+    code = "station_name_taken"
+
+
+class SiteNameTaken(Conflict):
+    code = "site_name_taken"
+
+
+class StationInUse(Conflict):
+    code = "station_in_use"

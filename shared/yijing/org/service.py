@@ -1,0 +1,249 @@
+"""Stations and sites: who may see and change them is decided at the edge; what they reach is the scope."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yijing.access import Actor, StationScope
+from yijing.audit import service as audit
+from yijing.db import violated_constraint
+from yijing.errors import check_version
+from yijing.ids import utcnow
+from yijing.org import repository
+from yijing.org.errors import SiteNameTaken, SiteNotFound, StationInUse, StationNameTaken, StationNotFound
+from yijing.org.models import Site, SiteKind, Station
+from yijing.org.schemas import (
+    Location,
+    SiteCreate,
+    SiteRead,
+    SiteUpdate,
+    StationCreate,
+    StationRead,
+    StationUpdate,
+)
+from yijing.pagination import Page, decode_cursor, next_cursor
+
+
+async def _flush(session: AsyncSession, record: Station | Site) -> None:
+    try:
+        await repository.add(session, record)
+    except IntegrityError as exc:
+        constraint = violated_constraint(exc)
+        if constraint == "uq_stations_name":
+            raise StationNameTaken(f"a station named {record.name!r} exists already") from exc
+        if constraint == "uq_sites_station_id_name":
+            raise SiteNameTaken(f"the station has a site named {record.name!r} already") from exc
+        raise
+
+
+def _changes(record: Station | Site, updates: dict[str, Any]) -> dict[str, Any]:
+    """Apply ``updates`` and return the fields that really changed, as JSON-friendly values."""
+    changed = {key: value for key, value in updates.items() if getattr(record, key) != value}
+    for key, value in changed.items():
+        setattr(record, key, value)
+    if changed:
+        record.version += 1
+        record.updated_at = utcnow()
+    return {key: str(value) if isinstance(value, uuid.UUID) else value for key, value in changed.items()}
+
+
+# Stations
+
+
+async def get_station(session: AsyncSession, actor: Actor, station_id: uuid.UUID) -> Station:
+    station = await repository.get_station(session, station_id, actor.scope)
+    if station is None:
+        raise StationNotFound(f"no station {station_id}")
+    return station
+
+
+async def find_station_id(session: AsyncSession, id_or_name: str) -> uuid.UUID:
+    """A station named by id or exact name (for operators' commands)."""
+    try:
+        station_id: uuid.UUID | None = uuid.UUID(id_or_name)
+    except ValueError:
+        station_id = await repository.station_id_by_name(session, id_or_name)
+    if (
+        station_id is None
+        or await repository.get_station(session, station_id, StationScope.everywhere()) is None
+    ):
+        raise StationNotFound(f"no station {id_or_name!r}")
+    return station_id
+
+
+async def list_stations(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    limit: int,
+    cursor: str | None,
+    division_code: str | None = None,
+    updated_after: datetime | None = None,
+) -> Page[StationRead]:
+    stations = await repository.list_stations(
+        session,
+        actor.scope,
+        limit=limit,
+        after_id=decode_cursor(cursor),
+        division_code=division_code,
+        updated_after=updated_after,
+    )
+    return Page(
+        items=[StationRead.model_validate(station) for station in stations[:limit]],
+        next_cursor=next_cursor([station.id for station in stations], limit),
+    )
+
+
+async def create_station(
+    session: AsyncSession, actor: Actor, data: StationCreate, default_tz: str
+) -> Station:
+    station = Station(name=data.name, division_code=data.division_code, timezone=data.timezone or default_tz)
+    await _flush(session, station)
+    await audit.record(
+        session,
+        actor,
+        "station.create",
+        target_type="station",
+        target_id=station.id,
+        station_id=station.id,
+        changes=data.model_dump(mode="json", exclude_none=True),
+    )
+    return station
+
+
+async def update_station(
+    session: AsyncSession,
+    actor: Actor,
+    station_id: uuid.UUID,
+    data: StationUpdate,
+    expected_version: int | None,
+) -> Station:
+    station = await repository.get_station(session, station_id, actor.scope, for_update=True)
+    if station is None:
+        raise StationNotFound(f"no station {station_id}")
+    check_version(station.version, expected_version)
+    changes = _changes(station, data.model_dump(exclude_unset=True, exclude_none=True))
+    if changes:
+        await _flush(session, station)
+        await audit.record(
+            session, actor, "station.update", target_type="station", target_id=station.id,
+            station_id=station.id, changes=changes,
+        )  # fmt: skip
+    return station
+
+
+async def delete_station(
+    session: AsyncSession, actor: Actor, station_id: uuid.UUID, expected_version: int | None
+) -> None:
+    station = await repository.get_station(session, station_id, actor.scope, for_update=True)
+    if station is None:
+        raise StationNotFound(f"no station {station_id}")
+    check_version(station.version, expected_version)
+    if await repository.station_has_sites(session, station.id):
+        raise StationInUse("the station still has sites; remove them first")
+    await session.delete(station)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # users or other records still point at it
+        raise StationInUse("the station still has users or records; remove them first") from exc
+    await audit.record(
+        session, actor, "station.delete", target_type="station", target_id=station_id, station_id=station_id
+    )
+
+
+# Sites
+
+
+def _point(location: Location | None) -> dict[str, float | None]:
+    if location is None:
+        return {"latitude": None, "longitude": None}
+    return {"latitude": location.latitude, "longitude": location.longitude}
+
+
+async def get_site(session: AsyncSession, actor: Actor, site_id: uuid.UUID) -> Site:
+    site = await repository.get_site(session, site_id, actor.scope)
+    if site is None:
+        raise SiteNotFound(f"no site {site_id}")
+    return site
+
+
+async def list_sites(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    limit: int,
+    cursor: str | None,
+    station_id: uuid.UUID | None = None,
+    kind: SiteKind | None = None,
+    updated_after: datetime | None = None,
+) -> Page[SiteRead]:
+    sites = await repository.list_sites(
+        session,
+        actor.scope,
+        limit=limit,
+        after_id=decode_cursor(cursor),
+        station_id=station_id,
+        kind=kind,
+        updated_after=updated_after,
+    )
+    return Page(
+        items=[SiteRead.of(site) for site in sites[:limit]],
+        next_cursor=next_cursor([site.id for site in sites], limit),
+    )
+
+
+async def create_site(session: AsyncSession, actor: Actor, data: SiteCreate) -> Site:
+    await get_station(session, actor, data.station_id)  # 404 outside the caller's reach
+    point = _point(data.location)
+    site = Site(
+        station_id=data.station_id, name=data.name, kind=data.kind,
+        latitude=point["latitude"], longitude=point["longitude"],
+    )  # fmt: skip
+    await _flush(session, site)
+    await audit.record(
+        session,
+        actor,
+        "site.create",
+        target_type="site",
+        target_id=site.id,
+        station_id=site.station_id,
+        changes=data.model_dump(mode="json", exclude_none=True),
+    )
+    return site
+
+
+async def update_site(
+    session: AsyncSession, actor: Actor, site_id: uuid.UUID, data: SiteUpdate, expected_version: int | None
+) -> Site:
+    site = await repository.get_site(session, site_id, actor.scope, for_update=True)
+    if site is None:
+        raise SiteNotFound(f"no site {site_id}")
+    check_version(site.version, expected_version)
+    updates = data.model_dump(exclude_unset=True, exclude_none=True, exclude={"location"})
+    changes = _changes(site, updates | (_point(data.location) if data.location else {}))
+    if changes:
+        await _flush(session, site)
+        await audit.record(
+            session, actor, "site.update", target_type="site", target_id=site.id,
+            station_id=site.station_id, changes=changes,
+        )  # fmt: skip
+    return site
+
+
+async def delete_site(
+    session: AsyncSession, actor: Actor, site_id: uuid.UUID, expected_version: int | None
+) -> None:
+    site = await repository.get_site(session, site_id, actor.scope, for_update=True)
+    if site is None:
+        raise SiteNotFound(f"no site {site_id}")
+    check_version(site.version, expected_version)
+    await session.delete(site)
+    await session.flush()
+    await audit.record(
+        session, actor, "site.delete", target_type="site", target_id=site_id, station_id=site.station_id
+    )

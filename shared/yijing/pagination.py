@@ -1,0 +1,47 @@
+"""Keyset pagination: ``?limit=`` (default 50, at most 200) and an opaque ``?cursor=``; a page carries its
+``items`` and the ``next_cursor`` (null on the last page). Ids are time-ordered UUIDs, so ordering by id is
+ordering by creation and needs no second key."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, Field
+
+from yijing.errors import InvalidInput
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+# A cursor is a UUID's 16 bytes in unpadded URL-safe base64: every string of this shape decodes to one.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{21}[AQgw]$"
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
+
+
+def encode_cursor(last_id: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(last_id.bytes).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> uuid.UUID | None:
+    if cursor is None:
+        return None
+    try:
+        return uuid.UUID(bytes=base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInput(
+            "the cursor is not one this API issued",
+            errors=[{"field": "query.cursor", "message": "unknown cursor", "code": "cursor_invalid"}],
+        ) from exc
+
+
+def next_cursor(ids: list[uuid.UUID], limit: int) -> str | None:
+    """The cursor after a page fetched with ``limit + 1`` rows (the extra row says there is more)."""
+    return encode_cursor(ids[limit - 1]) if len(ids) > limit else None

@@ -1,0 +1,131 @@
+"""A small world for tests: two stations, a site in each, a user of every role in each, a county admin,
+and ways to act as any of them (bearer tokens made without the slow password hash) or as an API key."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cache
+
+from yijing.access import SYSTEM, ApiScope, Role
+from yijing.db import SessionFactory, session_scope
+from yijing.identity import api_keys
+from yijing.identity.models import AuthSession, User
+from yijing.identity.passwords import hash_password
+from yijing.identity.schemas import ApiKeyCreate
+from yijing.identity.tokens import AccessClaims, issue_access_token
+from yijing.ids import utcnow
+from yijing.org.models import Site, Station
+from yijing.personal import id_card_check_code, protector_for
+from yijing.settings import Settings
+
+PASSWORD = "correct horse 42"
+STATION_ROLES = (Role.LEADER, Role.OFFICER, Role.ASSISTANT, Role.VOLUNTEER)
+
+
+@cache
+def password_hash() -> str:
+    return hash_password(PASSWORD)
+
+
+def id_card_number(serial: int) -> str:
+    """A valid ID-card number (Minhou County, born 1980-01-01), distinct per serial."""
+    first17 = f"350121198001011{serial % 100:02d}"
+    return first17 + id_card_check_code(first17)
+
+
+@dataclass
+class Place:
+    station: Station
+    site: Site
+    users: dict[Role, User] = field(default_factory=dict)
+
+
+@dataclass
+class World:
+    settings: Settings
+    own: Place
+    other: Place
+    admin: User
+    phones: dict[uuid.UUID, str] = field(default_factory=dict)
+    tokens: dict[uuid.UUID, str] = field(default_factory=dict)
+
+    def user(self, role: Role, place: str = "own") -> User:
+        return self.admin if role is Role.ADMIN else getattr(self, place).users[role]
+
+    def headers(self, role: Role, place: str = "own") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[self.user(role, place).id]}"}
+
+
+async def add_user(
+    session, settings: Settings, role: Role, station_id: uuid.UUID | None, phone: str, serial: int
+) -> User:
+    protector = protector_for(settings.personal_data_key)
+    sealed_phone = protector.protect_mobile(phone)
+    card = protector.protect_id_card(id_card_number(serial))
+    user = User(
+        name=f"{role.value}-{serial}",
+        role=role,
+        station_id=station_id,
+        phone_sealed=sealed_phone.sealed,
+        phone_fingerprint=sealed_phone.fingerprint,
+        phone_masked=sealed_phone.masked,
+        id_card_sealed=card.sealed,
+        id_card_fingerprint=card.fingerprint,
+        id_card_masked=card.masked,
+        password_hash=password_hash(),
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def sign_in_directly(session, settings: Settings, user: User) -> str:
+    """An access token for ``user`` with a real sign-in session, minus the password check."""
+    now = utcnow()
+    auth_session = AuthSession(user_id=user.id, expires_at=now + timedelta(days=1))
+    session.add(auth_session)
+    await session.flush()
+    claims = AccessClaims(user.id, auth_session.id, user.role, user.station_id)
+    return issue_access_token(settings.secret_key, claims, now, timedelta(minutes=15))
+
+
+async def build_world(factory: SessionFactory, settings: Settings) -> World:
+    serial = 0
+    places = {}
+    phones: dict[uuid.UUID, str] = {}
+    async with session_scope(factory) as session:
+        for index, place in enumerate(("own", "other")):
+            station = Station(name=f"{place} station", division_code="350121", timezone="Asia/Shanghai")
+            session.add(station)
+            await session.flush()
+            site = Site(station_id=station.id, name=f"{place} night market")
+            session.add(site)
+            await session.flush()
+            places[place] = Place(station, site)
+            for role in STATION_ROLES:
+                serial += 1
+                phone = f"138{index}{serial:07d}"
+                user = await add_user(session, settings, role, station.id, phone, serial)
+                places[place].users[role] = user
+                phones[user.id] = phone
+        admin = await add_user(session, settings, Role.ADMIN, None, "13999999999", 99)
+        phones[admin.id] = "13999999999"
+        world = World(settings, places["own"], places["other"], admin, phones)
+        for user in [admin, *places["own"].users.values(), *places["other"].users.values()]:
+            world.tokens[user.id] = await sign_in_directly(session, settings, user)
+    return world
+
+
+async def make_api_key(
+    factory: SessionFactory, settings: Settings, scopes: list[ApiScope], station_ids: list[uuid.UUID] | None
+) -> str:
+    async with session_scope(factory) as session:
+        created = await api_keys.create(
+            session,
+            SYSTEM,
+            ApiKeyCreate(name="test key", scopes=scopes, station_ids=station_ids),
+            settings.api_key_rate_limit,
+        )
+    return created.key

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.world import World, build_world
 from yijing import migrate
+from yijing.access import Role
 from yijing.db import SessionFactory, create_engine, create_session_factory, drop_database, ensure_database
 from yijing.embedded import EmbeddedServers
 from yijing.models import metadata
@@ -112,7 +113,9 @@ async def make_client(settings: Settings) -> AsyncIterator[AppFactory]:
     clients: list[httpx.AsyncClient] = []
 
     async def factory(
-        app_settings: Settings | None = None, customise: Callable[[FastAPI], None] | None = None
+        app_settings: Settings | None = None,
+        customise: Callable[[FastAPI], None] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> httpx.AsyncClient:
         app = create_app(app_settings or settings)
         if customise is not None:
@@ -122,7 +125,7 @@ async def make_client(settings: Settings) -> AsyncIterator[AppFactory]:
         managers.append(manager)
         # raise_app_exceptions=False: a 500 must reach the test as a response, as it would reach a client.
         transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False)
-        client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+        client = httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=headers)
         clients.append(client)
         return client
 
@@ -178,3 +181,9 @@ def run_worker(settings: Settings) -> WorkerRunner:
 async def world(session_factory: SessionFactory, settings: Settings) -> World:
     """Two stations with a user of every role each, and a county admin, all signed in."""
     return await build_world(session_factory, settings)
+
+
+@pytest.fixture
+async def admin_client(make_client: AppFactory, world: World) -> httpx.AsyncClient:
+    """A client signed in as the county admin."""
+    return await make_client(headers=world.headers(Role.ADMIN))

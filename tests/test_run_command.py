@@ -15,6 +15,8 @@ import pytest
 from tests.live import environment_without_yijing_settings, free_port, wait_until_ready
 
 STARTUP_SECONDS = 90
+ADMIN_PHONE = "13900001111"
+ADMIN_PASSWORD = "run-command-test-password"
 
 
 def processes_using(folder: Path) -> list[psutil.Process]:
@@ -25,17 +27,34 @@ def processes_using(folder: Path) -> list[psutil.Process]:
     return found
 
 
+def still_running(processes: list[psutil.Process]) -> list[psutil.Process]:
+    return [
+        process for process in processes if process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    ]
+
+
+def yijing(*arguments: str) -> list[str]:
+    return [sys.executable, "-m", "yijing.cli", *arguments]
+
+
 @pytest.fixture
 def service(tmp_path):
     data_dir = tmp_path / "data"
     port = free_port()
-    env = environment_without_yijing_settings() | {
-        "YIJING_DATA_DIR": str(data_dir),
-        "YIJING_LOG_LEVEL": "WARNING",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "yijing.cli", "run", "--port", str(port)],
+    env = environment_without_yijing_settings()
+    env |= {"YIJING_DATA_DIR": str(data_dir), "YIJING_LOG_LEVEL": "WARNING"}
+    # The first admin, made the way an operator would (cwd: a folder with no .env to pick up).
+    subprocess.run(
+        yijing("users", "create", "--phone", ADMIN_PHONE, "--role", "admin", "--password", ADMIN_PASSWORD),
         env=env,
+        cwd=tmp_path,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    process = subprocess.Popen(
+        yijing("run", "--port", str(port)),
+        env=env,
+        cwd=tmp_path,
         start_new_session=True,  # its own process group, as a terminal gives a foreground command
         stdout=subprocess.DEVNULL,
     )
@@ -48,27 +67,48 @@ def service(tmp_path):
             leftover.kill()
 
 
+def sign_in(base: str) -> dict[str, str]:
+    response = httpx.post(
+        f"{base}/api/v1/auth/token", data={"username": ADMIN_PHONE, "password": ADMIN_PASSWORD}, timeout=10
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def assert_everything_stopped(
+    process: subprocess.Popen, children: list[psutil.Process], data_dir: Path
+) -> None:
+    time.sleep(0.5)
+    assert still_running(children) == [], "API, worker or Redis outlived yijing run"
+    assert processes_using(data_dir) == [], "PostgreSQL or Redis outlived yijing run"
+
+
 def test_run_serves_runs_jobs_and_ctrl_c_stops_everything(service):
     process, base, data_dir = service
     wait_until_ready(base, process, STARTUP_SECONDS)
-    assert processes_using(data_dir), "the embedded servers should run under the data folder"
-
-    created = httpx.post(f"{base}/api/v1/jobs", json={"name": "system.purge"}, timeout=5).json()
+    headers = sign_in(base)
+    created = httpx.post(
+        f"{base}/api/v1/jobs", json={"name": "system.purge"}, headers=headers, timeout=5
+    ).json()
     deadline = time.monotonic() + 30
-    while httpx.get(f"{base}/api/v1/jobs/{created['id']}", timeout=5).json()["status"] != "succeeded":
+    while (
+        httpx.get(f"{base}/api/v1/jobs/{created['id']}", headers=headers, timeout=5).json()["status"]
+        != "succeeded"
+    ):
         assert time.monotonic() < deadline, "the worker did not run the job"
         time.sleep(0.2)
 
+    children = psutil.Process(process.pid).children(recursive=True)
+    assert len(children) >= 3, "API, worker and Redis should be running"
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's foreground group
     assert process.wait(timeout=60) == 0
-    time.sleep(0.5)
-    assert processes_using(data_dir) == []
+    assert_everything_stopped(process, children, data_dir)
 
 
 def test_sigterm_stops_everything(service):
     process, base, data_dir = service
     wait_until_ready(base, process, STARTUP_SECONDS)
+    children = psutil.Process(process.pid).children(recursive=True)
     process.terminate()  # to the supervisor alone, as a process manager would
     process.wait(timeout=60)
-    time.sleep(0.5)
-    assert processes_using(data_dir) == []
+    assert_everything_stopped(process, children, data_dir)

@@ -175,7 +175,12 @@ def run(
         commands = [[sys.executable, "-m", *api]]
         if worker:
             commands.append([sys.executable, "-m", "arq", "yijing_worker.settings.WorkerSettings"])
-        children = [subprocess.Popen(command, env=env) for command in commands]  # noqa: S603 - fixed argv
+        # Own sessions: Ctrl-C reaches only this supervisor, which stops the children in order (they
+        # shut down gracefully on SIGTERM), then the servers.
+        children = [
+            subprocess.Popen(command, env=env, start_new_session=True)  # noqa: S603 - fixed argv
+            for command in commands
+        ]
         typer.echo(f"yijing is running: http://{host}:{port}/docs  (Ctrl-C stops it)", err=True)
         try:
             while all(child.poll() is None for child in children):
@@ -190,7 +195,7 @@ def run(
 def _stop_children(children: list[subprocess.Popen[bytes]], timeout: float = 15.0) -> None:
     for child in children:
         if child.poll() is None:
-            child.send_signal(signal.SIGINT)
+            child.terminate()
     deadline = time.monotonic() + timeout
     for child in children:
         try:

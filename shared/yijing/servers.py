@@ -17,27 +17,25 @@ EMBEDDED_DATABASE = "yijing"
 def resolved_settings(settings: Settings) -> Iterator[Settings]:
     """Settings with both URLs filled in: embedded servers are started for any URL left unset (and stopped
     when the block ends), and the database is created if it does not exist yet."""
-    embedded: EmbeddedServers | None = None
-    if settings.uses_embedded_servers:
-        if settings.env is Environment.PRODUCTION:
-            raise RuntimeError("production needs YIJING_DATABASE_URL and YIJING_REDIS_URL")
-        embedded = EmbeddedServers(
-            settings.data_dir / settings.env.value,
-            database=EMBEDDED_DATABASE,
-            need_postgres=settings.database_url is None,
-            need_redis=settings.redis_url is None,
-        )
-        embedded.start()
-    try:
+    if not settings.uses_embedded_servers:
+        assert settings.database_url is not None
+        asyncio.run(ensure_database(settings.database_url))
+        yield settings
+        return
+    if settings.env is Environment.PRODUCTION:
+        raise RuntimeError("production needs YIJING_DATABASE_URL and YIJING_REDIS_URL")
+    with EmbeddedServers(
+        settings.data_dir / settings.env.value,
+        database=EMBEDDED_DATABASE,
+        need_postgres=settings.database_url is None,
+        need_redis=settings.redis_url is None,
+    ) as embedded:
         resolved = settings.model_copy(
             update={
-                "database_url": settings.database_url or (embedded and embedded.database_url),
-                "redis_url": settings.redis_url or (embedded and embedded.redis_url),
+                "database_url": settings.database_url or embedded.database_url,
+                "redis_url": settings.redis_url or embedded.redis_url,
             }
         )
         assert resolved.database_url is not None
         asyncio.run(ensure_database(resolved.database_url))
         yield resolved
-    finally:
-        if embedded is not None:
-            embedded.stop()

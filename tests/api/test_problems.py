@@ -5,6 +5,7 @@ import uuid
 import pytest
 from fastapi import FastAPI
 
+from yijing.access import Role
 from yijing.errors import Conflict
 
 PROBLEM = "application/problem+json"
@@ -27,26 +28,26 @@ async def test_unknown_path_is_a_404_problem(client):
     assert_problem(await client.get("/api/v1/nowhere"), 404, "not_found")
 
 
-async def test_unknown_record_is_a_404_problem_naming_it(client):
+async def test_unknown_record_is_a_404_problem_naming_it(admin_client):
     run_id = uuid.uuid4()
-    body = assert_problem(await client.get(f"/api/v1/jobs/{run_id}"), 404, "job_run_not_found")
+    body = assert_problem(await admin_client.get(f"/api/v1/jobs/{run_id}"), 404, "job_run_not_found")
     assert str(run_id) in body["detail"]
 
 
-async def test_wrong_method_is_a_405_problem_with_allow(client):
-    response = await client.delete("/api/v1/jobs")
+async def test_wrong_method_is_a_405_problem_with_allow(admin_client):
+    response = await admin_client.delete("/api/v1/jobs")
     assert_problem(response, 405, "method_not_allowed")
     assert "POST" in response.headers["allow"]
 
 
-async def test_malformed_uuid_is_a_422_problem_with_field_errors(client):
-    body = assert_problem(await client.get("/api/v1/jobs/not-a-uuid"), 422, "validation_failed")
+async def test_malformed_uuid_is_a_422_problem_with_field_errors(admin_client):
+    body = assert_problem(await admin_client.get("/api/v1/jobs/not-a-uuid"), 422, "validation_failed")
     assert body["errors"][0]["field"] == "path.job_id"
     assert body["errors"][0]["code"] == "uuid_parsing"
 
 
-async def test_malformed_json_is_a_422_problem(client):
-    response = await client.post(
+async def test_malformed_json_is_a_422_problem(admin_client):
+    response = await admin_client.post(
         "/api/v1/jobs", content=b'{"name": ', headers={"content-type": "application/json"}
     )
     body = assert_problem(response, 422, "validation_failed")
@@ -83,17 +84,17 @@ async def test_malformed_json_is_a_422_problem(client):
         ({"name": "system.heartbeat", "extra": 1}, "extra", "extra_forbidden"),
     ],
 )
-async def test_invalid_body_is_a_422_problem_naming_the_field(client, body, field, code):
-    problem = assert_problem(await client.post("/api/v1/jobs", json=body), 422, "validation_failed")
+async def test_invalid_body_is_a_422_problem_naming_the_field(admin_client, body, field, code):
+    problem = assert_problem(await admin_client.post("/api/v1/jobs", json=body), 422, "validation_failed")
     assert any(error["field"].endswith(field) and error["code"] == code for error in problem["errors"]), (
         problem
     )
 
 
-async def test_a_whole_number_written_as_a_float_is_an_integer(client):
+async def test_a_whole_number_written_as_a_float_is_an_integer(admin_client):
     """JSON Schema's "integer" includes 7.0; the API agrees with its own document."""
     body = {"name": "system.purge", "payload": {"outbox_retention_days": 7.0}}
-    assert (await client.post("/api/v1/jobs", json=body)).status_code == 202
+    assert (await admin_client.post("/api/v1/jobs", json=body)).status_code == 202
 
 
 async def test_titles_follow_accept_language(client):
@@ -131,14 +132,18 @@ async def test_domain_error_carries_its_status_code_and_extra_members(make_clien
     assert body["existing_id"] == "abc"
 
 
-async def test_oversize_body_is_a_413_problem(make_client, settings):
-    client = await make_client(settings.model_copy(update={"max_body_bytes": 1000}))
+async def test_oversize_body_is_a_413_problem(make_client, settings, world):
+    client = await make_client(
+        settings.model_copy(update={"max_body_bytes": 1000}), headers=world.headers(Role.ADMIN)
+    )
     big = {"name": "system.heartbeat", "payload": {}, "padding": "x" * 2000}
     assert_problem(await client.post("/api/v1/jobs", json=big), 413, "payload_too_large")
 
 
-async def test_oversize_chunked_body_is_a_413_problem(make_client, settings):
-    client = await make_client(settings.model_copy(update={"max_body_bytes": 1000}))
+async def test_oversize_chunked_body_is_a_413_problem(make_client, settings, world):
+    client = await make_client(
+        settings.model_copy(update={"max_body_bytes": 1000}), headers=world.headers(Role.ADMIN)
+    )
 
     async def chunks():
         for _ in range(10):

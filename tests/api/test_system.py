@@ -2,6 +2,7 @@
 
 from sqlalchemy.engine import make_url
 
+from yijing.access import Role
 from yijing.embedded import EmbeddedRedis
 
 
@@ -46,11 +47,11 @@ async def test_readyz_names_an_unreachable_database(make_client, settings):
     assert response.json()["checks"] == {"database": "failing", "redis": "ok"}
 
 
-async def test_metrics_count_requests_by_route(client):
+async def test_metrics_count_requests_by_route(client, world):
     await client.get("/healthz")
     await client.get("/api/v1/nowhere/at/all")
-    text = (await client.get("/metrics")).text
-    assert 'yijing_http_requests_total{method="GET",route="/healthz",status="200"}' in text
+    text = (await client.get("/metrics", headers=world.headers(Role.ADMIN))).text
+    assert 'yijing_http_requests_total{method="GET",route="system_health",status="200"}' in text
     # Unmatched paths share one label, so a scanner cannot blow up the metric's cardinality.
     assert 'route="<unmatched>"' in text
     assert "/api/v1/nowhere/at/all" not in text

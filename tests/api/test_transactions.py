@@ -4,6 +4,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from tests.db import count_rows
+from yijing.access import Role
 from yijing.embedded import EmbeddedRedis
 from yijing.errors import Conflict
 from yijing.jobs import service
@@ -38,19 +39,21 @@ async def test_a_failing_handler_rolls_back_its_writes_and_emits_nothing(make_cl
     assert await redis.queued_jobs() == []
 
 
-async def test_a_committed_write_is_relayed_right_after_the_response(client, session_factory, redis):
-    assert (await client.post("/api/v1/jobs", json={"name": "system.heartbeat"})).status_code == 202
+async def test_a_committed_write_is_relayed_right_after_the_response(admin_client, session_factory, redis):
+    assert (await admin_client.post("/api/v1/jobs", json={"name": "system.heartbeat"})).status_code == 202
     async with session_factory() as session:
         assert await outbox.count_pending(session) == 0
     assert len(await redis.queued_jobs()) == 1
 
 
 async def test_with_redis_down_a_write_succeeds_and_its_job_runs_once_redis_is_back(
-    make_client, settings, session_factory, run_worker, tmp_path
+    make_client, settings, session_factory, run_worker, tmp_path, world
 ):
     redis_server = EmbeddedRedis(tmp_path / "redis")
     redis_server.start()
-    client = await make_client(settings.model_copy(update={"redis_url": redis_server.url}))
+    client = await make_client(
+        settings.model_copy(update={"redis_url": redis_server.url}), headers=world.headers(Role.ADMIN)
+    )
     redis_server.stop()
 
     response = await client.post("/api/v1/jobs", json={"name": "system.heartbeat"})

@@ -1,5 +1,6 @@
 """Settings refuse unsafe or impossible values with a message that says what to do."""
 
+import base64
 import os
 from typing import Any
 
@@ -32,15 +33,28 @@ def test_production_refuses_a_placeholder_or_short_secret(secret):
         Settings(_env_file=None, env="production", secret_key=secret, **URLS)
 
 
+REAL_KEYS = {"secret_key": "x" * 48, "personal_data_key": base64.b64encode(b"k" * 32).decode()}
+
+
+def test_production_refuses_the_development_personal_data_key():
+    with pytest.raises(ValidationError, match="YIJING_PERSONAL_DATA_KEY must be set"):
+        Settings(_env_file=None, env="production", secret_key="x" * 48, **URLS)
+
+
 def test_production_refuses_missing_server_urls():
     with pytest.raises(ValidationError, match="YIJING_DATABASE_URL and YIJING_REDIS_URL must be set"):
-        Settings(_env_file=None, env="production", secret_key="x" * 48)
+        Settings(_env_file=None, env="production", **REAL_KEYS)
 
 
-def test_production_starts_with_a_real_secret_and_servers():
-    assert (
-        Settings(_env_file=None, env="production", secret_key="x" * 48, **URLS).env is Environment.PRODUCTION
-    )
+def test_production_starts_with_real_keys_and_servers():
+    settings = Settings(_env_file=None, env="production", **REAL_KEYS, **URLS)
+    assert settings.env is Environment.PRODUCTION
+
+
+@pytest.mark.parametrize("key", ["not base64!", base64.b64encode(b"short").decode()])
+def test_a_malformed_personal_data_key_is_refused(key):
+    with pytest.raises(ValidationError, match="YIJING_PERSONAL_DATA_KEY must"):
+        Settings(_env_file=None, personal_data_key=key)
 
 
 def test_settings_come_from_the_environment(monkeypatch):

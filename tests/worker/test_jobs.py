@@ -30,9 +30,9 @@ async def request(session_factory, spec, payload):
 
 
 async def test_job_requested_through_the_api_runs_on_a_real_worker(
-    client, redis, run_worker, session_factory
+    admin_client, redis, run_worker, session_factory
 ):
-    response = await client.post("/api/v1/jobs", json={"name": "system.heartbeat"})
+    response = await admin_client.post("/api/v1/jobs", json={"name": "system.heartbeat"})
     assert response.status_code == 202, response.text
     run = response.json()
     assert run["status"] == "queued"
@@ -42,7 +42,7 @@ async def test_job_requested_through_the_api_runs_on_a_real_worker(
     assert worker.jobs_complete == 1
     assert worker.jobs_failed == 0
 
-    finished = (await client.get(f"/api/v1/jobs/{run['id']}")).json()
+    finished = (await admin_client.get(f"/api/v1/jobs/{run['id']}")).json()
     assert finished["status"] == "succeeded"
     assert finished["result"]["recorded"] is True
     assert finished["attempts"] == 1

@@ -69,8 +69,9 @@ class RequestContextMiddleware:
                 await problem_response(scope, 500, detail=detail)(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
+            # The operation id names the endpoint (jobs_get); the raw path would give one label per id.
             route = scope.get("route")
-            route_path = getattr(route, "path", None) or "<unmatched>"
+            route_path = getattr(route, "operation_id", None) or getattr(route, "name", None) or "<unmatched>"
             HTTP_REQUESTS.labels(scope["method"], route_path, str(status)).inc()
             HTTP_LATENCY.labels(scope["method"], route_path).observe(elapsed)
             log.info(

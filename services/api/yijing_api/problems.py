@@ -9,11 +9,11 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 from starlette.types import Scope
 
 from yijing.errors import DomainError
@@ -141,8 +141,9 @@ def _allowed_methods(request: Request) -> str:
     """Every method the path supports. Starlette names only the first route that matched the path, which
     is wrong when one path has several routes (GET and PATCH /me)."""
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, Route) and route.methods and route.path_regex.match(request.url.path):
+    for route in iter_route_contexts(request.app.routes):
+        regex = getattr(route, "path_regex", None)
+        if route.methods and regex is not None and regex.match(request.url.path):
             methods |= route.methods
     return ", ".join(sorted(methods))
 

@@ -16,6 +16,8 @@ from yijing.identity.passwords import hash_password
 from yijing.identity.schemas import ApiKeyCreate
 from yijing.identity.tokens import AccessClaims, issue_access_token
 from yijing.ids import utcnow
+from yijing.jobs.models import JobRun
+from yijing.notifications.models import Notification
 from yijing.org.models import Site, Station
 from yijing.personal import id_card_check_code, protector_for
 from yijing.settings import Settings
@@ -50,6 +52,12 @@ class World:
     admin: User
     phones: dict[uuid.UUID, str] = field(default_factory=dict)
     tokens: dict[uuid.UUID, str] = field(default_factory=dict)
+    notifications: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)  # user id -> a notification
+    job_run_id: uuid.UUID | None = None
+    api_keys: dict[str, tuple[uuid.UUID, str]] = field(default_factory=dict)  # name -> (id, key)
+
+    def everyone(self) -> list[User]:
+        return [self.admin, *self.own.users.values(), *self.other.users.values()]
 
     def user(self, role: Role, place: str = "own") -> User:
         return self.admin if role is Role.ADMIN else getattr(self, place).users[role]
@@ -113,19 +121,74 @@ async def build_world(factory: SessionFactory, settings: Settings) -> World:
         admin = await add_user(session, settings, Role.ADMIN, None, "13999999999", 99)
         phones[admin.id] = "13999999999"
         world = World(settings, places["own"], places["other"], admin, phones)
-        for user in [admin, *places["own"].users.values(), *places["other"].users.values()]:
+        for user in world.everyone():
             world.tokens[user.id] = await sign_in_directly(session, settings, user)
+            notification = Notification(
+                recipient_id=user.id, kind="test", title="hello", body="", dedupe_key=f"test:{user.id}"
+            )
+            session.add(notification)
+            await session.flush()
+            world.notifications[user.id] = notification.id
+        run = JobRun(name="system.heartbeat")
+        session.add(run)
+        await session.flush()
+        world.job_run_id = run.id
+    for name, scopes in (("stats", [ApiScope.STATS_READ]), ("all", list(ApiScope))):
+        world.api_keys[name] = await make_api_key(factory, settings, scopes, [world.own.station.id])
     return world
 
 
 async def make_api_key(
-    factory: SessionFactory, settings: Settings, scopes: list[ApiScope], station_ids: list[uuid.UUID] | None
-) -> str:
+    factory: SessionFactory,
+    settings: Settings,
+    scopes: list[ApiScope],
+    station_ids: list[uuid.UUID] | None,
+    rate_limit: int | None = None,
+) -> tuple[uuid.UUID, str]:
     async with session_scope(factory) as session:
         created = await api_keys.create(
             session,
             SYSTEM,
-            ApiKeyCreate(name="test key", scopes=scopes, station_ids=station_ids),
+            ApiKeyCreate(
+                name="test key", scopes=scopes, station_ids=station_ids, rate_limit_per_minute=rate_limit
+            ),
             settings.api_key_rate_limit,
         )
-    return created.key
+    return created.id, created.key
+
+
+# How the access matrix fills each path parameter: a record of the caller's own station (or the caller's
+# own record) and one the caller must not reach. A route with a parameter missing here fails the matrix.
+STATION_SCOPED = "station"  # belongs to a station: another station's is 404 unless the caller reaches all
+CALLER_OWNED = "caller"  # belongs to the caller: anyone else's is 404
+UNSCOPED = "unscoped"  # county-level (API keys, job runs): who may see them is decided by role alone
+
+PATH_PARAMETERS = {
+    "station_id": STATION_SCOPED,
+    "site_id": STATION_SCOPED,
+    "user_id": STATION_SCOPED,
+    "notification_id": CALLER_OWNED,
+    "key_id": UNSCOPED,
+    "job_id": UNSCOPED,
+}
+
+
+def path_value(world: World, name: str, place: str, caller: User | None) -> uuid.UUID:
+    target = world.own if place == "own" else world.other
+    if name == "station_id":
+        return target.station.id
+    if name == "site_id":
+        return target.site.id
+    if name == "user_id":
+        return target.users[Role.VOLUNTEER].id
+    if name == "notification_id":
+        owner = caller if caller is not None and place == "own" else target.users[Role.VOLUNTEER]
+        if caller is not None and owner.id == caller.id and place != "own":
+            owner = world.other.users[Role.LEADER]
+        return world.notifications[owner.id]
+    if name == "key_id":
+        return world.api_keys["stats"][0]
+    if name == "job_id":
+        assert world.job_run_id is not None
+        return world.job_run_id
+    raise KeyError(name)

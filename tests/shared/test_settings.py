@@ -33,7 +33,10 @@ def test_production_refuses_a_placeholder_or_short_secret(secret):
         Settings(_env_file=None, env="production", secret_key=secret, **URLS)
 
 
-REAL_KEYS: dict[str, Any] = {"secret_key": "x" * 48, "personal_data_key": base64.b64encode(b"k" * 32).decode()}
+REAL_KEYS: dict[str, Any] = {
+    "secret_key": "x" * 48,
+    "personal_data_key": base64.b64encode(b"k" * 32).decode(),
+}
 
 
 def test_production_refuses_the_development_personal_data_key():

@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
-from fastapi_offline import FastAPIOffline
 
 from yijing.db import create_engine, create_session_factory
 from yijing.logging import configure_logging
 from yijing.redis import arq_redis
 from yijing.settings import Settings, get_settings
+from yijing_api.docs import install_docs
 from yijing_api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from yijing_api.openapi import install_openapi
 from yijing_api.problems import install_problem_handlers
@@ -68,17 +68,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
-    app = FastAPIOffline(
+    app = FastAPI(
         title="yijing 义警",
         version="0.1.0",
         description=DESCRIPTION,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url="/docs",
-        redoc_url="/redoc",
-        static_url="/static/docs",
+        docs_url=None,  # served by yijing_api.docs, with local assets
+        redoc_url=None,
         openapi_tags=TAGS,
-        # validatorUrl: Swagger UI would otherwise call an outside validator service.
-        swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True},
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -88,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
 
+    install_docs(app)
     app.include_router(system.router)
     api = APIRouter(prefix=API_PREFIX)
     for domain in (auth, me, stations, sites, users, api_keys, audit, jobs):

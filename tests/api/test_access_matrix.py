@@ -1,0 +1,128 @@
+"""Every route × every kind of caller × own and other station, generated from the app's route table and
+each route's access declaration. A route added without a declaration fails here; one added with a
+declaration is covered without touching this file (a new path parameter is described in tests/world.py).
+
+What it proves: anonymous callers get 401 except on public routes; a role or API key outside the
+declaration gets 403; an allowed caller is never refused for its identity, and another station's record
+(or another user's) is 404 for every caller that does not reach it.
+"""
+
+from dataclasses import dataclass
+
+import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from tests.world import CALLER_OWNED, PATH_PARAMETERS, STATION_SCOPED, World, path_value
+from yijing.access import Role
+from yijing_api.auth import Access, Public
+from yijing_api.main import create_app
+
+
+def declaration(route: APIRoute) -> Access | Public | None:
+    pending = list(route.dependant.dependencies)
+    while pending:
+        dependency = pending.pop()
+        if isinstance(dependency.call, Access | Public):
+            return dependency.call
+        pending.extend(dependency.dependencies)
+    return None
+
+
+def api_routes() -> list[tuple[str, str, APIRoute]]:
+    routes = []
+    for context in iter_route_contexts(create_app().routes):
+        route = context.original_route
+        if isinstance(route, APIRoute) and context.path and context.methods:
+            routes.extend((method, context.path, route) for method in sorted(context.methods))
+    return routes
+
+
+ROUTES = api_routes()
+ROUTE_IDS = [f"{method} {path}" for method, path, _ in ROUTES]
+
+
+@dataclass(frozen=True)
+class Caller:
+    name: str
+    role: Role | None = None  # a signed-in user of this role (own station, or county-wide for admin)
+    api_key: str | None = None  # or an API key of the world (own station)
+
+    def headers(self, world: World) -> dict[str, str]:
+        if self.role is not None:
+            return world.headers(self.role)
+        if self.api_key is not None:
+            return {"X-API-Key": world.api_keys[self.api_key][1]}
+        return {}
+
+
+# API keys first and the admin last: some calls change the world (an admin revokes a key, a user logs out).
+CALLERS = [
+    Caller("anonymous"),
+    Caller("key:stats", api_key="stats"),
+    Caller("key:all", api_key="all"),
+    *(Caller(role.value, role=role) for role in (Role.VOLUNTEER, Role.ASSISTANT, Role.OFFICER, Role.LEADER)),
+    Caller("admin", role=Role.ADMIN),
+]
+
+
+def allowed(access: Access, caller: Caller, world: World) -> bool:
+    if caller.role is not None:
+        return caller.role in access.roles
+    scopes = set(world_key_scopes(caller.api_key))
+    return bool(scopes & access.api_scopes)
+
+
+def world_key_scopes(name: str | None) -> list[str]:
+    from yijing.access import ApiScope
+
+    return [ApiScope.STATS_READ] if name == "stats" else list(ApiScope)
+
+
+@pytest.mark.parametrize("route", [route for _, _, route in ROUTES], ids=ROUTE_IDS)
+def test_every_route_declares_who_may_call_it(route):
+    assert declaration(route) is not None, (
+        f"{route.path} has no access declaration: add Depends(Access(...)) or Depends(PUBLIC)"
+    )
+
+
+@pytest.mark.parametrize(("method", "path", "route"), ROUTES, ids=ROUTE_IDS)
+async def test_access_matrix(method, path, route, world, make_client):
+    access = declaration(route)
+    client = await make_client()
+    parameters = [name for name in route.param_convertors]
+    for name in parameters:
+        assert name in PATH_PARAMETERS, f"describe the path parameter {name!r} in tests/world.py"
+    places = ("own", "other") if parameters else ("own",)
+    for caller in CALLERS:
+        caller_user = world.user(caller.role) if caller.role is not None else None
+        for place in places:
+            url = path
+            for name in parameters:
+                url = url.replace(f"{{{name}}}", str(path_value(world, name, place, caller_user)))
+            headers = caller.headers(world)
+            if method in {"PATCH", "PUT", "DELETE"}:
+                headers["If-Match"] = '"0"'  # stale on purpose: nothing changes, yet access is checked first
+            body = {} if method in {"POST", "PATCH", "PUT"} else None
+            response = await client.request(method, url, headers=headers, json=body)
+            where = f"{caller.name} {method} {url} ({place})"
+            status = response.status_code
+
+            if isinstance(access, Public):
+                assert status not in (401, 403), where
+                continue
+            assert access is not None
+            if caller.role is None and caller.api_key is None:
+                assert status == 401, f"{where}: {status} {response.text}"
+                continue
+            if not allowed(access, caller, world):
+                assert status == 403, f"{where}: {status} {response.text}"
+                continue
+            assert status not in (401, 403), f"{where}: {status} {response.text}"
+            kinds = {PATH_PARAMETERS[name] for name in parameters}
+            reaches_other = caller.role is Role.ADMIN
+            if place == "other" and (
+                CALLER_OWNED in kinds or (STATION_SCOPED in kinds and not reaches_other)
+            ):
+                assert status == 404, f"{where}: {status} {response.text}"
+            elif kinds & {STATION_SCOPED, CALLER_OWNED}:
+                assert status != 404, f"{where}: {status} {response.text}"

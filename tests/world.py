@@ -23,6 +23,8 @@ from yijing.personal import id_card_check_code, protector_for
 from yijing.settings import Settings
 
 PASSWORD = "correct horse 42"
+# The world's API keys (for its own station) and their scopes.
+KEY_SCOPES = {"stats": [ApiScope.STATS_READ], "all": list(ApiScope)}
 STATION_ROLES = (Role.LEADER, Role.OFFICER, Role.ASSISTANT, Role.VOLUNTEER)
 
 
@@ -133,7 +135,7 @@ async def build_world(factory: SessionFactory, settings: Settings) -> World:
         session.add(run)
         await session.flush()
         world.job_run_id = run.id
-    for name, scopes in (("stats", [ApiScope.STATS_READ]), ("all", list(ApiScope))):
+    for name, scopes in KEY_SCOPES.items():
         world.api_keys[name] = await make_api_key(factory, settings, scopes, [world.own.station.id])
     return world
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from tests.world import CALLER_OWNED, PATH_PARAMETERS, STATION_SCOPED, World, path_value
+from tests.world import CALLER_OWNED, KEY_SCOPES, PATH_PARAMETERS, STATION_SCOPED, World, path_value
 from yijing.access import Role
 from yijing_api.auth import Access, Public
 from yijing_api.main import create_app
@@ -29,7 +29,7 @@ def declaration(route: APIRoute) -> Access | Public | None:
 
 
 def api_routes() -> list[tuple[str, str, APIRoute]]:
-    routes = []
+    routes: list[tuple[str, str, APIRoute]] = []
     for context in iter_route_contexts(create_app().routes):
         route = context.original_route
         if isinstance(route, APIRoute) and context.path and context.methods:
@@ -65,17 +65,10 @@ CALLERS = [
 ]
 
 
-def allowed(access: Access, caller: Caller, world: World) -> bool:
+def allowed(access: Access, caller: Caller) -> bool:
     if caller.role is not None:
         return caller.role in access.roles
-    scopes = set(world_key_scopes(caller.api_key))
-    return bool(scopes & access.api_scopes)
-
-
-def world_key_scopes(name: str | None) -> list[str]:
-    from yijing.access import ApiScope
-
-    return [ApiScope.STATS_READ] if name == "stats" else list(ApiScope)
+    return bool(set(KEY_SCOPES[caller.api_key or ""]) & access.api_scopes)
 
 
 @pytest.mark.parametrize("route", [route for _, _, route in ROUTES], ids=ROUTE_IDS)
@@ -102,7 +95,7 @@ async def test_access_matrix(method, path, route, world, make_client):
             headers = caller.headers(world)
             if method in {"PATCH", "PUT", "DELETE"}:
                 headers["If-Match"] = '"0"'  # stale on purpose: nothing changes, yet access is checked first
-            body = {} if method in {"POST", "PATCH", "PUT"} else None
+            body: dict[str, object] | None = {} if method in {"POST", "PATCH", "PUT"} else None
             response = await client.request(method, url, headers=headers, json=body)
             where = f"{caller.name} {method} {url} ({place})"
             status = response.status_code
@@ -114,7 +107,7 @@ async def test_access_matrix(method, path, route, world, make_client):
             if caller.role is None and caller.api_key is None:
                 assert status == 401, f"{where}: {status} {response.text}"
                 continue
-            if not allowed(access, caller, world):
+            if not allowed(access, caller):
                 assert status == 403, f"{where}: {status} {response.text}"
                 continue
             assert status not in (401, 403), f"{where}: {status} {response.text}"

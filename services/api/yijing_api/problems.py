@@ -109,6 +109,8 @@ def problem_response(
         english, chinese = title
     code = code or default_code
     body: dict[str, Any] = {
+        # Extension members first: the standard members below always win.
+        **{key: value for key, value in extra.items() if value is not None},
         "type": f"urn:yijing:problem:{code}",
         "title": english if prefers_english(Headers(scope=scope)) else chinese,
         "status": status,
@@ -116,7 +118,6 @@ def problem_response(
         "instance": scope.get("path"),
         "code": code,
         "request_id": scope.get("state", {}).get("request_id"),
-        **{key: value for key, value in extra.items() if value is not None},
     }
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
 
@@ -133,6 +134,7 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
         code=exc.code,
         title=(exc.title, exc.title_zh),
         detail=exc.detail,
+        headers=exc.headers or None,
         **exc.extra,
     )
 

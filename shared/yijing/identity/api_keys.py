@@ -18,6 +18,7 @@ from yijing.identity.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from yijing.identity.tokens import digest, new_secret
 from yijing.ids import utcnow
 from yijing.org import repository as org_repository
+from yijing.org.errors import StationNotFound
 from yijing.pagination import Page, decode_cursor, next_cursor
 
 
@@ -44,16 +45,7 @@ async def create(
     station_ids = sorted(set(data.station_ids)) if data.station_ids is not None else None
     for station_id in station_ids or []:
         if await org_repository.get_station(session, station_id, StationScope.everywhere()) is None:
-            raise InvalidInput(
-                f"no station {station_id}",
-                errors=[
-                    {
-                        "field": "body.station_ids",
-                        "message": f"unknown station {station_id}",
-                        "code": "station_unknown",
-                    }
-                ],
-            )
+            raise StationNotFound(f"no station {station_id}")
     if data.expires_at is not None and data.expires_at <= utcnow():
         raise InvalidInput(
             "expires_at is in the past",

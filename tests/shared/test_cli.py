@@ -55,3 +55,28 @@ def test_db_upgrade_is_idempotent(cli_env):
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert "database upgraded to head" in result.output
+
+
+def test_users_create_makes_the_first_admin_who_can_then_sign_in(cli_env, settings):
+    result = runner.invoke(
+        app, ["users", "create", "--phone", "13900002222", "--role", "admin", "--password", "first admin pw"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "created admin" in result.stdout
+    assert "139****2222" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--phone", "12345", "--role", "admin", "--password", "long enough pw"], "phone"),
+        (["--phone", "13900003333", "--role", "volunteer", "--password", "long enough pw"], "station"),
+        (["--phone", "13900003333", "--role", "volunteer", "--password", "long pw!", "--station", "nowhere"],
+         "no station"),
+        (["--phone", "13900003333", "--role", "admin", "--password", "short"], "password"),
+    ],
+)  # fmt: skip
+def test_users_create_refuses_bad_input_with_a_message(cli_env, arguments, message):
+    result = runner.invoke(app, ["users", "create", *arguments])
+    assert result.exit_code != 0
+    assert message in result.output

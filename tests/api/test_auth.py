@@ -7,6 +7,7 @@ from datetime import timedelta
 import jwt
 import pytest
 from sqlalchemy import select, update
+from sqlmodel import col
 
 from tests.world import PASSWORD, make_api_key
 from yijing.access import ApiScope, Role
@@ -59,7 +60,7 @@ async def test_a_failed_sign_in_is_audited(client, world, session_factory):
     await sign_in(client, world.phones[officer.id], "not the password")
     async with session_factory() as session:
         event = (
-            await session.scalars(select(AuditEvent).where(AuditEvent.action == "auth.login_failed"))
+            await session.scalars(select(AuditEvent).where(col(AuditEvent.action) == "auth.login_failed"))
         ).one()
     assert event.target_id == str(officer.id)
 

@@ -1,6 +1,8 @@
 """Jobs used only by tests: their effect is countable (each execution emits one outbox message), so a test
 can tell one execution from two."""
 
+import asyncio
+
 from yijing.jobs.registry import JobContext, JobPayload, JobSpec, JsonDict
 from yijing.outbox import service as outbox
 from yijing.system.jobs import HEARTBEAT
@@ -24,3 +26,18 @@ async def counting(context: JobContext, payload: CountingPayload) -> JsonDict:
 
 
 COUNTING = JobSpec(name="tests.counting", payload_model=CountingPayload, handler=counting, summary="count")
+
+
+async def slow(context: JobContext, payload: CountingPayload) -> JsonDict:
+    await asyncio.sleep(30)
+    return {}
+
+
+SLOW = JobSpec(
+    name="tests.slow",
+    payload_model=CountingPayload,
+    handler=slow,
+    summary="slow",
+    max_tries=1,
+    timeout_seconds=1,
+)

@@ -23,7 +23,7 @@ from yijing_api.main import create_app
 
 
 @pytest.fixture(scope="module")
-def live_api(settings):
+def live_api(settings, tmp_path_factory):
     port = free_port()
     env = environment_without_yijing_settings() | {
         "YIJING_ENV": "test",
@@ -32,7 +32,8 @@ def live_api(settings):
         "YIJING_LOG_LEVEL": "WARNING",
     }
     command = [sys.executable, "-m", "uvicorn", "yijing_api.main:app", "--port", str(port), "--no-access-log"]
-    server = subprocess.Popen(command, env=env)
+    # cwd: a folder with no .env, so the server's settings are exactly these.
+    server = subprocess.Popen(command, env=env, cwd=tmp_path_factory.mktemp("uvicorn"))
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(base, server, timeout=30)

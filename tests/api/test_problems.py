@@ -78,8 +78,6 @@ async def test_malformed_json_is_a_422_problem(admin_client):
             "outbox_retention_days",
             "greater_than_equal",
         ),
-        ({"name": "system.heartbeat", "payload": {"at": 0}}, "at", "value_error"),
-        ({"name": "system.heartbeat", "payload": {"at": "2026-11-29T10:00:00"}}, "at", "timezone_aware"),
         ({"name": "system.heartbeat", "payload": {"unknown": 1}}, "unknown", "extra_forbidden"),
         ({"name": "system.heartbeat", "extra": 1}, "extra", "extra_forbidden"),
     ],

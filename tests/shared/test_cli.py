@@ -29,12 +29,11 @@ def test_jobs_list_names_every_registered_job():
 
 
 def test_jobs_run_executes_a_job_once_in_process(cli_env):
-    payload = json.dumps({"at": "2026-11-29T08:00:00+08:00"})
-    first = runner.invoke(app, ["jobs", "run", "system.heartbeat", "--payload", payload])
-    assert first.exit_code == 0, first.output
-    assert json.loads(first.stdout)["recorded"] is True
-    again = runner.invoke(app, ["jobs", "run", "system.heartbeat", "--payload", payload])
-    assert json.loads(again.stdout)["recorded"] is False
+    result = runner.invoke(app, ["jobs", "run", "system.purge", "--payload", '{"outbox_retention_days": 3}'])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"outbox_deleted": 0, "heartbeats_deleted": 0}
+    heartbeat = runner.invoke(app, ["jobs", "run", "system.heartbeat"])
+    assert json.loads(heartbeat.stdout)["recorded"] is True
 
 
 @pytest.mark.parametrize(

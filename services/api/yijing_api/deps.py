@@ -9,7 +9,7 @@ from arq.connections import ArqRedis
 from fastapi import BackgroundTasks, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yijing.db import SessionFactory, finish_failed_transaction
+from yijing.db import SessionFactory, session_scope
 from yijing.outbox import service as outbox
 from yijing.personal import PersonalDataProtector, protector_for
 from yijing.settings import Settings
@@ -38,14 +38,9 @@ async def get_session(
     """The request's transaction: committed after the handler returns (before the response is sent, so a
     failed commit is a 500, never a lost write), rolled back when it raises. Jobs the transaction emitted
     are relayed after the response; if Redis is down they wait in the outbox for the worker's relay."""
-    async with factory() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException as exc:
-            await finish_failed_transaction(session, exc)
-            raise
-        emitted = outbox.take_emitted(session)
+    async with session_scope(factory) as session:
+        yield session
+    emitted = outbox.take_emitted(session)
     if emitted:
         background.add_task(outbox.relay_after_commit, factory, redis, emitted)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
 
 from yijing_api.problems import PROBLEM_MEDIA_TYPE, Problem
 
@@ -46,19 +45,11 @@ def document_problems(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def install_openapi(app: FastAPI) -> None:
+    build = app.openapi
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_problems(
-                get_openapi(
-                    title=app.title,
-                    version=app.version,
-                    summary=app.summary,
-                    description=app.description,
-                    routes=app.routes,
-                    tags=app.openapi_tags,
-                    servers=app.servers,
-                )
-            )
+            app.openapi_schema = document_problems(build())
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

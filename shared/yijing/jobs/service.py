@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from pydantic import ValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yijing.db import SessionFactory, session_scope
+from yijing.errors import DomainError
 from yijing.ids import utcnow
 from yijing.jobs import repository
 from yijing.jobs.errors import InvalidJobPayload, JobRunNotFound, UnknownJob
@@ -65,7 +68,9 @@ def is_transient(exc: BaseException) -> bool:
     """Failures worth another try: the database or the network went away, not a bug or bad data."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    return isinstance(exc, OperationalError | InterfaceError | ConnectionError | TimeoutError | OSError)
+    return isinstance(
+        exc, OperationalError | InterfaceError | ConnectionError | TimeoutError | RedisConnectionError
+    )
 
 
 @dataclass(frozen=True)
@@ -93,11 +98,8 @@ async def execute(
         payload = parse_payload(spec, raw_payload)
     except InvalidJobPayload as exc:
         if run_id is not None:
-            await _finish_failed(factory, run_id, str(exc))
+            await _settle(factory, run_id, exc.detail, retry=False)
         raise
-
-    if run_id is not None and not await _mark_running(factory, run_id):
-        return SKIPPED
 
     async def report_progress(done: int, total: int | None) -> None:
         if run_id is not None:
@@ -108,53 +110,60 @@ async def execute(
         async with session_scope(factory) as session:
             if run_id is not None:
                 await repository.lock_for_execution(session, run_id)
-                # Read after the lock: a concurrent delivery that finished first has committed by now.
+                # Under the lock: a concurrent delivery has either finished and committed, or not begun.
                 run = await repository.get(session, run_id)
-                if run is None or run.status is JobStatus.SUCCEEDED:
+                if run is None:
+                    raise JobRunNotFound(f"no job run {run_id}")
+                if run.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
                     return SKIPPED
+                await _mark_running(factory, run_id)
             context = JobContext(session, factory, settings, run_id, report_progress)
             result = await spec.handler(context, payload)
             if run_id is not None:
                 await repository.mark_succeeded(session, run_id, result)
+    except asyncio.CancelledError:
+        # arq cancels a job at its timeout and at shutdown: record that, then let the cancellation through.
+        if run_id is not None:
+            await asyncio.shield(
+                _settle(
+                    factory, run_id, "cancelled (timed out or the worker stopped)", retry=not final_attempt
+                )
+            )
+        raise
     except Exception as exc:
         if run_id is not None:
-            error = f"{type(exc).__name__}: {exc}"
-            if final_attempt or not is_transient(exc):
-                await _finish_failed(factory, run_id, error)
-            else:
-                await _requeue(factory, run_id, error)
+            await _settle(factory, run_id, _public_error(exc), retry=not final_attempt and is_transient(exc))
         raise
     log.info("job_done", job=spec.name, run_id=str(run_id) if run_id else None)
     return Execution(result=result)
 
 
-async def _mark_running(factory: SessionFactory, run_id: uuid.UUID) -> bool:
-    """Show the run as running (committed at once so clients see it). False when it already succeeded."""
+def _public_error(exc: Exception) -> str:
+    """What a client may read about a failure: a domain error's own message; for anything else only its
+    kind, since driver errors can quote SQL parameters (personal data). The worker log has the rest."""
+    if isinstance(exc, DomainError):
+        return exc.detail
+    return f"{type(exc).__name__} (details are in the worker log)"
+
+
+async def _mark_running(factory: SessionFactory, run_id: uuid.UUID) -> None:
+    """Show the run as running: committed at once, in its own transaction, so clients see it."""
     async with session_scope(factory) as session:
         run = await repository.get(session, run_id, for_update=True)
-        if run is None:
-            raise JobRunNotFound(f"no job run {run_id}")
-        if run.status is JobStatus.SUCCEEDED:
-            return False
+        assert run is not None  # the caller holds the run's lock and has just read it
         run.status = JobStatus.RUNNING
         run.attempts += 1
         run.started_at = run.updated_at = utcnow()
-        return True
 
 
-async def _finish_failed(factory: SessionFactory, run_id: uuid.UUID, error: str) -> None:
+async def _settle(factory: SessionFactory, run_id: uuid.UUID, error: str, *, retry: bool) -> None:
+    """A failed execution: back to queued when arq will try again, failed for good otherwise."""
     async with session_scope(factory) as session:
         run = await repository.get(session, run_id, for_update=True)
-        if run is not None and run.status is not JobStatus.SUCCEEDED:
-            run.status = JobStatus.FAILED
-            run.error = error[:2000]
-            run.finished_at = run.updated_at = utcnow()
-
-
-async def _requeue(factory: SessionFactory, run_id: uuid.UUID, error: str) -> None:
-    async with session_scope(factory) as session:
-        run = await repository.get(session, run_id, for_update=True)
-        if run is not None and run.status is not JobStatus.SUCCEEDED:
-            run.status = JobStatus.QUEUED
-            run.error = f"will retry after: {error}"[:2000]
-            run.updated_at = utcnow()
+        if run is None or run.status is JobStatus.SUCCEEDED:
+            return
+        run.status = JobStatus.QUEUED if retry else JobStatus.FAILED
+        run.error = (f"will retry after: {error}" if retry else error)[:2000]
+        run.updated_at = utcnow()
+        if not retry:
+            run.finished_at = run.updated_at

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -64,29 +65,39 @@ async def relay(
     while True:
         async with session_scope(factory) as session:
             messages = await repository.lock_pending(session, limit=RELAY_BATCH, ids=ids)
-            for message in messages:
+            for position, message in enumerate(messages):
                 try:
                     await redis.enqueue_job(message.job_name, _job_id=str(message.id), **message.arguments)
                 except (RedisError, OSError) as exc:
                     message.relay_attempts += 1
                     message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
                     log.warning("outbox_relay_failed", message_id=str(message.id), error=message.last_error)
-                    return RelayResult(sent=sent, failed=len(messages) - messages.index(message))
+                    return RelayResult(sent=sent, failed=len(messages) - position)
                 message.relayed_at = utcnow()
                 sent += 1
         if len(messages) < RELAY_BATCH:
             return RelayResult(sent=sent, failed=0)
 
 
+# After a failed after-commit relay, this process leaves relaying to the worker for a while: otherwise, with
+# Redis down, every write would hold a database connection through Redis's connect timeout.
+RELAY_PAUSE_SECONDS = 10.0
+_relay_paused_until = 0.0
+
+
 async def relay_after_commit(factory: SessionFactory, redis: ArqRedis, ids: Sequence[uuid.UUID]) -> None:
     """Best effort, right after an edge commits: a failure here is logged, never raised, because the change
     is already committed and the worker's periodic relay will send the message."""
-    if not ids:
+    global _relay_paused_until
+    if not ids or time.monotonic() < _relay_paused_until:
         return
     try:
-        await relay(factory, redis, ids=ids)
+        result = await relay(factory, redis, ids=ids)
     except Exception:
         log.warning("outbox_relay_after_commit_failed", exc_info=True)
+        result = RelayResult(sent=0, failed=len(ids))
+    if result.failed:
+        _relay_paused_until = time.monotonic() + RELAY_PAUSE_SECONDS
 
 
 async def purge_relayed(session: AsyncSession, *, older_than: timedelta) -> int:

@@ -11,15 +11,13 @@ from yijing.ids import utcnow
 from yijing.jobs.registry import JobContext, JobPayload, JsonDict
 from yijing.outbox import service as outbox
 from yijing.system import repository
-from yijing.types import JSON_INTEGER, Instant
+from yijing.types import JSON_INTEGER
 
 HEARTBEAT_RETENTION = timedelta(days=1)
 
 
 class HeartbeatPayload(JobPayload):
-    at: Instant | None = Field(
-        default=None, description="The instant to record (its minute is stored); now when left out"
-    )
+    """No parameters: a heartbeat always records the current minute."""
 
 
 class PurgePayload(JobPayload):
@@ -35,7 +33,7 @@ def _minute(at: datetime) -> datetime:
 
 async def heartbeat(context: JobContext, payload: HeartbeatPayload) -> JsonDict:
     """Record that a worker was alive this minute; running it again in the same minute changes nothing."""
-    minute = _minute(payload.at or utcnow())
+    minute = _minute(utcnow())
     recorded = await repository.record_heartbeat(context.session, minute)
     return {"minute": minute.isoformat(), "recorded": recorded}
 

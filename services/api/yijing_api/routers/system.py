@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
-from starlette.responses import JSONResponse
 
 from yijing.access import ADMINS, Actor, ApiScope
 from yijing_api.auth import PUBLIC, Access
@@ -63,7 +62,7 @@ async def _check(probe: Awaitable[object]) -> CheckState:
 )
 async def readiness(
     request: Request, factory: SessionFactoryDep, redis: RedisDep, actor: Annotated[Actor, Depends(PUBLIC)]
-) -> Response:
+) -> Readiness | Response:
     async def database() -> None:
         async with factory() as session:
             await session.execute(text("SELECT 1"))
@@ -78,7 +77,7 @@ async def readiness(
         return problem_response(
             request.scope, 503, code="not_ready", detail=f"unreachable: {', '.join(failing)}", checks=checks
         )
-    return JSONResponse(Readiness(checks=checks).model_dump())
+    return Readiness(checks=checks)
 
 
 @router.get("/metrics", include_in_schema=False)

@@ -67,5 +67,5 @@ TimeZoneName = Annotated[
     ),
     AfterValidator(_known_time_zone),
 ]
-# A short name: 1 to 100 characters, at least one of them not white space.
-Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"\S")]
+# A short name: 1 to 100 characters, at least one of them not white space, none of them NUL.
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$")]

@@ -161,3 +161,28 @@ async def test_request_id_is_generated_or_echoed(client):
     # Something unsafe to log is replaced, not echoed.
     replaced = await client.get("/healthz", headers={"x-request-id": "bad id\twith spaces"})
     assert replaced.headers["x-request-id"] != "bad id\twith spaces"
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("GET", "/api/v1/audit-events?target_id=a%00b", None),
+        ("POST", "/api/v1/jobs", '{"name": "system.purge\\u0000"}'),
+    ],
+)
+async def test_text_with_a_nul_character_is_422(admin_client, method, url, body):
+    headers = {"content-type": "application/json"} if body else {}
+    response = await admin_client.request(method, url, content=body, headers=headers)
+    assert_problem(response, 422, "validation_failed")
+    assert "NUL" in response.json()["detail"]
+
+
+async def test_a_single_value_parameter_given_twice_is_422(admin_client):
+    response = await admin_client.get("/api/v1/users?limit=5&limit=6")
+    body = assert_problem(response, 422, "validation_failed")
+    assert body["errors"][0]["field"] == "query.limit"
+
+
+@pytest.mark.parametrize("limit", ["2.0", "true", "0", "201"])
+async def test_page_size_must_be_a_whole_number_in_range(admin_client, limit):
+    assert_problem(await admin_client.get(f"/api/v1/users?limit={limit}"), 422, "validation_failed")

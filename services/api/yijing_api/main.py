@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from yijing.db import create_engine, create_session_factory
 from yijing.logging import configure_logging
 from yijing.redis import arq_redis
 from yijing.settings import Settings, get_settings
 from yijing_api.docs import install_docs
-from yijing_api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from yijing_api.middleware import BodySizeLimitMiddleware, RejectNulMiddleware, RequestContextMiddleware
 from yijing_api.openapi import install_openapi
+from yijing_api.params import refuse_repeated_parameters
 from yijing_api.problems import install_problem_handlers
 from yijing_api.routers import api_keys, audit, auth, jobs, me, sites, stations, system, users
 
@@ -77,11 +78,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        dependencies=[Depends(refuse_repeated_parameters)],
     )
     app.state.settings = settings
     install_problem_handlers(app)
     install_openapi(app)
     # Last added runs first: the request id exists before the body limit can refuse a request.
+    app.add_middleware(RejectNulMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
 

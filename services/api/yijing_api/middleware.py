@@ -129,3 +129,49 @@ class BodySizeLimitMiddleware:
             return message
 
         await self.app(scope, counting_receive, send)
+
+
+class RejectNulMiddleware:
+    """Refuses text containing the NUL character (U+0000) with 422: PostgreSQL cannot store it, and no
+    field of this API needs it (the OpenAPI document says so on every free-text string). Checked on the
+    raw request, so no handler ever sees one: in the path, the query string, and JSON or form bodies."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if "\x00" in scope.get("path", "") or _NUL_ENCODED.search(scope.get("query_string", b"")):
+            await _refuse_nul(scope, receive, send)
+            return
+        tail = b""
+
+        async def checking_receive() -> Message:
+            nonlocal tail
+            message = await receive()
+            if message["type"] == "http.request":
+                chunk = tail + message.get("body", b"")
+                if _NUL_ENCODED.search(chunk) or b"\x00" in chunk:
+                    raise NulInBody
+                tail = chunk[-7:]  # an escape split across two chunks is still found
+            return message
+
+        await self.app(scope, checking_receive, send)
+
+
+# %00 in URLs and forms; \u0000 in JSON (which cannot hold a raw NUL byte).
+_NUL_ENCODED = re.compile(rb"%00|\\u0000", re.IGNORECASE)
+
+
+class NulInBody(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(422, NUL_DETAIL)
+
+
+NUL_DETAIL = "Text may not contain the NUL character (U+0000)."
+
+
+async def _refuse_nul(scope: Scope, receive: Receive, send: Send) -> None:
+    await problem_response(scope, 422, detail=NUL_DETAIL)(scope, receive, send)

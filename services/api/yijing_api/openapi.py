@@ -20,6 +20,21 @@ def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+# No text may contain NUL (see RejectNulMiddleware); free-text strings say so in the document.
+NO_NUL_PATTERN = "^[^\\x00]*$"
+
+
+def _forbid_nul(schema: Any) -> None:
+    if isinstance(schema, dict):
+        if schema.get("type") == "string" and not {"pattern", "format", "enum", "const"} & schema.keys():
+            schema["pattern"] = NO_NUL_PATTERN
+        for value in schema.values():
+            _forbid_nul(value)
+    elif isinstance(schema, list):
+        for item in schema:
+            _forbid_nul(item)
+
+
 def document_problems(document: dict[str, Any]) -> dict[str, Any]:
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -28,11 +43,14 @@ def document_problems(document: dict[str, Any]) -> dict[str, Any]:
     # FastAPI's own validation-error models describe a body this API never sends.
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
+    _forbid_nul(schemas)
     for path_item in document.get("paths", {}).values():
         for operation in path_item.values():
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "header":
                     parameter["schema"] = _not_null(parameter["schema"])
+                _forbid_nul(parameter["schema"])
+            _forbid_nul(operation.get("requestBody"))
             responses = operation.setdefault("responses", {})
             if "requestBody" in operation:
                 # Any body can be unreadable (not UTF-8, not JSON) or too large, whatever the operation.

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, get_args, get_origin
 
-from fastapi import Header, Query, Response
+from fastapi import Header, Query, Request, Response
 from pydantic import BeforeValidator
 
+from yijing.errors import InvalidInput
 from yijing.pagination import CURSOR_PATTERN, MAX_LIMIT
 
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")]
+
+def _query_integer(value: object) -> object:
+    # Digits only: lax parsing would also take "2.0".
+    if isinstance(value, str) and not value.lstrip("-").isdigit():
+        raise ValueError("must be a whole number")
+    return value
+
+
+Limit = Annotated[
+    int, Query(ge=1, le=MAX_LIMIT, description="Items per page"), BeforeValidator(_query_integer)
+]
 Cursor = Annotated[
     str | None,
     Query(pattern=CURSOR_PATTERN, description="The `next_cursor` of the previous page"),
@@ -47,3 +58,27 @@ IfMatch = Annotated[
 
 def set_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = f'"{version}"'
+
+
+def _is_sequence(annotation: object) -> bool:
+    return any(
+        origin in (list, tuple, set, frozenset) for origin in (get_origin(annotation), annotation)
+    ) or any(
+        _is_sequence(argument) for argument in get_args(annotation) if get_origin(annotation) is not Annotated
+    )
+
+
+async def refuse_repeated_parameters(request: Request) -> None:
+    """A query parameter that takes one value, given several times, is refused (422) instead of the last
+    one silently winning: the client meant something this API does not do."""
+    route = request.scope.get("route")
+    for field in getattr(getattr(route, "dependant", None), "query_params", []):
+        if len(request.query_params.getlist(field.alias)) > 1 and not _is_sequence(
+            field.field_info.annotation
+        ):
+            raise InvalidInput(
+                f"the query parameter {field.alias!r} takes one value",
+                errors=[
+                    {"field": f"query.{field.alias}", "message": "given more than once", "code": "repeated"}
+                ],
+            )

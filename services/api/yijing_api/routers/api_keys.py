@@ -42,7 +42,7 @@ async def list_keys(
     operation_id="api_keys_create",
     summary="Create an API key (its secret is shown this once)",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def create_key(
     data: ApiKeyCreate,

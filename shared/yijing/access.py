@@ -29,9 +29,7 @@ class Role(StrEnum):
 
 
 _RANKS = {Role.VOLUNTEER: 1, Role.ASSISTANT: 2, Role.OFFICER: 3, Role.LEADER: 4, Role.ADMIN: 5}
-STATION_ROLES = frozenset({Role.VOLUNTEER, Role.ASSISTANT, Role.OFFICER, Role.LEADER})
 EVERY_ROLE = frozenset(Role)
-STAFF = frozenset({Role.ASSISTANT, Role.OFFICER, Role.LEADER, Role.ADMIN})
 MANAGERS = frozenset({Role.LEADER, Role.ADMIN})
 ADMINS = frozenset({Role.ADMIN})
 

@@ -19,6 +19,7 @@ from yijing import migrate
 from yijing.access import SYSTEM, Role
 from yijing.db import create_engine, create_session_factory, session_scope
 from yijing.errors import DomainError
+from yijing.identity import repository as identity_repository
 from yijing.identity import service as identity_service
 from yijing.identity.schemas import UserCreate
 from yijing.jobs.errors import InvalidJobPayload, UnknownJob
@@ -182,6 +183,12 @@ def run(
             for command in commands
         ]
         typer.echo(f"yijing is running: http://{host}:{port}/docs  (Ctrl-C stops it)", err=True)
+        if not asyncio.run(_admin_exists(settings.database_url)):
+            typer.echo(
+                "No county admin yet: create one with "
+                "`yijing users create --phone <mobile> --role admin` to sign in.",
+                err=True,
+            )
         try:
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
@@ -190,6 +197,15 @@ def run(
             pass
         finally:
             _stop_children(children)
+
+
+async def _admin_exists(database_url: str) -> bool:
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with create_session_factory(engine)() as session:
+            return await identity_repository.any_admin_exists(session)
+    finally:
+        await engine.dispose()
 
 
 def _stop_children(children: list[subprocess.Popen[bytes]], timeout: float = 15.0) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import hashlib
-import shutil
 import socket
 import subprocess
 import tempfile
@@ -225,8 +224,3 @@ class EmbeddedServers:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
-
-
-def remove_data(data_dir: Path) -> None:
-    """Delete the embedded servers' data folder (servers must be stopped)."""
-    shutil.rmtree(data_dir, ignore_errors=True)

@@ -43,14 +43,6 @@ def service(tmp_path):
     port = free_port()
     env = environment_without_yijing_settings()
     env |= {"YIJING_DATA_DIR": str(data_dir), "YIJING_LOG_LEVEL": "WARNING"}
-    # The first admin, made the way an operator would (cwd: a folder with no .env to pick up).
-    subprocess.run(
-        yijing("users", "create", "--phone", ADMIN_PHONE, "--role", "admin", "--password", ADMIN_PASSWORD),
-        env=env,
-        cwd=tmp_path,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
     process = subprocess.Popen(
         yijing("run", "--port", str(port)),
         env=env,
@@ -59,7 +51,7 @@ def service(tmp_path):
         stdout=subprocess.DEVNULL,
     )
     try:
-        yield process, f"http://127.0.0.1:{port}", data_dir
+        yield process, f"http://127.0.0.1:{port}", data_dir, env
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
@@ -83,9 +75,17 @@ def assert_everything_stopped(
     assert processes_using(data_dir) == [], "PostgreSQL or Redis outlived yijing run"
 
 
-def test_run_serves_runs_jobs_and_ctrl_c_stops_everything(service):
-    process, base, data_dir = service
+def test_run_serves_runs_jobs_and_ctrl_c_stops_everything(service, tmp_path):
+    process, base, data_dir, env = service
     wait_until_ready(base, process, STARTUP_SECONDS)
+    # The first admin, made the way the README says: in another terminal while the service runs.
+    subprocess.run(
+        yijing("users", "create", "--phone", ADMIN_PHONE, "--role", "admin", "--password", ADMIN_PASSWORD),
+        env=env,
+        cwd=tmp_path,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     headers = sign_in(base)
     created = httpx.post(
         f"{base}/api/v1/jobs", json={"name": "system.purge"}, headers=headers, timeout=5
@@ -106,7 +106,7 @@ def test_run_serves_runs_jobs_and_ctrl_c_stops_everything(service):
 
 
 def test_sigterm_stops_everything(service):
-    process, base, data_dir = service
+    process, base, data_dir, _env = service
     wait_until_ready(base, process, STARTUP_SECONDS)
     children = psutil.Process(process.pid).children(recursive=True)
     process.terminate()  # to the supervisor alone, as a process manager would

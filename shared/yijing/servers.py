@@ -14,11 +14,12 @@ EMBEDDED_DATABASE = "yijing"
 
 
 @contextmanager
-def resolved_settings(settings: Settings) -> Iterator[Settings]:
-    """Settings with both URLs filled in: embedded servers are started for any URL left unset (and stopped
-    when the block ends), and the database is created if it does not exist yet."""
-    if not settings.uses_embedded_servers:
-        assert settings.database_url is not None
+def resolved_settings(settings: Settings, *, need_redis: bool = True) -> Iterator[Settings]:
+    """Settings with the URLs filled in: embedded servers are started for any URL left unset (and stopped
+    when the block ends), and the database is created if it does not exist yet. Commands that never touch
+    Redis pass ``need_redis=False``, so they can run beside a running ``yijing run``."""
+    need_redis = need_redis and settings.redis_url is None
+    if settings.database_url is not None and not need_redis:
         asyncio.run(ensure_database(settings.database_url))
         yield settings
         return
@@ -28,7 +29,7 @@ def resolved_settings(settings: Settings) -> Iterator[Settings]:
         settings.data_dir / settings.env.value,
         database=EMBEDDED_DATABASE,
         need_postgres=settings.database_url is None,
-        need_redis=settings.redis_url is None,
+        need_redis=need_redis,
     ) as embedded:
         resolved = settings.model_copy(
             update={

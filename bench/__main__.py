@@ -19,7 +19,9 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from tests.world import add_user, sign_in_directly
 from yijing import migrate
+from yijing.access import Role
 from yijing.db import create_engine, create_session_factory, drop_database, ensure_database, session_scope
 from yijing.models import metadata
 from yijing.outbox import service as outbox
@@ -53,11 +55,25 @@ async def timed(call: Callable[[], Awaitable[object]], times: int) -> list[float
     return samples
 
 
+async def admin_headers(settings: Settings) -> dict[str, str]:
+    """A county admin signed in (the password check is not what is measured here)."""
+    assert settings.database_url
+    engine = create_engine(settings.database_url, pool_size=1)
+    try:
+        async with session_scope(create_session_factory(engine)) as session:
+            admin = await add_user(session, settings, Role.ADMIN, None, "13900000000", 1)
+            token = await sign_in_directly(session, settings, admin)
+    finally:
+        await engine.dispose()
+    return {"Authorization": f"Bearer {token}"}
+
+
 async def bench_http(settings: Settings) -> None:
     app = create_app(settings)
+    headers = await admin_headers(settings)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench", headers=headers) as client:
             report("GET /healthz", await timed(lambda: client.get("/healthz"), REQUESTS))
             report("GET /readyz (database + Redis)", await timed(lambda: client.get("/readyz"), REQUESTS))
             body = {"name": "system.heartbeat"}

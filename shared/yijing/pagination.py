@@ -7,7 +7,8 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from typing import Generic, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -42,6 +43,16 @@ def decode_cursor(cursor: str | None) -> uuid.UUID | None:
         ) from exc
 
 
-def next_cursor(ids: list[uuid.UUID], limit: int) -> str | None:
-    """The cursor after a page fetched with ``limit + 1`` rows (the extra row says there is more)."""
-    return encode_cursor(ids[limit - 1]) if len(ids) > limit else None
+class HasId(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+
+
+R = TypeVar("R", bound=HasId)
+
+
+def page_of(rows: Sequence[R], limit: int, read: Callable[[R], T]) -> Page[T]:
+    """A page from rows fetched with ``limit + 1`` (the extra row only says there is a next page)."""
+    shown = rows[:limit]
+    cursor = encode_cursor(shown[-1].id) if len(rows) > limit else None
+    return Page(items=[read(row) for row in shown], next_cursor=cursor)

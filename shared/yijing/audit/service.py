@@ -13,7 +13,7 @@ from yijing.access import Actor
 from yijing.audit import repository
 from yijing.audit.models import AuditEvent
 from yijing.audit.schemas import AuditEventRead
-from yijing.pagination import Page, decode_cursor, next_cursor
+from yijing.pagination import Page, decode_cursor, page_of
 
 # Field names whose values are never written to the audit log, only the fact that they changed.
 SECRET_FIELDS = frozenset({"password", "password_hash", "secret", "token", "id_card_number", "phone"})
@@ -76,7 +76,4 @@ async def list_events(
         since=since,
         until=until,
     )
-    return Page(
-        items=[AuditEventRead.model_validate(event) for event in events[:limit]],
-        next_cursor=next_cursor([event.id for event in events], limit),
-    )
+    return page_of(events, limit, AuditEventRead.model_validate)

@@ -19,7 +19,7 @@ from yijing.identity.tokens import digest, new_secret
 from yijing.ids import utcnow
 from yijing.org import repository as org_repository
 from yijing.org.errors import StationNotFound
-from yijing.pagination import Page, decode_cursor, next_cursor
+from yijing.pagination import Page, decode_cursor, page_of
 
 
 def to_read(key: ApiKey, default_rate_limit: int) -> ApiKeyRead:
@@ -84,10 +84,7 @@ async def list_keys(
     keys = await repository.list_api_keys(
         session, limit=limit, after_id=decode_cursor(cursor), include_revoked=include_revoked
     )
-    return Page(
-        items=[to_read(key, default_rate_limit) for key in keys[:limit]],
-        next_cursor=next_cursor([key.id for key in keys], limit),
-    )
+    return page_of(keys, limit, lambda key: to_read(key, default_rate_limit))
 
 
 async def revoke(session: AsyncSession, actor: Actor, key_id: uuid.UUID) -> ApiKey:

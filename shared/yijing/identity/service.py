@@ -23,7 +23,7 @@ from yijing.notifications.jobs import notify
 from yijing.notifications.service import DeliverPayload
 from yijing.org import repository as org_repository
 from yijing.org.errors import SiteNotFound, StationNotFound
-from yijing.pagination import Page, decode_cursor, next_cursor
+from yijing.pagination import Page, decode_cursor, page_of
 from yijing.personal import PersonalDataProtector
 
 # Roles whose work needs people's full phone and ID-card numbers (for records they reach).
@@ -113,12 +113,8 @@ async def list_users(
         is_active=is_active,
         updated_after=updated_after,
     )
-    page = users[:limit]
-    sites = await repository.site_ids_of(session, [user.id for user in page])
-    return Page(
-        items=[to_read(user, sites[user.id]) for user in page],
-        next_cursor=next_cursor([user.id for user in users], limit),
-    )
+    sites = await repository.site_ids_of(session, [user.id for user in users[:limit]])
+    return page_of(users, limit, lambda user: to_read(user, sites[user.id]))
 
 
 def _require_grantable(actor: Actor, role: Role) -> None:

@@ -16,7 +16,7 @@ from yijing.jobs.registry import JobContext, JobPayload, JsonDict
 from yijing.notifications import repository
 from yijing.notifications.models import Notification
 from yijing.notifications.schemas import MarkedRead, NotificationRead
-from yijing.pagination import Page, decode_cursor, next_cursor
+from yijing.pagination import Page, decode_cursor, page_of
 
 
 class NotificationNotFound(NotFound):
@@ -54,10 +54,7 @@ async def list_mine(
     rows = await repository.list_for(
         session, actor.principal.id, limit=limit, after_id=decode_cursor(cursor), unread_only=unread_only
     )
-    return Page(
-        items=[NotificationRead.model_validate(row) for row in rows[:limit]],
-        next_cursor=next_cursor([row.id for row in rows], limit),
-    )
+    return page_of(rows, limit, NotificationRead.model_validate)
 
 
 async def mark_read(session: AsyncSession, actor: Actor, notification_id: uuid.UUID) -> Notification:

@@ -26,7 +26,7 @@ from yijing.org.schemas import (
     StationRead,
     StationUpdate,
 )
-from yijing.pagination import Page, decode_cursor, next_cursor
+from yijing.pagination import Page, decode_cursor, page_of
 
 
 async def _flush(session: AsyncSession, record: Station | Site) -> None:
@@ -93,10 +93,7 @@ async def list_stations(
         division_code=division_code,
         updated_after=updated_after,
     )
-    return Page(
-        items=[StationRead.model_validate(station) for station in stations[:limit]],
-        next_cursor=next_cursor([station.id for station in stations], limit),
-    )
+    return page_of(stations, limit, StationRead.model_validate)
 
 
 async def create_station(
@@ -191,10 +188,7 @@ async def list_sites(
         kind=kind,
         updated_after=updated_after,
     )
-    return Page(
-        items=[SiteRead.of(site) for site in sites[:limit]],
-        next_cursor=next_cursor([site.id for site in sites], limit),
-    )
+    return page_of(sites, limit, SiteRead.of)
 
 
 async def create_site(session: AsyncSession, actor: Actor, data: SiteCreate) -> Site:

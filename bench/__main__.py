@@ -96,6 +96,7 @@ async def bench_outbox_and_worker(settings: Settings) -> None:
     await redis.flushdb()
     try:
         async with engine.begin() as connection:
+            await connection.execute(text("SET LOCAL session_replication_role = replica"))
             await connection.execute(text(f"TRUNCATE {', '.join(t.name for t in metadata.sorted_tables)}"))
         async with session_scope(factory) as session:
             for _ in range(MESSAGES):

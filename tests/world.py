@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
 
+from pwdlib import PasswordHash
+
 from yijing.access import SYSTEM, ApiScope, Role
 from yijing.db import SessionFactory, session_scope
 from yijing.identity import api_keys
 from yijing.identity.models import AuthSession, User
-from yijing.identity.passwords import hash_password
 from yijing.identity.schemas import ApiKeyCreate
 from yijing.identity.tokens import AccessClaims, issue_access_token
 from yijing.ids import utcnow
@@ -30,7 +31,7 @@ STATION_ROLES = (Role.LEADER, Role.OFFICER, Role.ASSISTANT, Role.VOLUNTEER)
 
 @cache
 def password_hash() -> str:
-    return hash_password(PASSWORD)
+    return PasswordHash.recommended().hash(PASSWORD)
 
 
 def id_card_number(serial: int) -> str:

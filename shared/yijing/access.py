@@ -23,9 +23,10 @@ class Role(StrEnum):
     def rank(self) -> int:
         return _RANKS[self]
 
-    def may_grant(self, other: Role) -> bool:
-        """A role may give others its own rank or lower, never higher."""
-        return other.rank <= self.rank
+    def may_manage(self, other: Role) -> bool:
+        """Whether this role may give ``other`` to someone, or change an account that has it: only roles
+        below its own, so that no one can take over a peer's account. County admins manage admins too."""
+        return other.rank < self.rank or self is Role.ADMIN
 
 
 _RANKS = {Role.VOLUNTEER: 1, Role.ASSISTANT: 2, Role.OFFICER: 3, Role.LEADER: 4, Role.ADMIN: 5}

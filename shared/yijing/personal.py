@@ -25,7 +25,7 @@ _ID_CARD_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CARD_CHECK_CODES = "10X98765432"
 _ID_CARD_SHAPE = re.compile(r"^\d{17}[\dX]$")
 # Province-level codes of GB/T 2260 (11 Beijing … 65 Xinjiang, 71 Taiwan, 81/82 Hong Kong/Macao).
-_PROVINCES = frozenset(
+PROVINCE_CODES = frozenset(
     {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46}
     | {50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82}
 )
@@ -44,7 +44,7 @@ def validate_id_card(value: str) -> str:
     number = value.strip().upper()
     if not _ID_CARD_SHAPE.match(number):
         raise ValueError("an ID-card number has 17 digits and a check digit or X")
-    if int(number[:2]) not in _PROVINCES:
+    if int(number[:2]) not in PROVINCE_CODES:
         raise ValueError("the ID-card number's region code is not a known province")
     try:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))

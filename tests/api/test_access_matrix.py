@@ -119,3 +119,33 @@ async def test_access_matrix(method, path, route, world, make_client):
                 assert status == 404, f"{where}: {status} {response.text}"
             elif kinds & {STATION_SCOPED, CALLER_OWNED}:
                 assert status != 404, f"{where}: {status} {response.text}"
+
+
+# The matrix checks routes against their own declarations; this table says, independently, who must be
+# allowed on the routes that guard accounts, credentials and the audit log, so a declaration loosened by
+# mistake fails here.
+SENSITIVE = {
+    "users_list": {Role.LEADER, Role.ADMIN},
+    "users_create": {Role.LEADER, Role.ADMIN},
+    "users_get": {Role.LEADER, Role.ADMIN},
+    "users_update": {Role.LEADER, Role.ADMIN},
+    "api_keys_list": {Role.ADMIN},
+    "api_keys_create": {Role.ADMIN},
+    "api_keys_get": {Role.ADMIN},
+    "api_keys_revoke": {Role.ADMIN},
+    "audit_events_list": {Role.LEADER, Role.ADMIN},
+    "jobs_create": {Role.ADMIN},
+    "jobs_get": {Role.ADMIN},
+    "stations_create": {Role.ADMIN},
+    "stations_update": {Role.ADMIN},
+    "stations_delete": {Role.ADMIN},
+}
+
+
+@pytest.mark.parametrize(("operation_id", "roles"), SENSITIVE.items())
+def test_sensitive_routes_admit_exactly_the_expected_roles(operation_id, roles):
+    [route] = [route for _, _, route in ROUTES if route.operation_id == operation_id]
+    access = declaration(route)
+    assert isinstance(access, Access)
+    assert set(access.roles) == roles
+    assert not access.api_scopes, "no machine client may manage accounts, keys or the audit log"

@@ -1,6 +1,8 @@
 """Signing in, tokens and API keys: the failure paths first."""
 
+import asyncio
 import base64
+import hashlib
 import json
 from datetime import timedelta
 
@@ -75,6 +77,15 @@ async def test_repeated_failures_lock_the_phone_with_retry_after(client, world):
     assert 0 < int(locked.headers["retry-after"]) <= world.settings.login_lockout_minutes * 60
     # Another phone number is not affected.
     assert (await sign_in(client, world.phones[world.user(Role.LEADER).id])).status_code == 200
+
+
+async def test_parallel_guesses_cannot_slip_past_the_lock(client, world):
+    phone = world.phones[world.user(Role.OFFICER).id]
+    limit = world.settings.login_max_failures
+    responses = await asyncio.gather(*(sign_in(client, phone, "not the password") for _ in range(limit + 5)))
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses.count(401) == limit
+    assert statuses.count(429) == 5
 
 
 async def test_a_disabled_user_cannot_sign_in(client, world, session_factory):
@@ -266,7 +277,9 @@ async def test_a_created_api_key_is_shown_once_and_stored_hashed(client, world, 
     assert "key" not in read.json()
     async with session_factory() as session:
         stored = await session.get(ApiKey, created.json()["id"])
-    assert key.rsplit("_", 1)[1] not in stored.secret_hash
+    secret = key.split("_", 2)[2]
+    assert stored.secret_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert secret not in str(stored.model_dump())
     assert (await client.get("/api/v1/stations", headers={"X-API-Key": key})).status_code == 200
 
 

@@ -109,8 +109,8 @@ async def test_a_duplicate_phone_or_id_card_is_409(client, world):
     ] == "id_card_taken"
 
 
-@pytest.mark.parametrize("role", ["admin"])
-async def test_a_leader_cannot_grant_a_role_above_their_own(client, world, role):
+@pytest.mark.parametrize("role", ["admin", "leader"])
+async def test_a_leader_grants_only_roles_below_their_own(client, world, role):
     response = await client.post(
         "/api/v1/users", json=new_user(world, role), headers=world.headers(Role.LEADER)
     )
@@ -316,6 +316,9 @@ async def test_the_audit_log_is_append_only(world, session_factory):
         with pytest.raises(DBAPIError, match="append-only"):
             await session.execute(text("DELETE FROM audit_events"))
         await session.rollback()
+        with pytest.raises(DBAPIError, match="append-only"):
+            await session.execute(text("TRUNCATE audit_events"))
+        await session.rollback()
 
 
 async def test_leaders_see_their_stations_audit_events_and_admins_all(client, world):
@@ -363,3 +366,79 @@ async def test_every_write_leaves_an_audit_event(client, world, session_factory)
         "station.create", "station.update", "station.delete", "site.create", "site.update", "site.delete",
         "user.create", "user.update", "user.update_self", "api_key.create", "api_key.revoke", "auth.logout",
     }  # fmt: skip
+
+
+async def test_a_leader_cannot_change_a_peer_leader(client, world):
+    """Otherwise a leader could make a second leader, reset their password and sign in as them."""
+    peer = world.own.users[Role.LEADER]
+    other_leader = await client.post(
+        "/api/v1/users", json=new_user(world, "leader"), headers=world.headers(Role.ADMIN)
+    )
+    assert other_leader.status_code == 201
+    response = await client.patch(
+        f"/api/v1/users/{other_leader.json()['id']}",
+        json={"password": "taken over by a peer"},
+        headers=world.headers(Role.LEADER),
+    )
+    assert response.status_code == 403
+    assert peer.role is Role.LEADER
+
+
+async def test_nobody_changes_their_own_account_through_users(client, world):
+    leader = world.user(Role.LEADER)
+    response = await client.patch(
+        f"/api/v1/users/{leader.id}",
+        json={"password": "no current password asked"},
+        headers=world.headers(Role.LEADER),
+    )
+    assert response.status_code == 403
+    admin = await client.patch(
+        f"/api/v1/users/{world.admin.id}", json={"is_active": False}, headers=world.headers(Role.ADMIN)
+    )
+    assert admin.status_code == 403
+
+
+async def test_an_admin_manages_other_admins(client, world):
+    created = await client.post(
+        "/api/v1/users", json=new_user(world, "admin"), headers=world.headers(Role.ADMIN)
+    )
+    response = await client.patch(
+        f"/api/v1/users/{created.json()['id']}", json={"is_active": False}, headers=world.headers(Role.ADMIN)
+    )
+    assert response.status_code == 200
+    assert response.json()["is_active"] is False
+
+
+async def test_a_leader_cannot_see_an_admin_at_all(client, world):
+    response = await client.get(
+        f"/api/v1/users/{world.admin.id}",
+        params={"reveal": "personal_data"},
+        headers=world.headers(Role.LEADER),
+    )
+    assert response.status_code == 404
+
+
+async def test_changing_your_password_signs_out_your_other_sessions(client, world):
+    phone = world.phones[world.user(Role.VOLUNTEER).id]
+    lost_phone = (
+        await client.post("/api/v1/auth/token", data={"username": phone, "password": "correct horse 42"})
+    ).json()
+    headers = world.headers(Role.VOLUNTEER)
+    change = {"password": {"current_password": "correct horse 42", "new_password": "a brand new password"}}
+    assert (await client.patch("/api/v1/me", json=change, headers=headers)).status_code == 200
+    assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
+    lost = {"Authorization": f"Bearer {lost_phone['access_token']}"}
+    assert (await client.get("/api/v1/me", headers=lost)).status_code == 401
+    refreshed = await client.post("/api/v1/auth/refresh", json={"refresh_token": lost_phone["refresh_token"]})
+    assert refreshed.status_code == 401
+
+
+async def test_an_officer_made_volunteer_leaves_their_sites(client, world):
+    admin = world.headers(Role.ADMIN)
+    officer = world.user(Role.OFFICER)
+    await client.patch(
+        f"/api/v1/users/{officer.id}", json={"site_ids": [str(world.own.site.id)]}, headers=admin
+    )
+    response = await client.patch(f"/api/v1/users/{officer.id}", json={"role": "volunteer"}, headers=admin)
+    assert response.status_code == 200, response.text
+    assert response.json()["site_ids"] == []

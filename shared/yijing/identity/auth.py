@@ -70,15 +70,16 @@ async def sign_in(
     fingerprint = protector.fingerprint(normalise_mobile(phone))
     window = settings.login_lockout_minutes * 60
     throttle_key = _login_throttle_key(fingerprint)
-    failures = await ratelimit.count(redis, throttle_key, window)
-    if failures is not None and failures.count >= settings.login_max_failures:
+    # Counted before the password is checked, atomically, so parallel guesses cannot slip past the limit;
+    # a successful sign-in clears the count.
+    attempts = await ratelimit.hit(redis, throttle_key, window)
+    if attempts is not None and attempts.count > settings.login_max_failures:
         raise TooManyRequests(
             "too many failed sign-ins for this phone number; try again later",
-            retry_after=failures.retry_after,
+            retry_after=attempts.retry_after,
         )
     user = await repository.get_user_by_phone_fingerprint(session, fingerprint)
-    if not verify_password(password, user.password_hash if user else None) or user is None:
-        await ratelimit.hit(redis, throttle_key, window)
+    if not await verify_password(password, user.password_hash if user else None) or user is None:
         if user is not None:
             await audit.record(
                 session,
@@ -113,7 +114,7 @@ async def sign_in(
     return tokens
 
 
-async def refresh(session: AsyncSession, settings: Settings, refresh_token: str) -> TokenPair:
+async def refresh(session: AsyncSession, settings: Settings, actor: Actor, refresh_token: str) -> TokenPair:
     """Rotate a refresh token. Presenting one that was already used revokes its whole sign-in session:
     someone else may hold a copy."""
     token = await repository.get_refresh_token(session, digest(refresh_token))
@@ -126,7 +127,7 @@ async def refresh(session: AsyncSession, settings: Settings, refresh_token: str)
         if auth_session.revoked_at is None:
             auth_session.revoked_at, auth_session.revoked_reason = now, "refresh_token_reused"
             await audit.record(
-                session, Actor(None), "auth.refresh_token_reused", target_type="auth_session",
+                session, actor, "auth.refresh_token_reused", target_type="auth_session",
                 target_id=auth_session.id, station_id=None,
             )  # fmt: skip
             log.warning("refresh_token_reused", session_id=str(auth_session.id))

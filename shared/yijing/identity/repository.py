@@ -116,12 +116,16 @@ async def get_auth_session(session: AsyncSession, session_id: uuid.UUID) -> Auth
     return await session.get(AuthSession, session_id, with_for_update=True)
 
 
-async def revoke_sessions_of(session: AsyncSession, user_id: uuid.UUID, reason: str, now: datetime) -> None:
-    await session.execute(
-        update(AuthSession)
-        .where(col(AuthSession.user_id) == user_id, col(AuthSession.revoked_at).is_(None))
-        .values(revoked_at=now, revoked_reason=reason)
+async def revoke_sessions_of(
+    session: AsyncSession, user_id: uuid.UUID, reason: str, now: datetime, *, keep: uuid.UUID | None = None
+) -> None:
+    """End every live sign-in session of the user, but ``keep``."""
+    query = update(AuthSession).where(
+        col(AuthSession.user_id) == user_id, col(AuthSession.revoked_at).is_(None)
     )
+    if keep is not None:
+        query = query.where(col(AuthSession.id) != keep)
+    await session.execute(query.values(revoked_at=now, revoked_reason=reason))
 
 
 # API keys

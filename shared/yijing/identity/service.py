@@ -27,7 +27,7 @@ from yijing.pagination import Page, decode_cursor, page_of
 from yijing.personal import PersonalDataProtector
 
 # Roles whose work needs people's full phone and ID-card numbers (for records they reach).
-REVEALING_ROLES = frozenset({Role.ADMIN, Role.LEADER, Role.OFFICER})
+REVEALING_ROLES = frozenset({Role.ADMIN, Role.LEADER})
 SITE_ROLES = frozenset({Role.OFFICER, Role.ASSISTANT})
 ROLE_NAMES_ZH = {
     Role.VOLUNTEER: "义警",
@@ -117,10 +117,10 @@ async def list_users(
     return page_of(users, limit, lambda user: to_read(user, sites[user.id]))
 
 
-def _require_grantable(actor: Actor, role: Role) -> None:
+def _require_manageable(actor: Actor, role: Role) -> None:
     # Only the CLI (the system actor) creates users with no principal, e.g. the first admin.
-    if actor.role is not None and not actor.role.may_grant(role):
-        raise RoleNotGrantable(f"a {actor.role} may not grant the role {role}")
+    if actor.role is not None and not actor.role.may_manage(role):
+        raise RoleNotGrantable(f"a {actor.role} may not give or change the role {role}")
 
 
 async def _check_sites(
@@ -152,7 +152,7 @@ async def _flush_user(session: AsyncSession, user: User) -> None:
 async def create_user(
     session: AsyncSession, actor: Actor, data: UserCreate, protector: PersonalDataProtector
 ) -> User:
-    _require_grantable(actor, data.role)
+    _require_manageable(actor, data.role)
     station_id = None if isinstance(data, AdminCreate) else data.station_id
     site_ids = data.site_ids if isinstance(data, StaffCreate) else []
     if station_id is not None and await org_repository.get_station(session, station_id, actor.scope) is None:
@@ -170,7 +170,7 @@ async def create_user(
         id_card_sealed=id_card.sealed if id_card else None,
         id_card_fingerprint=id_card.fingerprint if id_card else None,
         id_card_masked=id_card.masked if id_card else None,
-        password_hash=hash_password(data.password),
+        password_hash=await hash_password(data.password),
     )
     await _flush_user(session, user)
     await repository.replace_sites(session, user.id, site_ids)
@@ -209,13 +209,17 @@ async def update_user(
     if user is None:
         raise UserNotFound(f"no user {user_id}")
     check_version(user.version, expected_version)
-    _require_grantable(actor, user.role)  # nobody changes someone who outranks them
+    if actor.principal is not None and actor.principal.id == user.id:
+        raise Forbidden(
+            "change your own account through /api/v1/me (a password change needs the current one)"
+        )
+    _require_manageable(actor, user.role)  # nobody changes a peer or someone who outranks them
     updates = data.model_dump(exclude_unset=True, exclude_none=True)
     changes: dict[str, Any] = {}
     now = utcnow()
 
     if "role" in updates and updates["role"] != user.role:
-        _require_grantable(actor, updates["role"])
+        _require_manageable(actor, updates["role"])
         if (updates["role"] is Role.ADMIN) != (user.role is Role.ADMIN):
             raise InvalidInput(
                 "county admins and station members are different kinds of account; create a new user",
@@ -223,7 +227,11 @@ async def update_user(
             )
         changes["role"] = user.role = updates["role"]
     if "site_ids" in updates or "role" in changes:
-        site_ids = updates.get("site_ids", (await repository.site_ids_of(session, [user.id]))[user.id])
+        # A new role without sites (volunteer, leader) leaves its old sites unless told otherwise.
+        default_sites = (
+            (await repository.site_ids_of(session, [user.id]))[user.id] if user.role in SITE_ROLES else []
+        )
+        site_ids = updates.get("site_ids", default_sites)
         await _check_sites(session, user.role, user.station_id, site_ids)
         await repository.replace_sites(session, user.id, site_ids)
         changes["site_ids"] = [str(site_id) for site_id in site_ids]
@@ -248,7 +256,7 @@ async def update_user(
             )
             changes["id_card_number"] = True
     if "password" in updates:
-        user.password_hash = hash_password(updates["password"])
+        user.password_hash = await hash_password(updates["password"])
         await repository.revoke_sessions_of(session, user.id, "password_reset", now)
         changes["password"] = True
     if "is_active" in updates and updates["is_active"] != user.is_active:
@@ -288,9 +296,13 @@ async def update_me(session: AsyncSession, actor: Actor, data: MeUpdate) -> User
     if data.name is not None and data.name != user.name:
         changes["name"] = user.name = data.name
     if data.password is not None:
-        if not verify_password(data.password.current_password, user.password_hash):
+        if not await verify_password(data.password.current_password, user.password_hash):
             raise Forbidden("the current password is wrong")
-        user.password_hash = hash_password(data.password.new_password)
+        user.password_hash = await hash_password(data.password.new_password)
+        # Whoever else holds this account's sessions (a lost phone) is signed out; this one stays.
+        await repository.revoke_sessions_of(
+            session, user.id, "password_changed", utcnow(), keep=actor.principal.session_id
+        )
         changes["password"] = True
     if changes:
         user.version += 1

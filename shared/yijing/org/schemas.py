@@ -7,12 +7,17 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from yijing.org.models import Site, SiteKind
+from yijing.personal import PROVINCE_CODES
 from yijing.types import JSON_NUMBER, Name, TimeZoneName
 
+# Six digits, the first two a province of GB/T 2260.
+DIVISION_CODE_PATTERN = "^(" + "|".join(str(code) for code in sorted(PROVINCE_CODES)) + r")\d{4}$"
 DivisionCode = Annotated[
     str,
     Field(
-        pattern=r"^\d{6}$", description="County administrative-division code (GB/T 2260)", examples=["350121"]
+        pattern=DIVISION_CODE_PATTERN,
+        description="County administrative-division code (GB/T 2260)",
+        examples=["350121"],
     ),
 ]
 Latitude = Annotated[float, Field(ge=-90, le=90), JSON_NUMBER]

@@ -51,7 +51,7 @@ async def sign_in(
 async def refresh(
     data: RefreshRequest, session: SessionDep, settings: SettingsDep, actor: Annotated[Actor, Depends(PUBLIC)]
 ) -> TokenPair:
-    return await auth.refresh(session, settings, data.refresh_token)
+    return await auth.refresh(session, settings, actor, data.refresh_token)
 
 
 @router.post(

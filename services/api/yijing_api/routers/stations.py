@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from yijing.access import ADMINS, EVERY_ROLE, Actor, ApiScope
 from yijing.org import service
-from yijing.org.schemas import StationCreate, StationRead, StationUpdate
+from yijing.org.schemas import DIVISION_CODE_PATTERN, StationCreate, StationRead, StationUpdate
 from yijing.pagination import DEFAULT_LIMIT, Page
 from yijing.types import Instant
 from yijing_api.auth import Access
@@ -32,7 +32,7 @@ async def list_stations(
     actor: Annotated[Actor, Depends(READERS)],
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-    division_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    division_code: Annotated[str | None, Query(pattern=DIVISION_CODE_PATTERN)] = None,
     updated_after: Instant | None = None,
 ) -> Page[StationRead]:
     return await service.list_stations(

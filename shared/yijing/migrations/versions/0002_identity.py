@@ -242,9 +242,14 @@ def upgrade() -> None:
         "CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events "
         "FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()"
     )
+    op.execute(
+        "CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only()"
+    )
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER audit_events_no_truncate ON audit_events")
     op.execute("DROP TRIGGER audit_events_append_only ON audit_events")
     op.execute("DROP FUNCTION audit_events_append_only()")
     op.drop_index(op.f("ix_refresh_tokens_session_id"), table_name="refresh_tokens")

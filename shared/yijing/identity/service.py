@@ -149,6 +149,23 @@ async def _flush_user(session: AsyncSession, user: User) -> None:
         raise
 
 
+async def _tell_user(
+    session: AsyncSession, user: User, kind: str, title: str, lead: str, event_key: str
+) -> None:
+    """A notification to the user about their own account (its role named in Chinese)."""
+    await notify(
+        session,
+        DeliverPayload(
+            recipients=[user.id],
+            kind=kind,
+            title=title,
+            body=f"{lead}{ROLE_NAMES_ZH[user.role]}。",
+            link="/api/v1/me",
+            dedupe_key=f"{kind}:{event_key}",
+        ),
+    )
+
+
 async def create_user(
     session: AsyncSession, actor: Actor, data: UserCreate, protector: PersonalDataProtector
 ) -> User:
@@ -183,16 +200,8 @@ async def create_user(
         station_id=user.station_id,
         changes=data.model_dump(mode="json", exclude_none=True),
     )
-    await notify(
-        session,
-        DeliverPayload(
-            recipients=[user.id],
-            kind="account.created",
-            title="欢迎加入义警平台",
-            body=f"您的账号已开通，角色：{ROLE_NAMES_ZH[user.role]}。",
-            link="/api/v1/me",
-            dedupe_key=f"account.created:{user.id}",
-        ),
+    await _tell_user(
+        session, user, "account.created", "欢迎加入义警平台", "您的账号已开通，角色：", str(user.id)
     )
     return user
 
@@ -273,16 +282,13 @@ async def update_user(
             station_id=user.station_id, changes=changes,
         )  # fmt: skip
         if "role" in changes:
-            await notify(
+            await _tell_user(
                 session,
-                DeliverPayload(
-                    recipients=[user.id],
-                    kind="account.role_changed",
-                    title="您的角色已变更",
-                    body=f"您的新角色：{ROLE_NAMES_ZH[user.role]}。",
-                    link="/api/v1/me",
-                    dedupe_key=f"account.role_changed:{user.id}:{user.version}",
-                ),
+                user,
+                "account.role_changed",
+                "您的角色已变更",
+                "您的新角色：",
+                f"{user.id}:{user.version}",
             )
     return user
 

@@ -85,6 +85,10 @@ async def bench_http(settings: Settings) -> None:
             report(
                 "GET /api/v1/jobs/{id}", await timed(lambda: client.get(f"/api/v1/jobs/{run_id}"), REQUESTS)
             )
+            report("GET /api/v1/me (token checked)", await timed(lambda: client.get("/api/v1/me"), REQUESTS))
+            report(
+                "GET /api/v1/users (page of 50)", await timed(lambda: client.get("/api/v1/users"), REQUESTS)
+            )
 
 
 async def bench_outbox_and_worker(settings: Settings) -> None:

@@ -85,3 +85,5 @@ async def test_deleting_a_site_detaches_its_officers(client, world):
     assert attach.json()["site_ids"] == [str(world.own.site.id)]
     assert (await client.delete(f"/api/v1/sites/{world.own.site.id}", headers=admin)).status_code == 204
     assert (await client.get(f"/api/v1/users/{officer.id}", headers=admin)).json()["site_ids"] == []
+    events = await client.get("/api/v1/audit-events", params={"action": "site.delete"}, headers=admin)
+    assert events.json()["items"][0]["changes"] == {"detached_user_ids": [str(officer.id)]}

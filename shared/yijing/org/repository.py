@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from yijing.access import StationScope
+from yijing.identity.models import UserSite
 from yijing.org.models import Site, SiteKind, Station
 
 
@@ -88,3 +89,11 @@ async def sites_exist(session: AsyncSession, site_ids: Sequence[uuid.UUID], stat
     """True when every id is a site of ``station_id``."""
     query = select(col(Site.id)).where(col(Site.id).in_(site_ids), col(Site.station_id) == station_id)
     return len(set((await session.scalars(query)).all())) == len(set(site_ids))
+
+
+async def users_attached_to(session: AsyncSession, site_id: uuid.UUID) -> Sequence[uuid.UUID]:
+    """Officers and assistants attached to the site (the link table belongs to identity; only read here)."""
+    rows = await session.execute(
+        text("SELECT user_id FROM user_sites WHERE site_id = :site"), {"site": site_id}
+    )
+    return [row[0] for row in rows]

@@ -236,8 +236,11 @@ async def delete_site(
     if site is None:
         raise SiteNotFound(f"no site {site_id}")
     check_version(site.version, expected_version)
+    # The database detaches the site's officers and assistants; the audit event says who they were.
+    detached = await repository.users_attached_to(session, site.id)
     await session.delete(site)
     await session.flush()
     await audit.record(
-        session, actor, "site.delete", target_type="site", target_id=site_id, station_id=site.station_id
-    )
+        session, actor, "site.delete", target_type="site", target_id=site_id, station_id=site.station_id,
+        changes={"detached_user_ids": [str(user_id) for user_id in detached]},
+    )  # fmt: skip

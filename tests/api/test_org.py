@@ -87,3 +87,13 @@ async def test_deleting_a_site_detaches_its_officers(client, world):
     assert (await client.get(f"/api/v1/users/{officer.id}", headers=admin)).json()["site_ids"] == []
     events = await client.get("/api/v1/audit-events", params={"action": "site.delete"}, headers=admin)
     assert events.json()["items"][0]["changes"] == {"detached_user_ids": [str(officer.id)]}
+
+
+async def test_a_sites_location_is_set_and_cleared(client, world):
+    admin = world.headers(Role.ADMIN)
+    url = f"/api/v1/sites/{world.own.site.id}"
+    point = {"latitude": 26.1, "longitude": 119.1}
+    assert (await client.patch(url, json={"location": point}, headers=admin)).json()["location"] == point
+    assert (await client.patch(url, json={"name": "夜市"}, headers=admin)).json()["location"] == point
+    cleared = await client.patch(url, json={"location": None}, headers=admin)
+    assert cleared.json()["location"] is None

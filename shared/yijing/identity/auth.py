@@ -126,9 +126,10 @@ async def refresh(session: AsyncSession, settings: Settings, actor: Actor, refre
     if token.used_at is not None:
         if auth_session.revoked_at is None:
             auth_session.revoked_at, auth_session.revoked_reason = now, "refresh_token_reused"
+            station_id = await repository.station_of(session, auth_session.user_id)
             await audit.record(
                 session, actor, "auth.refresh_token_reused", target_type="auth_session",
-                target_id=auth_session.id, station_id=None,
+                target_id=auth_session.id, station_id=station_id,
             )  # fmt: skip
             log.warning("refresh_token_reused", session_id=str(auth_session.id))
         raise RefreshTokenReused("this refresh token was already used; the sign-in session is revoked")

@@ -30,6 +30,10 @@ async def get_user(
     return (await session.scalars(query)).one_or_none()
 
 
+async def station_of(session: AsyncSession, user_id: uuid.UUID) -> uuid.UUID | None:
+    return await session.scalar(select(col(User.station_id)).where(col(User.id) == user_id))
+
+
 async def get_user_by_phone_fingerprint(session: AsyncSession, fingerprint: str) -> User | None:
     return (
         await session.scalars(select(User).where(col(User.phone_fingerprint) == fingerprint))

@@ -102,11 +102,13 @@ class SiteCreate(BaseModel):
 
 
 class SiteUpdate(BaseModel):
+    """Fields left out stay as they are; so does a name or kind sent as null."""
+
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"kind": "plaza"}]})
 
     name: Name | None = None
     kind: SiteKind | None = None
-    location: Location | None = None
+    location: Location | None = Field(default=None, description="null removes the site's point")
 
 
 class SiteRead(BaseModel):

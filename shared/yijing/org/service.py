@@ -219,7 +219,9 @@ async def update_site(
         raise SiteNotFound(f"no site {site_id}")
     check_version(site.version, expected_version)
     updates = data.model_dump(exclude_unset=True, exclude_none=True, exclude={"location"})
-    changes = _changes(site, updates | (_point(data.location) if data.location else {}))
+    if "location" in data.model_fields_set:  # given, even as null: null clears the point
+        updates |= _point(data.location)
+    changes = _changes(site, updates)
     if changes:
         await _flush(session, site)
         await audit.record(

@@ -52,7 +52,37 @@ def _changes(record: Station | Site, updates: dict[str, Any]) -> dict[str, Any]:
     return {key: str(value) if isinstance(value, uuid.UUID) else value for key, value in changed.items()}
 
 
+async def _save_changes(
+    session: AsyncSession,
+    actor: Actor,
+    record: Station | Site,
+    updates: dict[str, Any],
+    *,
+    target_type: str,
+    station_id: uuid.UUID,
+) -> None:
+    """Apply ``updates``; if anything really changed, write it with its audit event."""
+    changes = _changes(record, updates)
+    if changes:
+        await _flush(session, record)
+        await audit.record(
+            session, actor, f"{target_type}.update", target_type=target_type, target_id=record.id,
+            station_id=station_id, changes=changes,
+        )  # fmt: skip
+
+
 # Stations
+
+
+async def _station_to_change(
+    session: AsyncSession, actor: Actor, station_id: uuid.UUID, expected_version: int | None
+) -> Station:
+    """The station, locked for this transaction, after the caller's If-Match is checked."""
+    station = await repository.get_station(session, station_id, actor.scope, for_update=True)
+    if station is None:
+        raise StationNotFound(f"no station {station_id}")
+    check_version(station.version, expected_version)
+    return station
 
 
 async def get_station(session: AsyncSession, actor: Actor, station_id: uuid.UUID) -> Station:
@@ -120,27 +150,16 @@ async def update_station(
     data: StationUpdate,
     expected_version: int | None,
 ) -> Station:
-    station = await repository.get_station(session, station_id, actor.scope, for_update=True)
-    if station is None:
-        raise StationNotFound(f"no station {station_id}")
-    check_version(station.version, expected_version)
-    changes = _changes(station, data.model_dump(exclude_unset=True, exclude_none=True))
-    if changes:
-        await _flush(session, station)
-        await audit.record(
-            session, actor, "station.update", target_type="station", target_id=station.id,
-            station_id=station.id, changes=changes,
-        )  # fmt: skip
+    station = await _station_to_change(session, actor, station_id, expected_version)
+    updates = data.model_dump(exclude_unset=True, exclude_none=True)
+    await _save_changes(session, actor, station, updates, target_type="station", station_id=station.id)
     return station
 
 
 async def delete_station(
     session: AsyncSession, actor: Actor, station_id: uuid.UUID, expected_version: int | None
 ) -> None:
-    station = await repository.get_station(session, station_id, actor.scope, for_update=True)
-    if station is None:
-        raise StationNotFound(f"no station {station_id}")
-    check_version(station.version, expected_version)
+    station = await _station_to_change(session, actor, station_id, expected_version)
     if await repository.station_has_sites(session, station.id):
         raise StationInUse("the station still has sites; remove them first")
     await session.delete(station)
@@ -154,6 +173,17 @@ async def delete_station(
 
 
 # Sites
+
+
+async def _site_to_change(
+    session: AsyncSession, actor: Actor, site_id: uuid.UUID, expected_version: int | None
+) -> Site:
+    """The site, locked for this transaction, after the caller's If-Match is checked."""
+    site = await repository.get_site(session, site_id, actor.scope, for_update=True)
+    if site is None:
+        raise SiteNotFound(f"no site {site_id}")
+    check_version(site.version, expected_version)
+    return site
 
 
 def _point(location: Location | None) -> dict[str, float | None]:
@@ -214,30 +244,18 @@ async def create_site(session: AsyncSession, actor: Actor, data: SiteCreate) -> 
 async def update_site(
     session: AsyncSession, actor: Actor, site_id: uuid.UUID, data: SiteUpdate, expected_version: int | None
 ) -> Site:
-    site = await repository.get_site(session, site_id, actor.scope, for_update=True)
-    if site is None:
-        raise SiteNotFound(f"no site {site_id}")
-    check_version(site.version, expected_version)
+    site = await _site_to_change(session, actor, site_id, expected_version)
     updates = data.model_dump(exclude_unset=True, exclude_none=True, exclude={"location"})
     if "location" in data.model_fields_set:  # given, even as null: null clears the point
         updates |= _point(data.location)
-    changes = _changes(site, updates)
-    if changes:
-        await _flush(session, site)
-        await audit.record(
-            session, actor, "site.update", target_type="site", target_id=site.id,
-            station_id=site.station_id, changes=changes,
-        )  # fmt: skip
+    await _save_changes(session, actor, site, updates, target_type="site", station_id=site.station_id)
     return site
 
 
 async def delete_site(
     session: AsyncSession, actor: Actor, site_id: uuid.UUID, expected_version: int | None
 ) -> None:
-    site = await repository.get_site(session, site_id, actor.scope, for_update=True)
-    if site is None:
-        raise SiteNotFound(f"no site {site_id}")
-    check_version(site.version, expected_version)
+    site = await _site_to_change(session, actor, site_id, expected_version)
     # The database detaches the site's officers and assistants; the audit event says who they were.
     detached = await repository.users_attached_to(session, site.id)
     await session.delete(site)

@@ -22,7 +22,14 @@ from sqlalchemy.engine import make_url
 from tests.world import add_user, sign_in_directly
 from yijing import migrate
 from yijing.access import Role
-from yijing.db import create_engine, create_session_factory, drop_database, ensure_database, session_scope
+from yijing.db import (
+    create_engine,
+    create_session_factory,
+    drop_database,
+    ensure_database,
+    session_scope,
+    short_lived_sessions,
+)
 from yijing.models import metadata
 from yijing.outbox import service as outbox
 from yijing.redis import arq_redis
@@ -58,13 +65,9 @@ async def timed(call: Callable[[], Awaitable[object]], times: int) -> list[float
 async def admin_headers(settings: Settings) -> dict[str, str]:
     """A county admin signed in (the password check is not what is measured here)."""
     assert settings.database_url
-    engine = create_engine(settings.database_url, pool_size=1)
-    try:
-        async with session_scope(create_session_factory(engine)) as session:
-            admin = await add_user(session, settings, Role.ADMIN, None, "13900000000", 1)
-            token = await sign_in_directly(session, settings, admin)
-    finally:
-        await engine.dispose()
+    async with short_lived_sessions(settings.database_url) as factory, session_scope(factory) as session:
+        admin = await add_user(session, settings, Role.ADMIN, None, "13900000000", 1)
+        token = await sign_in_directly(session, settings, admin)
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -17,7 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from yijing import migrate
 from yijing.access import SYSTEM, Role
-from yijing.db import create_engine, create_session_factory, session_scope
+from yijing.db import session_scope, short_lived_sessions
 from yijing.errors import DomainError
 from yijing.identity import repository as identity_repository
 from yijing.identity import service as identity_service
@@ -98,11 +98,8 @@ def jobs_run(
         migrate.upgrade(settings.database_url)
 
         async def run() -> Any:
-            engine = create_engine(settings.database_url or "", pool_size=2)
-            try:
-                return await execute(create_session_factory(engine), settings, spec, raw)
-            finally:
-                await engine.dispose()
+            async with short_lived_sessions(settings.database_url or "") as factory:
+                return await execute(factory, settings, spec, raw)
 
         execution = asyncio.run(run())
     typer.echo(json.dumps(execution.result, ensure_ascii=False, indent=2))
@@ -128,17 +125,16 @@ def users_create(
         migrate.upgrade(settings.database_url)
 
         async def create() -> str:
-            engine = create_engine(settings.database_url or "", pool_size=2)
-            try:
-                async with session_scope(create_session_factory(engine)) as session:
-                    if station is not None:
-                        body["station_id"] = str(await org_service.find_station_id(session, station))
-                    data = TypeAdapter(UserCreate).validate_python(body)
-                    protector = protector_for(settings.personal_data_key)
-                    user = await identity_service.create_user(session, SYSTEM, data, protector)
-                    return f"created {user.role} {user.id} ({user.phone_masked})"
-            finally:
-                await engine.dispose()
+            async with (
+                short_lived_sessions(settings.database_url or "") as factory,
+                session_scope(factory) as session,
+            ):
+                if station is not None:
+                    body["station_id"] = str(await org_service.find_station_id(session, station))
+                data = TypeAdapter(UserCreate).validate_python(body)
+                protector = protector_for(settings.personal_data_key)
+                user = await identity_service.create_user(session, SYSTEM, data, protector)
+                return f"created {user.role} {user.id} ({user.phone_masked})"
 
         try:
             typer.echo(asyncio.run(create()))
@@ -201,12 +197,8 @@ def run(
 
 
 async def _admin_exists(database_url: str) -> bool:
-    engine = create_engine(database_url, pool_size=1)
-    try:
-        async with create_session_factory(engine)() as session:
-            return await identity_repository.any_admin_exists(session)
-    finally:
-        await engine.dispose()
+    async with short_lived_sessions(database_url) as factory, factory() as session:
+        return await identity_repository.any_admin_exists(session)
 
 
 def _stop_children(children: list[subprocess.Popen[bytes]], timeout: float = 15.0) -> None:

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -45,6 +46,22 @@ def create_engine(database_url: str, *, pool_size: int = 10, **kwargs: Any) -> A
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:
     # expire_on_commit=False: read models are built from objects after the edge commits.
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+@asynccontextmanager
+async def short_lived_sessions(database_url: str) -> AsyncIterator[SessionFactory]:
+    """A small engine for one command or script, disposed when the block ends."""
+    engine = create_engine(database_url, pool_size=2)
+    try:
+        yield create_session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
+async def ping(factory: SessionFactory) -> None:
+    """Raises unless the database answers a trivial query (readiness probes)."""
+    async with factory() as session:
+        await session.execute(text("SELECT 1"))
 
 
 @asynccontextmanager

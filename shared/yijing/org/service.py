@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,6 +51,23 @@ def _changes(record: Station | Site, updates: dict[str, Any]) -> dict[str, Any]:
         record.version += 1
         record.updated_at = utcnow()
     return {key: str(value) if isinstance(value, uuid.UUID) else value for key, value in changed.items()}
+
+
+async def _save_new(
+    session: AsyncSession,
+    actor: Actor,
+    record: Station | Site,
+    data: BaseModel,
+    *,
+    target_type: str,
+    station_id: uuid.UUID,
+) -> None:
+    """Write a new record with its audit event (the request's fields as the changes)."""
+    await _flush(session, record)
+    await audit.record(
+        session, actor, f"{target_type}.create", target_type=target_type, target_id=record.id,
+        station_id=station_id, changes=data.model_dump(mode="json", exclude_none=True),
+    )  # fmt: skip
 
 
 async def _save_changes(
@@ -130,16 +148,7 @@ async def create_station(
     session: AsyncSession, actor: Actor, data: StationCreate, default_tz: str
 ) -> Station:
     station = Station(name=data.name, division_code=data.division_code, timezone=data.timezone or default_tz)
-    await _flush(session, station)
-    await audit.record(
-        session,
-        actor,
-        "station.create",
-        target_type="station",
-        target_id=station.id,
-        station_id=station.id,
-        changes=data.model_dump(mode="json", exclude_none=True),
-    )
+    await _save_new(session, actor, station, data, target_type="station", station_id=station.id)
     return station
 
 
@@ -228,16 +237,7 @@ async def create_site(session: AsyncSession, actor: Actor, data: SiteCreate) -> 
         station_id=data.station_id, name=data.name, kind=data.kind,
         latitude=point["latitude"], longitude=point["longitude"],
     )  # fmt: skip
-    await _flush(session, site)
-    await audit.record(
-        session,
-        actor,
-        "site.create",
-        target_type="site",
-        target_id=site.id,
-        station_id=site.station_id,
-        changes=data.model_dump(mode="json", exclude_none=True),
-    )
+    await _save_new(session, actor, site, data, target_type="site", station_id=site.station_id)
     return site
 
 

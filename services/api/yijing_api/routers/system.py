@@ -9,9 +9,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import text
 
 from yijing.access import ADMINS, Actor, ApiScope
+from yijing.db import ping
 from yijing_api.auth import PUBLIC, Access
 from yijing_api.deps import RedisDep, SessionFactoryDep
 from yijing_api.problems import problem_response, problem_responses
@@ -63,13 +63,11 @@ async def _check(probe: Awaitable[object]) -> CheckState:
 async def readiness(
     request: Request, factory: SessionFactoryDep, redis: RedisDep, actor: Annotated[Actor, Depends(PUBLIC)]
 ) -> Readiness | Response:
-    async def database() -> None:
-        async with factory() as session:
-            await session.execute(text("SELECT 1"))
-
     checks: dict[str, CheckState] = dict(
         zip(
-            ("database", "redis"), await asyncio.gather(_check(database()), _check(redis.ping())), strict=True
+            ("database", "redis"),
+            await asyncio.gather(_check(ping(factory)), _check(redis.ping())),
+            strict=True,
         )
     )
     failing = sorted(name for name, state in checks.items() if state != "ok")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import cache
 
 from pwdlib import PasswordHash
@@ -22,6 +22,8 @@ from yijing.notifications.models import Notification
 from yijing.org.models import Site, Station
 from yijing.personal import id_card_check_code, protector_for
 from yijing.settings import Settings
+from yijing.teams.models import Post, TeamAssignment
+from yijing.volunteers.models import Gender, Volunteer, VolunteerSource
 
 PASSWORD = "correct horse 42"
 # The world's API keys (for its own station) and their scopes.
@@ -35,8 +37,9 @@ def password_hash() -> str:
 
 
 def id_card_number(serial: int) -> str:
-    """A valid ID-card number (Minhou County, born 1980-01-01), distinct per serial."""
-    first17 = f"350121198001011{serial % 100:02d}"
+    """A valid ID-card number (Minhou County, born on 1 January of 1980–1999), distinct for serials
+    0 to 19,999."""
+    first17 = f"35012119{80 + serial // 1000 % 20:02d}0101{serial % 1000:03d}"
     return first17 + id_card_check_code(first17)
 
 
@@ -45,6 +48,8 @@ class Place:
     station: Station
     site: Site
     users: dict[Role, User] = field(default_factory=dict)
+    volunteer: Volunteer | None = None  # linked to the place's volunteer account
+    assignment: TeamAssignment | None = None  # the place's officer, in the site's officer post
 
 
 @dataclass
@@ -92,6 +97,31 @@ async def add_user(
     return user
 
 
+def new_volunteer(
+    settings: Settings, site: Site, serial: int, *, user_id: uuid.UUID | None = None, **fields: object
+) -> Volunteer:
+    """A volunteer record (not yet added) with valid, distinct personal data."""
+    protector = protector_for(settings.personal_data_key)
+    phone = protector.protect_mobile(f"137{serial:08d}")
+    card = protector.protect_id_card(id_card_number(serial))
+    values: dict[str, object] = {
+        "station_id": site.station_id,
+        "site_id": site.id,
+        "name": f"义警{serial}",
+        "gender": Gender.FEMALE,
+        "source": VolunteerSource.STALL_OPERATOR,
+        "joined_on": date(2023, 7, 1),
+        "user_id": user_id,
+        "phone_sealed": phone.sealed,
+        "phone_fingerprint": phone.fingerprint,
+        "phone_masked": phone.masked,
+        "id_card_sealed": card.sealed,
+        "id_card_fingerprint": card.fingerprint,
+        "id_card_masked": card.masked,
+    }
+    return Volunteer.model_validate(values | fields)
+
+
 async def sign_in_directly(session, settings: Settings, user: User) -> str:
     """An access token for ``user`` with a real sign-in session, minus the password check."""
     now = utcnow()
@@ -121,6 +151,15 @@ async def build_world(factory: SessionFactory, settings: Settings) -> World:
                 user = await add_user(session, settings, role, station.id, phone, serial)
                 places[place].users[role] = user
                 phones[user.id] = phone
+        for index, place in enumerate(places.values()):
+            volunteer_user = place.users[Role.VOLUNTEER]
+            place.volunteer = new_volunteer(settings, place.site, 900 + index, user_id=volunteer_user.id)
+            place.assignment = TeamAssignment(
+                station_id=place.station.id, site_id=place.site.id, user_id=place.users[Role.OFFICER].id,
+                post=Post.OFFICER,
+            )  # fmt: skip
+            session.add_all([place.volunteer, place.assignment])
+            await session.flush()
         admin = await add_user(session, settings, Role.ADMIN, None, "13999999999", 99)
         phones[admin.id] = "13999999999"
         world = World(settings, places["own"], places["other"], admin, phones)
@@ -170,6 +209,8 @@ PATH_PARAMETERS = {
     "station_id": STATION_SCOPED,
     "site_id": STATION_SCOPED,
     "user_id": STATION_SCOPED,
+    "volunteer_id": STATION_SCOPED,
+    "assignment_id": STATION_SCOPED,
     "notification_id": CALLER_OWNED,
     "key_id": UNSCOPED,
     "job_id": UNSCOPED,
@@ -182,6 +223,12 @@ def path_value(world: World, name: str, place: str, caller: User | None) -> uuid
         return target.station.id
     if name == "site_id":
         return target.site.id
+    if name == "volunteer_id":
+        assert target.volunteer is not None
+        return target.volunteer.id
+    if name == "assignment_id":
+        assert target.assignment is not None
+        return target.assignment.id
     if name == "user_id":
         return target.users[Role.VOLUNTEER].id
     if name == "notification_id":

@@ -32,6 +32,8 @@ class Role(StrEnum):
 _RANKS = {Role.VOLUNTEER: 1, Role.ASSISTANT: 2, Role.OFFICER: 3, Role.LEADER: 4, Role.ADMIN: 5}
 EVERY_ROLE = frozenset(Role)
 MANAGERS = frozenset({Role.LEADER, Role.ADMIN})
+# Everyone who works a station rather than volunteering at it.
+STAFF = frozenset({Role.ASSISTANT, Role.OFFICER, Role.LEADER, Role.ADMIN})
 ADMINS = frozenset({Role.ADMIN})
 
 

@@ -10,6 +10,8 @@ from yijing.notifications.models import Notification
 from yijing.org.models import Site, Station
 from yijing.outbox.models import OutboxMessage
 from yijing.system.models import Heartbeat
+from yijing.teams.models import TeamAssignment
+from yijing.volunteers.models import Volunteer, VolunteerImport, VolunteerStatusChange
 
 metadata = SQLModel.metadata
 
@@ -24,7 +26,11 @@ __all__ = [
     "RefreshToken",
     "Site",
     "Station",
+    "TeamAssignment",
     "User",
     "UserSite",
+    "Volunteer",
+    "VolunteerImport",
+    "VolunteerStatusChange",
     "metadata",
 ]

@@ -118,12 +118,18 @@ class PersonalDataProtector:
     def fingerprint(self, value: str) -> str:
         return hmac.new(self._hmac_key, value.encode(), hashlib.sha256).hexdigest()
 
-    def seal(self, value: str) -> bytes:
+    def seal_bytes(self, data: bytes) -> bytes:
         nonce = os.urandom(12)
-        return nonce + self._aead.encrypt(nonce, value.encode(), None)
+        return nonce + self._aead.encrypt(nonce, data, None)
+
+    def open_bytes(self, sealed: bytes) -> bytes:
+        return self._aead.decrypt(sealed[:12], sealed[12:], None)
+
+    def seal(self, value: str) -> bytes:
+        return self.seal_bytes(value.encode())
 
     def open(self, sealed: bytes) -> str:
-        return self._aead.decrypt(sealed[:12], sealed[12:], None).decode()
+        return self.open_bytes(sealed).decode()
 
     def protect_mobile(self, number: str) -> Protected:
         return Protected(self.seal(number), self.fingerprint(number), mask_mobile(number))

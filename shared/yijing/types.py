@@ -8,7 +8,7 @@ property-based tests in ``make test`` check exactly that).
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -48,10 +48,27 @@ def _iso_string_only(value: Any) -> Any:
     return value
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date_only(value: Any) -> Any:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        raise ValueError("must be an ISO 8601 date, YYYY-MM-DD")
+    return value
+
+
 # Makes an int field accept exactly what JSON Schema's "integer" does. Bounds go before it, so that they
 # reach the OpenAPI document as minimum/maximum: Annotated[int, Field(ge=1, le=10), JSON_INTEGER].
 JSON_INTEGER = BeforeValidator(_json_integer_only)
 JSON_NUMBER = BeforeValidator(_json_number_only)
+# A calendar day as an ISO 8601 string (YYYY-MM-DD); pydantic would also take a number as seconds since 1970.
+CalendarDate = Annotated[
+    date,
+    BeforeValidator(_iso_date_only),
+    Field(json_schema_extra={"format": "date"}),
+]
 # An instant with its offset, given as an ISO 8601 string (never a bare number).
 Instant = Annotated[AwareDatetime, BeforeValidator(_iso_string_only)]
 # A JSON true or false, never 1 or "yes".

@@ -52,8 +52,9 @@ schema = schemathesis.openapi.from_dict(create_app().openapi())
 
 # Operations whose rules JSON Schema cannot state, so that schema-valid data may rightly get a 422:
 # an API key's expiry must lie in the future; a user update's role, sites and account kind depend on each
-# other and on the stored user. Every other check still runs on them.
-CROSS_FIELD_RULES = {"api_keys_create", "users_update"}
+# other and on the stored user; an import's file must be a spreadsheet with the template's header row.
+# Every other check still runs on them.
+CROSS_FIELD_RULES = {"api_keys_create", "users_update", "volunteers_import"}
 
 
 @schema.parametrize()

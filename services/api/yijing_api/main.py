@@ -16,7 +16,19 @@ from yijing_api.middleware import BodySizeLimitMiddleware, RejectNulMiddleware, 
 from yijing_api.openapi import install_openapi
 from yijing_api.params import refuse_repeated_parameters
 from yijing_api.problems import install_problem_handlers
-from yijing_api.routers import api_keys, audit, auth, jobs, me, sites, stations, system, users
+from yijing_api.routers import (
+    api_keys,
+    audit,
+    auth,
+    jobs,
+    me,
+    sites,
+    stations,
+    system,
+    teams,
+    users,
+    volunteers,
+)
 
 API_PREFIX = "/api/v1"
 
@@ -91,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     app.include_router(system.router)
     api = APIRouter(prefix=API_PREFIX)
-    for domain in (auth, me, stations, sites, users, api_keys, audit, jobs):
+    for domain in (auth, me, stations, sites, teams, users, volunteers, api_keys, audit, jobs):
         api.include_router(domain.router)
     app.include_router(api)
     return app

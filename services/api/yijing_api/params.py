@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, get_args, get_origin
+from typing import Annotated, Literal, get_args, get_origin
 
 from fastapi import Header, Query, Request, Response
 from pydantic import BeforeValidator
@@ -37,6 +37,15 @@ def _query_boolean(value: object) -> object:
 
 
 QueryBool = Annotated[bool, BeforeValidator(_query_boolean)]
+
+
+Reveal = Annotated[
+    Literal["personal_data"] | None,
+    Query(
+        description="`personal_data`: return phone and ID-card numbers in full, for roles whose work needs "
+        "them (your own record: always). Every such read is written to the audit log."
+    ),
+]
 
 
 def version_of(if_match: str | None) -> int | None:

@@ -2,5 +2,6 @@
 
 from yijing.notifications import jobs as notifications_jobs
 from yijing.system import jobs as system_jobs
+from yijing.volunteers import jobs as volunteers_jobs
 
-__all__ = ["notifications_jobs", "system_jobs"]
+__all__ = ["notifications_jobs", "system_jobs", "volunteers_jobs"]

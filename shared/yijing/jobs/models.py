@@ -35,6 +35,10 @@ class JobRun(SQLModel, table=True):
     progress_total: int | None = Field(default=None)
     result: dict[str, Any] | None = json_column(nullable=True)
     error: str | None = Field(default=None, max_length=2000)
+    # Whose run it is: runs a station's staff asked for (an import) are readable by that station's staff;
+    # operators' runs (no station) by county admins only.
+    station_id: uuid.UUID | None = Field(default=None, index=True)
+    requested_by: uuid.UUID | None = Field(default=None)
     attempts: int = Field(default=0)
     created_at: datetime = instant()
     started_at: datetime | None = instant(nullable=True)

@@ -13,6 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yijing.access import Actor
 from yijing.db import SessionFactory, session_scope
 from yijing.errors import DomainError
 from yijing.ids import utcnow
@@ -50,16 +51,30 @@ def parse_payload(spec: JobSpec[P], raw: Any) -> P:
         ) from exc
 
 
-async def request_run(session: AsyncSession, spec: JobSpec[P], payload: P) -> JobRun:
-    """Record a run and emit its job through the outbox, both in the caller's transaction."""
-    run = await repository.add(session, JobRun(name=spec.name, payload=payload.model_dump(mode="json")))
+async def request_run(
+    session: AsyncSession,
+    spec: JobSpec[P],
+    payload: P,
+    *,
+    station_id: uuid.UUID | None = None,
+    requested_by: uuid.UUID | None = None,
+) -> JobRun:
+    """Record a run and emit its job through the outbox, both in the caller's transaction. A run with a
+    ``station_id`` is readable by that station's staff; one without, by county admins only."""
+    run = JobRun(
+        name=spec.name,
+        payload=payload.model_dump(mode="json"),
+        station_id=station_id,
+        requested_by=requested_by,
+    )
+    await repository.add(session, run)
     await outbox.emit(session, spec, payload, run_id=run.id)
     return run
 
 
-async def get_run(session: AsyncSession, run_id: uuid.UUID) -> JobRun:
+async def get_run(session: AsyncSession, actor: Actor, run_id: uuid.UUID) -> JobRun:
     run = await repository.get(session, run_id)
-    if run is None:
+    if run is None or not actor.scope.reaches(run.station_id):
         raise JobRunNotFound(f"no job run {run_id}")
     return run
 

@@ -21,3 +21,7 @@ class SiteNameTaken(Conflict):
 
 class StationInUse(Conflict):
     code = "station_in_use"
+
+
+class SiteInUse(Conflict):
+    code = "site_in_use"

@@ -97,3 +97,7 @@ async def users_attached_to(session: AsyncSession, site_id: uuid.UUID) -> Sequen
         select(col(UserSite.user_id)).where(col(UserSite.site_id) == site_id).order_by(col(UserSite.user_id))
     )
     return (await session.scalars(query)).all()
+
+
+async def sites_of(session: AsyncSession, station_id: uuid.UUID) -> Sequence[Site]:
+    return (await session.scalars(select(Site).where(col(Site.station_id) == station_id))).all()

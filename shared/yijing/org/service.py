@@ -16,7 +16,14 @@ from yijing.db import violated_constraint
 from yijing.errors import check_version
 from yijing.ids import utcnow
 from yijing.org import repository
-from yijing.org.errors import SiteNameTaken, SiteNotFound, StationInUse, StationNameTaken, StationNotFound
+from yijing.org.errors import (
+    SiteInUse,
+    SiteNameTaken,
+    SiteNotFound,
+    StationInUse,
+    StationNameTaken,
+    StationNotFound,
+)
 from yijing.org.models import Site, SiteKind, Station
 from yijing.org.schemas import (
     Location,
@@ -259,7 +266,10 @@ async def delete_site(
     # The database detaches the site's officers and assistants; the audit event says who they were.
     detached = await repository.users_attached_to(session, site.id)
     await session.delete(site)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # volunteers still serve there
+        raise SiteInUse("the site still has volunteers; move or remove them first") from exc
     await audit.record(
         session, actor, "site.delete", target_type="site", target_id=site_id, station_id=site.station_id,
         changes={"detached_user_ids": [str(user_id) for user_id in detached]},

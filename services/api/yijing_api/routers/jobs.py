@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Body, Depends, Response, status
 
-from yijing.access import ADMINS, Actor
+from yijing.access import ADMINS, STAFF, Actor
 from yijing.jobs import service
 from yijing.jobs.schemas import JobRead, JobRequestBase, job_request_type
 from yijing_api.auth import Access
@@ -16,6 +16,8 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 # Operators' maintenance jobs; domains that run jobs for other roles (imports, exports) add their own routes.
 OPERATORS = Access(ADMINS)
+# A run a station's staff asked for (an import) is readable by that station's staff; other runs by admins.
+FOLLOWERS = Access(STAFF)
 
 if TYPE_CHECKING:
     JobRequest = JobRequestBase
@@ -58,9 +60,10 @@ async def create_job(
     "/{job_id}",
     operation_id="jobs_get",
     summary="A job run's status, progress and result",
+    description="Station staff read their station's runs (such as imports); county admins read every run.",
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_job(
-    job_id: uuid.UUID, session: SessionDep, actor: Annotated[Actor, Depends(OPERATORS)]
+    job_id: uuid.UUID, session: SessionDep, actor: Annotated[Actor, Depends(FOLLOWERS)]
 ) -> JobRead:
-    return JobRead.of(await service.get_run(session, job_id))
+    return JobRead.of(await service.get_run(session, actor, job_id))

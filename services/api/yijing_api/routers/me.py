@@ -1,4 +1,4 @@
-"""The caller's own account and notification inbox."""
+"""The caller's own account, volunteer record and notification inbox."""
 
 import uuid
 from typing import Annotated
@@ -11,11 +11,12 @@ from yijing.identity.schemas import MeUpdate, UserRead
 from yijing.notifications import service as notifications
 from yijing.notifications.schemas import MarkedRead, NotificationRead
 from yijing.pagination import DEFAULT_LIMIT, Page
+from yijing.volunteers import service as volunteers
+from yijing.volunteers.schemas import VolunteerRead, VolunteerSelfUpdate
 from yijing_api.auth import Access
 from yijing_api.deps import ProtectorDep, SessionDep
-from yijing_api.params import Cursor, Limit, QueryBool, set_etag
+from yijing_api.params import Cursor, IfMatch, Limit, QueryBool, Reveal, set_etag, version_of
 from yijing_api.problems import problem_responses
-from yijing_api.routers.users import Reveal
 
 router = APIRouter(prefix="/me", tags=["me"])
 
@@ -52,6 +53,39 @@ async def update_me(
 ) -> UserRead:
     user = await service.update_me(session, actor, data)
     return await service.read_user(session, actor, user, reveal=False, protector=protector)
+
+
+@router.get(
+    "/volunteer",
+    operation_id="me_volunteer_get",
+    summary="Your volunteer record (for accounts linked to one)",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def get_my_volunteer(
+    session: SessionDep, response: Response, actor: Annotated[Actor, Depends(SELF)]
+) -> VolunteerRead:
+    volunteer = await volunteers.own_volunteer(session, actor)
+    set_etag(response, volunteer.version)
+    return VolunteerRead.of(volunteer)
+
+
+@router.patch(
+    "/volunteer",
+    operation_id="me_volunteer_update",
+    summary="Change your household address or skills",
+    description="Other fields of a volunteer record are the station's to change: sending them is a 422.",
+    responses=problem_responses(401, 403, 404, 412, 422),
+)
+async def update_my_volunteer(
+    data: VolunteerSelfUpdate,
+    session: SessionDep,
+    response: Response,
+    actor: Annotated[Actor, Depends(SELF)],
+    if_match: IfMatch = None,
+) -> VolunteerRead:
+    volunteer = await volunteers.update_own(session, actor, data, version_of(if_match))
+    set_etag(response, volunteer.version)
+    return VolunteerRead.of(volunteer)
 
 
 @router.get(

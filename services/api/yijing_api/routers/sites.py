@@ -101,8 +101,9 @@ async def update_site(
     "/{site_id}",
     operation_id="sites_delete",
     summary="Delete a site (station leaders, county admins)",
+    description="Refused (409) while volunteers serve at the site. Its team assignments go with it.",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 403, 404, 412, 422),
+    responses=problem_responses(401, 403, 404, 409, 412, 422),
 )
 async def delete_site(
     site_id: uuid.UUID,

@@ -1,9 +1,9 @@
 """User accounts: officers, assistants, volunteers, station leaders and county admins."""
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Response, status
 
 from yijing.access import MANAGERS, Actor, Role
 from yijing.identity import service
@@ -12,20 +12,12 @@ from yijing.pagination import DEFAULT_LIMIT, Page
 from yijing.types import Instant
 from yijing_api.auth import Access
 from yijing_api.deps import ProtectorDep, SessionDep
-from yijing_api.params import Cursor, IfMatch, Limit, QueryBool, set_etag, version_of
+from yijing_api.params import Cursor, IfMatch, Limit, QueryBool, Reveal, set_etag, version_of
 from yijing_api.problems import problem_responses
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 MANAGE = Access(MANAGERS)
-
-Reveal = Annotated[
-    Literal["personal_data"] | None,
-    Query(
-        description="`personal_data`: return phone and ID-card numbers in full (admins, leaders and "
-        "officers; every such read is written to the audit log)"
-    ),
-]
 
 
 @router.get(

@@ -1,0 +1,180 @@
+"""A site's 1+2+N team: who holds its officer and assistant posts (dated, so any past team can be shown),
+what the structure is missing, and how many volunteers serve there."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yijing.access import Actor, Role, StationScope
+from yijing.audit import service as audit
+from yijing.errors import InvalidInput
+from yijing.identity import repository as identity_repository
+from yijing.identity.errors import UserNotFound
+from yijing.ids import utcnow
+from yijing.org import repository as org_repository
+from yijing.org.errors import SiteNotFound
+from yijing.org.models import Site
+from yijing.pagination import Page, decode_cursor, page_of
+from yijing.teams import repository
+from yijing.teams.errors import (
+    AlreadyOnTeam,
+    AssignmentEnded,
+    AssignmentNotFound,
+    PostFilled,
+    PostNotGrantable,
+)
+from yijing.teams.models import POST_CAPACITY, Post, TeamAssignment
+from yijing.teams.schemas import (
+    AssignmentCreate,
+    AssignmentRead,
+    TeamGap,
+    TeamMember,
+    TeamRead,
+    TeamVolunteers,
+)
+from yijing.volunteers import repository as volunteer_repository
+from yijing.volunteers.models import VolunteerStatus
+
+
+def _read(assignment: TeamAssignment, name: str) -> AssignmentRead:
+    return AssignmentRead(
+        id=assignment.id, site_id=assignment.site_id, user_id=assignment.user_id, name=name,
+        post=assignment.post, starts_at=assignment.starts_at, ends_at=assignment.ends_at,
+        end_reason=assignment.end_reason, assigned_by=assignment.assigned_by, ended_by=assignment.ended_by,
+    )  # fmt: skip
+
+
+def _member(assignment: TeamAssignment, name: str) -> TeamMember:
+    return TeamMember(
+        assignment_id=assignment.id, user_id=assignment.user_id, name=name, post=assignment.post,
+        starts_at=assignment.starts_at, ends_at=assignment.ends_at,
+    )  # fmt: skip
+
+
+async def _site(session: AsyncSession, actor: Actor, site_id: uuid.UUID, *, for_update: bool = False) -> Site:
+    site = await org_repository.get_site(session, site_id, actor.scope, for_update=for_update)
+    if site is None:
+        raise SiteNotFound(f"no site {site_id}")
+    return site
+
+
+def _require_grantable(actor: Actor, post: Post) -> None:
+    # The same rule as for accounts: officers place assistants; leaders and admins place both.
+    if actor.role is not None and not actor.role.may_manage(Role(post.value)):
+        raise PostNotGrantable(f"a {actor.role} may not assign or end the {post} post")
+
+
+async def get_team(session: AsyncSession, actor: Actor, site_id: uuid.UUID, at: datetime | None) -> TeamRead:
+    site = await _site(session, actor, site_id)
+    held = await repository.held_at(session, site.id, at)
+    officers = [_member(assignment, name) for assignment, name in held if assignment.post is Post.OFFICER]
+    assistants = [_member(assignment, name) for assignment, name in held if assignment.post is Post.ASSISTANT]
+    gaps = [
+        TeamGap(post=post, missing=POST_CAPACITY[post] - len(members))
+        for post, members in ((Post.OFFICER, officers), (Post.ASSISTANT, assistants))
+        if len(members) < POST_CAPACITY[post]
+    ]
+    by_status = dict.fromkeys(VolunteerStatus, 0) | await volunteer_repository.count_at_site(session, site.id)
+    return TeamRead(
+        site_id=site.id,
+        station_id=site.station_id,
+        at=at or utcnow(),
+        officer=officers[0] if officers else None,
+        assistants=assistants,
+        volunteers=TeamVolunteers(serving=by_status[VolunteerStatus.ACTIVE], by_status=by_status),
+        gaps=gaps,
+        complete=not gaps,
+    )
+
+
+async def list_assignments(
+    session: AsyncSession,
+    actor: Actor,
+    site_id: uuid.UUID,
+    *,
+    limit: int,
+    cursor: str | None,
+    include_ended: bool,
+) -> Page[AssignmentRead]:
+    site = await _site(session, actor, site_id)
+    rows = await repository.list_assignments(
+        session, site.id, limit=limit, after_id=decode_cursor(cursor), include_ended=include_ended
+    )
+    return page_of([_read(assignment, name) for assignment, name in rows], limit, lambda read: read)
+
+
+async def assign(
+    session: AsyncSession, actor: Actor, site_id: uuid.UUID, data: AssignmentCreate
+) -> AssignmentRead:
+    _require_grantable(actor, data.post)
+    # The site's row lock serialises changes to its team, so the post capacities hold under concurrency.
+    site = await _site(session, actor, site_id, for_update=True)
+    user = await identity_repository.get_user(
+        session, data.user_id, StationScope(frozenset({site.station_id}))
+    )
+    if user is None:
+        raise UserNotFound(f"no user {data.user_id} in the site's station")
+    if user.role is not Role(data.post.value) or not user.is_active:
+        raise InvalidInput(
+            f"the {data.post} post needs an active {data.post} account",
+            errors=[
+                {
+                    "field": "body.user_id",
+                    "message": f"the account is {'an inactive ' if not user.is_active else 'a '}{user.role}",
+                    "code": "post_role",
+                }
+            ],
+        )
+    held = await repository.held_at(session, site.id, None)
+    if any(assignment.user_id == user.id for assignment, _ in held):
+        raise AlreadyOnTeam(f"{user.name} already holds a post at this site")
+    holders = [(assignment, name) for assignment, name in held if assignment.post is data.post]
+    if len(holders) >= POST_CAPACITY[data.post]:
+        names = "、".join(name for _, name in holders)
+        raise PostFilled(
+            f"the site's {data.post} post is filled ({names}); end an assignment first",
+            holders=[
+                {"assignment_id": str(a.id), "user_id": str(a.user_id), "name": name} for a, name in holders
+            ],
+        )
+    principal = actor.principal
+    assignment = TeamAssignment(
+        station_id=site.station_id, site_id=site.id, user_id=user.id, post=data.post,
+        assigned_by=principal.id if principal else None,
+    )  # fmt: skip
+    await repository.add(session, assignment)
+    await audit.record(
+        session,
+        actor,
+        "team.assign",
+        target_type="team_assignment",
+        target_id=assignment.id,
+        station_id=site.station_id,
+        changes={"site_id": str(site.id), "user_id": str(user.id), "post": data.post},
+    )
+    return _read(assignment, user.name)
+
+
+async def end_assignment(
+    session: AsyncSession, actor: Actor, site_id: uuid.UUID, assignment_id: uuid.UUID, reason: str
+) -> AssignmentRead:
+    site = await _site(session, actor, site_id, for_update=True)
+    assignment = await repository.get(session, assignment_id, site.id, for_update=True)
+    if assignment is None:
+        raise AssignmentNotFound(f"no team assignment {assignment_id} at this site")
+    _require_grantable(actor, assignment.post)
+    if assignment.ends_at is not None:
+        raise AssignmentEnded(f"the assignment ended at {assignment.ends_at.isoformat()}")
+    principal = actor.principal
+    assignment.ends_at = utcnow()
+    assignment.end_reason = reason
+    assignment.ended_by = principal.id if principal else None
+    await repository.add(session, assignment)
+    await audit.record(
+        session, actor, "team.end", target_type="team_assignment", target_id=assignment.id,
+        station_id=site.station_id, changes={"reason": reason},
+    )  # fmt: skip
+    return _read(assignment, await repository.holder_name(session, assignment.user_id))

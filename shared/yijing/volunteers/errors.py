@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from yijing.errors import Conflict, NotFound
+
+
+class VolunteerNotFound(NotFound):
+    code = "volunteer_not_found"
+
+
+class VolunteerExists(Conflict):
+    """The person (by ID-card number) is already a volunteer of the station: the problem names the record."""
+
+    code = "volunteer_exists"
+
+
+class BadgeNumberTaken(Conflict):
+    code = "badge_number_taken"
+
+
+class AccountAlreadyLinked(Conflict):
+    code = "account_already_linked"
+
+
+class TransitionNotAllowed(Conflict):
+    """A lifecycle action the volunteer's status does not allow: the problem lists the ones it does."""
+
+    code = "transition_not_allowed"

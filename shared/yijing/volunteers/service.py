@@ -1,0 +1,431 @@
+"""Volunteers: enrolment (one person, one volunteer per station), reading (masked, or in full with an audit
+event), changes, the status lifecycle with its history, and a volunteer's own profile."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yijing.access import Actor, Role, StationScope
+from yijing.audit import service as audit
+from yijing.db import violated_constraint
+from yijing.errors import Forbidden, InvalidInput, check_version
+from yijing.identity import repository as identity_repository
+from yijing.identity.errors import UserNotFound
+from yijing.ids import utcnow
+from yijing.notifications.jobs import notify
+from yijing.notifications.service import DeliverPayload
+from yijing.org import repository as org_repository
+from yijing.org.errors import SiteNotFound
+from yijing.org.models import Site
+from yijing.pagination import Page, decode_cursor, page_of
+from yijing.personal import PersonalDataProtector
+from yijing.volunteers import repository
+from yijing.volunteers.errors import (
+    AccountAlreadyLinked,
+    BadgeNumberTaken,
+    TransitionNotAllowed,
+    VolunteerExists,
+    VolunteerNotFound,
+)
+from yijing.volunteers.models import Volunteer, VolunteerSource, VolunteerStatus, VolunteerStatusChange
+from yijing.volunteers.schemas import (
+    STATUS_LABELS_ZH,
+    VolunteerCreate,
+    VolunteerRead,
+    VolunteerSelfUpdate,
+    VolunteerSummary,
+    VolunteerUpdate,
+)
+
+# Roles whose work needs volunteers' full phone and ID-card numbers: officers call their volunteers.
+REVEALING_ROLES = frozenset({Role.ADMIN, Role.LEADER, Role.OFFICER})
+
+
+class VolunteerAction(StrEnum):
+    ACTIVATE = "activate"  # applied → active
+    SUSPEND = "suspend"  # active → suspended
+    REINSTATE = "reinstate"  # suspended → active
+    RETIRE = "retire"  # applied, active or suspended → retired (for good)
+
+
+# The lifecycle: applied → active → suspended ↔ active → retired. An applicant who never served may retire
+# too (a withdrawn application); retired is final.
+TRANSITIONS: dict[VolunteerAction, tuple[frozenset[VolunteerStatus], VolunteerStatus]] = {
+    VolunteerAction.ACTIVATE: (frozenset({VolunteerStatus.APPLIED}), VolunteerStatus.ACTIVE),
+    VolunteerAction.SUSPEND: (frozenset({VolunteerStatus.ACTIVE}), VolunteerStatus.SUSPENDED),
+    VolunteerAction.REINSTATE: (frozenset({VolunteerStatus.SUSPENDED}), VolunteerStatus.ACTIVE),
+    VolunteerAction.RETIRE: (
+        frozenset({VolunteerStatus.APPLIED, VolunteerStatus.ACTIVE, VolunteerStatus.SUSPENDED}),
+        VolunteerStatus.RETIRED,
+    ),
+}
+
+
+def allowed_actions(status: VolunteerStatus) -> list[VolunteerAction]:
+    return [action for action, (sources, _) in TRANSITIONS.items() if status in sources]
+
+
+def station_today(timezone: str) -> date:
+    return utcnow().astimezone(ZoneInfo(timezone)).date()
+
+
+def _actor_user_id(actor: Actor) -> uuid.UUID | None:
+    principal = actor.principal
+    return principal.id if principal is not None and principal.kind == "user" else None
+
+
+async def _site_in_reach(session: AsyncSession, scope: StationScope, site_id: uuid.UUID) -> Site:
+    site = await org_repository.get_site(session, site_id, scope)
+    if site is None:
+        raise SiteNotFound(f"no site {site_id}")
+    return site
+
+
+async def _check_account(session: AsyncSession, volunteer: Volunteer, user_id: uuid.UUID) -> None:
+    """A linked account must be a volunteer account of the volunteer's own station."""
+    user = await identity_repository.get_user(
+        session, user_id, StationScope(frozenset({volunteer.station_id}))
+    )
+    if user is None:
+        raise UserNotFound(f"no user {user_id} in the volunteer's station")
+    if user.role is not Role.VOLUNTEER:
+        raise InvalidInput(
+            "only a volunteer account can be linked to a volunteer",
+            errors=[
+                {"field": "body.user_id", "message": f"the account's role is {user.role}", "code": "role"}
+            ],
+        )
+
+
+async def _flush(session: AsyncSession, volunteer: Volunteer) -> None:
+    """Write the volunteer; a clash with another record becomes a 409 that names that record."""
+    try:
+        async with session.begin_nested():
+            await repository.add(session, volunteer)
+    except IntegrityError as exc:
+        constraint = violated_constraint(exc)
+        if constraint == "uq_volunteers_station_id_id_card_fingerprint":
+            existing = await repository.id_by_id_card(
+                session, volunteer.station_id, volunteer.id_card_fingerprint
+            )
+            raise VolunteerExists(
+                f"this person (by ID-card number) is already volunteer {existing} of the station",
+                existing_volunteer_id=str(existing),
+            ) from exc
+        if constraint == "uq_volunteers_station_id_badge_number" and volunteer.badge_number:
+            existing = await repository.id_by_badge(session, volunteer.station_id, volunteer.badge_number)
+            raise BadgeNumberTaken(
+                f"badge number {volunteer.badge_number} belongs to volunteer {existing}",
+                existing_volunteer_id=str(existing),
+            ) from exc
+        if constraint == "uq_volunteers_user_id":
+            raise AccountAlreadyLinked("that account is linked to another volunteer already") from exc
+        raise
+
+
+def enrolment_entry(volunteer: Volunteer, action: str, actor_id: uuid.UUID | None) -> VolunteerStatusChange:
+    """The first row of a volunteer's status history: the status it was enrolled with."""
+    return VolunteerStatusChange(
+        volunteer_id=volunteer.id, from_status=None, to_status=volunteer.status, action=action,
+        actor_id=actor_id, occurred_at=volunteer.created_at,
+    )  # fmt: skip
+
+
+def _sealed_personal_data(
+    protector: PersonalDataProtector, phone: str | None, id_card: str | None
+) -> dict[str, Any]:
+    """The stored columns for a phone and/or ID-card number."""
+    columns: dict[str, Any] = {}
+    if phone is not None:
+        sealed = protector.protect_mobile(phone)
+        columns |= {
+            "phone_sealed": sealed.sealed,
+            "phone_fingerprint": sealed.fingerprint,
+            "phone_masked": sealed.masked,
+        }
+    if id_card is not None:
+        sealed = protector.protect_id_card(id_card)
+        columns |= {
+            "id_card_sealed": sealed.sealed,
+            "id_card_fingerprint": sealed.fingerprint,
+            "id_card_masked": sealed.masked,
+        }
+    return columns
+
+
+def new_volunteer(
+    data: VolunteerCreate, station_id: uuid.UUID, today: date, protector: PersonalDataProtector
+) -> Volunteer:
+    """A volunteer record from validated input (shared by the API and the import job)."""
+    return Volunteer(
+        station_id=station_id,
+        site_id=data.site_id,
+        name=data.name,
+        gender=data.gender,
+        source=data.source,
+        household_name=data.household_name,
+        household_address=data.household_address,
+        badge_number=data.badge_number,
+        skills=list(dict.fromkeys(data.skills)),
+        joined_on=data.joined_on or today,
+        status=data.status,
+        user_id=data.user_id,
+        **_sealed_personal_data(protector, data.phone, data.id_card_number),
+    )
+
+
+# Reading
+
+
+async def get_volunteer(session: AsyncSession, actor: Actor, volunteer_id: uuid.UUID) -> Volunteer:
+    volunteer = await repository.get(session, volunteer_id, actor.scope)
+    if volunteer is None:
+        raise VolunteerNotFound(f"no volunteer {volunteer_id}")
+    return volunteer
+
+
+async def read_volunteer(
+    session: AsyncSession,
+    actor: Actor,
+    volunteer: Volunteer,
+    *,
+    reveal: bool,
+    protector: PersonalDataProtector,
+) -> VolunteerRead:
+    """The read model: masked, or in full for roles that need it, with an audit event for the full read."""
+    if not reveal:
+        return VolunteerRead.of(volunteer)
+    if actor.role not in REVEALING_ROLES:
+        raise Forbidden("your role may not read personal data in full")
+    await audit.record(
+        session, actor, "volunteer.personal_data.read", target_type="volunteer", target_id=volunteer.id,
+        station_id=volunteer.station_id, changes={"fields": ["phone", "id_card_number"]},
+    )  # fmt: skip
+    return VolunteerRead.of(
+        volunteer,
+        phone=protector.open(volunteer.phone_sealed),
+        id_card=protector.open(volunteer.id_card_sealed),
+    )
+
+
+async def list_volunteers(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    limit: int,
+    cursor: str | None,
+    station_id: uuid.UUID | None = None,
+    site_id: uuid.UUID | None = None,
+    status: VolunteerStatus | None = None,
+    source: VolunteerSource | None = None,
+    text: str | None = None,
+    updated_after: datetime | None = None,
+) -> Page[VolunteerRead]:
+    volunteers = await repository.list_volunteers(
+        session, actor.scope, limit=limit, after_id=decode_cursor(cursor), station_id=station_id,
+        site_id=site_id, status=status, source=source, text=text, updated_after=updated_after,
+    )  # fmt: skip
+    return page_of(volunteers, limit, VolunteerRead.of)
+
+
+async def summarise(
+    session: AsyncSession, actor: Actor, *, station_id: uuid.UUID | None, site_id: uuid.UUID | None
+) -> VolunteerSummary:
+    if site_id is not None:
+        await _site_in_reach(session, actor.scope, site_id)
+    by_status = dict.fromkeys(VolunteerStatus, 0)
+    by_source = dict.fromkeys(VolunteerSource, 0)
+    rows = await repository.count_by_status_and_source(
+        session, actor.scope, station_id=station_id, site_id=site_id
+    )
+    for status, source, count in rows:
+        by_status[status] += count
+        by_source[source] += count
+    return VolunteerSummary(
+        station_id=station_id, site_id=site_id, total=sum(by_status.values()), by_status=by_status,
+        by_source=by_source,
+    )  # fmt: skip
+
+
+async def status_history(
+    session: AsyncSession, actor: Actor, volunteer_id: uuid.UUID
+) -> list[VolunteerStatusChange]:
+    volunteer = await get_volunteer(session, actor, volunteer_id)
+    return list(await repository.status_changes(session, volunteer.id))
+
+
+# Writing
+
+
+async def create_volunteer(
+    session: AsyncSession, actor: Actor, data: VolunteerCreate, protector: PersonalDataProtector
+) -> Volunteer:
+    site = await _site_in_reach(session, actor.scope, data.site_id)
+    station = await org_repository.get_station(session, site.station_id, StationScope.everywhere())
+    assert station is not None  # a site's station cannot be deleted while it has sites
+    volunteer = new_volunteer(data, site.station_id, station_today(station.timezone), protector)
+    if data.user_id is not None:
+        await _check_account(session, volunteer, data.user_id)
+    await _flush(session, volunteer)
+    await repository.add(session, enrolment_entry(volunteer, "enrol", _actor_user_id(actor)))
+    await audit.record(
+        session, actor, "volunteer.create", target_type="volunteer", target_id=volunteer.id,
+        station_id=volunteer.station_id, changes=data.model_dump(mode="json", exclude_none=True),
+    )  # fmt: skip
+    return volunteer
+
+
+async def _volunteer_to_change(
+    session: AsyncSession, actor: Actor, volunteer_id: uuid.UUID, expected_version: int | None
+) -> Volunteer:
+    """The volunteer, locked for this transaction, after the caller's If-Match is checked."""
+    volunteer = await repository.get(session, volunteer_id, actor.scope, for_update=True)
+    if volunteer is None:
+        raise VolunteerNotFound(f"no volunteer {volunteer_id}")
+    check_version(volunteer.version, expected_version)
+    return volunteer
+
+
+_PERSONAL_FINGERPRINTS = {"phone_fingerprint": "phone", "id_card_fingerprint": "id_card_number"}
+
+
+def _apply(volunteer: Volunteer, updates: dict[str, Any]) -> dict[str, Any]:
+    """Apply ``updates``; the fields that really changed, JSON-friendly (personal data only named)."""
+    changed = {key: value for key, value in updates.items() if getattr(volunteer, key) != value}
+    for key, value in changed.items():
+        setattr(volunteer, key, value)
+    report: dict[str, Any] = {}
+    for key, value in changed.items():
+        if key in _PERSONAL_FINGERPRINTS:
+            report[_PERSONAL_FINGERPRINTS[key]] = True  # the audit log only says that it changed
+        elif not key.endswith(("_sealed", "_masked")):
+            report[key] = str(value) if isinstance(value, uuid.UUID | date) else value
+    return report
+
+
+async def _save_changes(
+    session: AsyncSession, actor: Actor, volunteer: Volunteer, updates: dict[str, Any], action: str
+) -> None:
+    changes = _apply(volunteer, updates)
+    if changes:
+        volunteer.version += 1
+        volunteer.updated_at = utcnow()
+        await _flush(session, volunteer)
+        await audit.record(
+            session, actor, action, target_type="volunteer", target_id=volunteer.id,
+            station_id=volunteer.station_id, changes=changes,
+        )  # fmt: skip
+
+
+# Fields where null means "clear it"; for the others null means "leave it".
+_CLEARABLE = frozenset({"household_name", "household_address", "badge_number", "user_id"})
+
+
+async def update_volunteer(
+    session: AsyncSession,
+    actor: Actor,
+    volunteer_id: uuid.UUID,
+    data: VolunteerUpdate,
+    expected_version: int | None,
+    protector: PersonalDataProtector,
+) -> Volunteer:
+    volunteer = await _volunteer_to_change(session, actor, volunteer_id, expected_version)
+    given = data.model_dump(exclude_unset=True)
+    updates = {
+        key: value
+        for key, value in given.items()
+        if (value is not None or key in _CLEARABLE) and key not in ("phone", "id_card_number")
+    }
+    if "site_id" in updates:
+        site = await _site_in_reach(session, actor.scope, updates["site_id"])
+        if site.station_id != volunteer.station_id:
+            raise SiteNotFound(f"no site {site.id} in the volunteer's station")
+    if updates.get("user_id") is not None and updates["user_id"] != volunteer.user_id:
+        await _check_account(session, volunteer, updates["user_id"])
+    if "skills" in updates:
+        updates["skills"] = list(dict.fromkeys(updates["skills"]))
+    sealed = _sealed_personal_data(protector, given.get("phone"), given.get("id_card_number"))
+    # A re-sealed value differs every time (fresh nonce): compare by fingerprint.
+    for field in ("phone", "id_card"):
+        if f"{field}_fingerprint" in sealed and sealed[f"{field}_fingerprint"] != getattr(
+            volunteer, f"{field}_fingerprint"
+        ):
+            updates |= {key: value for key, value in sealed.items() if key.startswith(field)}
+    await _save_changes(session, actor, volunteer, updates, "volunteer.update")
+    return volunteer
+
+
+async def take_action(
+    session: AsyncSession,
+    actor: Actor,
+    volunteer_id: uuid.UUID,
+    action: VolunteerAction,
+    reason: str,
+    expected_version: int | None,
+) -> Volunteer:
+    volunteer = await _volunteer_to_change(session, actor, volunteer_id, expected_version)
+    sources, target = TRANSITIONS[action]
+    if volunteer.status not in sources:
+        allowed = allowed_actions(volunteer.status)
+        raise TransitionNotAllowed(
+            f"a {volunteer.status} volunteer cannot {action}; "
+            f"allowed: {', '.join(allowed) or 'nothing (retired is final)'}",
+            current_status=volunteer.status.value,
+            allowed_actions=[str(name) for name in allowed],
+        )
+    previous = volunteer.status
+    await _save_changes(session, actor, volunteer, {"status": target}, f"volunteer.{action}")
+    await repository.add(
+        session,
+        VolunteerStatusChange(
+            volunteer_id=volunteer.id, from_status=previous, to_status=target, action=action, reason=reason,
+            actor_id=_actor_user_id(actor),
+        ),
+    )  # fmt: skip
+    if volunteer.user_id is not None:
+        await notify(
+            session,
+            DeliverPayload(
+                recipients=[volunteer.user_id],
+                kind="volunteer.status_changed",
+                title="您的义警状态已变更",
+                body=f"状态：{STATUS_LABELS_ZH[target]}。原因：{reason}",
+                link="/api/v1/me/volunteer",
+                dedupe_key=f"volunteer.status_changed:{volunteer.id}:{volunteer.version}",
+            ),
+        )
+    return volunteer
+
+
+# A volunteer's own record
+
+
+async def own_volunteer(session: AsyncSession, actor: Actor, *, for_update: bool = False) -> Volunteer:
+    user_id = _actor_user_id(actor)
+    volunteer = (
+        None if user_id is None else await repository.get_by_user(session, user_id, for_update=for_update)
+    )
+    if volunteer is None:
+        raise VolunteerNotFound(
+            "your account is not linked to a volunteer record; ask your community officer"
+        )
+    return volunteer
+
+
+async def update_own(
+    session: AsyncSession, actor: Actor, data: VolunteerSelfUpdate, expected_version: int | None
+) -> Volunteer:
+    volunteer = await own_volunteer(session, actor, for_update=True)
+    check_version(volunteer.version, expected_version)
+    updates = data.model_dump(exclude_unset=True, exclude_none=True)
+    if "skills" in updates:
+        updates["skills"] = list(dict.fromkeys(updates["skills"]))
+    await _save_changes(session, actor, volunteer, updates, "volunteer.update_self")
+    return volunteer

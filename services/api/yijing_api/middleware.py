@@ -134,7 +134,9 @@ class BodySizeLimitMiddleware:
 class RejectNulMiddleware:
     """Refuses text containing the NUL character (U+0000) with 422: PostgreSQL cannot store it, and no
     field of this API needs it (the OpenAPI document says so on every free-text string). Checked on the
-    raw request, so no handler ever sees one: in the path, the query string, and JSON or form bodies."""
+    raw request, so no handler ever sees one: in the path, the query string, and JSON or form bodies.
+    Multipart bodies carry files, which are binary: they are left to the handler (their file content is
+    parsed, and their other fields typed, there)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -145,6 +147,9 @@ class RejectNulMiddleware:
             return
         if "\x00" in scope.get("path", "") or _NUL_ENCODED.search(scope.get("query_string", b"")):
             await _refuse_nul(scope, receive, send)
+            return
+        if _is_multipart(scope):
+            await self.app(scope, receive, send)
             return
         tail = b""
 
@@ -159,6 +164,13 @@ class RejectNulMiddleware:
             return message
 
         await self.app(scope, checking_receive, send)
+
+
+def _is_multipart(scope: Scope) -> bool:
+    return any(
+        name == b"content-type" and value.lower().startswith(b"multipart/form-data")
+        for name, value in scope.get("headers", [])
+    )
 
 
 # %00 in URLs and forms; \u0000 in JSON (which cannot hold a raw NUL byte).

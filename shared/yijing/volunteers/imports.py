@@ -367,6 +367,7 @@ async def run_import(context: JobContext, payload: ImportPayload) -> JsonDict:
 
     errors: list[RowError] = []
     valid: list[tuple[int, VolunteerCreate]] = []
+    await context.report_progress(0, len(rows))
     for index, row in enumerate(rows, start=1):
         outcome = validate_row(row, sites)
         if isinstance(outcome, list):

@@ -151,14 +151,14 @@ async def build_world(factory: SessionFactory, settings: Settings) -> World:
                 user = await add_user(session, settings, role, station.id, phone, serial)
                 places[place].users[role] = user
                 phones[user.id] = phone
-        for index, place in enumerate(places.values()):
-            volunteer_user = place.users[Role.VOLUNTEER]
-            place.volunteer = new_volunteer(settings, place.site, 900 + index, user_id=volunteer_user.id)
-            place.assignment = TeamAssignment(
-                station_id=place.station.id, site_id=place.site.id, user_id=place.users[Role.OFFICER].id,
+        for index, served in enumerate(places.values()):
+            volunteer_user = served.users[Role.VOLUNTEER]
+            served.volunteer = new_volunteer(settings, served.site, 900 + index, user_id=volunteer_user.id)
+            served.assignment = TeamAssignment(
+                station_id=served.station.id, site_id=served.site.id, user_id=served.users[Role.OFFICER].id,
                 post=Post.OFFICER,
             )  # fmt: skip
-            session.add_all([place.volunteer, place.assignment])
+            session.add_all([served.volunteer, served.assignment])
             await session.flush()
         admin = await add_user(session, settings, Role.ADMIN, None, "13999999999", 99)
         phones[admin.id] = "13999999999"

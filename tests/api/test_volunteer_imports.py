@@ -4,10 +4,12 @@ nothing unless asked, idempotent when the same file comes twice."""
 import csv
 import io
 from datetime import datetime
+from typing import Any
 
 import openpyxl
 import pytest
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from tests.db import count_rows
 from tests.world import id_card_number
@@ -20,7 +22,7 @@ from yijing.volunteers.models import Volunteer, VolunteerImport, VolunteerStatus
 HEADER = ["姓名", "性别", "手机号", "身份证号", "站点", "来源", "摊位/户", "袖标号", "技能", "加入日期"]
 
 
-def rows_for(world, serials, overrides: dict | None = None) -> list[list[str]]:
+def rows_for(world, serials, overrides: dict | None = None) -> list[list[Any]]:
     rows = []
     for serial in serials:
         row = {
@@ -51,6 +53,7 @@ def csv_file(rows, *, header=HEADER, encoding="utf-8", line_end="\n") -> bytes:
 def xlsx_file(rows, *, header=HEADER) -> bytes:
     workbook = openpyxl.Workbook()
     sheet = workbook.active
+    assert sheet is not None
     sheet.append(header)
     for row in rows:
         sheet.append(row)
@@ -83,7 +86,11 @@ async def import_and_wait(client, world, run_worker, content: bytes, **form) -> 
 
 async def station_volunteers(session_factory, world) -> list[Volunteer]:
     async with session_factory() as session:
-        query = select(Volunteer).where(Volunteer.station_id == world.own.station.id).order_by(Volunteer.id)
+        query = (
+            select(Volunteer)
+            .where(col(Volunteer.station_id) == world.own.station.id)
+            .order_by(col(Volunteer.id))
+        )
         return list((await session.scalars(query)).all())
 
 
@@ -116,7 +123,7 @@ async def test_a_file_with_chinese_text_is_imported(client, world, run_worker, s
     async with session_factory() as session:
         history = (
             await session.scalars(
-                select(VolunteerStatusChange).where(VolunteerStatusChange.volunteer_id == first.id)
+                select(VolunteerStatusChange).where(col(VolunteerStatusChange.volunteer_id) == first.id)
             )
         ).all()
         stored = (await session.scalars(select(VolunteerImport))).one()
@@ -239,7 +246,9 @@ async def test_a_wrong_file_is_refused_at_once_and_nothing_is_stored(
     assert await count_rows(session_factory, VolunteerImport) == 0
     async with session_factory() as session:
         assert (
-            await session.scalar(select(func.count()).select_from(JobRun).where(JobRun.name == IMPORT.name))
+            await session.scalar(
+                select(func.count()).select_from(JobRun).where(col(JobRun.name) == IMPORT.name)
+            )
             == 0
         )
 
@@ -302,7 +311,7 @@ async def test_the_template_round_trips(client, world, run_worker, session_facto
     else:
         workbook = openpyxl.load_workbook(io.BytesIO(content))
         assert workbook.sheetnames == ["义警名单", "填写说明"]
-        header = [cell.value for cell in workbook["义警名单"][1]]
+        header = [str(cell.value) for cell in workbook["义警名单"][1]]
     assert header[:6] == ["姓名", "性别", "手机号", "身份证号", "站点", "来源"]
     # Filling the template's own columns imports.
     [values] = rows_for(world, [1900])

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import TypeAdapter, ValidationError
 
-from yijing import migrate
+from yijing import demo, migrate
 from yijing.access import SYSTEM, Role
 from yijing.db import session_scope, short_lived_sessions
 from yijing.errors import DomainError
@@ -29,13 +29,17 @@ from yijing.logging import configure_logging
 from yijing.org import service as org_service
 from yijing.personal import protector_for
 from yijing.servers import resolved_settings
-from yijing.settings import Settings, get_settings
+from yijing.settings import Environment, Settings, get_settings
 
 app = typer.Typer(help="yijing 义警: the volunteer-police backend.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+demo_app = typer.Typer(
+    help="The demo station (甘蔗派出所), modelled on the source article.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(users_app, name="users")
 
@@ -145,11 +149,53 @@ def users_create(
             raise typer.BadParameter(exc.detail) from exc
 
 
+def _load_demo(settings: Settings, password: str, *, only_if_empty: bool) -> None:
+    if settings.env is Environment.PRODUCTION:
+        raise typer.BadParameter("the demo's accounts have a published password: never in production")
+    assert settings.database_url
+
+    async def load() -> demo.DemoLoaded | None:
+        async with short_lived_sessions(settings.database_url or "") as factory:
+            return await demo.load(factory, settings, password, only_if_empty=only_if_empty)
+
+    loaded = asyncio.run(load())
+    if loaded is None:
+        return
+    if loaded.created:
+        typer.echo(f"Loaded the demo station {demo.STATION_NAME}: {loaded.volunteers} volunteers.", err=True)
+    else:
+        typer.echo(f"The demo station {demo.STATION_NAME} is loaded already.", err=True)
+    typer.echo("Sign in (POST /api/v1/auth/token, or Authorize in /docs) as:", err=True)
+    for account in loaded.accounts:
+        typer.echo(f"  {account.role:<10} {account.phone}  {account.name} ({account.note})", err=True)
+    typer.echo(
+        f"  password:  {password if loaded.created else '(the one given when it was loaded)'}", err=True
+    )
+
+
+@demo_app.command("load")
+def demo_load(
+    password: Annotated[
+        str, typer.Option(help="The demo accounts' password (8 characters or more)")
+    ] = demo.DEFAULT_PASSWORD,
+) -> None:
+    """Load the demo station with its sites, teams, 718 volunteers and sign-in accounts (once)."""
+    if len(password) < 8:
+        raise typer.BadParameter("a password has 8 characters or more")
+    with resolved_settings(_settings(), need_redis=False) as settings:
+        assert settings.database_url
+        migrate.upgrade(settings.database_url)
+        _load_demo(settings, password, only_if_empty=False)
+
+
 @app.command("run")
 def run(
     host: Annotated[str, typer.Option(help="Address the API listens on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port the API listens on")] = 8000,
     worker: Annotated[bool, typer.Option(help="Also run the background worker")] = True,
+    demo_data: Annotated[
+        bool, typer.Option("--demo", help="Load the demo station first if the database has no station yet")
+    ] = False,
 ) -> None:
     """Run the API and the worker together (starting embedded PostgreSQL and Redis when no URL is set).
     Ctrl-C stops everything."""
@@ -163,6 +209,8 @@ def run(
         assert settings.database_url
         assert settings.redis_url
         migrate.upgrade(settings.database_url)
+        if demo_data:
+            _load_demo(settings, demo.DEFAULT_PASSWORD, only_if_empty=True)
         env = {
             **os.environ,
             "YIJING_DATABASE_URL": settings.database_url,

@@ -31,6 +31,10 @@ async def station_id_by_name(session: AsyncSession, name: str) -> uuid.UUID | No
     return await session.scalar(select(col(Station.id)).where(col(Station.name) == name))
 
 
+async def any_station_exists(session: AsyncSession) -> bool:
+    return bool(await session.scalar(select(exists().select_from(Station))))
+
+
 async def list_stations(
     session: AsyncSession,
     scope: StationScope,

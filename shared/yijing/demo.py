@@ -1,0 +1,314 @@
+"""A demo station modelled on the source article, so that a newcomer meets a living system: the Ganzhe
+police station of Minhou County (甘蔗派出所), its night market, Wanjia Plaza, Shimao commercial street and
+rental-housing sites, 718 volunteers from the article's sources, and each site's 1+2+N team since the
+pilot began in July 2023. People, phone and ID-card numbers are invented. Later issues extend the demo."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yijing.access import SYSTEM, Role
+from yijing.db import SessionFactory, session_scope
+from yijing.identity import service as identity_service
+from yijing.identity.models import User
+from yijing.identity.schemas import AdminCreate, MemberCreate, StaffCreate
+from yijing.org import repository as org_repository
+from yijing.org.models import Site, SiteKind, Station
+from yijing.personal import id_card_check_code, protector_for
+from yijing.settings import Settings
+from yijing.teams import repository as team_repository
+from yijing.teams.models import Post, TeamAssignment
+from yijing.volunteers import repository as volunteer_repository
+from yijing.volunteers.models import (
+    Gender,
+    Volunteer,
+    VolunteerSource,
+    VolunteerStatus,
+    VolunteerStatusChange,
+)
+from yijing.volunteers.schemas import VolunteerCreate
+from yijing.volunteers.service import enrolment_entry, new_volunteer
+
+STATION_NAME = "甘蔗派出所"
+DEFAULT_PASSWORD = "yijing-demo-2023"  # noqa: S105 - printed for signing in to the demo
+TIMEZONE = ZoneInfo("Asia/Shanghai")
+PILOT_START = datetime(2023, 7, 1, 9, 0, tzinfo=TIMEZONE)  # "今年7月，以滨河路夜市一条街为试点"
+
+_SURNAMES = "林陈黄郑王张刘吴李翁魏杨何周许游叶江高潘"
+_GIVEN = (
+    "秀英", "建华", "美玲", "国强", "丽娟", "志明", "海燕", "金水", "春花", "德福",
+    "玉兰", "文斌", "淑芬", "永福", "桂香", "明辉", "雪梅", "长青", "佩琳", "少华",
+)  # fmt: skip
+_SKILLS = ("急救", "消防", "调解", "普法宣传", "驾驶", "外语")
+_STALLS = ("卤味", "烧烤", "鱼丸", "炒粉", "奶茶", "海蛎饼", "锅边糊", "水果", "糖水", "拌面")
+_SHOPS = ("服装店", "手机店", "药店", "超市", "餐馆", "茶叶店", "五金店", "眼镜店")
+
+
+@dataclass(frozen=True)
+class DemoSite:
+    name: str
+    kind: SiteKind
+    latitude: float
+    longitude: float
+    volunteers: int
+    sources: dict[VolunteerSource, int]  # weights
+    household: Callable[[random.Random, int], str]
+    assistants: int = 2
+
+
+def _stall(rng: random.Random, number: int) -> str:
+    return f"{'ABCD'[number % 4]}区{number:03d}号 {rng.choice(_STALLS)}摊"
+
+
+def _shop(rng: random.Random, number: int) -> str:
+    return f"{number:03d}号 {rng.choice(_SHOPS)}"
+
+
+def _house(rng: random.Random, number: int) -> str:
+    return f"{number // 6 + 1}号楼 {rng.randint(1, 6)}0{rng.randint(1, 4)}室"
+
+
+SITES = (
+    DemoSite(
+        "滨河路夜市", SiteKind.NIGHT_MARKET, 26.1496, 119.1421, 260,
+        {
+            VolunteerSource.STALL_OPERATOR: 90, VolunteerSource.SECURITY_GUARD: 5,
+            VolunteerSource.AREA_LEADER: 5,
+        },
+        _stall,
+    ),
+    DemoSite(
+        "万家广场", SiteKind.PLAZA, 26.1528, 119.1380, 120,
+        {VolunteerSource.SHOP_OWNER: 60, VolunteerSource.SECURITY_GUARD: 30, VolunteerSource.RESIDENT: 10},
+        _shop,
+    ),
+    DemoSite(
+        "世茂商业街", SiteKind.COMMERCIAL_STREET, 26.1553, 119.1455, 140,
+        {VolunteerSource.SHOP_OWNER: 70, VolunteerSource.SECURITY_GUARD: 25, VolunteerSource.OTHER: 5},
+        _shop,
+    ),
+    DemoSite(
+        "甘蔗新村出租屋", SiteKind.RENTAL_AREA, 26.1470, 119.1350, 108,
+        {
+            VolunteerSource.LANDLORD: 55, VolunteerSource.BUILDING_CAPTAIN: 20,
+            VolunteerSource.COMMUNITY_CADRE: 10, VolunteerSource.AREA_LEADER: 10, VolunteerSource.RESIDENT: 5,
+        },
+        _house,
+    ),
+    DemoSite(
+        "洽浦出租屋片区", SiteKind.RENTAL_AREA, 26.1602, 119.1298, 90,
+        {
+            VolunteerSource.LANDLORD: 60, VolunteerSource.BUILDING_CAPTAIN: 20,
+            VolunteerSource.COMMUNITY_CADRE: 15, VolunteerSource.RESIDENT: 5,
+        },
+        _house,
+        assistants=1,  # a post left open, so the team endpoint has a gap to show
+    ),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    role: Role
+    name: str
+    phone: str
+    note: str
+
+
+# The accounts printed for sign-in; every other demo account shares the password too.
+ADMIN = DemoAccount(Role.ADMIN, "县局管理员", "13900000001", "county admin: every station")
+LEADER = DemoAccount(Role.LEADER, "张所长", "13900000002", "station leader")
+OFFICERS = [
+    DemoAccount(Role.OFFICER, f"{surname}警官", f"139000000{11 + index}", f"community officer, {site.name}")
+    for index, (surname, site) in enumerate(zip("林陈黄郑王", SITES, strict=True))
+]
+FORMER_OFFICER = DemoAccount(Role.OFFICER, "郭警官", "13900000019", "community officer, moved on")
+_ASSISTANT_NAMES = ("陈晓燕", "黄志伟", "郑丽华", "王俊杰", "刘芳", "吴建平", "李婷", "杨帆", "何敏")
+ASSISTANTS = [
+    DemoAccount(Role.ASSISTANT, name, f"139000000{21 + index}", "police assistant")
+    for index, name in enumerate(_ASSISTANT_NAMES[: sum(site.assistants for site in SITES)])
+]
+VOLUNTEER = DemoAccount(Role.VOLUNTEER, "翁师傅", "13900000099", "volunteer, a stall keeper at 滨河路夜市")
+
+
+@dataclass(frozen=True)
+class DemoLoaded:
+    station_id: uuid.UUID
+    created: bool  # False when the demo station was there already
+    volunteers: int
+    accounts: list[DemoAccount]
+
+
+def printed_accounts() -> list[DemoAccount]:
+    return [ADMIN, LEADER, OFFICERS[0], ASSISTANTS[0], VOLUNTEER]
+
+
+async def load(
+    factory: SessionFactory,
+    settings: Settings,
+    password: str = DEFAULT_PASSWORD,
+    *,
+    only_if_empty: bool = False,
+) -> DemoLoaded | None:
+    """Load the demo in one transaction. A database with the demo station already is left as it is; with
+    ``only_if_empty``, so is one with any station (someone's real data)."""
+    async with session_scope(factory) as session:
+        existing = await org_repository.station_id_by_name(session, STATION_NAME)
+        if existing is not None:
+            return DemoLoaded(existing, False, 0, printed_accounts())
+        if only_if_empty and await org_repository.any_station_exists(session):
+            return None
+        rng = random.Random(2023)  # noqa: S311 - invented data, the same every time
+        station = Station(name=STATION_NAME, division_code="350121", timezone="Asia/Shanghai")
+        await org_repository.add(session, station)
+        sites = []
+        for spec in SITES:
+            site = Site(
+                station_id=station.id, name=spec.name, kind=spec.kind, latitude=spec.latitude,
+                longitude=spec.longitude,
+            )  # fmt: skip
+            await org_repository.add(session, site)
+            sites.append(site)
+        users = await _accounts(session, settings, station.id, password)
+        await _teams(session, station.id, sites, users)
+        volunteers = await _volunteers(session, settings, rng, sites, users[VOLUNTEER.phone])
+    return DemoLoaded(station.id, True, volunteers, printed_accounts())
+
+
+async def _accounts(
+    session: AsyncSession, settings: Settings, station_id: uuid.UUID, password: str
+) -> dict[str, User]:
+    protector = protector_for(settings.personal_data_key)
+    users: dict[str, User] = {}
+    everyone = [ADMIN, LEADER, *OFFICERS, FORMER_OFFICER, *ASSISTANTS, VOLUNTEER]
+    for account in everyone:
+        data: AdminCreate | MemberCreate | StaffCreate
+        common = {"name": account.name, "phone": account.phone, "password": password}
+        if account.role is Role.ADMIN:
+            data = AdminCreate(role=Role.ADMIN, **common)
+        elif account.role in (Role.OFFICER, Role.ASSISTANT):
+            data = StaffCreate(role=account.role, station_id=station_id, **common)
+        else:
+            data = MemberCreate(role=account.role, station_id=station_id, **common)
+        users[account.phone] = await identity_service.create_user(session, SYSTEM, data, protector)
+    return users
+
+
+async def _teams(
+    session: AsyncSession, station_id: uuid.UUID, sites: list[Site], users: dict[str, User]
+) -> None:
+    """Each site's officer and assistants since the pilot; Wanjia Plaza changed officers in August."""
+    assistants = iter(ASSISTANTS)
+    handover = datetime(2023, 8, 1, 9, 0, tzinfo=TIMEZONE)
+    for index, (spec, site) in enumerate(zip(SITES, sites, strict=True)):
+        started = PILOT_START + timedelta(days=14 * index)  # the sites joined one after another
+        officer = users[OFFICERS[index].phone]
+        if spec.kind is SiteKind.PLAZA:
+            former = users[FORMER_OFFICER.phone]
+            await team_repository.add(
+                session,
+                TeamAssignment(
+                    station_id=station_id, site_id=site.id, user_id=former.id, post=Post.OFFICER,
+                    starts_at=started, ends_at=handover, end_reason="调往县局治安大队",
+                ),
+            )  # fmt: skip
+            started = handover
+        posts = [(officer, Post.OFFICER)]
+        posts += [(users[next(assistants).phone], Post.ASSISTANT) for _ in range(spec.assistants)]
+        for user, post in posts:
+            assignment = TeamAssignment(
+                station_id=station_id, site_id=site.id, user_id=user.id, post=post, starts_at=started
+            )
+            await team_repository.add(session, assignment)
+
+
+def _person(rng: random.Random, serial: int) -> tuple[str, Gender, str, str]:
+    """An invented name, gender, mobile number and valid ID-card number (Minhou County)."""
+    gender = rng.choice((Gender.FEMALE, Gender.MALE))
+    name = rng.choice(_SURNAMES) + rng.choice(_GIVEN)
+    born = date(1958, 1, 1) + timedelta(days=rng.randint(0, 42 * 365))
+    # The sequence's last digit is odd for men, even for women (GB 11643); the serial keeps it unique.
+    sequence = serial * 2 + (1 if gender is Gender.MALE else 0)
+    first17 = f"350121{born:%Y%m%d}{sequence % 1000:03d}"
+    return name, gender, f"138{serial:08d}", first17 + id_card_check_code(first17)
+
+
+async def _volunteers(
+    session: AsyncSession, settings: Settings, rng: random.Random, sites: list[Site], account: User
+) -> int:
+    protector = protector_for(settings.personal_data_key)
+    records: list[Volunteer] = []
+    history: list[VolunteerStatusChange] = []
+    serial = 0
+    for index, (spec, site) in enumerate(zip(SITES, sites, strict=True)):
+        opened = (PILOT_START + timedelta(days=14 * index)).date()
+        sources = list(spec.sources)
+        weights = list(spec.sources.values())
+        for number in range(spec.volunteers):
+            name, gender, phone, id_card = _person(rng, serial)
+            first = serial == 0  # the night market's first stall keeper signs in as the demo volunteer
+            fate = None if first else _fate(rng)
+            data = VolunteerCreate(
+                name=VOLUNTEER.name if first else name,
+                gender=Gender.MALE if first else gender,
+                phone=phone,
+                id_card_number=id_card,
+                site_id=site.id,
+                source=rng.choices(sources, weights)[0] if not first else VolunteerSource.STALL_OPERATOR,
+                household_name=spec.household(rng, number),
+                badge_number=f"GZ-{serial + 1:04d}",
+                skills=rng.sample(_SKILLS, rng.randint(0, 2)),
+                joined_on=opened + timedelta(days=rng.randint(0, 100)),
+                user_id=account.id if first else None,
+                status=VolunteerStatus.APPLIED if fate is VolunteerStatus.APPLIED else VolunteerStatus.ACTIVE,
+            )
+            volunteer = new_volunteer(data, site.station_id, opened, protector)
+            volunteer.created_at = volunteer.updated_at = datetime.combine(
+                volunteer.joined_on, datetime.min.time(), TIMEZONE
+            )
+            records.append(volunteer)
+            history.append(enrolment_entry(volunteer, "enrol", None))
+            if fate in _LEAVING:
+                history.append(_leave(volunteer, fate))
+            serial += 1
+    await volunteer_repository.insert_new(session, [record.model_dump() for record in records])
+    await volunteer_repository.insert_status_changes(session, [entry.model_dump() for entry in history])
+    return len(records)
+
+
+def _fate(rng: random.Random) -> VolunteerStatus | None:
+    """A few volunteers applied only recently, were suspended, or retired: the lifecycle in the data."""
+    roll = rng.random()
+    if roll < 0.02:
+        return VolunteerStatus.APPLIED
+    if roll < 0.04:
+        return VolunteerStatus.SUSPENDED
+    if roll < 0.05:
+        return VolunteerStatus.RETIRED
+    return None
+
+
+# Status: (action, reason, days after enrolment).
+_LEAVING = {
+    VolunteerStatus.SUSPENDED: ("suspend", "连续两月未参加培训", 60),
+    VolunteerStatus.RETIRED: ("retire", "摊位转让，退出义警", 75),
+}
+
+
+def _leave(volunteer: Volunteer, to_status: VolunteerStatus) -> VolunteerStatusChange:
+    action, reason, days = _LEAVING[to_status]
+    change = VolunteerStatusChange(
+        volunteer_id=volunteer.id, from_status=VolunteerStatus.ACTIVE, to_status=to_status, action=action,
+        reason=reason, occurred_at=volunteer.created_at + timedelta(days=days),
+    )  # fmt: skip
+    volunteer.status = to_status
+    volunteer.version += 1
+    volunteer.updated_at = change.occurred_at
+    return change

@@ -1,5 +1,5 @@
-"""Benchmarks of the foundation: request latency through the full ASGI stack, outbox relay throughput and
-worker throughput, on real PostgreSQL and Redis (the configured URLs, or embedded servers).
+"""Benchmarks: request latency through the full ASGI stack, outbox relay and worker throughput, volunteer
+lists over 100,000 volunteers and a 10,000-row import, on real PostgreSQL and Redis (embedded servers).
 
 Run with `make bench`. Figures are printed, never asserted: targets live here, not in unit tests.
 """
@@ -7,10 +7,8 @@ Run with `make bench`. Figures are printed, never asserted: targets live here, n
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -19,6 +17,8 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from bench.common import report, timed
+from bench.volunteers import bench_volunteers
 from tests.world import add_user, sign_in_directly
 from yijing import migrate
 from yijing.access import Role
@@ -42,24 +42,6 @@ from yijing_worker import worker as worker_module
 
 REQUESTS = 500
 MESSAGES = 2000
-
-
-def report(name: str, samples: list[float]) -> None:
-    ordered = sorted(samples)
-    p95 = ordered[int(len(ordered) * 0.95) - 1]
-    print(
-        f"{name:<34} n={len(samples):>5}  median={statistics.median(samples) * 1000:7.2f} ms  "
-        f"p95={p95 * 1000:7.2f} ms  throughput={len(samples) / sum(samples):8.0f}/s"
-    )
-
-
-async def timed(call: Callable[[], Awaitable[object]], times: int) -> list[float]:
-    samples = []
-    for _ in range(times):
-        started = time.perf_counter()
-        await call()
-        samples.append(time.perf_counter() - started)
-    return samples
 
 
 async def admin_headers(settings: Settings) -> dict[str, str]:
@@ -151,6 +133,7 @@ def main() -> None:
             print(f"yijing benchmarks — PostgreSQL: {url.host or 'unix socket'}, Redis: {settings.redis_url}")
             asyncio.run(bench_http(settings))
             asyncio.run(bench_outbox_and_worker(settings))
+            asyncio.run(bench_volunteers(settings))
         finally:
             asyncio.run(drop_database(database_url))
 

@@ -24,6 +24,8 @@ from yijing.personal import id_card_check_code, protector_for
 from yijing.settings import Settings
 from yijing.teams.models import Post, TeamAssignment
 from yijing.volunteers.models import Gender, Volunteer, VolunteerSource
+from yijing.volunteers.schemas import VolunteerCreate
+from yijing.volunteers.service import volunteer_row
 
 PASSWORD = "correct horse 42"
 # The world's API keys (for its own station) and their scopes.
@@ -101,25 +103,18 @@ def new_volunteer(
     settings: Settings, site: Site, serial: int, *, user_id: uuid.UUID | None = None, **fields: object
 ) -> Volunteer:
     """A volunteer record (not yet added) with valid, distinct personal data."""
-    protector = protector_for(settings.personal_data_key)
-    phone = protector.protect_mobile(f"137{serial:08d}")
-    card = protector.protect_id_card(id_card_number(serial))
-    values: dict[str, object] = {
-        "station_id": site.station_id,
-        "site_id": site.id,
-        "name": f"义警{serial}",
-        "gender": Gender.FEMALE,
-        "source": VolunteerSource.STALL_OPERATOR,
-        "joined_on": date(2023, 7, 1),
-        "user_id": user_id,
-        "phone_sealed": phone.sealed,
-        "phone_fingerprint": phone.fingerprint,
-        "phone_masked": phone.masked,
-        "id_card_sealed": card.sealed,
-        "id_card_fingerprint": card.fingerprint,
-        "id_card_masked": card.masked,
-    }
-    return Volunteer.model_validate(values | fields)
+    data = VolunteerCreate(
+        name=f"义警{serial}",
+        gender=Gender.FEMALE,
+        phone=f"137{serial:08d}",
+        id_card_number=id_card_number(serial),
+        site_id=site.id,
+        source=VolunteerSource.STALL_OPERATOR,
+        joined_on=date(2023, 7, 1),
+        user_id=user_id,
+    )
+    row = volunteer_row(data, site.station_id, date(2023, 7, 1), protector_for(settings.personal_data_key))
+    return Volunteer(**(row | fields))
 
 
 async def sign_in_directly(session, settings: Settings, user: User) -> str:

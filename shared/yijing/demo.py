@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,7 @@ from yijing.db import SessionFactory, session_scope
 from yijing.identity import service as identity_service
 from yijing.identity.models import User
 from yijing.identity.schemas import AdminCreate, MemberCreate, StaffCreate
+from yijing.ids import new_id
 from yijing.org import repository as org_repository
 from yijing.org.models import Site, SiteKind, Station
 from yijing.personal import id_card_check_code, protector_for
@@ -26,15 +28,9 @@ from yijing.settings import Settings
 from yijing.teams import repository as team_repository
 from yijing.teams.models import Post, TeamAssignment
 from yijing.volunteers import repository as volunteer_repository
-from yijing.volunteers.models import (
-    Gender,
-    Volunteer,
-    VolunteerSource,
-    VolunteerStatus,
-    VolunteerStatusChange,
-)
+from yijing.volunteers.models import Gender, VolunteerSource, VolunteerStatus
 from yijing.volunteers.schemas import VolunteerCreate
-from yijing.volunteers.service import enrolment_entry, new_volunteer
+from yijing.volunteers.service import enrolment_row, volunteer_row
 
 STATION_NAME = "甘蔗派出所"
 DEFAULT_PASSWORD = "yijing-demo-2023"  # noqa: S105 - printed for signing in to the demo
@@ -244,8 +240,8 @@ async def _volunteers(
     session: AsyncSession, settings: Settings, rng: random.Random, sites: list[Site], account: User
 ) -> int:
     protector = protector_for(settings.personal_data_key)
-    records: list[Volunteer] = []
-    history: list[VolunteerStatusChange] = []
+    records: list[dict[str, Any]] = []
+    history: list[dict[str, Any]] = []
     serial = 0
     for index, (spec, site) in enumerate(zip(SITES, sites, strict=True)):
         opened = (PILOT_START + timedelta(days=14 * index)).date()
@@ -269,17 +265,17 @@ async def _volunteers(
                 user_id=account.id if first else None,
                 status=VolunteerStatus.APPLIED if fate is VolunteerStatus.APPLIED else VolunteerStatus.ACTIVE,
             )
-            volunteer = new_volunteer(data, site.station_id, opened, protector)
-            volunteer.created_at = volunteer.updated_at = datetime.combine(
-                volunteer.joined_on, datetime.min.time(), TIMEZONE
+            row = volunteer_row(data, site.station_id, opened, protector)
+            row["created_at"] = row["updated_at"] = datetime.combine(
+                row["joined_on"], datetime.min.time(), TIMEZONE
             )
-            records.append(volunteer)
-            history.append(enrolment_entry(volunteer, "enrol", None))
-            if fate in _LEAVING:
-                history.append(_leave(volunteer, fate))
+            records.append(row)
+            history.append(enrolment_row(row, "enrol", None))
+            if fate is not None and fate in _LEAVING:
+                history.append(_leave(row, fate))
             serial += 1
-    await volunteer_repository.insert_new(session, [record.model_dump() for record in records])
-    await volunteer_repository.insert_status_changes(session, [entry.model_dump() for entry in history])
+    await volunteer_repository.insert_new(session, records)
+    await volunteer_repository.insert_status_changes(session, history)
     return len(records)
 
 
@@ -302,13 +298,18 @@ _LEAVING = {
 }
 
 
-def _leave(volunteer: Volunteer, to_status: VolunteerStatus) -> VolunteerStatusChange:
+def _leave(volunteer: dict[str, Any], to_status: VolunteerStatus) -> dict[str, Any]:
+    """Move an enrolled volunteer (column values) on to ``to_status``: the history row for it."""
     action, reason, days = _LEAVING[to_status]
-    change = VolunteerStatusChange(
-        volunteer_id=volunteer.id, from_status=VolunteerStatus.ACTIVE, to_status=to_status, action=action,
-        reason=reason, occurred_at=volunteer.created_at + timedelta(days=days),
-    )  # fmt: skip
-    volunteer.status = to_status
-    volunteer.version += 1
-    volunteer.updated_at = change.occurred_at
-    return change
+    occurred_at = volunteer["created_at"] + timedelta(days=days)
+    volunteer.update(status=to_status, version=volunteer["version"] + 1, updated_at=occurred_at)
+    return {
+        "id": new_id(),
+        "volunteer_id": volunteer["id"],
+        "from_status": VolunteerStatus.ACTIVE,
+        "to_status": to_status,
+        "action": action,
+        "reason": reason,
+        "actor_id": None,
+        "occurred_at": occurred_at,
+    }

@@ -31,9 +31,9 @@ from yijing.org import repository as org_repository
 from yijing.org.errors import StationNotFound
 from yijing.personal import protector_for
 from yijing.volunteers import repository
-from yijing.volunteers.models import Gender, Volunteer, VolunteerSource, VolunteerStatus
+from yijing.volunteers.models import Gender, VolunteerSource, VolunteerStatus
 from yijing.volunteers.schemas import GENDER_LABELS_ZH, SOURCE_LABELS_ZH, STATUS_LABELS_ZH, VolunteerCreate
-from yijing.volunteers.service import enrolment_entry, new_volunteer, station_today
+from yijing.volunteers.service import enrolment_row, station_today, volunteer_row
 
 MAX_ROWS = 20_000
 # Rows validated between two progress reports.
@@ -309,22 +309,22 @@ class ImportPayload(JobPayload):
 async def _sort_out(
     session: AsyncSession,
     station_id: uuid.UUID,
-    candidates: list[tuple[int, Volunteer]],
+    candidates: list[tuple[int, dict[str, Any]]],
     errors: list[RowError],
-) -> tuple[list[Volunteer], int]:
+) -> tuple[list[dict[str, Any]], int]:
     """Compare valid rows with each other and with the station's volunteers: the ones to enrol, and how many
     the station has already (skipped, so that importing a file twice enrols nobody twice). Clashes are
     added to ``errors``."""
-    cards = {volunteer.id_card_fingerprint for _, volunteer in candidates}
-    badge_numbers = {volunteer.badge_number for _, volunteer in candidates if volunteer.badge_number}
+    cards = {row["id_card_fingerprint"] for _, row in candidates}
+    badge_numbers = {row["badge_number"] for _, row in candidates if row["badge_number"]}
     existing = await repository.ids_by_id_card(session, station_id, cards)
     badges_taken = await repository.ids_by_badge(session, station_id, badge_numbers)
     row_of_card: dict[str, int] = {}
     row_of_badge: dict[str, int] = {}
-    to_enrol: list[Volunteer] = []
+    to_enrol: list[dict[str, Any]] = []
     skipped = 0
-    for number, volunteer in candidates:
-        card, badge = volunteer.id_card_fingerprint, volunteer.badge_number
+    for number, row in candidates:
+        card, badge = row["id_card_fingerprint"], row["badge_number"]
         if card in row_of_card:
             errors.append(
                 RowError(number, _LABEL["id_card_number"], f"the same person as row {row_of_card[card]}")
@@ -344,7 +344,7 @@ async def _sort_out(
             continue
         if badge:
             row_of_badge[badge] = number
-        to_enrol.append(volunteer)
+        to_enrol.append(row)
     return to_enrol, skipped
 
 
@@ -377,18 +377,16 @@ async def run_import(context: JobContext, payload: ImportPayload) -> JsonDict:
         if index % PROGRESS_EVERY == 0:
             await context.report_progress(index, len(rows))
 
-    candidates = [(number, new_volunteer(data, station.id, today, protector)) for number, data in valid]
+    candidates = [(number, volunteer_row(data, station.id, today, protector)) for number, data in valid]
     to_enrol, skipped = await _sort_out(session, station.id, candidates, errors)
     errors.sort(key=lambda error: error.row)
 
     enrol = not errors or record.import_valid_rows
     created: set[uuid.UUID] = set()
     if enrol:
-        created = await repository.insert_new(session, [volunteer.model_dump() for volunteer in to_enrol])
+        created = await repository.insert_new(session, to_enrol)
         entries = [
-            enrolment_entry(volunteer, "import", record.requested_by).model_dump()
-            for volunteer in to_enrol
-            if volunteer.id in created
+            enrolment_row(row, "import", record.requested_by) for row in to_enrol if row["id"] in created
         ]
         await repository.insert_status_changes(session, entries)
     record.content_sealed = None  # the file held ID-card numbers in clear: keep it no longer than needed

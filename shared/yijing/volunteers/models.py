@@ -54,8 +54,10 @@ class Volunteer(SQLModel, table=True):
         CheckConstraint(_one_of("gender", Gender), name="gender_known"),
         CheckConstraint(_one_of("source", VolunteerSource), name="source_known"),
         CheckConstraint(_one_of("status", VolunteerStatus), name="status_known"),
-        # Keyset pages walk (station, id) and (site, id); the filters then read few rows per page.
+        # Keyset pages walk (station, id), (station, status, id) or (site, id) in id order; other filters
+        # then read few rows per page.
         Index("ix_volunteers_station_id_id", "station_id", "id"),
+        Index("ix_volunteers_station_id_status_id", "station_id", "status", "id"),
         Index("ix_volunteers_site_id_id", "site_id", "id"),
     )
 

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import column, func, inspect, or_, select, table, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -161,19 +162,48 @@ async def ids_by_badge(
 _BATCH = 1_000
 
 
+def _column_names(model: type[Volunteer | VolunteerStatusChange]) -> list[str]:
+    return [column.name for column in inspect(model).columns]
+
+
+async def _copy(
+    session: AsyncSession, table: str, columns: Sequence[str], rows: Sequence[dict[str, Any]]
+) -> None:
+    """Bulk-load rows with PostgreSQL COPY, inside the session's transaction."""
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    records = [
+        tuple(
+            json.dumps(row[name], ensure_ascii=False) if name == "skills" else row[name] for name in columns
+        )
+        for row in rows
+    ]
+    await driver.copy_records_to_table(table, records=records, columns=list(columns))
+
+
 async def insert_new(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
-    """Insert volunteers, skipping any that a concurrent writer enrolled meanwhile; the ids inserted."""
-    inserted: set[uuid.UUID] = set()
-    for start in range(0, len(rows), _BATCH):
-        batch = list(rows[start : start + _BATCH])
-        query = insert(Volunteer).values(batch).on_conflict_do_nothing().returning(col(Volunteer.id))
-        inserted |= set((await session.scalars(query)).all())
-    return inserted
+    """Insert volunteers (column values), skipping any that a concurrent writer enrolled meanwhile; the ids
+    inserted. The rows are copied into a temporary table first: COPY is many times faster than INSERT."""
+    if not rows:
+        return set()
+    staging = f"volunteers_incoming_{uuid.uuid4().hex}"
+    await session.execute(text(f"CREATE TEMPORARY TABLE {staging} (LIKE volunteers) ON COMMIT DROP"))
+    columns = _column_names(Volunteer)
+    await _copy(session, staging, columns, rows)
+    incoming = table(staging, *(column(name) for name in columns))
+    query = (
+        insert(Volunteer)
+        .from_select(columns, select(incoming))
+        .on_conflict_do_nothing()
+        .returning(col(Volunteer.id))
+    )
+    return set((await session.scalars(query)).all())
 
 
 async def insert_status_changes(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), _BATCH):
-        await session.execute(insert(VolunteerStatusChange).values(list(rows[start : start + _BATCH])))
+    if rows:
+        await _copy(session, VolunteerStatusChange.__tablename__, _column_names(VolunteerStatusChange), rows)
 
 
 async def get_import(

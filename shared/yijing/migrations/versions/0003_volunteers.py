@@ -169,6 +169,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_volunteers_site_id_id", "volunteers", ["site_id", "id"], unique=False)
     op.create_index("ix_volunteers_station_id_id", "volunteers", ["station_id", "id"], unique=False)
+    op.create_index(
+        "ix_volunteers_station_id_status_id", "volunteers", ["station_id", "status", "id"], unique=False
+    )
     op.create_index(op.f("ix_volunteers_updated_at"), "volunteers", ["updated_at"], unique=False)
     op.create_table(
         "volunteer_status_changes",
@@ -207,6 +210,7 @@ def downgrade() -> None:
     op.drop_table("volunteer_status_changes")
     op.drop_index(op.f("ix_volunteers_updated_at"), table_name="volunteers")
     op.drop_index("ix_volunteers_station_id_id", table_name="volunteers")
+    op.drop_index("ix_volunteers_station_id_status_id", table_name="volunteers")
     op.drop_index("ix_volunteers_site_id_id", table_name="volunteers")
     op.drop_table("volunteers")
     op.drop_index(

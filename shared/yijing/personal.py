@@ -23,14 +23,15 @@ from yijing.ids import utcnow
 
 _ID_CARD_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CARD_CHECK_CODES = "10X98765432"
-_ID_CARD_SHAPE = re.compile(r"^\d{17}[\dX]$")
+# [0-9], not \d: Python's \d also matches fullwidth and other scripts' digits.
+_ID_CARD_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
 # Province-level codes of GB/T 2260 (11 Beijing … 65 Xinjiang, 71 Taiwan, 81/82 Hong Kong/Macao).
 PROVINCE_CODES = frozenset(
     {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46}
     | {50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82}
 )
-MOBILE_PATTERN = r"^1[3-9]\d{9}$"
-ID_CARD_PATTERN = r"^\d{17}[\dXx]$"
+MOBILE_PATTERN = r"^1[3-9][0-9]{9}$"
+ID_CARD_PATTERN = r"^[0-9]{17}[0-9Xx]$"
 _MOBILE = re.compile(MOBILE_PATTERN)
 
 

@@ -36,7 +36,7 @@ def _known_time_zone(value: str) -> str:
     return value
 
 
-_ISO_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+_ISO_DATE_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
 
 
 def _iso_string_only(value: Any) -> Any:
@@ -48,7 +48,7 @@ def _iso_string_only(value: Any) -> Any:
     return value
 
 
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 def _iso_date_only(value: Any) -> Any:

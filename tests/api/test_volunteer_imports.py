@@ -16,6 +16,7 @@ from tests.world import id_card_number
 from yijing.access import Role
 from yijing.jobs import service as jobs_service
 from yijing.jobs.models import JobRun
+from yijing.personal import id_card_check_code
 from yijing.volunteers.jobs import IMPORT
 from yijing.volunteers.models import Volunteer, VolunteerImport, VolunteerStatusChange
 
@@ -222,6 +223,7 @@ async def test_a_badge_held_by_an_existing_volunteer_is_a_row_error(
         (csv_file([["林"]], header=["姓名"]), "required columns are missing"),
         (csv_file([], header=["姓名", "姓名"]), "appears twice"),
         (b"PK\x03\x04 not really a workbook", "not a readable XLSX"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1 an Excel 97 file", "save the file as .xlsx"),
         ("姓名\n".encode("utf-16"), "neither UTF-8 nor GB 18030"),
     ],
     ids=[
@@ -231,6 +233,7 @@ async def test_a_badge_held_by_an_existing_volunteer_is_a_row_error(
         "missing-columns",
         "repeated-column",
         "fake-xlsx",
+        "xls",
         "utf-16",
     ],
 )
@@ -320,3 +323,30 @@ async def test_the_template_round_trips(client, world, run_worker, session_facto
     filled = csv_file(rows, header=header)
     job = await import_and_wait(client, world, run_worker, filled)
     assert job["result"]["created"] == 1
+
+
+async def test_a_minor_is_a_row_error(client, world, run_worker):
+    child = "350121" + "20150601" + "123"
+    child += id_card_check_code(child)
+    rows = rows_for(world, [2000, 2001], overrides={2001: {"身份证号": child}})
+    job = await import_and_wait(client, world, run_worker, csv_file(rows))
+    assert job["result"]["errors"] == [
+        {"row": 3, "column": "身份证号", "message": "the person is under 18 on the joining date"}
+    ]
+
+
+async def test_two_imports_of_the_same_people_at_once_enrol_each_once(
+    client, world, run_worker, session_factory
+):
+    rows = rows_for(world, range(2100, 2400))
+    first = await upload(client, world, csv_file(rows))
+    second = await upload(client, world, csv_file(list(reversed(rows))))
+    await run_worker()  # four jobs at a time: both imports run together
+    results = []
+    for response in (first, second):
+        job = (await client.get(response.headers["location"], headers=world.headers(Role.OFFICER))).json()
+        assert job["status"] == "succeeded", job
+        results.append(job["result"])
+    assert sorted(result["created"] for result in results) == [0, 300]
+    assert sorted(result["skipped_existing"] for result in results) == [0, 300]
+    assert len(await station_volunteers(session_factory, world)) == 301

@@ -9,6 +9,7 @@ from sqlmodel import col
 from tests.world import id_card_number
 from yijing.access import Role
 from yijing.audit.models import AuditEvent
+from yijing.personal import id_card_check_code
 from yijing.volunteers.models import Volunteer, VolunteerStatus
 from yijing.volunteers.service import TRANSITIONS, VolunteerAction
 
@@ -428,3 +429,79 @@ async def test_a_site_with_volunteers_cannot_be_deleted(client, world):
     response = await client.delete(f"/api/v1/sites/{world.own.site.id}", headers=world.headers(Role.LEADER))
     assert response.status_code == 409
     assert response.json()["code"] == "site_in_use"
+
+
+def fullwidth(text: str) -> str:
+    return "".join(chr(ord(char) + 0xFEE0) if char.isascii() and char.isdigit() else char for char in text)
+
+
+@pytest.mark.parametrize("field", ["id_card_number", "phone"])
+async def test_digits_of_other_scripts_are_not_digits(client, world, field):
+    body = volunteer_body(world)
+    body[field] = fullwidth(body[field])
+    response = await client.post("/api/v1/volunteers", json=body, headers=world.headers(Role.OFFICER))
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == f"body.{field}"
+
+
+async def test_volunteers_are_adults_and_have_not_joined_in_the_future(client, world):
+    officer = world.headers(Role.OFFICER)
+    child = "350121" + "20150601" + "123"
+    child += id_card_check_code(child)
+    response = await client.post(
+        "/api/v1/volunteers", json=volunteer_body(world, id_card_number=child), headers=officer
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {
+            "field": "body.id_card_number",
+            "message": "the person is under 18 on the joining date",
+            "code": "under_age",
+        }
+    ]
+    response = await client.post(
+        "/api/v1/volunteers", json=volunteer_body(world, joined_on="2099-01-01"), headers=officer
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["code"] == "future_date"
+    volunteer = await enrol(client, world)
+    response = await client.patch(
+        f"/api/v1/volunteers/{volunteer['id']}", json={"joined_on": "2099-01-01"}, headers=officer
+    )
+    assert response.status_code == 422
+
+
+async def test_badges_are_capitals_and_whole_phones_are_searchable(client, world):
+    volunteer = await enrol(client, world, badge_number="gz-0042", phone="13712340000")
+    assert volunteer["badge_number"] == "GZ-0042"
+    officer = world.headers(Role.OFFICER)
+    for q in ("gz-0042", "13712340000", "137 1234 0000"):
+        response = await client.get("/api/v1/volunteers", params={"q": q}, headers=officer)
+        found = [item["id"] for item in response.json()["items"]]
+        assert found == ([volunteer["id"]] if " " not in q else []), q
+
+
+async def test_a_summary_of_a_station_out_of_reach_is_404_not_zero(client, world):
+    response = await client.get(
+        "/api/v1/volunteers/summary",
+        params={"station_id": str(world.other.station.id)},
+        headers=world.headers(Role.OFFICER),
+    )
+    assert response.status_code == 404
+    response = await client.get(
+        "/api/v1/volunteers/summary",
+        params={"station_id": str(world.own.station.id)},
+        headers=world.headers(Role.OFFICER),
+    )
+    assert response.json()["total"] == 1
+
+
+async def test_if_match_star_matches_any_version(client, world):
+    volunteer = await enrol(client, world)
+    response = await client.patch(
+        f"/api/v1/volunteers/{volunteer['id']}",
+        json={"name": "陈美"},
+        headers=world.headers(Role.OFFICER) | {"If-Match": "*"},
+    )
+    assert response.status_code == 200
+    assert response.json()["version"] == 2

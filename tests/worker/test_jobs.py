@@ -2,7 +2,9 @@
 
 import asyncio
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from tests.db import count_rows
 from tests.jobs import COUNTING, SLOW, CountingPayload
@@ -163,3 +165,14 @@ async def test_a_job_that_times_out_is_marked_failed_not_left_running(redis, run
     finished = await get_run(session_factory, run.id)
     assert finished.status is JobStatus.FAILED
     assert "cancelled" in (finished.error or "")
+
+
+class _DriverError(Exception):
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(("sqlstate", "transient"), [("40P01", True), ("40001", True), ("23505", False)])
+def test_deadlocks_and_serialisation_failures_are_retried(sqlstate, transient):
+    assert service.is_transient(DBAPIError("INSERT …", {}, _DriverError(sqlstate))) is transient

@@ -20,13 +20,17 @@ def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-# No text may contain NUL (see RejectNulMiddleware); free-text strings say so in the document.
+# No text may contain NUL (see RejectNulMiddleware); free-text strings say so in the document. Uploaded
+# files (contentMediaType) are bytes, not text.
 NO_NUL_PATTERN = "^[^\\x00]*$"
 
 
 def _forbid_nul(schema: Any) -> None:
     if isinstance(schema, dict):
-        if schema.get("type") == "string" and not {"pattern", "format", "enum", "const"} & schema.keys():
+        if (
+            schema.get("type") == "string"
+            and not {"pattern", "format", "enum", "const", "contentMediaType"} & schema.keys()
+        ):
             schema["pattern"] = NO_NUL_PATTERN
         for value in schema.values():
             _forbid_nul(value)

@@ -50,7 +50,7 @@ Reveal = Annotated[
 
 def version_of(if_match: str | None) -> int | None:
     """The version an ``If-Match`` header names (its pattern has already been checked)."""
-    if if_match is None:
+    if if_match is None or if_match == "*":  # "*": any version (RFC 9110)
         return None
     return int(if_match.removeprefix("W/").strip('"'))
 
@@ -58,9 +58,9 @@ def version_of(if_match: str | None) -> int | None:
 IfMatch = Annotated[
     str | None,
     Header(
-        pattern=r'^(W/)?"?[0-9]{1,9}"?$',
+        pattern=r'^((W/)?"?[0-9]{1,9}"?|\*)$',
         description='The ETag you read (e.g. "3", quotes optional): a change is refused with 412 '
-        "if the record moved on since",
+        "if the record moved on since. `*` matches any version.",
     ),
 ]
 

@@ -79,9 +79,16 @@ async def get_run(session: AsyncSession, actor: Actor, run_id: uuid.UUID) -> Job
     return run
 
 
+# serialization_failure, deadlock_detected
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+
+
 def is_transient(exc: BaseException) -> bool:
-    """Failures worth another try: the database or the network went away, not a bug or bad data."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+    """Failures worth another try: the database or the network went away, or PostgreSQL broke a deadlock or a
+    serialisation conflict by aborting this transaction; not a bug or bad data."""
+    if isinstance(exc, DBAPIError) and (
+        exc.connection_invalidated or getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES
+    ):
         return True
     return isinstance(
         exc, OperationalError | InterfaceError | ConnectionError | TimeoutError | RedisConnectionError

@@ -11,7 +11,7 @@ from yijing.personal import PROVINCE_CODES
 from yijing.types import JSON_NUMBER, Name, TimeZoneName
 
 # Six digits, the first two a province of GB/T 2260.
-DIVISION_CODE_PATTERN = "^(" + "|".join(str(code) for code in sorted(PROVINCE_CODES)) + r")\d{4}$"
+DIVISION_CODE_PATTERN = "^(" + "|".join(str(code) for code in sorted(PROVINCE_CODES)) + r")[0-9]{4}$"
 DivisionCode = Annotated[
     str,
     Field(

@@ -47,11 +47,11 @@ class AssignmentRead(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    **_MEMBER_EXAMPLE,
+                    **{key: value for key, value in _MEMBER_EXAMPLE.items() if key != "assignment_id"},
                     "id": _ASSIGNMENT_ID,
                     "site_id": _SITE_ID,
                     "end_reason": None,
-                    "assigned_by": None,
+                    "assigned_by": "0193a6a4-3333-7c3d-8f2a-3b4c5d6e7f81",
                     "ended_by": None,
                 }
             ]

@@ -123,7 +123,8 @@ async def assign(
             errors=[
                 {
                     "field": "body.user_id",
-                    "message": f"the account is {'an inactive ' if not user.is_active else 'a '}{user.role}",
+                    "message": f"the account's role is {user.role}"
+                    + ("" if user.is_active else ", and it is disabled"),
                     "code": "post_role",
                 }
             ],

@@ -33,7 +33,7 @@ from yijing.personal import protector_for
 from yijing.volunteers import repository
 from yijing.volunteers.models import Gender, VolunteerSource, VolunteerStatus
 from yijing.volunteers.schemas import GENDER_LABELS_ZH, SOURCE_LABELS_ZH, STATUS_LABELS_ZH, VolunteerCreate
-from yijing.volunteers.service import enrolment_row, station_today, volunteer_row
+from yijing.volunteers.service import enrolment_problems, enrolment_row, station_today, volunteer_row
 
 MAX_ROWS = 20_000
 # Rows validated between two progress reports.
@@ -83,7 +83,7 @@ _STATUSES = {
     "applied": VolunteerStatus.APPLIED,
 }
 _SKILL_SEPARATORS = re.compile(r"[、,，;；\s]+")
-_SLASHED_DATE = re.compile(r"^(\d{4})[/.-](\d{1,2})[/.-](\d{1,2})$")
+_SLASHED_DATE = re.compile(r"^([0-9]{4})[/.-]([0-9]{1,2})[/.-]([0-9]{1,2})$")
 
 
 class ImportFileInvalid(InvalidInput):
@@ -106,8 +106,13 @@ def _file_error(message: str, code: str) -> ImportFileInvalid:
 # Reading files
 
 
+_OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97–2003 (.xls), WPS .et
+
+
 def detect_format(content: bytes) -> FileFormat:
     """By content, not by name: an XLSX file is a zip archive; anything else is read as CSV text."""
+    if content.startswith(_OLE2_SIGNATURE):
+        raise _file_error("old Excel (.xls) workbooks are not read: save the file as .xlsx or CSV", "xls")
     return FileFormat.XLSX if content[:4] == b"PK\x03\x04" else FileFormat.CSV
 
 
@@ -259,7 +264,7 @@ def _labelled(
     return choice
 
 
-def validate_row(row: SheetRow, sites: dict[str, uuid.UUID]) -> VolunteerCreate | list[RowError]:
+def validate_row(row: SheetRow, sites: dict[str, uuid.UUID], today: date) -> VolunteerCreate | list[RowError]:
     """The row as API input, or what is wrong with it (every problem, not only the first)."""
     errors: list[RowError] = []
     values = row.values
@@ -294,6 +299,10 @@ def validate_row(row: SheetRow, sites: dict[str, uuid.UUID]) -> VolunteerCreate 
                 errors.append(RowError(row.number, column, error["msg"]))
                 reported.add(column)
     else:
+        for problem in enrolment_problems(volunteer.id_card_number, volunteer.joined_on, today):
+            errors.append(
+                RowError(row.number, _LABEL[problem["field"].removeprefix("body.")], problem["message"])
+            )
         if not errors:
             return volunteer
     return errors
@@ -355,6 +364,9 @@ async def run_import(context: JobContext, payload: ImportPayload) -> JsonDict:
         raise ImportNotFound(f"no volunteer import {payload.import_id}")
     if record.content_sealed is None:
         raise ImportAlreadyProcessed("this file was processed already; upload it again to re-run it")
+    # One import per station at a time: two files naming the same people in another order would otherwise
+    # deadlock on the unique indexes.
+    await repository.lock_station_imports(session, record.station_id)
     protector = protector_for(context.settings.personal_data_key)
     content = protector.open_bytes(record.content_sealed)
     rows = read_sheet(content, FileFormat(record.file_format))
@@ -367,15 +379,18 @@ async def run_import(context: JobContext, payload: ImportPayload) -> JsonDict:
 
     errors: list[RowError] = []
     valid: list[tuple[int, VolunteerCreate]] = []
-    await context.report_progress(0, len(rows))
+    # Progress counts each row twice: once validated, once written.
+    total = 2 * len(rows)
+    await context.report_progress(0, total)
     for index, row in enumerate(rows, start=1):
-        outcome = validate_row(row, sites)
+        outcome = validate_row(row, sites, today)
         if isinstance(outcome, list):
             errors.extend(outcome)
         else:
             valid.append((row.number, outcome))
         if index % PROGRESS_EVERY == 0:
-            await context.report_progress(index, len(rows))
+            await context.report_progress(index, total)
+    await context.report_progress(len(rows), total)
 
     candidates = [(number, volunteer_row(data, station.id, today, protector)) for number, data in valid]
     to_enrol, skipped = await _sort_out(session, station.id, candidates, errors)

@@ -73,6 +73,7 @@ async def list_volunteers(
     status: VolunteerStatus | None = None,
     source: VolunteerSource | None = None,
     text: str | None = None,
+    phone_fingerprint: str | None = None,
     updated_after: datetime | None = None,
 ) -> Sequence[Volunteer]:
     """One query, whatever the filters: a page of ``limit + 1`` rows in id order."""
@@ -88,10 +89,12 @@ async def list_volunteers(
     if text is not None:
         matches = [
             col(Volunteer.name).ilike(f"%{_escape_like(text)}%", escape="\\"),
-            col(Volunteer.badge_number) == text,
+            col(Volunteer.badge_number) == text.upper(),
         ]
         if text.isdigit() and len(text) == 4:  # the last four digits of a phone (all a masked phone shows)
             matches.append(col(Volunteer.phone_masked).endswith(text, autoescape=True))
+        if phone_fingerprint is not None:
+            matches.append(col(Volunteer.phone_fingerprint) == phone_fingerprint)
         query = query.where(or_(*matches))
     if updated_after is not None:
         query = query.where(col(Volunteer.updated_at) > updated_after)
@@ -204,6 +207,14 @@ async def insert_new(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> s
 async def insert_status_changes(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
         await _copy(session, VolunteerStatusChange.__tablename__, _column_names(VolunteerStatusChange), rows)
+
+
+async def lock_station_imports(session: AsyncSession, station_id: uuid.UUID) -> None:
+    """Held until the transaction ends."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"volunteer_import:{station_id}"},
+    )
 
 
 async def get_import(

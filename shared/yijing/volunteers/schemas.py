@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from yijing.personal import IdCardNumber, MobileNumber
 from yijing.types import CalendarDate, Name
@@ -36,7 +36,11 @@ Address = Annotated[
 BadgeNumber = Annotated[
     str,
     StringConstraints(pattern=r"^[0-9A-Za-z-]{1,32}$"),
-    Field(description="Armband (红袖标) number: letters, digits and hyphens; unique in the station"),
+    Field(
+        description="Armband (红袖标) number: letters, digits and hyphens (kept in capitals); unique in the "
+        "station"
+    ),
+    AfterValidator(str.upper),
 ]
 # No separators or white space inside a skill (written out: Python's \s and JSON Schema's differ).
 Skill = Annotated[
@@ -237,7 +241,17 @@ class VolunteerSummary(BaseModel):
                     "site_id": None,
                     "total": 718,
                     "by_status": {"applied": 12, "active": 690, "suspended": 6, "retired": 10},
-                    "by_source": {"stall_operator": 402, "shop_owner": 120, "landlord": 96, "other": 0},
+                    "by_source": {
+                        "stall_operator": 240,
+                        "shop_owner": 150,
+                        "landlord": 93,
+                        "area_leader": 30,
+                        "building_captain": 42,
+                        "community_cadre": 25,
+                        "security_guard": 100,
+                        "resident": 21,
+                        "other": 7,
+                    },
                 }
             ]
         }

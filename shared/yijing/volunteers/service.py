@@ -3,6 +3,7 @@ event), changes, the status lifecycle with its history, and a volunteer's own pr
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -23,10 +24,10 @@ from yijing.ids import new_id, utcnow
 from yijing.notifications.jobs import notify
 from yijing.notifications.service import DeliverPayload
 from yijing.org import repository as org_repository
-from yijing.org.errors import SiteNotFound
+from yijing.org.errors import SiteNotFound, StationNotFound
 from yijing.org.models import Site
 from yijing.pagination import Page, decode_cursor, page_of
-from yijing.personal import PersonalDataProtector
+from yijing.personal import MOBILE_PATTERN, PersonalDataProtector
 from yijing.volunteers import repository
 from yijing.volunteers.errors import (
     AccountAlreadyLinked,
@@ -71,6 +72,33 @@ TRANSITIONS: dict[VolunteerAction, tuple[frozenset[VolunteerStatus], VolunteerSt
 
 def allowed_actions(status: VolunteerStatus) -> list[VolunteerAction]:
     return [action for action, (sources, _) in TRANSITIONS.items() if status in sources]
+
+
+MINIMUM_AGE = 18
+
+
+def _age_on(id_card_number: str, day: date) -> int:
+    born = date(int(id_card_number[6:10]), int(id_card_number[10:12]), int(id_card_number[12:14]))
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def enrolment_problems(
+    id_card_number: str | None, joined_on: date | None, today: date
+) -> list[dict[str, str]]:
+    """Rules the schema cannot state: volunteers are adults when they join, and have not joined in the
+    future. Field errors in the API's shape (the import reports them per row)."""
+    problems = []
+    if joined_on is not None and joined_on > today:
+        problems.append({"field": "body.joined_on", "message": "is after today", "code": "future_date"})
+    if id_card_number is not None and _age_on(id_card_number, joined_on or today) < MINIMUM_AGE:
+        message = f"the person is under {MINIMUM_AGE} on the joining date"
+        problems.append({"field": "body.id_card_number", "message": message, "code": "under_age"})
+    return problems
+
+
+def _refuse(problems: list[dict[str, str]]) -> None:
+    if problems:
+        raise InvalidInput("; ".join(f"{p['field']}: {p['message']}" for p in problems), errors=problems)
 
 
 def station_today(timezone: str) -> date:
@@ -240,10 +268,16 @@ async def list_volunteers(
     source: VolunteerSource | None = None,
     text: str | None = None,
     updated_after: datetime | None = None,
+    protector: PersonalDataProtector | None = None,
 ) -> Page[VolunteerRead]:
+    # A whole mobile number is found by its fingerprint (the number itself is stored sealed).
+    phone_fingerprint = None
+    if text is not None and protector is not None and re.fullmatch(MOBILE_PATTERN, text):
+        phone_fingerprint = protector.fingerprint(text)
     volunteers = await repository.list_volunteers(
         session, actor.scope, limit=limit, after_id=decode_cursor(cursor), station_id=station_id,
-        site_id=site_id, status=status, source=source, text=text, updated_after=updated_after,
+        site_id=site_id, status=status, source=source, text=text, phone_fingerprint=phone_fingerprint,
+        updated_after=updated_after,
     )  # fmt: skip
     return page_of(volunteers, limit, VolunteerRead.of)
 
@@ -251,6 +285,9 @@ async def list_volunteers(
 async def summarise(
     session: AsyncSession, actor: Actor, *, station_id: uuid.UUID | None, site_id: uuid.UUID | None
 ) -> VolunteerSummary:
+    # A count of a station or site out of reach would read as "none there": not found instead.
+    if station_id is not None and await org_repository.get_station(session, station_id, actor.scope) is None:
+        raise StationNotFound(f"no station {station_id}")
     if site_id is not None:
         await _site_in_reach(session, actor.scope, site_id)
     by_status = dict.fromkeys(VolunteerStatus, 0)
@@ -283,7 +320,9 @@ async def create_volunteer(
     site = await _site_in_reach(session, actor.scope, data.site_id)
     station = await org_repository.get_station(session, site.station_id, StationScope.everywhere())
     assert station is not None  # a site's station cannot be deleted while it has sites
-    row = volunteer_row(data, site.station_id, station_today(station.timezone), protector)
+    today = station_today(station.timezone)
+    _refuse(enrolment_problems(data.id_card_number, data.joined_on, today))
+    row = volunteer_row(data, site.station_id, today, protector)
     volunteer = Volunteer(**row)
     if data.user_id is not None:
         await _check_account(session, volunteer, data.user_id)
@@ -352,6 +391,11 @@ async def update_volunteer(
 ) -> Volunteer:
     volunteer = await _volunteer_to_change(session, actor, volunteer_id, expected_version)
     given = data.model_dump(exclude_unset=True)
+    if given.get("id_card_number") is not None or given.get("joined_on") is not None:
+        station = await org_repository.get_station(session, volunteer.station_id, StationScope.everywhere())
+        assert station is not None  # the volunteer's station
+        joined_on = given.get("joined_on") or volunteer.joined_on
+        _refuse(enrolment_problems(given.get("id_card_number"), joined_on, station_today(station.timezone)))
     updates = {
         key: value
         for key, value in given.items()
@@ -389,7 +433,7 @@ async def take_action(
     if volunteer.status not in sources:
         allowed = allowed_actions(volunteer.status)
         raise TransitionNotAllowed(
-            f"a {volunteer.status} volunteer cannot {action}; "
+            f"the volunteer's status is {volunteer.status}, from which {action} is not allowed; "
             f"allowed: {', '.join(allowed) or 'nothing (retired is final)'}",
             current_status=volunteer.status.value,
             allowed_actions=[str(name) for name in allowed],

@@ -47,6 +47,7 @@ _BINARY = {"schema": {"type": "string", "format": "binary"}}
 )
 async def list_volunteers(
     session: SessionDep,
+    protector: ProtectorDep,
     actor: Annotated[Actor, Depends(MANAGE)],
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
@@ -59,14 +60,15 @@ async def list_volunteers(
         Query(
             min_length=1,
             max_length=50,
-            description="Search: part of a name, an exact badge number, or a phone's last four digits",
+            description="Search: part of a name, an exact badge number, a whole mobile number, or a "
+            "mobile number's last four digits",
         ),
     ] = None,
     updated_after: Instant | None = None,
 ) -> Page[VolunteerRead]:
     return await service.list_volunteers(
         session, actor, limit=limit, cursor=cursor, station_id=station_id, site_id=site_id, status=status,
-        source=source, text=q, updated_after=updated_after,
+        source=source, text=q, updated_after=updated_after, protector=protector,
     )  # fmt: skip
 
 

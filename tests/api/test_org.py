@@ -76,15 +76,22 @@ async def test_a_half_given_location_is_422(client, world):
     assert response.status_code == 422
 
 
-async def test_deleting_a_site_detaches_its_officers(client, world):
+async def test_deleting_a_site_detaches_its_officers_and_ends_its_team(client, world):
     admin = world.headers(Role.ADMIN)
     officer = world.user(Role.OFFICER)
-    attach = await client.patch(
-        f"/api/v1/users/{officer.id}", json={"site_ids": [str(world.own.site.id)]}, headers=admin
+    site = await client.post(
+        "/api/v1/sites", json={"station_id": str(world.own.station.id), "name": "万家广场"}, headers=admin
     )
-    assert attach.json()["site_ids"] == [str(world.own.site.id)]
-    assert (await client.delete(f"/api/v1/sites/{world.own.site.id}", headers=admin)).status_code == 204
+    site_id = site.json()["id"]
+    attach = await client.patch(f"/api/v1/users/{officer.id}", json={"site_ids": [site_id]}, headers=admin)
+    assert attach.json()["site_ids"] == [site_id]
+    post = {"user_id": str(officer.id), "post": "officer"}
+    assert (
+        await client.post(f"/api/v1/sites/{site_id}/team/assignments", json=post, headers=admin)
+    ).status_code == 201
+    assert (await client.delete(f"/api/v1/sites/{site_id}", headers=admin)).status_code == 204
     assert (await client.get(f"/api/v1/users/{officer.id}", headers=admin)).json()["site_ids"] == []
+    assert (await client.get(f"/api/v1/sites/{site_id}/team", headers=admin)).status_code == 404
     events = await client.get("/api/v1/audit-events", params={"action": "site.delete"}, headers=admin)
     assert events.json()["items"][0]["changes"] == {"detached_user_ids": [str(officer.id)]}
 

@@ -1,5 +1,6 @@
 """The `yijing` command, in-process, against the test servers."""
 
+import base64
 import json
 
 import pytest
@@ -79,3 +80,38 @@ def test_users_create_refuses_bad_input_with_a_message(cli_env, arguments, messa
     result = runner.invoke(app, ["users", "create", *arguments])
     assert result.exit_code != 0
     assert message in result.output
+
+
+def test_demo_load_prints_the_accounts_and_loads_once(cli_env):
+    first = runner.invoke(app, ["demo", "load"])
+    assert first.exit_code == 0, first.output
+    assert "718 volunteers" in first.output
+    assert "13900000011" in first.output
+    assert "yijing-demo-2023" in first.output
+    again = runner.invoke(app, ["demo", "load"])
+    assert again.exit_code == 0, again.output
+    assert "loaded already" in again.output
+
+
+@pytest.mark.parametrize(
+    ("arguments", "environment", "message"),
+    [
+        (["--password", "short"], {}, "8 characters"),
+        (
+            [],
+            {
+                "YIJING_ENV": "production",
+                "YIJING_SECRET_KEY": "x" * 64,
+                "YIJING_PERSONAL_DATA_KEY": base64.b64encode(bytes(range(32))).decode(),
+            },
+            "never in production",
+        ),
+    ],
+)
+def test_demo_load_refuses(cli_env, monkeypatch, arguments, environment, message):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["demo", "load", *arguments])
+    assert result.exit_code != 0
+    assert message in " ".join(result.output.replace("│", " ").split()), result.output

@@ -1,5 +1,6 @@
-"""`yijing run` (what `make run` calls) on embedded servers: it serves, runs jobs, and on Ctrl-C or SIGTERM
-stops API, worker, PostgreSQL and Redis, leaving no process behind."""
+"""`yijing run --demo` (what `make run` calls) on embedded servers: it loads the demo station into the empty
+database, serves, runs jobs, and on Ctrl-C or SIGTERM stops API, worker, PostgreSQL and Redis, leaving no
+process behind."""
 
 import os
 import signal
@@ -13,6 +14,7 @@ import psutil
 import pytest
 
 from tests.live import environment_without_yijing_settings, free_port, wait_until_ready
+from yijing import demo
 
 STARTUP_SECONDS = 90
 ADMIN_PHONE = "13900001111"
@@ -44,7 +46,7 @@ def service(tmp_path):
     env = environment_without_yijing_settings()
     env |= {"YIJING_DATA_DIR": str(data_dir), "YIJING_LOG_LEVEL": "WARNING"}
     process = subprocess.Popen(
-        yijing("run", "--port", str(port)),
+        yijing("run", "--port", str(port), "--demo"),
         env=env,
         cwd=tmp_path,
         start_new_session=True,  # its own process group, as a terminal gives a foreground command
@@ -59,9 +61,9 @@ def service(tmp_path):
             leftover.kill()
 
 
-def sign_in(base: str) -> dict[str, str]:
+def sign_in(base: str, phone: str = ADMIN_PHONE, password: str = ADMIN_PASSWORD) -> dict[str, str]:
     response = httpx.post(
-        f"{base}/api/v1/auth/token", data={"username": ADMIN_PHONE, "password": ADMIN_PASSWORD}, timeout=10
+        f"{base}/api/v1/auth/token", data={"username": phone, "password": password}, timeout=10
     )
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
@@ -87,6 +89,10 @@ def test_run_serves_runs_jobs_and_ctrl_c_stops_everything(service, tmp_path):
         stdout=subprocess.DEVNULL,
     )
     headers = sign_in(base)
+    # The demo station is there, and its officer signs in with the printed account.
+    officer = sign_in(base, demo.OFFICERS[0].phone, demo.DEFAULT_PASSWORD)
+    summary = httpx.get(f"{base}/api/v1/volunteers/summary", headers=officer, timeout=5).json()
+    assert summary["total"] == 718
     created = httpx.post(
         f"{base}/api/v1/jobs", json={"name": "system.purge"}, headers=headers, timeout=5
     ).json()

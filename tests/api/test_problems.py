@@ -177,6 +177,23 @@ async def test_text_with_a_nul_character_is_422(admin_client, method, url, body)
     assert "NUL" in response.json()["detail"]
 
 
+@pytest.mark.parametrize("name", ["100%00 夜市", "a\\u0000b", "\\\\\\u0000"])
+async def test_text_that_only_looks_like_a_nul_escape_is_accepted(admin_client, world, name):
+    body = {"station_id": str(world.own.station.id), "name": name}
+    response = await admin_client.post("/api/v1/sites", json=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["name"] == name
+
+
+async def test_an_escaped_nul_after_escaped_backslashes_is_still_found(admin_client, world):
+    station = world.own.station.id
+    body = '{"station_id": "' + str(station) + '", "name": "a\\\\\\u0000"}'  # a, an escaped \\, a NUL
+    response = await admin_client.post(
+        "/api/v1/sites", content=body, headers={"content-type": "application/json"}
+    )
+    assert_problem(response, 422, "validation_failed")
+
+
 async def test_a_single_value_parameter_given_twice_is_422(admin_client):
     response = await admin_client.get("/api/v1/users?limit=5&limit=6")
     body = assert_problem(response, 422, "validation_failed")

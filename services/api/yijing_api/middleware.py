@@ -145,12 +145,17 @@ class RejectNulMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if "\x00" in scope.get("path", "") or _NUL_ENCODED.search(scope.get("query_string", b"")):
+        if "\x00" in scope.get("path", "") or _NUL_IN_URL.search(scope.get("query_string", b"")):
             await _refuse_nul(scope, receive, send)
             return
-        if _is_multipart(scope):
+        content_type = _content_type(scope)
+        if content_type.startswith(b"multipart/form-data"):
             await self.app(scope, receive, send)
             return
+        # %00 encodes NUL in a form; in JSON it is just text, and NUL is the escape \u0000.
+        encoded = (
+            _NUL_IN_URL if content_type.startswith(b"application/x-www-form-urlencoded") else _NUL_IN_JSON
+        )
         tail = b""
 
         async def checking_receive() -> Message:
@@ -158,7 +163,7 @@ class RejectNulMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 chunk = tail + message.get("body", b"")
-                if _NUL_ENCODED.search(chunk) or b"\x00" in chunk:
+                if encoded.search(chunk) or b"\x00" in chunk:
                     raise NulInBody
                 tail = chunk[-7:]  # an escape split across two chunks is still found
             return message
@@ -166,15 +171,16 @@ class RejectNulMiddleware:
         await self.app(scope, checking_receive, send)
 
 
-def _is_multipart(scope: Scope) -> bool:
-    return any(
-        name == b"content-type" and value.lower().startswith(b"multipart/form-data")
-        for name, value in scope.get("headers", [])
-    )
+def _content_type(scope: Scope) -> bytes:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            return bytes(value).lower()
+    return b""
 
 
-# %00 in URLs and forms; \u0000 in JSON (which cannot hold a raw NUL byte).
-_NUL_ENCODED = re.compile(rb"%00|\\u0000", re.IGNORECASE)
+_NUL_IN_URL = re.compile(rb"%00")
+# The escape \u0000, unless its backslash is itself escaped (the text "\\u0000" is no NUL).
+_NUL_IN_JSON = re.compile(rb"(?:^|[^\\])(?:\\\\)*\\u0000")
 
 
 class NulInBody(HTTPException):

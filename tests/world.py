@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from functools import cache
+from zoneinfo import ZoneInfo
 
 from pwdlib import PasswordHash
 
 from yijing.access import SYSTEM, ApiScope, Role
 from yijing.db import SessionFactory, session_scope
+from yijing.groups.models import Group, GroupMembership
 from yijing.identity import api_keys
 from yijing.identity.models import AuthSession, User
 from yijing.identity.schemas import ApiKeyCreate
@@ -21,6 +23,9 @@ from yijing.jobs.models import JobRun
 from yijing.notifications.models import Notification
 from yijing.org.models import Site, Station
 from yijing.personal import id_card_check_code, protector_for
+from yijing.rota.models import Unavailability
+from yijing.rota.reconcile import reconcile_group
+from yijing.rota.weeks import Handoff
 from yijing.settings import Settings
 from yijing.teams.models import Post, TeamAssignment
 from yijing.volunteers.models import Gender, Volunteer, VolunteerSource
@@ -52,6 +57,8 @@ class Place:
     users: dict[Role, User] = field(default_factory=dict)
     volunteer: Volunteer | None = None  # linked to the place's volunteer account
     assignment: TeamAssignment | None = None  # the place's officer, in the site's officer post
+    group: Group | None = None  # the volunteer's group, its rota planned
+    unavailability: Unavailability | None = None  # the volunteer's, next year
 
 
 @dataclass
@@ -155,6 +162,20 @@ async def build_world(factory: SessionFactory, settings: Settings) -> World:
             )  # fmt: skip
             session.add_all([served.volunteer, served.assignment])
             await session.flush()
+        for served in places.values():
+            assert served.volunteer is not None
+            served.group = Group(station_id=served.station.id, site_id=served.site.id, name="第1组")
+            session.add(served.group)
+            await session.flush()
+            session.add(GroupMembership(group_id=served.group.id, volunteer_id=served.volunteer.id))
+            next_year = utcnow().date() + timedelta(days=365)
+            served.unavailability = Unavailability(
+                volunteer_id=served.volunteer.id, station_id=served.station.id, starts_on=next_year,
+                ends_on=next_year + timedelta(days=3), reason="探亲",
+            )  # fmt: skip
+            session.add(served.unavailability)
+            await session.flush()
+            await reconcile_group(session, served.group.id, utcnow())
         admin = await add_user(session, settings, Role.ADMIN, None, "13999999999", 99)
         phones[admin.id] = "13999999999"
         world = World(settings, places["own"], places["other"], admin, phones)
@@ -206,13 +227,16 @@ PATH_PARAMETERS = {
     "user_id": STATION_SCOPED,
     "volunteer_id": STATION_SCOPED,
     "assignment_id": STATION_SCOPED,
+    "group_id": STATION_SCOPED,
+    "unavailability_id": STATION_SCOPED,
+    "week_start": UNSCOPED,  # a week of the route's group, which decides the scope
     "notification_id": CALLER_OWNED,
     "key_id": UNSCOPED,
     "job_id": UNSCOPED,
 }
 
 
-def path_value(world: World, name: str, place: str, caller: User | None) -> uuid.UUID:
+def path_value(world: World, name: str, place: str, caller: User | None) -> object:
     target = world.own if place == "own" else world.other
     if name == "station_id":
         return target.station.id
@@ -224,6 +248,14 @@ def path_value(world: World, name: str, place: str, caller: User | None) -> uuid
     if name == "assignment_id":
         assert target.assignment is not None
         return target.assignment.id
+    if name == "group_id":
+        assert target.group is not None
+        return target.group.id
+    if name == "unavailability_id":
+        assert target.unavailability is not None
+        return target.unavailability.id
+    if name == "week_start":
+        return Handoff(0, time(0, 0), ZoneInfo("Asia/Shanghai")).week_start(utcnow()) + timedelta(weeks=1)
     if name == "user_id":
         return target.users[Role.VOLUNTEER].id
     if name == "notification_id":

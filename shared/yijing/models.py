@@ -4,11 +4,13 @@ A new domain adds its models module here."""
 from sqlmodel import SQLModel
 
 from yijing.audit.models import AuditEvent
+from yijing.groups.models import Group, GroupMembership
 from yijing.identity.models import ApiKey, AuthSession, RefreshToken, User, UserSite
 from yijing.jobs.models import JobRun
 from yijing.notifications.models import Notification
 from yijing.org.models import Site, Station
 from yijing.outbox.models import OutboxMessage
+from yijing.rota.models import CalendarFeed, CaptainNotice, CaptainSwap, CaptainWeek, Unavailability
 from yijing.system.models import Heartbeat
 from yijing.teams.models import TeamAssignment
 from yijing.volunteers.models import Volunteer, VolunteerImport, VolunteerStatusChange
@@ -19,6 +21,12 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "AuthSession",
+    "CalendarFeed",
+    "CaptainNotice",
+    "CaptainSwap",
+    "CaptainWeek",
+    "Group",
+    "GroupMembership",
     "Heartbeat",
     "JobRun",
     "Notification",
@@ -27,6 +35,7 @@ __all__ = [
     "Site",
     "Station",
     "TeamAssignment",
+    "Unavailability",
     "User",
     "UserSite",
     "Volunteer",

@@ -20,8 +20,10 @@ from yijing_api.routers import (
     api_keys,
     audit,
     auth,
+    groups,
     jobs,
     me,
+    rota,
     sites,
     stations,
     system,
@@ -103,7 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     app.include_router(system.router)
     api = APIRouter(prefix=API_PREFIX)
-    for domain in (auth, me, stations, sites, teams, users, volunteers, api_keys, audit, jobs):
+    for domain in (auth, me, stations, sites, teams, users, volunteers, groups, rota, api_keys, audit, jobs):
         api.include_router(domain.router)
     app.include_router(api)
     return app

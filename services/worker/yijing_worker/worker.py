@@ -19,6 +19,7 @@ from yijing.jobs.registry import JobSpec, JsonDict, all_jobs
 from yijing.jobs.service import execute, is_transient
 from yijing.logging import configure_logging
 from yijing.outbox import service as outbox
+from yijing.rota.jobs import RECONCILE
 from yijing.settings import Settings, get_settings
 from yijing.system.jobs import HEARTBEAT, PURGE
 
@@ -98,5 +99,7 @@ def cron_jobs() -> list[CronJob]:
     return [
         cron(relay_outbox, name="cron:outbox.relay", second=set(range(0, 60, 10)), run_at_startup=True),
         _cron_of(HEARTBEAT, second=0, run_at_startup=True),
+        # Every minute: cheap when nothing is due (one query finds the groups that need work).
+        _cron_of(RECONCILE, second=30, run_at_startup=True),
         _cron_of(PURGE, hour=3, minute=30, second=0),
     ]

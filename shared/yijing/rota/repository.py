@@ -1,0 +1,287 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import case, exists, func, literal_column, or_, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from yijing.access import StationScope
+from yijing.groups.models import Group, GroupMembership
+from yijing.org.models import Station
+from yijing.rota.models import CaptainNotice, CaptainWeek, Unavailability
+from yijing.volunteers.models import Volunteer, VolunteerStatus
+
+
+async def lock_group(session: AsyncSession, group_id: uuid.UUID) -> Group | None:
+    """The group's row, locked: planning its rota is serialised per group."""
+    return await session.get(Group, group_id, with_for_update=True)
+
+
+async def station_timezone(session: AsyncSession, station_id: uuid.UUID) -> str:
+    zone = await session.scalar(select(col(Station.timezone)).where(col(Station.id) == station_id))
+    assert zone is not None
+    return zone
+
+
+async def last_started_week(session: AsyncSession, group_id: uuid.UUID, now: datetime) -> CaptainWeek | None:
+    query = (
+        select(CaptainWeek)
+        .where(col(CaptainWeek.group_id) == group_id, col(CaptainWeek.starts_at) <= now)
+        .order_by(col(CaptainWeek.starts_at).desc())
+        .limit(1)
+    )
+    return (await session.scalars(query)).one_or_none()
+
+
+async def unstarted_weeks(session: AsyncSession, group_id: uuid.UUID, now: datetime) -> Sequence[CaptainWeek]:
+    query = (
+        select(CaptainWeek)
+        .where(col(CaptainWeek.group_id) == group_id, col(CaptainWeek.starts_at) > now)
+        .order_by(col(CaptainWeek.starts_at))
+        .with_for_update()
+    )
+    return (await session.scalars(query)).all()
+
+
+async def last_turns(session: AsyncSession, group_id: uuid.UUID, now: datetime) -> dict[uuid.UUID, datetime]:
+    """When each member's last rota turn began, among weeks that have started."""
+    query = (
+        select(col(CaptainWeek.rotation_volunteer_id), func.max(col(CaptainWeek.starts_at)))
+        .where(col(CaptainWeek.group_id) == group_id, col(CaptainWeek.starts_at) <= now)
+        .group_by(col(CaptainWeek.rotation_volunteer_id))
+    )
+    return {volunteer_id: started for volunteer_id, started in (await session.execute(query)).all()}
+
+
+async def memberships_for_planning(
+    session: AsyncSession, group_id: uuid.UUID, since: datetime
+) -> Sequence[tuple[GroupMembership, VolunteerStatus]]:
+    """Memberships that may matter from ``since`` on, with each volunteer's status, in join order."""
+    query = (
+        select(GroupMembership, col(Volunteer.status))
+        .join(Volunteer, col(Volunteer.id) == col(GroupMembership.volunteer_id))
+        .where(
+            col(GroupMembership.group_id) == group_id,
+            or_(col(GroupMembership.left_at).is_(None), col(GroupMembership.left_at) >= since),
+        )
+        .order_by(col(GroupMembership.joined_at), col(GroupMembership.id))
+    )
+    return [(membership, status) for membership, status in (await session.execute(query)).all()]
+
+
+async def unavailable_days(
+    session: AsyncSession, volunteer_ids: Sequence[uuid.UUID], from_day: date
+) -> dict[uuid.UUID, list[tuple[date, date]]]:
+    query = select(
+        col(Unavailability.volunteer_id), col(Unavailability.starts_on), col(Unavailability.ends_on)
+    ).where(
+        col(Unavailability.volunteer_id).in_(volunteer_ids),
+        col(Unavailability.ends_on) >= from_day,
+        col(Unavailability.cancelled_at).is_(None),
+    )
+    ranges: dict[uuid.UUID, list[tuple[date, date]]] = {}
+    for volunteer_id, starts_on, ends_on in (await session.execute(query)).all():
+        ranges.setdefault(volunteer_id, []).append((starts_on, ends_on))
+    return ranges
+
+
+async def insert_week(session: AsyncSession, values: dict[str, Any]) -> None:
+    """Materialise a week unless it exists (a concurrent reconcile may have stored it)."""
+    await session.execute(insert(CaptainWeek).values(**values).on_conflict_do_nothing())
+
+
+async def delete(session: AsyncSession, record: CaptainWeek) -> None:
+    await session.delete(record)
+    await session.flush()
+
+
+async def user_ids_of(
+    session: AsyncSession, volunteer_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID]:
+    """The sign-in accounts of those volunteers that have one."""
+    query = select(col(Volunteer.id), col(Volunteer.user_id)).where(
+        col(Volunteer.id).in_(volunteer_ids), col(Volunteer.user_id).is_not(None)
+    )
+    rows = (await session.execute(query)).all()
+    return {volunteer_id: user_id for volunteer_id, user_id in rows if user_id is not None}
+
+
+async def weeks_due_for_notice(
+    session: AsyncSession, group_id: uuid.UUID, now: datetime
+) -> Sequence[CaptainWeek]:
+    """Weeks starting within a day, or running now."""
+    query = select(CaptainWeek).where(
+        col(CaptainWeek.group_id) == group_id,
+        col(CaptainWeek.starts_at) - text("interval '1 day'") <= now,
+        col(CaptainWeek.ends_at) > now,
+    )
+    return (await session.scalars(query)).all()
+
+
+async def record_notice(
+    session: AsyncSession, week_id: uuid.UUID, volunteer_id: uuid.UUID, kind: str
+) -> bool:
+    """True when this notice had not been sent yet (and now counts as sent)."""
+    query = (
+        insert(CaptainNotice)
+        .values(week_id=week_id, volunteer_id=volunteer_id, kind=kind)
+        .on_conflict_do_nothing()
+        .returning(col(CaptainNotice.week_id))
+    )
+    return (await session.scalar(query)) is not None
+
+
+async def groups_needing_reconcile(session: AsyncSession, now: datetime, limit: int) -> Sequence[uuid.UUID]:
+    """Groups whose stored rota may be behind: never planned; the horizon moved on; a member's record
+    changed since the last check (a suspension, say); or a handoff notice is due."""
+    local_today = func.date(func.timezone(col(Station.timezone), now))
+    horizon_moved = col(Group.planned_until) < local_today + col(Group.horizon_weeks) * 7 - 6
+    member_changed = exists().where(
+        col(GroupMembership.group_id) == col(Group.id),
+        col(GroupMembership.left_at).is_(None),
+        col(Volunteer.id) == col(GroupMembership.volunteer_id),
+        col(Volunteer.updated_at) > col(Group.plan_checked_at),
+    )
+    due_kind = case(
+        (col(CaptainWeek.starts_at) > now, literal_column("'reminder'")), else_=literal_column("'handoff'")
+    )
+    notice_due = exists().where(
+        col(CaptainWeek.group_id) == col(Group.id),
+        col(CaptainWeek.starts_at) - text("interval '1 day'") <= now,
+        col(CaptainWeek.ends_at) > now,
+        ~exists().where(
+            col(CaptainNotice.week_id) == col(CaptainWeek.id),
+            col(CaptainNotice.volunteer_id) == col(CaptainWeek.volunteer_id),
+            col(CaptainNotice.kind) == due_kind,
+        ),
+    )
+    query = (
+        select(col(Group.id))
+        .join(Station, col(Station.id) == col(Group.station_id))
+        .where(
+            or_(
+                col(Group.planned_until).is_(None),
+                col(Group.plan_checked_at).is_(None),
+                horizon_moved,
+                member_changed,
+                notice_due,
+            )
+        )
+        .order_by(col(Group.id))
+        .limit(limit)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def week_at(session: AsyncSession, group_id: uuid.UUID, at: datetime) -> CaptainWeek | None:
+    query = select(CaptainWeek).where(
+        col(CaptainWeek.group_id) == group_id, col(CaptainWeek.starts_at) <= at, col(CaptainWeek.ends_at) > at
+    )
+    return (await session.scalars(query)).one_or_none()
+
+
+async def weeks_between(
+    session: AsyncSession, group_id: uuid.UUID, first: date, last: date
+) -> Sequence[tuple[CaptainWeek, str]]:
+    query = (
+        select(CaptainWeek, col(Volunteer.name))
+        .join(Volunteer, col(Volunteer.id) == col(CaptainWeek.volunteer_id))
+        .where(
+            col(CaptainWeek.group_id) == group_id,
+            col(CaptainWeek.week_start) >= first,
+            col(CaptainWeek.week_start) <= last,
+        )
+        .order_by(col(CaptainWeek.week_start))
+    )
+    return [(week, name) for week, name in (await session.execute(query)).all()]
+
+
+async def week_by_start(
+    session: AsyncSession, group_id: uuid.UUID, week_start: date, *, for_update: bool = False
+) -> CaptainWeek | None:
+    query = select(CaptainWeek).where(
+        col(CaptainWeek.group_id) == group_id, col(CaptainWeek.week_start) == week_start
+    )
+    if for_update:
+        query = query.with_for_update()
+    return (await session.scalars(query)).one_or_none()
+
+
+async def next_week(
+    session: AsyncSession, group_id: uuid.UUID, after: datetime
+) -> tuple[CaptainWeek, str] | None:
+    query = (
+        select(CaptainWeek, col(Volunteer.name))
+        .join(Volunteer, col(Volunteer.id) == col(CaptainWeek.volunteer_id))
+        .where(col(CaptainWeek.group_id) == group_id, col(CaptainWeek.starts_at) >= after)
+        .order_by(col(CaptainWeek.starts_at))
+        .limit(1)
+    )
+    row = (await session.execute(query)).first()
+    return (row[0], row[1]) if row else None
+
+
+async def current_captains(
+    session: AsyncSession,
+    scope: StationScope,
+    at: datetime,
+    *,
+    station_id: uuid.UUID | None,
+    site_id: uuid.UUID | None,
+) -> Sequence[tuple[CaptainWeek, str, Group]]:
+    """Every group's week at ``at`` with its captain's name, in one query."""
+    query = (
+        select(CaptainWeek, col(Volunteer.name), Group)
+        .join(Volunteer, col(Volunteer.id) == col(CaptainWeek.volunteer_id))
+        .join(Group, col(Group.id) == col(CaptainWeek.group_id))
+        .where(
+            col(CaptainWeek.starts_at) <= at, col(CaptainWeek.ends_at) > at, scope.clause(Group.station_id)
+        )
+        .order_by(col(Group.site_id), col(Group.name))
+    )
+    if station_id is not None:
+        query = query.where(col(Group.station_id) == station_id)
+    if site_id is not None:
+        query = query.where(col(Group.site_id) == site_id)
+    return [(week, name, group) for week, name, group in (await session.execute(query)).all()]
+
+
+async def fairness_counts(
+    session: AsyncSession, group_id: uuid.UUID, now: datetime
+) -> Sequence[tuple[CaptainWeek, bool]]:
+    """Every week of the group, with whether it has started."""
+    query = select(CaptainWeek).where(col(CaptainWeek.group_id) == group_id)
+    return [(week, week.starts_at <= now) for week in (await session.scalars(query)).all()]
+
+
+async def volunteer_names(session: AsyncSession, volunteer_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    query = select(col(Volunteer.id), col(Volunteer.name)).where(col(Volunteer.id).in_(volunteer_ids))
+    return {volunteer_id: name for volunteer_id, name in (await session.execute(query)).all()}
+
+
+async def unavailability_of(session: AsyncSession, volunteer_id: uuid.UUID) -> Sequence[Unavailability]:
+    query = (
+        select(Unavailability)
+        .where(col(Unavailability.volunteer_id) == volunteer_id, col(Unavailability.cancelled_at).is_(None))
+        .order_by(col(Unavailability.starts_on), col(Unavailability.id))
+    )
+    return (await session.scalars(query)).all()
+
+
+async def add(session: AsyncSession, record: Unavailability | CaptainWeek) -> None:
+    session.add(record)
+    await session.flush()
+
+
+async def get_unavailability(
+    session: AsyncSession, unavailability_id: uuid.UUID, volunteer_id: uuid.UUID
+) -> Unavailability | None:
+    query = select(Unavailability).where(
+        col(Unavailability.id) == unavailability_id, col(Unavailability.volunteer_id) == volunteer_id
+    )
+    return (await session.scalars(query)).one_or_none()

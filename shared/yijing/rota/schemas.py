@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from yijing.rota.models import CaptainSource
+from yijing.types import CalendarDate
+
+Reason = Annotated[
+    str, StringConstraints(min_length=1, max_length=500, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$")
+]
+
+_GROUP_ID = "0193a6a4-8888-7c3d-8f2a-3b4c5d6e7f80"
+_VOLUNTEER_ID = "0193a6a4-5555-7c3d-8f2a-3b4c5d6e7f80"
+_WEEK: dict[str, Any] = {
+    "week_start": "2026-11-30",
+    "starts_at": "2026-11-30T00:00:00+08:00",
+    "ends_at": "2026-12-07T00:00:00+08:00",
+    "volunteer_id": _VOLUNTEER_ID,
+    "name": "陈美华",
+    "source": "rotation",
+    "reason": None,
+}
+
+
+class CaptainTurn(BaseModel):
+    """A week and its captain; instants carry the station's UTC offset."""
+
+    week_start: date = Field(description="The local date of the handoff that starts the week")
+    starts_at: datetime
+    ends_at: datetime
+    volunteer_id: uuid.UUID
+    name: str
+    source: CaptainSource
+    reason: str | None
+
+
+class CaptainRead(CaptainTurn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **_WEEK,
+                    "group_id": _GROUP_ID,
+                    "next": {
+                        **_WEEK,
+                        "week_start": "2026-12-07",
+                        "name": "林秀英",
+                        "volunteer_id": _GROUP_ID,
+                    },
+                }
+            ]
+        }
+    )
+
+    group_id: uuid.UUID
+    next: CaptainTurn | None = Field(description="The following week's captain, overrides and swaps included")
+
+
+class CurrentCaptain(CaptainTurn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{**_WEEK, "group_id": _GROUP_ID, "group_name": "第1组", "site_id": _GROUP_ID}]
+        }
+    )
+
+    group_id: uuid.UUID
+    group_name: str
+    site_id: uuid.UUID
+
+
+class WeekRead(CaptainTurn):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **_WEEK,
+                    "id": "0193a6a4-9999-7c3d-8f2a-3b4c5d6e7f80",
+                    "rotation_volunteer_id": _VOLUNTEER_ID,
+                    "sequence": 0,
+                    "started": False,
+                }
+            ]
+        }
+    )
+
+    id: uuid.UUID
+    rotation_volunteer_id: uuid.UUID = Field(description="Whose turn the rota gave the week")
+    sequence: int = Field(description="Bumped at each change (the iCal SEQUENCE)")
+    started: bool = Field(description="A started week is fixed")
+
+
+class OverrideRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"volunteer_id": _VOLUNTEER_ID, "reason": "夜市活动周需熟手"}]},
+    )
+
+    volunteer_id: uuid.UUID = Field(description="A current, active member of the group")
+    reason: Reason
+
+
+class UnavailabilityCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"starts_on": "2026-12-01", "ends_on": "2026-12-10", "reason": "回老家"}]
+        },
+    )
+
+    starts_on: CalendarDate
+    ends_on: CalendarDate = Field(description="Inclusive; at most a year after starts_on")
+    reason: Reason
+
+
+class UnavailabilityRead(BaseModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0193a6a4-aaaa-7c3d-8f2a-3b4c5d6e7f80",
+                    "volunteer_id": _VOLUNTEER_ID,
+                    "starts_on": "2026-12-01",
+                    "ends_on": "2026-12-10",
+                    "reason": "回老家",
+                    "created_at": "2026-11-29T10:00:00+08:00",
+                }
+            ]
+        },
+    )
+
+    id: uuid.UUID
+    volunteer_id: uuid.UUID
+    starts_on: date
+    ends_on: date
+    reason: str
+    created_at: datetime
+
+
+class FairnessRow(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "volunteer_id": _VOLUNTEER_ID,
+                    "name": "陈美华",
+                    "member": True,
+                    "served": 3,
+                    "covered_for_others": 1,
+                    "swapped_out": 0,
+                    "overridden_out": 0,
+                    "planned": 1,
+                }
+            ]
+        }
+    )
+
+    volunteer_id: uuid.UUID
+    name: str
+    member: bool = Field(description="In the group now")
+    served: int = Field(description="Weeks captained (started weeks)")
+    covered_for_others: int = Field(description="Of those, weeks that were someone else's turn")
+    swapped_out: int = Field(description="Own turns another member took by a swap")
+    overridden_out: int = Field(description="Own turns an officer gave to someone else")
+    planned: int = Field(description="Weeks ahead with this captain")

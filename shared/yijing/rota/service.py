@@ -1,0 +1,346 @@
+"""Reading the rota (who is captain when, past and planned weeks, fairness) and changing it by hand:
+overrides by officers and volunteers' unavailability. Swaps live in rota.swaps."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yijing.access import Actor, Role
+from yijing.audit import service as audit
+from yijing.errors import InvalidInput
+from yijing.groups import repository as group_repository
+from yijing.groups import service as groups
+from yijing.groups.models import Group
+from yijing.ids import utcnow
+from yijing.notifications.jobs import notify
+from yijing.notifications.service import DeliverPayload
+from yijing.rota import repository
+from yijing.rota.errors import CaptainWeekNotFound, UnavailabilityNotFound, WeekStarted
+from yijing.rota.models import CaptainSource, CaptainWeek, Unavailability
+from yijing.rota.reconcile import reconcile_group
+from yijing.rota.schemas import (
+    CaptainRead,
+    CaptainTurn,
+    CurrentCaptain,
+    FairnessRow,
+    OverrideRequest,
+    UnavailabilityCreate,
+    WeekRead,
+)
+from yijing.volunteers import repository as volunteer_repository
+from yijing.volunteers.errors import VolunteerNotFound
+from yijing.volunteers.models import Volunteer, VolunteerStatus
+from yijing.volunteers.service import station_today
+
+# The longest range GET …/rota returns at once.
+MAX_ROTA_DAYS = 2 * 366
+
+
+async def _zone(session: AsyncSession, station_id: uuid.UUID) -> ZoneInfo:
+    return ZoneInfo(await repository.station_timezone(session, station_id))
+
+
+def _turn(week: CaptainWeek, name: str, zone: ZoneInfo) -> CaptainTurn:
+    return CaptainTurn(
+        week_start=week.week_start,
+        starts_at=week.starts_at.astimezone(zone),
+        ends_at=week.ends_at.astimezone(zone),
+        volunteer_id=week.volunteer_id,
+        name=name,
+        source=week.source,
+        reason=week.reason,
+    )
+
+
+def _week_read(week: CaptainWeek, name: str, zone: ZoneInfo, now: datetime) -> WeekRead:
+    return WeekRead(
+        **_turn(week, name, zone).model_dump(),
+        id=week.id,
+        rotation_volunteer_id=week.rotation_volunteer_id,
+        sequence=week.sequence,
+        started=week.starts_at <= now,
+    )
+
+
+async def captain_at(
+    session: AsyncSession, actor: Actor, group_id: uuid.UUID, at: datetime | None
+) -> CaptainRead:
+    group = await groups.get_group(session, actor, group_id)
+    moment = at or utcnow()
+    week = await repository.week_at(session, group.id, moment)
+    if week is None:
+        raise CaptainWeekNotFound(
+            f"no captain week stored for {moment.isoformat()}: before the group's first week, beyond its "
+            f"horizon of {group.horizon_weeks} weeks, or a week nobody in the group could serve"
+        )
+    zone = await _zone(session, group.station_id)
+    names = await repository.volunteer_names(session, [week.volunteer_id])
+    following = await repository.next_week(session, group.id, week.ends_at)
+    return CaptainRead(
+        **_turn(week, names.get(week.volunteer_id, ""), zone).model_dump(),
+        group_id=group.id,
+        next=_turn(*following, zone) if following else None,
+    )
+
+
+async def current_captains(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    station_id: uuid.UUID | None,
+    site_id: uuid.UUID | None,
+    at: datetime | None,
+) -> list[CurrentCaptain]:
+    rows = await repository.current_captains(
+        session, actor.scope, at or utcnow(), station_id=station_id, site_id=site_id
+    )
+    zones: dict[uuid.UUID, ZoneInfo] = {}
+    captains = []
+    for week, name, group in rows:
+        if group.station_id not in zones:
+            zones[group.station_id] = await _zone(session, group.station_id)
+        turn = _turn(week, name, zones[group.station_id])
+        captains.append(
+            CurrentCaptain(
+                **turn.model_dump(), group_id=group.id, group_name=group.name, site_id=group.site_id
+            )
+        )
+    return captains
+
+
+async def rota(
+    session: AsyncSession, actor: Actor, group_id: uuid.UUID, first: date | None, last: date | None
+) -> list[WeekRead]:
+    group = await groups.get_group(session, actor, group_id)
+    today = station_today(await repository.station_timezone(session, group.station_id))
+    first = first or today - timedelta(weeks=4)
+    last = last or today + timedelta(weeks=group.horizon_weeks + 1)
+    if last < first or (last - first).days > MAX_ROTA_DAYS:
+        raise InvalidInput(
+            f"from must not be after to, and the range at most {MAX_ROTA_DAYS} days",
+            errors=[{"field": "query.to", "message": "out of range", "code": "range"}],
+        )
+    zone = await _zone(session, group.station_id)
+    now = utcnow()
+    weeks = await repository.weeks_between(session, group.id, first, last)
+    return [_week_read(week, name, zone, now) for week, name in weeks]
+
+
+async def fairness(session: AsyncSession, actor: Actor, group_id: uuid.UUID) -> list[FairnessRow]:
+    """Per member, current and former: weeks served, covered, swapped or overridden out, and planned."""
+    group = await groups.get_group(session, actor, group_id)
+    counts: dict[str, Counter[uuid.UUID]] = {
+        key: Counter() for key in ("served", "covered", "swapped", "overridden", "planned")
+    }
+    for week, started in await repository.fairness_counts(session, group.id, utcnow()):
+        if not started:
+            counts["planned"][week.volunteer_id] += 1
+            continue
+        counts["served"][week.volunteer_id] += 1
+        if week.volunteer_id != week.rotation_volunteer_id:
+            counts["covered"][week.volunteer_id] += 1
+            if week.source is CaptainSource.SWAP:
+                counts["swapped"][week.rotation_volunteer_id] += 1
+            elif week.source is CaptainSource.OVERRIDE:
+                counts["overridden"][week.rotation_volunteer_id] += 1
+    current = {membership.volunteer_id for membership, _ in await group_repository.members(session, group.id)}
+    people = current | {volunteer for counter in counts.values() for volunteer in counter}
+    names = await repository.volunteer_names(session, list(people))
+    rows = [
+        FairnessRow(
+            volunteer_id=volunteer,
+            name=names.get(volunteer, ""),
+            member=volunteer in current,
+            served=counts["served"][volunteer],
+            covered_for_others=counts["covered"][volunteer],
+            swapped_out=counts["swapped"][volunteer],
+            overridden_out=counts["overridden"][volunteer],
+            planned=counts["planned"][volunteer],
+        )
+        for volunteer in people
+    ]
+    return sorted(rows, key=lambda row: (not row.member, -row.served, row.name))
+
+
+async def _tell(
+    session: AsyncSession, group: Group, week: CaptainWeek, volunteer_id: uuid.UUID, title: str
+) -> None:
+    accounts = await repository.user_ids_of(session, [volunteer_id])
+    if volunteer_id in accounts:
+        await notify(
+            session,
+            DeliverPayload(
+                recipients=[accounts[volunteer_id]],
+                kind="captain.plan_changed",
+                title=title,
+                body=f"{group.name}：{week.week_start:%Y-%m-%d} 起的一周。",
+                link=f"/api/v1/groups/{group.id}/rota",
+                dedupe_key=f"captain.plan_changed:{week.id}:{week.sequence}:{volunteer_id}",
+            ),
+        )
+
+
+async def change_captain(
+    session: AsyncSession,
+    group: Group,
+    week: CaptainWeek,
+    volunteer_id: uuid.UUID,
+    source: CaptainSource,
+    reason: str,
+) -> None:
+    """Give a week that has not started to another member (an override or a swap), telling both."""
+    previous = week.volunteer_id
+    week.volunteer_id = volunteer_id
+    week.source = source
+    week.reason = reason
+    week.sequence += 1
+    week.updated_at = utcnow()
+    await repository.add(session, week)
+    await _tell(session, group, week, previous, "您的义警队长值班已取消")
+    await _tell(session, group, week, volunteer_id, "您已被安排担任义警队长")
+
+
+async def week_to_change(session: AsyncSession, group: Group, week_start: date) -> CaptainWeek:
+    """A stored week that has not started, locked (the group's rota is brought up to date first)."""
+    now = utcnow()
+    await reconcile_group(session, group.id, now)
+    week = await repository.week_by_start(session, group.id, week_start, for_update=True)
+    if week is None:
+        raise CaptainWeekNotFound(f"no captain week starting {week_start} in this group's rota")
+    if week.starts_at <= now:
+        raise WeekStarted(f"the week starting {week_start} has begun: its captain is fixed")
+    return week
+
+
+async def require_serving_member(
+    session: AsyncSession, group: Group, volunteer_id: uuid.UUID, field: str
+) -> Volunteer:
+    membership = await group_repository.open_membership(session, volunteer_id)
+    volunteer = await session.get(Volunteer, volunteer_id)
+    if membership is None or membership.group_id != group.id or volunteer is None:
+        raise InvalidInput(
+            "the captain must be a member of the group",
+            errors=[{"field": field, "message": "not a member of this group", "code": "not_member"}],
+        )
+    if volunteer.status is not VolunteerStatus.ACTIVE:
+        raise InvalidInput(
+            f"the volunteer is {volunteer.status}",
+            errors=[{"field": field, "message": "not an active volunteer", "code": "not_active"}],
+        )
+    return volunteer
+
+
+async def override(
+    session: AsyncSession, actor: Actor, group_id: uuid.UUID, week_start: date, data: OverrideRequest
+) -> WeekRead:
+    group = await groups.get_group(session, actor, group_id, for_update=True)
+    week = await week_to_change(session, group, week_start)
+    volunteer = await require_serving_member(session, group, data.volunteer_id, "body.volunteer_id")
+    await change_captain(session, group, week, volunteer.id, CaptainSource.OVERRIDE, data.reason)
+    await audit.record(
+        session,
+        actor,
+        "captain.override",
+        target_type="captain_week",
+        target_id=week.id,
+        station_id=group.station_id,
+        changes={"volunteer_id": str(volunteer.id), "reason": data.reason},
+    )
+    return _week_read(week, volunteer.name, await _zone(session, group.station_id), utcnow())
+
+
+# Unavailability
+
+
+async def volunteer_in_reach(session: AsyncSession, actor: Actor, volunteer_id: uuid.UUID) -> Volunteer:
+    """Staff reach their stations' volunteers; a volunteer only their own record."""
+    volunteer = await volunteer_repository.get(session, volunteer_id, actor.scope)
+    if (
+        volunteer is not None
+        and actor.role is Role.VOLUNTEER
+        and volunteer.id != await groups.own_volunteer_id(session, actor)
+    ):
+        volunteer = None
+    if volunteer is None:
+        raise VolunteerNotFound(f"no volunteer {volunteer_id}")
+    return volunteer
+
+
+async def _replan_group_of(session: AsyncSession, volunteer_id: uuid.UUID) -> None:
+    membership = await group_repository.open_membership(session, volunteer_id)
+    if membership is not None:
+        await reconcile_group(session, membership.group_id, utcnow())
+
+
+async def list_unavailability(
+    session: AsyncSession, actor: Actor, volunteer_id: uuid.UUID
+) -> list[Unavailability]:
+    volunteer = await volunteer_in_reach(session, actor, volunteer_id)
+    return list(await repository.unavailability_of(session, volunteer.id))
+
+
+async def add_unavailability(
+    session: AsyncSession, actor: Actor, volunteer_id: uuid.UUID, data: UnavailabilityCreate
+) -> Unavailability:
+    volunteer = await volunteer_in_reach(session, actor, volunteer_id)
+    today = station_today(await repository.station_timezone(session, volunteer.station_id))
+    problems = []
+    if data.ends_on < data.starts_on:
+        problems.append({"field": "body.ends_on", "message": "is before starts_on", "code": "range"})
+    elif (data.ends_on - data.starts_on).days > 366:
+        problems.append(
+            {"field": "body.ends_on", "message": "more than a year after starts_on", "code": "range"}
+        )
+    if data.ends_on < today:
+        problems.append({"field": "body.ends_on", "message": "is in the past", "code": "past"})
+    if problems:
+        raise InvalidInput("; ".join(f"{p['field']} {p['message']}" for p in problems), errors=problems)
+    principal = actor.principal
+    record = Unavailability(
+        volunteer_id=volunteer.id,
+        station_id=volunteer.station_id,
+        starts_on=data.starts_on,
+        ends_on=data.ends_on,
+        reason=data.reason,
+        created_by=principal.id if principal else None,
+    )
+    await repository.add(session, record)
+    await audit.record(
+        session,
+        actor,
+        "volunteer.unavailability.add",
+        target_type="volunteer",
+        target_id=volunteer.id,
+        station_id=volunteer.station_id,
+        changes=data.model_dump(mode="json"),
+    )
+    await _replan_group_of(session, volunteer.id)
+    return record
+
+
+async def remove_unavailability(
+    session: AsyncSession, actor: Actor, volunteer_id: uuid.UUID, unavailability_id: uuid.UUID
+) -> None:
+    volunteer = await volunteer_in_reach(session, actor, volunteer_id)
+    record = await repository.get_unavailability(session, unavailability_id, volunteer.id)
+    if record is None:
+        raise UnavailabilityNotFound(f"no unavailability {unavailability_id} for this volunteer")
+    if record.cancelled_at is not None:
+        return
+    record.cancelled_at = utcnow()
+    await repository.add(session, record)
+    await audit.record(
+        session,
+        actor,
+        "volunteer.unavailability.remove",
+        target_type="volunteer",
+        target_id=volunteer.id,
+        station_id=volunteer.station_id,
+        changes={"id": str(unavailability_id)},
+    )
+    await _replan_group_of(session, volunteer.id)

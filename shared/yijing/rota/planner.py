@@ -2,13 +2,13 @@
 the rota has given so far, so that planning the same inputs twice gives the same weeks (the reconcile job
 relies on that to change nothing when nothing changed).
 
-The rule: among the week's eligible members (in the group that week, active) who are available, the one who
-has waited longest since the rota last gave them a turn — or since they joined, if it never has — with
-ties broken by join order. So at a group's start everyone serves once, in join order, before anyone serves
-twice; a newcomer joins the back of the queue without moving anyone else; a leaver simply drops out; and an
-unavailable member keeps their place and serves at their next free week. Swaps and overrides change who
-actually serves, not whose turn it was, so they never reshuffle the queue. When nobody is available, the
-week falls back to the member whose turn it is regardless.
+The rule: among the week's eligible members (in the group that week, active) who are available, those the
+rota never gave a turn come first, in join order; then the one whose last turn was longest ago. So nobody
+serves twice while an eligible, available member waits for a first or next turn; a newcomer serves at the
+first week not yet started and everyone else keeps their order (each a week later); a leaver simply drops
+out; and an unavailable member keeps their place and serves at their next free week. Swaps and overrides
+change who actually serves, not whose turn it was, so they never reshuffle the queue. When nobody is
+available, the week falls back to the member whose turn it is regardless.
 """
 
 from __future__ import annotations
@@ -58,7 +58,11 @@ def plan(
 ) -> list[Pick]:
     """One pick per week (in order) that has an eligible member; ``last_turn`` is when each member's last
     rota turn began, before the first of ``weeks``."""
-    waited_since = {m.volunteer_id: last_turn.get(m.volunteer_id, m.joined_at) for m in members}
+    # (0, join time) for members never given a turn, else (1, when their last turn began): smallest first.
+    queue_key = {
+        m.volunteer_id: (1, last_turn[m.volunteer_id]) if m.volunteer_id in last_turn else (0, m.joined_at)
+        for m in members
+    }
     picks = []
     for week in weeks:
         eligible = [member for member in members if member.in_group_for(week)]
@@ -66,9 +70,7 @@ def plan(
             continue
         available = [m for m in eligible if _available(unavailable.get(m.volunteer_id, ()), week)]
         source = CaptainSource.ROTATION if available else CaptainSource.FALLBACK
-        chosen = min(
-            available or eligible, key=lambda m: (waited_since[m.volunteer_id], m.joined_at, m.order)
-        )
-        waited_since[chosen.volunteer_id] = week.starts_at
+        chosen = min(available or eligible, key=lambda m: (queue_key[m.volunteer_id], m.order))
+        queue_key[chosen.volunteer_id] = (1, week.starts_at)
         picks.append(Pick(week, chosen.volunteer_id, source))
     return picks

@@ -201,3 +201,14 @@ async def test_the_captain_of_the_week_sees_members_phones_in_full(client, world
             )
         ).all()
     assert [event.actor_id for event in reads] == [world.user(Role.VOLUNTEER).id]
+
+
+async def test_volunteers_are_listed_by_group(client, world, session_factory, settings):
+    outsiders = await add_volunteers(session_factory, settings, world.own.site, 2)
+    response = await client.get(
+        "/api/v1/volunteers",
+        params={"group_id": str(world.own.group.id)},
+        headers=world.headers(Role.OFFICER),
+    )
+    assert [item["id"] for item in response.json()["items"]] == [str(world.own.volunteer.id)]
+    assert str(outsiders[0].id) not in response.text

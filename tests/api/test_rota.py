@@ -240,3 +240,12 @@ async def test_stored_weeks_never_change_once_started(client, world, session_fac
     async with session_factory() as session:
         again = await session.get(CaptainWeek, started[0].id)
     assert (again.volunteer_id, again.sequence) == (started[0].volunteer_id, started[0].sequence)
+
+
+async def test_my_captain_weeks(client, world, session_factory, settings):
+    await members_joined_now(session_factory, settings, world, 1)
+    mine = (await client.get("/api/v1/me/captain-weeks", headers=world.headers(Role.VOLUNTEER))).json()
+    assert mine[0]["group_id"] == str(world.own.group.id)
+    assert mine[0]["volunteer_id"] == str(world.own.volunteer.id)
+    assert len(mine) == 5  # this week, then every other week of the eight ahead
+    assert (await client.get("/api/v1/me/captain-weeks", headers=world.headers(Role.OFFICER))).json() == []

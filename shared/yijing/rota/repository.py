@@ -285,3 +285,18 @@ async def get_unavailability(
         col(Unavailability.id) == unavailability_id, col(Unavailability.volunteer_id) == volunteer_id
     )
     return (await session.scalars(query)).one_or_none()
+
+
+async def weeks_of_captain(
+    session: AsyncSession, volunteer_id: uuid.UUID, after: datetime, limit: int
+) -> Sequence[tuple[CaptainWeek, str, Group]]:
+    """The volunteer's captain weeks that have not ended, soonest first."""
+    query = (
+        select(CaptainWeek, col(Volunteer.name), Group)
+        .join(Volunteer, col(Volunteer.id) == col(CaptainWeek.volunteer_id))
+        .join(Group, col(Group.id) == col(CaptainWeek.group_id))
+        .where(col(CaptainWeek.volunteer_id) == volunteer_id, col(CaptainWeek.ends_at) > after)
+        .order_by(col(CaptainWeek.starts_at))
+        .limit(limit)
+    )
+    return [(week, name, group) for week, name, group in (await session.execute(query)).all()]

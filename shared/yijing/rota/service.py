@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -99,18 +100,36 @@ async def current_captains(
     rows = await repository.current_captains(
         session, actor.scope, at or utcnow(), station_id=station_id, site_id=site_id
     )
-    zones: dict[uuid.UUID, ZoneInfo] = {}
-    captains = []
-    for week, name, group in rows:
-        if group.station_id not in zones:
-            zones[group.station_id] = await _zone(session, group.station_id)
-        turn = _turn(week, name, zones[group.station_id])
-        captains.append(
-            CurrentCaptain(
-                **turn.model_dump(), group_id=group.id, group_name=group.name, site_id=group.site_id
-            )
+    return _captain_rows(rows, await _zones(session, rows))
+
+
+def _captain_rows(
+    rows: Sequence[tuple[CaptainWeek, str, Group]], zones: dict[uuid.UUID, ZoneInfo]
+) -> list[CurrentCaptain]:
+    return [
+        CurrentCaptain(
+            **_turn(week, name, zones[group.station_id]).model_dump(),
+            group_id=group.id,
+            group_name=group.name,
+            site_id=group.site_id,
         )
-    return captains
+        for week, name, group in rows
+    ]
+
+
+async def _zones(
+    session: AsyncSession, rows: Sequence[tuple[CaptainWeek, str, Group]]
+) -> dict[uuid.UUID, ZoneInfo]:
+    return {group.station_id: await _zone(session, group.station_id) for _, _, group in rows}
+
+
+async def my_captain_weeks(session: AsyncSession, actor: Actor) -> list[CurrentCaptain]:
+    """The caller's captain weeks now and ahead: while one runs, they hold the group's captain capability."""
+    volunteer_id = await groups.own_volunteer_id(session, actor)
+    if volunteer_id is None:
+        return []
+    rows = await repository.weeks_of_captain(session, volunteer_id, utcnow(), limit=52)
+    return _captain_rows(rows, await _zones(session, rows))
 
 
 async def rota(

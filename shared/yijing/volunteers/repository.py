@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from yijing.access import StationScope
+from yijing.groups.models import GroupMembership
 from yijing.volunteers.models import (
     Volunteer,
     VolunteerImport,
@@ -72,6 +73,7 @@ async def list_volunteers(
     site_id: uuid.UUID | None = None,
     status: VolunteerStatus | None = None,
     source: VolunteerSource | None = None,
+    group_id: uuid.UUID | None = None,
     text: str | None = None,
     phone_fingerprint: str | None = None,
     updated_after: datetime | None = None,
@@ -86,6 +88,11 @@ async def list_volunteers(
         query = query.where(col(Volunteer.status) == status)
     if source is not None:
         query = query.where(col(Volunteer.source) == source)
+    if group_id is not None:  # its current members
+        members = select(col(GroupMembership.volunteer_id)).where(
+            col(GroupMembership.group_id) == group_id, col(GroupMembership.left_at).is_(None)
+        )
+        query = query.where(col(Volunteer.id).in_(members))
     if text is not None:
         matches = [
             col(Volunteer.name).ilike(f"%{_escape_like(text)}%", escape="\\"),

@@ -266,6 +266,7 @@ async def list_volunteers(
     site_id: uuid.UUID | None = None,
     status: VolunteerStatus | None = None,
     source: VolunteerSource | None = None,
+    group_id: uuid.UUID | None = None,
     text: str | None = None,
     updated_after: datetime | None = None,
     protector: PersonalDataProtector | None = None,
@@ -276,7 +277,8 @@ async def list_volunteers(
         phone_fingerprint = protector.fingerprint(text)
     volunteers = await repository.list_volunteers(
         session, actor.scope, limit=limit, after_id=decode_cursor(cursor), station_id=station_id,
-        site_id=site_id, status=status, source=source, text=text, phone_fingerprint=phone_fingerprint,
+        site_id=site_id, status=status, source=source, group_id=group_id, text=text,
+        phone_fingerprint=phone_fingerprint,
         updated_after=updated_after,
     )  # fmt: skip
     return page_of(volunteers, limit, VolunteerRead.of)

@@ -11,6 +11,8 @@ from yijing.identity.schemas import MeUpdate, UserRead
 from yijing.notifications import service as notifications
 from yijing.notifications.schemas import MarkedRead, NotificationRead
 from yijing.pagination import DEFAULT_LIMIT, Page
+from yijing.rota import service as rota
+from yijing.rota.schemas import CurrentCaptain
 from yijing.volunteers import service as volunteers
 from yijing.volunteers.schemas import VolunteerRead, VolunteerSelfUpdate
 from yijing_api.auth import Access
@@ -86,6 +88,19 @@ async def update_my_volunteer(
     volunteer = await volunteers.update_own(session, actor, data, version_of(if_match))
     set_etag(response, volunteer.version)
     return VolunteerRead.of(volunteer)
+
+
+@router.get(
+    "/captain-weeks",
+    operation_id="me_captain_weeks_list",
+    summary="Your captain weeks, now and ahead (empty for accounts without a volunteer record)",
+    description="While one of them runs you are your group's captain: you see its members' phone numbers.",
+    responses=problem_responses(401, 403),
+)
+async def my_captain_weeks(
+    session: SessionDep, actor: Annotated[Actor, Depends(SELF)]
+) -> list[CurrentCaptain]:
+    return await rota.my_captain_weeks(session, actor)
 
 
 @router.get(

@@ -55,6 +55,7 @@ async def list_volunteers(
     site_id: uuid.UUID | None = None,
     status: VolunteerStatus | None = None,
     source: VolunteerSource | None = None,
+    group_id: Annotated[uuid.UUID | None, Query(description="Current members of this group")] = None,
     q: Annotated[
         str | None,
         Query(
@@ -68,7 +69,7 @@ async def list_volunteers(
 ) -> Page[VolunteerRead]:
     return await service.list_volunteers(
         session, actor, limit=limit, cursor=cursor, station_id=station_id, site_id=site_id, status=status,
-        source=source, text=q, updated_after=updated_after, protector=protector,
+        source=source, group_id=group_id, text=q, updated_after=updated_after, protector=protector,
     )  # fmt: skip
 
 

@@ -23,7 +23,10 @@ from yijing.jobs.models import JobRun
 from yijing.notifications.models import Notification
 from yijing.org.models import Site, Station
 from yijing.personal import id_card_check_code, protector_for
-from yijing.rota.models import Unavailability
+from yijing.rota import calendar
+from yijing.rota import repository as rota_repository
+from yijing.rota.calendar_schemas import CalendarFeedCreated
+from yijing.rota.models import CaptainSwap, SwapStatus, Unavailability
 from yijing.rota.reconcile import reconcile_group
 from yijing.rota.weeks import Handoff
 from yijing.settings import Settings
@@ -59,6 +62,8 @@ class Place:
     assignment: TeamAssignment | None = None  # the place's officer, in the site's officer post
     group: Group | None = None  # the volunteer's group, its rota planned
     unavailability: Unavailability | None = None  # the volunteer's, next year
+    swap: CaptainSwap | None = None  # a declined swap of the group's next week (every action: 409)
+    feed: CalendarFeedCreated | None = None  # a calendar feed of the group, with its address
 
 
 @dataclass
@@ -176,6 +181,19 @@ async def build_world(factory: SessionFactory, settings: Settings) -> World:
             session.add(served.unavailability)
             await session.flush()
             await reconcile_group(session, served.group.id, utcnow())
+            served.feed = await calendar.create_group_feed(session, SYSTEM, served.group.id)
+            # Declined, so that acting on it is a 409 for every caller who reaches it: the access matrix
+            # then sees no 403 for a volunteer on the wrong side of an open swap. Its target is an id
+            # of no record: a second volunteer would change the counts other tests expect.
+            next_week = (await rota_repository.unstarted_weeks(session, served.group.id, utcnow()))[0]
+            served.swap = CaptainSwap(
+                group_id=served.group.id, station_id=served.station.id, week_id=next_week.id,
+                from_volunteer_id=next_week.volunteer_id, to_volunteer_id=uuid.uuid4(),
+                status=SwapStatus.DECLINED, reason="家里有事", expires_at=next_week.starts_at,
+                decided_at=utcnow(),
+            )  # fmt: skip
+            session.add(served.swap)
+            await session.flush()
         admin = await add_user(session, settings, Role.ADMIN, None, "13999999999", 99)
         phones[admin.id] = "13999999999"
         world = World(settings, places["own"], places["other"], admin, phones)
@@ -233,6 +251,9 @@ PATH_PARAMETERS = {
     "notification_id": CALLER_OWNED,
     "key_id": UNSCOPED,
     "job_id": UNSCOPED,
+    "feed_id": STATION_SCOPED,
+    "swap_id": STATION_SCOPED,
+    "token": UNSCOPED,  # a calendar feed's secret: the token alone decides what it shows
 }
 
 
@@ -265,6 +286,15 @@ def path_value(world: World, name: str, place: str, caller: User | None) -> obje
         return world.notifications[owner.id]
     if name == "key_id":
         return world.api_keys["stats"][0]
+    if name == "swap_id":
+        assert target.swap is not None
+        return target.swap.id
+    if name == "feed_id":
+        assert target.feed is not None
+        return target.feed.id
+    if name == "token":
+        assert target.feed is not None
+        return target.feed.url.removeprefix("/api/v1/calendars/").removesuffix(".ics")
     if name == "job_id":
         assert world.job_run_id is not None
         return world.job_run_id

@@ -20,12 +20,14 @@ from yijing_api.routers import (
     api_keys,
     audit,
     auth,
+    calendars,
     groups,
     jobs,
     me,
     rota,
     sites,
     stations,
+    swaps,
     system,
     teams,
     users,
@@ -105,7 +107,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     app.include_router(system.router)
     api = APIRouter(prefix=API_PREFIX)
-    for domain in (auth, me, stations, sites, teams, users, volunteers, groups, rota, api_keys, audit, jobs):
+    for domain in (
+        auth,
+        me,
+        stations,
+        sites,
+        teams,
+        users,
+        volunteers,
+        groups,
+        rota,
+        swaps,
+        calendars,
+        api_keys,
+        audit,
+        jobs,
+    ):
         api.include_router(domain.router)
     app.include_router(api)
     return app

@@ -5,15 +5,22 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import case, exists, func, literal_column, or_, select, text
+from sqlalchemy import case, exists, func, literal_column, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from yijing.access import StationScope
 from yijing.groups.models import Group, GroupMembership
-from yijing.org.models import Station
-from yijing.rota.models import CaptainNotice, CaptainWeek, Unavailability
+from yijing.org.models import Site, Station
+from yijing.rota.models import (
+    CalendarFeed,
+    CaptainNotice,
+    CaptainSwap,
+    CaptainWeek,
+    SwapStatus,
+    Unavailability,
+)
 from yijing.volunteers.models import Volunteer, VolunteerStatus
 
 
@@ -300,3 +307,135 @@ async def weeks_of_captain(
         .limit(limit)
     )
     return [(week, name, group) for week, name, group in (await session.execute(query)).all()]
+
+
+async def week_start_of(session: AsyncSession, week_id: uuid.UUID) -> date | None:
+    return await session.scalar(select(col(CaptainWeek.week_start)).where(col(CaptainWeek.id) == week_id))
+
+
+# Swaps
+
+
+async def expire_lapsed_swaps(
+    session: AsyncSession,
+    now: datetime,
+    *,
+    group_id: uuid.UUID | None = None,
+    swap_id: uuid.UUID | None = None,
+) -> None:
+    """Mark open swaps past their expiry as expired (only the group's, or only that swap, when given).
+    Conditional, so a concurrent decision is never overwritten: the row is re-checked once its lock is
+    free."""
+    query = (
+        update(CaptainSwap)
+        .where(col(CaptainSwap.status) == SwapStatus.OPEN, col(CaptainSwap.expires_at) <= now)
+        .values(status=SwapStatus.EXPIRED, decided_at=col(CaptainSwap.expires_at))
+        .execution_options(synchronize_session=False)
+    )
+    if group_id is not None:
+        query = query.where(col(CaptainSwap.group_id) == group_id)
+    if swap_id is not None:
+        query = query.where(col(CaptainSwap.id) == swap_id)
+    await session.execute(query)
+
+
+async def swaps_of_group(
+    session: AsyncSession,
+    group_id: uuid.UUID,
+    status: SwapStatus | None,
+    *,
+    after_id: uuid.UUID | None,
+    limit: int,
+) -> Sequence[tuple[CaptainSwap, date]]:
+    """A page of the group's swaps, oldest first, each with its week's start (``limit + 1`` rows: the extra
+    one only says there is a next page). Read afresh: an expiry UPDATE may have just changed them."""
+    query = (
+        select(CaptainSwap, col(CaptainWeek.week_start))
+        .join(CaptainWeek, col(CaptainWeek.id) == col(CaptainSwap.week_id))
+        .where(col(CaptainSwap.group_id) == group_id)
+        .order_by(col(CaptainSwap.id))
+        .limit(limit + 1)
+        .execution_options(populate_existing=True)
+    )
+    if status is not None:
+        query = query.where(col(CaptainSwap.status) == status)
+    if after_id is not None:
+        query = query.where(col(CaptainSwap.id) > after_id)
+    return [(swap, week_start) for swap, week_start in (await session.execute(query)).all()]
+
+
+async def swap_in_scope(session: AsyncSession, scope: StationScope, swap_id: uuid.UUID) -> CaptainSwap | None:
+    query = select(CaptainSwap).where(col(CaptainSwap.id) == swap_id, scope.clause(CaptainSwap.station_id))
+    return await session.scalar(query)
+
+
+async def lock_swap(session: AsyncSession, swap_id: uuid.UUID) -> CaptainSwap | None:
+    """The swap's row, locked and read afresh: another decision may have changed it while we waited."""
+    query = (
+        select(CaptainSwap)
+        .where(col(CaptainSwap.id) == swap_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return await session.scalar(query)
+
+
+async def lock_open_swap_of_week(session: AsyncSession, week_id: uuid.UUID) -> CaptainSwap | None:
+    """The week's open swap (there is at most one), locked and read afresh."""
+    query = (
+        select(CaptainSwap)
+        .where(col(CaptainSwap.week_id) == week_id, col(CaptainSwap.status) == SwapStatus.OPEN)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return await session.scalar(query)
+
+
+# Calendar feeds
+
+
+async def lock_calendar_feed(
+    session: AsyncSession, scope: StationScope, feed_id: uuid.UUID
+) -> CalendarFeed | None:
+    """The feed's row, locked, so two revocations of it are serialised."""
+    query = (
+        select(CalendarFeed)
+        .where(col(CalendarFeed.id) == feed_id, scope.clause(CalendarFeed.station_id))
+        .with_for_update()
+    )
+    return (await session.scalars(query)).one_or_none()
+
+
+async def calendar_feed_by_token_hash(session: AsyncSession, token_hash: str) -> CalendarFeed | None:
+    query = select(CalendarFeed).where(col(CalendarFeed.token_hash) == token_hash)
+    return (await session.scalars(query)).one_or_none()
+
+
+async def site_and_group_name(session: AsyncSession, group_id: uuid.UUID) -> tuple[str, str]:
+    query = (
+        select(col(Site.name), col(Group.name))
+        .join(Group, col(Group.site_id) == col(Site.id))
+        .where(col(Group.id) == group_id)
+    )
+    site_name, group_name = (await session.execute(query)).one()
+    return site_name, group_name
+
+
+async def captain_weeks_since(
+    session: AsyncSession, *, group_id: uuid.UUID | None, volunteer_id: uuid.UUID | None, since: datetime
+) -> Sequence[tuple[CaptainWeek, str, str]]:
+    """The weeks of the group (without one, the weeks the volunteer captains) ending after ``since``, each
+    with its captain's name and its group's name, in order."""
+    subject = (
+        col(CaptainWeek.group_id) == group_id
+        if group_id is not None
+        else col(CaptainWeek.volunteer_id) == volunteer_id
+    )
+    query = (
+        select(CaptainWeek, col(Volunteer.name), col(Group.name))
+        .join(Volunteer, col(Volunteer.id) == col(CaptainWeek.volunteer_id))
+        .join(Group, col(Group.id) == col(CaptainWeek.group_id))
+        .where(subject, col(CaptainWeek.ends_at) > since)
+        .order_by(col(CaptainWeek.starts_at), col(CaptainWeek.id))
+    )
+    return [(week, captain, group) for week, captain, group in (await session.execute(query)).all()]

@@ -1,0 +1,124 @@
+"""Captain swaps (换班): a week's captain asks another member of the group to take the week; the other
+accepts or declines, the captain may cancel, and station staff may act for either side."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query, Response, status
+
+from yijing.access import EVERY_ROLE, Actor
+from yijing.pagination import DEFAULT_LIMIT, Page
+from yijing.rota import swaps as service
+from yijing.rota.models import SwapStatus
+from yijing.rota.swap_schemas import SwapCreate, SwapDecision, SwapRead
+from yijing_api.auth import Access
+from yijing_api.deps import SessionDep
+from yijing_api.params import Cursor, Limit
+from yijing_api.problems import problem_responses
+
+router = APIRouter(tags=["rota"])
+
+# Everyone signed in; the service decides: staff reach their stations' swaps, a volunteer their own
+# group's (404 beyond), and may act only on their own side of a swap (403 otherwise).
+SWAPS = Access(EVERY_ROLE)
+
+Decision = Annotated[SwapDecision | None, Body(description="Optional: a note for the other side")]
+
+_DECISION_RULES = (
+    "Only an open swap whose week has not begun: a decided one is a 409 (`swap_not_open`, naming its "
+    "`swap_status`), one past the week's handoff is marked expired and is a 409 (`swap_expired`)."
+)
+
+
+@router.get(
+    "/groups/{group_id}/swaps",
+    operation_id="groups_swaps_list",
+    summary="The group's swaps, oldest first (a volunteer: their own group's)",
+    description="An open swap past its week's handoff reads as `expired`.",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def list_swaps(
+    group_id: uuid.UUID,
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(SWAPS)],
+    swap_status: Annotated[SwapStatus | None, Query(alias="status")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[SwapRead]:
+    return await service.list_swaps(session, actor, group_id, swap_status, limit=limit, cursor=cursor)
+
+
+@router.post(
+    "/groups/{group_id}/swaps",
+    operation_id="groups_swaps_create",
+    summary="Ask another member to take a week (the week's captain, or staff for them)",
+    description="The week must not have begun, and may have one open swap at a time (409 "
+    "`swap_already_open`, naming `existing_swap_id`). The member asked is notified; the swap expires at the "
+    "week's handoff.",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def create_swap(
+    group_id: uuid.UUID,
+    data: SwapCreate,
+    session: SessionDep,
+    response: Response,
+    actor: Annotated[Actor, Depends(SWAPS)],
+) -> SwapRead:
+    swap = await service.create_swap(session, actor, group_id, data)
+    response.headers["Location"] = f"/api/v1/captain-swaps/{swap.id}"
+    return swap
+
+
+@router.get(
+    "/captain-swaps/{swap_id}",
+    operation_id="captain_swaps_get",
+    summary="A swap (a volunteer: one of their own group's)",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def get_swap(
+    swap_id: uuid.UUID, session: SessionDep, actor: Annotated[Actor, Depends(SWAPS)]
+) -> SwapRead:
+    return await service.get_swap(session, actor, swap_id)
+
+
+@router.post(
+    "/captain-swaps/{swap_id}/accept",
+    operation_id="captain_swaps_accept",
+    summary="Take the week (the member asked, or staff for them)",
+    description="The week's captain becomes the member asked (source `swap`); whose rota turn it was is "
+    "unchanged, so the queue stays fair. Both are notified. The week must not have begun and must still "
+    "be the asking captain's (otherwise 409 `swap_captain_changed`, and the swap is cancelled). "
+    + _DECISION_RULES,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def accept_swap(
+    swap_id: uuid.UUID, session: SessionDep, actor: Annotated[Actor, Depends(SWAPS)], data: Decision = None
+) -> SwapRead:
+    return await service.accept_swap(session, actor, swap_id, data)
+
+
+@router.post(
+    "/captain-swaps/{swap_id}/decline",
+    operation_id="captain_swaps_decline",
+    summary="Decline to take the week (the member asked, or staff for them)",
+    description="The captain is notified and keeps the week. " + _DECISION_RULES,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def decline_swap(
+    swap_id: uuid.UUID, session: SessionDep, actor: Annotated[Actor, Depends(SWAPS)], data: Decision = None
+) -> SwapRead:
+    return await service.decline_swap(session, actor, swap_id, data)
+
+
+@router.post(
+    "/captain-swaps/{swap_id}/cancel",
+    operation_id="captain_swaps_cancel",
+    summary="Withdraw the request (the captain who asked, or staff)",
+    description="The member asked is notified. " + _DECISION_RULES,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def cancel_swap(
+    swap_id: uuid.UUID, session: SessionDep, actor: Annotated[Actor, Depends(SWAPS)], data: Decision = None
+) -> SwapRead:
+    return await service.cancel_swap(session, actor, swap_id, data)

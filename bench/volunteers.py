@@ -86,7 +86,7 @@ async def seed(settings: Settings) -> tuple[list[Site], dict[str, str]]:
         await repository.insert_new(session, rows)
         officer = await add_user(session, settings, Role.OFFICER, station.id, "13700000001", 1)
         token = await sign_in_directly(session, settings, officer)
-    async with short_lived_sessions(settings.database_url) as factory, factory() as session:
+    async with short_lived_sessions(settings.database_url) as factory, session_scope(factory) as session:
         await session.execute(text("ANALYZE volunteers"))
     return sites, {"Authorization": f"Bearer {token}"}
 

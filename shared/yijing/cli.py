@@ -162,7 +162,11 @@ def _load_demo(settings: Settings, password: str, *, only_if_empty: bool) -> Non
     if loaded is None:
         return
     if loaded.created:
-        typer.echo(f"Loaded the demo station {demo.STATION_NAME}: {loaded.volunteers} volunteers.", err=True)
+        typer.echo(
+            f"Loaded the demo station {demo.STATION_NAME}: {loaded.volunteers} volunteers in {loaded.groups} "
+            "groups, with 16 weeks of captain rota.",
+            err=True,
+        )
     else:
         typer.echo(f"The demo station {demo.STATION_NAME} is loaded already.", err=True)
     typer.echo("Sign in (POST /api/v1/auth/token, or Authorize in /docs) as:", err=True)

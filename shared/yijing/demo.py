@@ -1,7 +1,8 @@
 """A demo station modelled on the source article, so that a newcomer meets a living system: the Ganzhe
 police station of Minhou County (甘蔗派出所), its night market, Wanjia Plaza, Shimao commercial street and
 rental-housing sites, 718 volunteers from the article's sources, and each site's 1+2+N team since the
-pilot began in July 2023. People, phone and ID-card numbers are invented. Later issues extend the demo."""
+pilot began in July 2023, and its groups of ten with their weekly captains since each site opened. People,
+phone and ID-card numbers are invented. Later issues extend the demo."""
 
 from __future__ import annotations
 
@@ -15,20 +16,28 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yijing.access import SYSTEM, Role
+from yijing.access import SYSTEM, Actor, Principal, Role, StationScope
 from yijing.db import SessionFactory, session_scope
+from yijing.groups import repository as group_repository
+from yijing.groups import service as group_service
+from yijing.groups.models import Group
 from yijing.identity import service as identity_service
 from yijing.identity.models import User
 from yijing.identity.schemas import AdminCreate, MemberCreate, StaffCreate
-from yijing.ids import new_id
+from yijing.ids import new_id, utcnow
 from yijing.org import repository as org_repository
 from yijing.org.models import Site, SiteKind, Station
 from yijing.personal import id_card_check_code, protector_for
+from yijing.rota import repository as rota_repository
+from yijing.rota import service as rota_service
+from yijing.rota.models import Unavailability
+from yijing.rota.reconcile import handoff_of, reconcile_group
+from yijing.rota.schemas import OverrideRequest, UnavailabilityCreate
 from yijing.settings import Settings
 from yijing.teams import repository as team_repository
 from yijing.teams.models import Post, TeamAssignment
 from yijing.volunteers import repository as volunteer_repository
-from yijing.volunteers.models import Gender, VolunteerSource, VolunteerStatus
+from yijing.volunteers.models import Gender, Volunteer, VolunteerSource, VolunteerStatus
 from yijing.volunteers.schemas import VolunteerCreate
 from yijing.volunteers.service import enrolment_row, volunteer_row
 
@@ -36,6 +45,12 @@ STATION_NAME = "甘蔗派出所"
 DEFAULT_PASSWORD = "yijing-demo-2023"  # noqa: S105 - printed for signing in to the demo
 TIMEZONE = ZoneInfo("Asia/Shanghai")
 PILOT_START = datetime(2023, 7, 1, 9, 0, tzinfo=TIMEZONE)  # "今年7月，以滨河路夜市一条街为试点"
+GROUP_SIZE = 10  # "每十户为一组"
+# The captain weeks stored before now (the groups themselves date from each site's opening), and how often
+# the history is reconciled: within the groups' eight-week horizon, so the stored weeks run on unbroken, as
+# if the worker had been running all along. A few months keep loading the demo to seconds.
+HISTORY = timedelta(weeks=16)
+HISTORY_STEP = timedelta(weeks=4)
 
 _SURNAMES = "林陈黄郑王张刘吴李翁魏杨何周许游叶江高潘"
 _GIVEN = (
@@ -140,6 +155,7 @@ class DemoLoaded:
     created: bool  # False when the demo station was there already
     volunteers: int
     accounts: list[DemoAccount]
+    groups: int = 0
 
 
 def printed_accounts() -> list[DemoAccount]:
@@ -174,8 +190,14 @@ async def load(
             sites.append(site)
         users = await _accounts(session, settings, station.id, password)
         await _teams(session, station.id, sites, users)
-        volunteers = await _volunteers(session, settings, rng, sites, users[VOLUNTEER.phone])
-    return DemoLoaded(station.id, True, volunteers, printed_accounts())
+        volunteers, keeper = await _volunteers(session, settings, rng, sites)
+        groups = await _groups(session, station.id, sites, users, keeper)
+    return DemoLoaded(station.id, True, volunteers, printed_accounts(), groups)
+
+
+def _opening(index: int) -> datetime:
+    """When the ``index``-th site joined the pilot: one after another, a fortnight apart."""
+    return PILOT_START + timedelta(days=14 * index)
 
 
 async def _accounts(
@@ -204,7 +226,7 @@ async def _teams(
     assistants = iter(ASSISTANTS)
     handover = datetime(2023, 8, 1, 9, 0, tzinfo=TIMEZONE)
     for index, (spec, site) in enumerate(zip(SITES, sites, strict=True)):
-        started = PILOT_START + timedelta(days=14 * index)  # the sites joined one after another
+        started = _opening(index)
         officer = users[OFFICERS[index].phone]
         if spec.kind is SiteKind.PLAZA:
             former = users[FORMER_OFFICER.phone]
@@ -237,19 +259,21 @@ def _person(rng: random.Random, serial: int) -> tuple[str, Gender, str, str]:
 
 
 async def _volunteers(
-    session: AsyncSession, settings: Settings, rng: random.Random, sites: list[Site], account: User
-) -> int:
+    session: AsyncSession, settings: Settings, rng: random.Random, sites: list[Site]
+) -> tuple[int, uuid.UUID]:
+    """The volunteers, and the record of the stall keeper who signs in as the demo volunteer (linked to the
+    account once the rota history is stored: the history's handoff notices are not news to anyone)."""
     protector = protector_for(settings.personal_data_key)
     records: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
     serial = 0
     for index, (spec, site) in enumerate(zip(SITES, sites, strict=True)):
-        opened = (PILOT_START + timedelta(days=14 * index)).date()
+        opened = _opening(index).date()
         sources = list(spec.sources)
         weights = list(spec.sources.values())
         for number in range(spec.volunteers):
             name, gender, phone, id_card = _person(rng, serial)
-            first = serial == 0  # the night market's first stall keeper signs in as the demo volunteer
+            first = serial == 0  # the night market's first stall keeper
             fate = None if first else _fate(rng)
             data = VolunteerCreate(
                 name=VOLUNTEER.name if first else name,
@@ -262,7 +286,7 @@ async def _volunteers(
                 badge_number=f"GZ-{serial + 1:04d}",
                 skills=rng.sample(_SKILLS, rng.randint(0, 2)),
                 joined_on=opened + timedelta(days=rng.randint(0, 100)),
-                user_id=account.id if first else None,
+                user_id=None,
                 status=VolunteerStatus.APPLIED if fate is VolunteerStatus.APPLIED else VolunteerStatus.ACTIVE,
             )
             row = volunteer_row(data, site.station_id, opened, protector)
@@ -276,7 +300,7 @@ async def _volunteers(
             serial += 1
     await volunteer_repository.insert_new(session, records)
     await volunteer_repository.insert_status_changes(session, history)
-    return len(records)
+    return len(records), records[0]["id"]
 
 
 def _fate(rng: random.Random) -> VolunteerStatus | None:
@@ -313,3 +337,117 @@ def _leave(volunteer: dict[str, Any], to_status: VolunteerStatus) -> dict[str, A
         "actor_id": None,
         "occurred_at": occurred_at,
     }
+
+
+async def _groups(
+    session: AsyncSession, station_id: uuid.UUID, sites: list[Site], users: dict[str, User], keeper: uuid.UUID
+) -> int:
+    """Each site's active volunteers in groups of ten since the site opened, made as auto-assign makes them,
+    and HISTORY of captain weeks: the rota reconciled every HISTORY_STEP up to now, as the worker would have
+    done. A few members were away at times (the rota passed them over, or will), and an officer has chosen
+    one coming week's captain of the demo volunteer's group by hand."""
+    now = utcnow()
+    since = now - HISTORY
+    site_groups: list[list[uuid.UUID]] = []
+    for index, site in enumerate(sites):
+        opened = _opening(index)
+        assigned = await group_service.auto_assign(
+            session, SYSTEM, site.id, GROUP_SIZE, now=since, joined_at=opened
+        )
+        site_groups.append([group.id for group in assigned.groups])
+        for made in assigned.groups:
+            group = await session.get(Group, made.id)
+            assert group is not None
+            group.created_at = group.updated_at = opened
+    await _time_away(session, station_id, site_groups, since, users[OFFICERS[0].phone])
+    every = [group_id for groups in site_groups for group_id in groups]
+    for group_id in every:
+        moment = since + HISTORY_STEP
+        while moment < now:
+            await reconcile_group(session, group_id, moment)
+            moment += HISTORY_STEP
+    volunteer = await session.get(Volunteer, keeper)
+    assert volunteer is not None
+    volunteer.user_id = users[VOLUNTEER.phone].id
+    await session.flush()
+    for group_id in every:
+        await reconcile_group(session, group_id, now)
+    await _upcoming(session, _actor(users[OFFICERS[0].phone], station_id), site_groups, volunteer, now)
+    return sum(len(groups) for groups in site_groups)
+
+
+def _actor(user: User, station_id: uuid.UUID) -> Actor:
+    """A staff member acting through the services, as through the API (for the audit log and reach)."""
+    scope = StationScope(frozenset({station_id}))
+    return Actor(Principal(kind="user", id=user.id, scope=scope, role=user.role, station_id=station_id))
+
+
+async def _members(session: AsyncSession, group_id: uuid.UUID) -> list[Volunteer]:
+    """In join order: the order the rota first gives them turns in."""
+    return [volunteer for _, volunteer in await group_repository.members(session, group_id)]
+
+
+# Members away in the past, recorded before the history is planned, each over the week the rota would have
+# made them captain (so it passed them over): (site, group, weeks after the rota began, days, reason). Weeks
+# from the tenth on: the first nine were planned when the groups were made.
+_AWAY = (
+    (0, 0, 9, 13, "回老家探亲"),
+    (0, 2, 11, 6, "外出进货"),
+    (1, 0, 12, 13, "住院手术"),
+    (3, 1, 14, 6, "外出务工"),
+)
+
+
+async def _time_away(
+    session: AsyncSession,
+    station_id: uuid.UUID,
+    site_groups: list[list[uuid.UUID]],
+    since: datetime,
+    officer: User,
+) -> None:
+    for site, group_index, weeks, days, reason in _AWAY:
+        group = await session.get(Group, site_groups[site][group_index])
+        assert group is not None
+        members = await _members(session, group.id)
+        starts_on = handoff_of(group, TIMEZONE.key).week_start(since) + timedelta(weeks=weeks)
+        recorded = datetime.combine(starts_on - timedelta(days=10), datetime.min.time(), TIMEZONE)
+        await rota_repository.add(
+            session,
+            Unavailability(
+                volunteer_id=members[weeks % len(members)].id, station_id=station_id, starts_on=starts_on,
+                ends_on=starts_on + timedelta(days=days), reason=reason, created_by=officer.id,
+                created_at=recorded,
+            ),
+        )  # fmt: skip
+
+
+async def _upcoming(
+    session: AsyncSession,
+    officer: Actor,
+    site_groups: list[list[uuid.UUID]],
+    volunteer: Volunteer,
+    now: datetime,
+) -> None:
+    """Through the services, as an officer would: two captains of coming weeks away (the rota re-plans), and
+    a coming week of the demo volunteer's group given to them by hand."""
+    for site, group_index, weeks, days, reason in ((0, 1, 2, 9, "陪护家人就医"), (2, 0, 3, 6, "外出学习")):
+        group = await group_service.get_group(session, officer, site_groups[site][group_index])
+        week_start = handoff_of(group, TIMEZONE.key).week_start(now) + timedelta(weeks=weeks)
+        planned = await rota_repository.week_by_start(session, group.id, week_start)
+        assert planned is not None
+        away = UnavailabilityCreate(
+            starts_on=week_start, ends_on=week_start + timedelta(days=days), reason=reason
+        )
+        await rota_service.add_unavailability(session, officer, planned.volunteer_id, away)
+    membership = await group_repository.open_membership(session, volunteer.id)
+    assert membership is not None
+    group = await group_service.get_group(session, officer, membership.group_id)
+    next_week = handoff_of(group, TIMEZONE.key).week_start(now) + timedelta(weeks=1)
+    for week_start in (next_week, next_week + timedelta(weeks=1)):
+        planned = await rota_repository.week_by_start(session, group.id, week_start)
+        if planned is not None and planned.volunteer_id != volunteer.id:
+            request = OverrideRequest(
+                volunteer_id=volunteer.id, reason="夜市周末促销活动，由熟悉摊位的队员带班"
+            )
+            await rota_service.override(session, officer, group.id, week_start, request)
+            return

@@ -1,12 +1,19 @@
 """The demo station: loaded once, shaped like the article, and usable through the API at once."""
 
+import itertools
+from datetime import date, timedelta
+
+import httpx
 from sqlalchemy import func, select
 from sqlmodel import col
 
 from tests.db import count_rows
 from yijing import demo
+from yijing.db import SessionFactory
+from yijing.groups.models import GroupMembership
 from yijing.org.models import Site, Station
-from yijing.volunteers.models import Volunteer, VolunteerStatusChange
+from yijing.rota.models import CaptainWeek, Unavailability
+from yijing.volunteers.models import Volunteer, VolunteerStatus, VolunteerStatusChange
 
 
 async def test_the_demo_loads_once_and_works_through_the_api(session_factory, settings, client):
@@ -63,6 +70,81 @@ async def test_the_demo_loads_once_and_works_through_the_api(session_factory, se
     assert now["complete"] is True
     summary = (await client.get("/api/v1/volunteers/summary", headers=officer)).json()
     assert summary["total"] == 718
+
+    await _groups_and_rota(session_factory, client, loaded.groups, officer, await sign_in(demo.VOLUNTEER))
+
+
+async def _groups_and_rota(
+    session_factory: SessionFactory,
+    client: httpx.AsyncClient,
+    made: int,
+    officer: dict[str, str],
+    volunteer: dict[str, str],
+) -> None:
+    """Every active volunteer in a group of about ten, every group with a captain now and months of rota."""
+    async with session_factory() as session:
+        grouped = select(col(GroupMembership.volunteer_id)).where(col(GroupMembership.left_at).is_(None))
+        active = col(Volunteer.status) == VolunteerStatus.ACTIVE
+        ungrouped = await session.scalar(
+            select(func.count()).where(active, col(Volunteer.id).not_in(grouped))
+        )
+        serving = await session.scalar(select(func.count()).where(active))
+        away = (await session.scalars(select(Unavailability))).all()
+        weeks = (await session.scalars(select(CaptainWeek))).all()
+    assert ungrouped == 0
+    page = await client.get("/api/v1/groups", params={"limit": 200}, headers=officer)
+    assert page.status_code == 200, page.text
+    groups = page.json()["items"]
+    assert len(groups) == made > 0
+    assert page.json()["next_cursor"] is None
+    sizes = [group["member_count"] for group in groups]
+    assert sum(sizes) == serving
+    assert all(8 <= size <= 10 for size in sizes), sizes
+
+    today = date.today()
+    history = {"from": str(today - timedelta(weeks=20)), "to": str(today + timedelta(weeks=10))}
+    for group in groups:
+        captain = await client.get(f"/api/v1/groups/{group['id']}/captain", headers=officer)
+        assert captain.status_code == 200, captain.text
+        assert captain.json()["next"] is not None
+        rota = (
+            await client.get(f"/api/v1/groups/{group['id']}/rota", params=history, headers=officer)
+        ).json()
+        starts = [date.fromisoformat(week["week_start"]) for week in rota]
+        assert all(later - earlier == timedelta(weeks=1) for earlier, later in itertools.pairwise(starts))
+        assert sum(week["started"] for week in rota) >= 8 + 1  # eight weeks past, and the current one
+        assert starts[-1] >= today + timedelta(weeks=7)
+
+    # The members away were passed over (their weeks went to others), and one week was chosen by hand.
+    assert len(away) >= 4
+    for record in away:
+        overlapping = [
+            week
+            for week in weeks
+            if week.volunteer_id == record.volunteer_id
+            and week.week_start <= record.ends_on
+            and week.week_start + timedelta(days=6) >= record.starts_on
+        ]
+        assert overlapping == []
+    assert [week.source for week in weeks if week.source != "rotation"] == ["override"]
+
+    # The demo volunteer sees their own group (and no other), its captain and rota.
+    mine = (await client.get("/api/v1/me/volunteer", headers=volunteer)).json()
+    async with session_factory() as session:
+        own = await session.scalar(
+            select(col(GroupMembership.group_id)).where(
+                col(GroupMembership.volunteer_id) == mine["id"], col(GroupMembership.left_at).is_(None)
+            )
+        )
+    assert own is not None
+    group = await client.get(f"/api/v1/groups/{own}", headers=volunteer)
+    assert group.status_code == 200, group.text
+    assert group.json()["name"] == "第1组"
+    assert (await client.get(f"/api/v1/groups/{own}/captain", headers=volunteer)).status_code == 200
+    rota = (await client.get(f"/api/v1/groups/{own}/rota", headers=volunteer)).json()
+    assert any(week["source"] == "override" and week["volunteer_id"] == mine["id"] for week in rota)
+    other = next(item["id"] for item in groups if item["id"] != str(own))
+    assert (await client.get(f"/api/v1/groups/{other}", headers=volunteer)).status_code == 404
 
 
 async def test_only_an_empty_database_gets_the_demo_on_run(session_factory, settings, world):

@@ -52,6 +52,8 @@ class GroupMembership(SQLModel, table=True):
             postgresql_where=text("left_at IS NULL"),
         ),
         CheckConstraint("left_at IS NULL OR left_at >= joined_at", name="leaves_after_joining"),
+        # A group's current members: read by every page of members and by the reconcile job's search.
+        Index("ix_group_memberships_open_group_id", "group_id", postgresql_where=text("left_at IS NULL")),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)

@@ -236,15 +236,23 @@ def balanced_sizes(count: int, target: int) -> list[int]:
 
 
 async def auto_assign(
-    session: AsyncSession, actor: Actor, site_id: uuid.UUID, target_size: int
+    session: AsyncSession,
+    actor: Actor,
+    site_id: uuid.UUID,
+    target_size: int,
+    *,
+    now: datetime | None = None,
+    joined_at: datetime | None = None,
 ) -> AutoAssigned:
+    """``now`` (when the rota is planned from) and ``joined_at`` (``now`` by default) let the demo backdate
+    the groups to build a history."""
     # The site's row lock: two partitions at once would place the same volunteers twice.
     site = await org_repository.get_site(session, site_id, actor.scope, for_update=True)
     if site is None:
         raise SiteNotFound(f"no site {site_id}")
     volunteers = list(await repository.ungrouped_active_volunteers(session, site.id))
     taken = await repository.group_names(session, site.id)
-    now = utcnow()
+    now = now or utcnow()
     made: list[GroupRead] = []
     number = 0
     start = 0
@@ -257,7 +265,9 @@ async def auto_assign(
         )
         await _flush(session, group)
         for volunteer in volunteers[start : start + size]:
-            session.add(GroupMembership(group_id=group.id, volunteer_id=volunteer.id, joined_at=now))
+            session.add(
+                GroupMembership(group_id=group.id, volunteer_id=volunteer.id, joined_at=joined_at or now)
+            )
         await session.flush()
         start += size
         await reconcile_group(session, group.id, now)

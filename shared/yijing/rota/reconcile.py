@@ -65,14 +65,15 @@ async def reconcile_group(session: AsyncSession, group_id: uuid.UUID, now: datet
 
     outcome = Outcome()
     eligible = {week.start: {m.volunteer_id for m in members if m.in_group_for(week)} for week in weeks}
+    new_weeks = []
     for pick in picks:
         row = stored.pop(pick.week.start, None)
         if row is None:
-            await repository.insert_week(session, _new_week(group, pick))
-            outcome.inserted += 1
+            new_weeks.append(_new_week(group, pick))
             outcome.moves.append((pick.week, None, pick.volunteer_id))
         else:
             await _replan(row, pick, eligible[pick.week.start], outcome, now)
+    outcome.inserted = await repository.insert_weeks(session, new_weeks)
     for row in stored.values():  # weeks nobody can captain any more, or beyond a shortened horizon
         outcome.moves.append((row, row.volunteer_id, None))
         outcome.removed += 1

@@ -97,9 +97,13 @@ async def unavailable_days(
     return ranges
 
 
-async def insert_week(session: AsyncSession, values: dict[str, Any]) -> None:
-    """Materialise a week unless it exists (a concurrent reconcile may have stored it)."""
-    await session.execute(insert(CaptainWeek).values(**values).on_conflict_do_nothing())
+async def insert_weeks(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+    """Materialise weeks in one statement, skipping any that exist (a concurrent reconcile may have stored
+    them); how many were new."""
+    if not rows:
+        return 0
+    query = insert(CaptainWeek).values(list(rows)).on_conflict_do_nothing().returning(col(CaptainWeek.id))
+    return len((await session.scalars(query)).all())
 
 
 async def delete(session: AsyncSession, record: CaptainWeek) -> None:

@@ -120,7 +120,11 @@ def _captain_rows(
 async def _zones(
     session: AsyncSession, rows: Sequence[tuple[CaptainWeek, str, Group]]
 ) -> dict[uuid.UUID, ZoneInfo]:
-    return {group.station_id: await _zone(session, group.station_id) for _, _, group in rows}
+    """The time zone of each station among ``rows``, looked up once per station."""
+    return {
+        station_id: await _zone(session, station_id)
+        for station_id in {group.station_id for _, _, group in rows}
+    }
 
 
 async def my_captain_weeks(session: AsyncSession, actor: Actor) -> list[CurrentCaptain]:

@@ -142,6 +142,13 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_group_memberships_group_id"), "group_memberships", ["group_id"], unique=False)
     op.create_index(
+        "ix_group_memberships_open_group_id",
+        "group_memberships",
+        ["group_id"],
+        unique=False,
+        postgresql_where=sa.text("left_at IS NULL"),
+    )
+    op.create_index(
         op.f("ix_group_memberships_volunteer_id"), "group_memberships", ["volunteer_id"], unique=False
     )
     op.create_index(
@@ -260,6 +267,11 @@ def downgrade() -> None:
         postgresql_where=sa.text("left_at IS NULL"),
     )
     op.drop_index(op.f("ix_group_memberships_volunteer_id"), table_name="group_memberships")
+    op.drop_index(
+        "ix_group_memberships_open_group_id",
+        table_name="group_memberships",
+        postgresql_where=sa.text("left_at IS NULL"),
+    )
     op.drop_index(op.f("ix_group_memberships_group_id"), table_name="group_memberships")
     op.drop_table("group_memberships")
     op.drop_index(op.f("ix_captain_weeks_volunteer_id"), table_name="captain_weeks")

@@ -84,5 +84,9 @@ TimeZoneName = Annotated[
     ),
     AfterValidator(_known_time_zone),
 ]
+# Text with at least one character that is not white space, and no NUL. The class is written out because
+# Python's \s also matches \x1c-\x1f and \x85, ECMAScript's (JSON Schema's) \ufeff: listing them keeps
+# both readings of the pattern the same.
+NOT_BLANK = r"^[^\x00]*[^\s\x00\x1c-\x1f\x85\ufeff][^\x00]*$"
 # A short name: 1 to 100 characters, at least one of them not white space, none of them NUL.
-Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NOT_BLANK)]

@@ -16,7 +16,7 @@ from pydantic import (
 )
 
 from yijing.groups.models import Group
-from yijing.types import JSON_INTEGER, Name
+from yijing.types import JSON_INTEGER, NOT_BLANK, Name
 
 
 def _clock_time(value: object) -> object:
@@ -42,9 +42,7 @@ TargetSize = Annotated[
 HorizonWeeks = Annotated[
     int, Field(ge=1, le=52, description="Weeks stored ahead of the current one (8 by default)"), JSON_INTEGER
 ]
-Reason = Annotated[
-    str, StringConstraints(min_length=1, max_length=500, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$")
-]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=NOT_BLANK)]
 
 _GROUP_ID = "0193a6a4-8888-7c3d-8f2a-3b4c5d6e7f80"
 _SITE_ID = "0193a6a4-2222-7c3d-8f2a-3b4c5d6e7f80"

@@ -7,11 +7,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from yijing.rota.models import CaptainSource
-from yijing.types import CalendarDate
+from yijing.types import NOT_BLANK, CalendarDate
 
-Reason = Annotated[
-    str, StringConstraints(min_length=1, max_length=500, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$")
-]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=NOT_BLANK)]
 
 _GROUP_ID = "0193a6a4-8888-7c3d-8f2a-3b4c5d6e7f80"
 _VOLUNTEER_ID = "0193a6a4-5555-7c3d-8f2a-3b4c5d6e7f80"

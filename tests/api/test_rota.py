@@ -249,3 +249,15 @@ async def test_my_captain_weeks(client, world, session_factory, settings):
     assert mine[0]["volunteer_id"] == str(world.own.volunteer.id)
     assert len(mine) == 5  # this week, then every other week of the eight ahead
     assert (await client.get("/api/v1/me/captain-weeks", headers=world.headers(Role.OFFICER))).json() == []
+
+
+async def test_a_shorter_horizon_drops_planned_weeks_and_a_stale_version_is_412(client, world):
+    url = f"/api/v1/groups/{world.own.group.id}"
+    officer = world.headers(Role.OFFICER)
+    stale = await client.patch(url, json={"horizon_weeks": 2}, headers=officer | {"If-Match": '"9"'})
+    assert stale.status_code == 412
+    assert len(await planned(client, world)) == 8
+    response = await client.patch(url, json={"horizon_weeks": 2}, headers=officer | {"If-Match": '"1"'})
+    assert response.status_code == 200, response.text
+    assert response.headers["etag"] == '"2"'
+    assert len(await planned(client, world)) == 2

@@ -7,8 +7,9 @@ weeks with ON CONFLICT DO NOTHING, so any number of runs leave one captain per g
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -81,7 +82,9 @@ async def reconcile_group(session: AsyncSession, group_id: uuid.UUID, now: datet
     group.planned_until = last
     group.plan_checked_at = now
     await session.flush()
-    await _tell_members(session, group, outcome, now)
+    # Only weeks that replace a plan members knew are news; a newly stored week is announced by its notices.
+    moves = [(_start(week), lost, gained) for week, lost, gained in outcome.moves if lost is not None]
+    await tell_of_moves(session, group, moves, f"replan:{now.isoformat()}")
     outcome.notices = await _send_handoff_notices(session, group, now)
     return outcome
 
@@ -120,22 +123,25 @@ async def _replan(
     row.updated_at = now
 
 
+def _start(week: CaptainWeek | Week) -> date:
+    return week.week_start if isinstance(week, CaptainWeek) else week.start
+
+
 def _label(week: CaptainWeek | Week) -> str:
-    start = week.week_start if isinstance(week, CaptainWeek) else week.start
-    return f"{start:%Y-%m-%d} 起的一周"
+    return f"{_start(week):%Y-%m-%d} 起的一周"
 
 
-async def _tell_members(session: AsyncSession, group: Group, outcome: Outcome, now: datetime) -> None:
-    """Members whose captain weeks moved hear which (only weeks after the current one: a newly stored
-    week is news only when it replaces a plan they knew)."""
-    changes = [(week, lost, gained) for week, lost, gained in outcome.moves if lost is not None]
-    if not changes:
-        return
-    people = {
-        volunteer for _, lost, gained in changes for volunteer in (lost, gained) if volunteer is not None
-    }
-    accounts = await repository.user_ids_of(session, list(people))
-    for week, lost, gained in changes:
+async def tell_of_moves(
+    session: AsyncSession,
+    group: Group,
+    moves: Sequence[tuple[date, uuid.UUID | None, uuid.UUID | None]],
+    event: str,
+) -> None:
+    """Tell members with accounts which captain weeks (by start date) they lost or gained; ``event``
+    names the change, so each notice is delivered once."""
+    people = [volunteer for _, lost, gained in moves for volunteer in (lost, gained) if volunteer is not None]
+    accounts = await repository.user_ids_of(session, people)
+    for week_start, lost, gained in moves:
         for volunteer, title in ((lost, "您的义警队长值班已取消"), (gained, "您已被安排担任义警队长")):
             if volunteer is None or volunteer not in accounts:
                 continue
@@ -145,9 +151,9 @@ async def _tell_members(session: AsyncSession, group: Group, outcome: Outcome, n
                     recipients=[accounts[volunteer]],
                     kind="captain.plan_changed",
                     title=title,
-                    body=f"{group.name}：{_label(week)}。",
+                    body=f"{group.name}：{week_start:%Y-%m-%d} 起的一周。",
                     link=f"/api/v1/groups/{group.id}/rota",
-                    dedupe_key=f"captain.plan_changed:{group.id}:{_label(week)}:{volunteer}:{now.isoformat()}",
+                    dedupe_key=f"captain.plan_changed:{group.id}:{week_start}:{volunteer}:{event}",
                 ),
             )
 

@@ -11,19 +11,17 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yijing.access import Actor, Role
+from yijing.access import Actor, Role, StationScope
 from yijing.audit import service as audit
 from yijing.errors import InvalidInput
 from yijing.groups import repository as group_repository
 from yijing.groups import service as groups
 from yijing.groups.models import Group
 from yijing.ids import utcnow
-from yijing.notifications.jobs import notify
-from yijing.notifications.service import DeliverPayload
 from yijing.rota import repository
 from yijing.rota.errors import CaptainWeekNotFound, UnavailabilityNotFound, WeekStarted
 from yijing.rota.models import CaptainSource, CaptainWeek, Unavailability
-from yijing.rota.reconcile import reconcile_group
+from yijing.rota.reconcile import reconcile_group, tell_of_moves
 from yijing.rota.schemas import (
     CaptainRead,
     CaptainTurn,
@@ -190,24 +188,6 @@ async def fairness(session: AsyncSession, actor: Actor, group_id: uuid.UUID) -> 
     return sorted(rows, key=lambda row: (not row.member, -row.served, row.name))
 
 
-async def _tell(
-    session: AsyncSession, group: Group, week: CaptainWeek, volunteer_id: uuid.UUID, title: str
-) -> None:
-    accounts = await repository.user_ids_of(session, [volunteer_id])
-    if volunteer_id in accounts:
-        await notify(
-            session,
-            DeliverPayload(
-                recipients=[accounts[volunteer_id]],
-                kind="captain.plan_changed",
-                title=title,
-                body=f"{group.name}：{week.week_start:%Y-%m-%d} 起的一周。",
-                link=f"/api/v1/groups/{group.id}/rota",
-                dedupe_key=f"captain.plan_changed:{week.id}:{week.sequence}:{volunteer_id}",
-            ),
-        )
-
-
 async def change_captain(
     session: AsyncSession,
     group: Group,
@@ -224,8 +204,8 @@ async def change_captain(
     week.sequence += 1
     week.updated_at = utcnow()
     await repository.add(session, week)
-    await _tell(session, group, week, previous, "您的义警队长值班已取消")
-    await _tell(session, group, week, volunteer_id, "您已被安排担任义警队长")
+    moves = [(week.week_start, previous, volunteer_id)]
+    await tell_of_moves(session, group, moves, f"{source}:{week.id}:{week.sequence}")
 
 
 async def week_to_change(session: AsyncSession, group: Group, week_start: date) -> CaptainWeek:
@@ -244,7 +224,9 @@ async def require_serving_member(
     session: AsyncSession, group: Group, volunteer_id: uuid.UUID, field: str
 ) -> Volunteer:
     membership = await group_repository.open_membership(session, volunteer_id)
-    volunteer = await session.get(Volunteer, volunteer_id)
+    volunteer = await volunteer_repository.get(
+        session, volunteer_id, StationScope(frozenset({group.station_id}))
+    )
     if membership is None or membership.group_id != group.id or volunteer is None:
         raise InvalidInput(
             "the captain must be a member of the group",

@@ -45,20 +45,6 @@ async def get_by_user(
     return (await session.scalars(query)).one_or_none()
 
 
-async def id_by_id_card(session: AsyncSession, station_id: uuid.UUID, fingerprint: str) -> uuid.UUID | None:
-    query = select(col(Volunteer.id)).where(
-        col(Volunteer.station_id) == station_id, col(Volunteer.id_card_fingerprint) == fingerprint
-    )
-    return await session.scalar(query)
-
-
-async def id_by_badge(session: AsyncSession, station_id: uuid.UUID, badge_number: str) -> uuid.UUID | None:
-    query = select(col(Volunteer.id)).where(
-        col(Volunteer.station_id) == station_id, col(Volunteer.badge_number) == badge_number
-    )
-    return await session.scalar(query)
-
-
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 

@@ -141,15 +141,15 @@ async def _flush(session: AsyncSession, volunteer: Volunteer) -> None:
     except IntegrityError as exc:
         constraint = violated_constraint(exc)
         if constraint == "uq_volunteers_station_id_id_card_fingerprint":
-            existing = await repository.id_by_id_card(
-                session, volunteer.station_id, volunteer.id_card_fingerprint
-            )
+            card = volunteer.id_card_fingerprint
+            existing = (await repository.ids_by_id_card(session, volunteer.station_id, [card])).get(card)
             raise VolunteerExists(
                 f"this person (by ID-card number) is already volunteer {existing} of the station",
                 existing_volunteer_id=str(existing),
             ) from exc
         if constraint == "uq_volunteers_station_id_badge_number" and volunteer.badge_number:
-            existing = await repository.id_by_badge(session, volunteer.station_id, volunteer.badge_number)
+            badge = volunteer.badge_number
+            existing = (await repository.ids_by_badge(session, volunteer.station_id, [badge])).get(badge)
             raise BadgeNumberTaken(
                 f"badge number {volunteer.badge_number} belongs to volunteer {existing}",
                 existing_volunteer_id=str(existing),

@@ -59,7 +59,7 @@ def server_urls() -> Iterator[tuple[str, str]]:
 
 
 @pytest.fixture(scope="session")
-def settings(server_urls: tuple[str, str]) -> Iterator[Settings]:
+def settings(server_urls: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """Settings pointing at a fresh, migrated database of this test run's own."""
     server_url, redis_url = server_urls
     database_url = make_url(server_url).set(database=f"yijing_test_{uuid.uuid4().hex[:12]}")
@@ -68,7 +68,12 @@ def settings(server_urls: tuple[str, str]) -> Iterator[Settings]:
     migrate.upgrade(url)
     try:
         yield Settings(
-            _env_file=None, env=Environment.TEST, database_url=url, redis_url=redis_url, log_json=False
+            _env_file=None,
+            env=Environment.TEST,
+            database_url=url,
+            redis_url=redis_url,
+            log_json=False,
+            attachments_dir=tmp_path_factory.mktemp("attachments"),
         )
     finally:
         asyncio.run(drop_database(url))

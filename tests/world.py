@@ -3,18 +3,22 @@ and ways to act as any of them (bearer tokens made without the slow password has
 
 from __future__ import annotations
 
+import hashlib
+import io
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
+from PIL import Image
 from pwdlib import PasswordHash
 from sqlalchemy import delete
 
 from yijing.access import SYSTEM, ApiScope, Role
 from yijing.db import SessionFactory, session_scope
 from yijing.groups.models import Group, GroupMembership
+from yijing.hazards.models import Hazard, HazardAttachment, HazardCategory
 from yijing.identity import api_keys
 from yijing.identity.models import AuthSession, User
 from yijing.identity.schemas import ApiKeyCreate
@@ -32,6 +36,7 @@ from yijing.rota.models import CaptainSwap, SwapStatus, Unavailability
 from yijing.rota.reconcile import reconcile_group
 from yijing.rota.weeks import Handoff
 from yijing.settings import Settings
+from yijing.storage import store_for
 from yijing.teams.models import Post, TeamAssignment
 from yijing.volunteers.models import Gender, Volunteer, VolunteerSource
 from yijing.volunteers.schemas import VolunteerCreate
@@ -66,6 +71,8 @@ class Place:
     unavailability: Unavailability | None = None  # the volunteer's, next year
     swap: CaptainSwap | None = None  # a declined swap of the group's next week (every action: 409)
     feed: CalendarFeedCreated | None = None  # a calendar feed of the group, with its address
+    hazard: Hazard | None = None  # reported by the place's volunteer at its site, with a photo
+    attachment: HazardAttachment | None = None
 
 
 @dataclass
@@ -196,6 +203,8 @@ async def build_world(factory: SessionFactory, settings: Settings) -> World:
             )  # fmt: skip
             session.add(served.swap)
             await session.flush()
+        for served in places.values():
+            served.hazard, served.attachment = await add_hazard(session, settings, served)
         admin = await add_user(session, settings, Role.ADMIN, None, "13999999999", 99)
         phones[admin.id] = "13999999999"
         world = World(settings, places["own"], places["other"], admin, phones)
@@ -217,6 +226,36 @@ async def build_world(factory: SessionFactory, settings: Settings) -> World:
     for name, scopes in KEY_SCOPES.items():
         world.api_keys[name] = await make_api_key(factory, settings, scopes, [world.own.station.id])
     return world
+
+
+def png(colour: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (32, 24)) -> bytes:
+    """A small real PNG picture."""
+    output = io.BytesIO()
+    Image.new("RGB", size, colour).save(output, format="PNG")
+    return output.getvalue()
+
+
+async def add_hazard(session, settings: Settings, place: Place) -> tuple[Hazard, HazardAttachment]:
+    """A reported hazard at the place's site, by its volunteer, with a photo in the attachment store."""
+    assert place.volunteer is not None
+    hazard = Hazard(
+        station_id=place.station.id, site_id=place.site.id, category=HazardCategory.FIRE,
+        description="液化气罐紧挨油锅", reporter_id=place.users[Role.VOLUNTEER].id,
+        reporter_volunteer_id=place.volunteer.id, deadline=utcnow().date() + timedelta(days=7),
+    )  # fmt: skip
+    session.add(hazard)
+    await session.flush()
+    picture = png()
+    digest = hashlib.sha256(picture).hexdigest()
+    attachment = HazardAttachment(
+        hazard_id=hazard.id, media_type="image/png", size_bytes=len(picture), width=32, height=24,
+        upload_sha256=digest, sha256=digest, file_name="before.png",
+        storage_key=f"hazards/{hazard.id}/before",
+    )  # fmt: skip
+    session.add(attachment)
+    await session.flush()
+    await store_for(settings).put(attachment.storage_key, picture, attachment.media_type)
+    return hazard, attachment
 
 
 async def make_api_key(
@@ -259,6 +298,8 @@ PATH_PARAMETERS = {
     "feed_id": STATION_SCOPED,
     "swap_id": STATION_SCOPED,
     "token": UNSCOPED,  # a calendar feed's secret: the token alone decides what it shows
+    "hazard_id": STATION_SCOPED,
+    "attachment_id": STATION_SCOPED,
 }
 
 
@@ -300,6 +341,12 @@ def path_value(world: World, name: str, place: str, caller: User | None) -> obje
     if name == "token":
         assert target.feed is not None
         return target.feed.url.removeprefix("/api/v1/calendars/").removesuffix(".ics")
+    if name == "hazard_id":
+        assert target.hazard is not None
+        return target.hazard.id
+    if name == "attachment_id":
+        assert target.attachment is not None
+        return target.attachment.id
     if name == "job_id":
         assert world.job_run_id is not None
         return world.job_run_id

@@ -92,5 +92,11 @@ class Actor:
     def scope(self) -> StationScope:
         return self.principal.scope if self.principal else StationScope.everywhere()
 
+    @property
+    def user_id(self) -> uuid.UUID | None:
+        """The signed-in user's id; None for an API key or the system."""
+        principal = self.principal
+        return principal.id if principal is not None and principal.kind == "user" else None
+
 
 SYSTEM = Actor(principal=None)

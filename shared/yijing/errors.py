@@ -65,6 +65,13 @@ class Conflict(DomainError):
     title_zh = "冲突"
 
 
+class TooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
+    title = "Request body too large"
+    title_zh = "请求体过大"
+
+
 class InvalidInput(DomainError):
     """Input that passed the schema but breaks a rule; ``errors`` lists the offending fields."""
 

@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 
 from yijing.audit.models import AuditEvent
 from yijing.groups.models import Group, GroupMembership
+from yijing.hazards.models import Hazard, HazardAttachment, HazardDeadlineRule, HazardEvent
 from yijing.identity.models import ApiKey, AuthSession, RefreshToken, User, UserSite
 from yijing.jobs.models import JobRun
 from yijing.notifications.models import Notification
@@ -27,6 +28,10 @@ __all__ = [
     "CaptainWeek",
     "Group",
     "GroupMembership",
+    "Hazard",
+    "HazardAttachment",
+    "HazardDeadlineRule",
+    "HazardEvent",
     "Heartbeat",
     "JobRun",
     "Notification",

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The value shipped for development; a production start refuses it.
@@ -27,6 +27,11 @@ class Environment(StrEnum):
     DEVELOPMENT = "development"
     TEST = "test"
     PRODUCTION = "production"
+
+
+class AttachmentStoreKind(StrEnum):
+    LOCAL = "local"
+    S3 = "s3"
 
 
 class Settings(BaseSettings):
@@ -57,6 +62,18 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = Field(default=15, gt=0)
     # Requests per minute an API key may make unless the key sets its own limit.
     api_key_rate_limit: int = Field(default=600, gt=0)
+    # Uploaded photos: a local directory (default: <data_dir>/attachments) or an S3-compatible bucket.
+    attachment_store: AttachmentStoreKind = AttachmentStoreKind.LOCAL
+    attachments_dir: Path | None = None
+    attachment_max_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+    s3_bucket: str | None = None
+    s3_prefix: str = ""
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    # Days before a hazard's rectification deadline that its reminder goes out.
+    hazard_reminder_days: int = Field(default=1, ge=0, le=30)
 
     @field_validator("timezone")
     @classmethod

@@ -90,3 +90,7 @@ TimeZoneName = Annotated[
 NOT_BLANK = r"^[^\x00]*[^\s\x00\x1c-\x1f\x85\ufeff][^\x00]*$"
 # A short name: 1 to 100 characters, at least one of them not white space, none of them NUL.
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NOT_BLANK)]
+# Why something was done, kept in a history: 1 to 500 characters, not blank.
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=NOT_BLANK)]
+# A street address or a place description.
+Address = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK)]

@@ -13,6 +13,7 @@ from yijing.db import SessionFactory, session_scope
 from yijing.outbox import service as outbox
 from yijing.personal import PersonalDataProtector, protector_for
 from yijing.settings import Settings
+from yijing.storage import AttachmentStore
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -45,6 +46,11 @@ async def get_session(
         background.add_task(outbox.relay_after_commit, factory, redis, emitted)
 
 
+def get_store(request: Request) -> AttachmentStore:
+    store: AttachmentStore = request.app.state.attachment_store
+    return store
+
+
 def get_protector(settings: Annotated[Settings, Depends(get_settings_dep)]) -> PersonalDataProtector:
     return protector_for(settings.personal_data_key)
 
@@ -54,4 +60,5 @@ ProtectorDep = Annotated[PersonalDataProtector, Depends(get_protector)]
 # scope="function": the commit happens when the handler returns, not after the response is sent.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 RedisDep = Annotated[ArqRedis, Depends(get_redis)]
+StoreDep = Annotated[AttachmentStore, Depends(get_store)]
 SessionFactoryDep = Annotated[SessionFactory, Depends(get_session_factory)]

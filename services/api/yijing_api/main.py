@@ -11,6 +11,7 @@ from yijing.db import create_engine, create_session_factory
 from yijing.logging import configure_logging
 from yijing.redis import arq_redis
 from yijing.settings import Settings, get_settings
+from yijing.storage import store_for
 from yijing_api.docs import install_docs
 from yijing_api.middleware import BodySizeLimitMiddleware, RejectNulMiddleware, RequestContextMiddleware
 from yijing_api.openapi import install_openapi
@@ -22,6 +23,7 @@ from yijing_api.routers import (
     auth,
     calendars,
     groups,
+    hazards,
     jobs,
     me,
     rota,
@@ -97,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(refuse_repeated_parameters)],
     )
     app.state.settings = settings
+    app.state.attachment_store = store_for(settings)
     install_problem_handlers(app)
     install_openapi(app)
     # Last added runs first: the request id exists before the body limit can refuse a request.
@@ -119,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rota,
         swaps,
         calendars,
+        hazards,
         api_keys,
         audit,
         jobs,

@@ -15,6 +15,7 @@ from arq.cron import CronJob, cron
 from arq.worker import Function, func
 
 from yijing.db import create_engine, create_session_factory
+from yijing.hazards.jobs import DEADLINES
 from yijing.jobs.registry import JobSpec, JsonDict, all_jobs
 from yijing.jobs.service import execute, is_transient
 from yijing.logging import configure_logging
@@ -101,5 +102,7 @@ def cron_jobs() -> list[CronJob]:
         _cron_of(HEARTBEAT, second=0, run_at_startup=True),
         # Every minute: cheap when nothing is due (one query finds the groups that need work).
         _cron_of(RECONCILE, second=30, run_at_startup=True),
+        # Hourly, so that each station's day turns over in its own time zone; a run finds only what is due.
+        _cron_of(DEADLINES, minute=5, second=0, run_at_startup=True),
         _cron_of(PURGE, hour=3, minute=30, second=0),
     ]

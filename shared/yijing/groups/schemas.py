@@ -11,12 +11,11 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
-    StringConstraints,
     WithJsonSchema,
 )
 
 from yijing.groups.models import Group
-from yijing.types import JSON_INTEGER, NOT_BLANK, Name
+from yijing.types import JSON_INTEGER, Name, Reason
 
 
 def _clock_time(value: object) -> object:
@@ -42,7 +41,6 @@ TargetSize = Annotated[
 HorizonWeeks = Annotated[
     int, Field(ge=1, le=52, description="Weeks stored ahead of the current one (8 by default)"), JSON_INTEGER
 ]
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=NOT_BLANK)]
 
 _GROUP_ID = "0193a6a4-8888-7c3d-8f2a-3b4c5d6e7f80"
 _SITE_ID = "0193a6a4-2222-7c3d-8f2a-3b4c5d6e7f80"

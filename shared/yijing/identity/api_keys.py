@@ -60,7 +60,7 @@ async def create(
         station_ids=[str(station_id) for station_id in station_ids] if station_ids is not None else None,
         rate_limit_per_minute=data.rate_limit_per_minute,
         expires_at=data.expires_at,
-        created_by=actor.principal.id if actor.principal and actor.principal.kind == "user" else None,
+        created_by=actor.user_id,
     )
     await repository.add(session, key)
     await audit.record(

@@ -87,13 +87,12 @@ async def _create(
 ) -> CalendarFeedCreated:
     station_id = await _require_subject(session, actor, group_id, volunteer_id)
     token = new_token()
-    principal = actor.principal
     feed = CalendarFeed(
         station_id=station_id,
         group_id=group_id,
         volunteer_id=volunteer_id,
         token_hash=digest(token),
-        created_by=principal.id if principal is not None and principal.kind == "user" else None,
+        created_by=actor.user_id,
     )
     session.add(feed)
     await session.flush()

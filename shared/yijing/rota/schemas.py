@@ -2,14 +2,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from yijing.rota.models import CaptainSource
-from yijing.types import NOT_BLANK, CalendarDate
-
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=NOT_BLANK)]
+from yijing.types import CalendarDate, Reason
 
 _GROUP_ID = "0193a6a4-8888-7c3d-8f2a-3b4c5d6e7f80"
 _VOLUNTEER_ID = "0193a6a4-5555-7c3d-8f2a-3b4c5d6e7f80"

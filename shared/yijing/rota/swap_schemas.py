@@ -7,8 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from yijing.rota.models import SwapStatus
-from yijing.rota.schemas import Reason
-from yijing.types import CalendarDate
+from yijing.types import CalendarDate, Reason
 
 _SWAP_ID = "0193a6a4-bbbb-7c3d-8f2a-3b4c5d6e7f80"
 _GROUP_ID = "0193a6a4-8888-7c3d-8f2a-3b4c5d6e7f80"

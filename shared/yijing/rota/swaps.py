@@ -157,11 +157,6 @@ async def _tell(
         )
 
 
-def _user_id(actor: Actor) -> uuid.UUID | None:
-    principal = actor.principal
-    return principal.id if principal is not None and principal.kind == "user" else None
-
-
 def _is_staff(actor: Actor) -> bool:
     return actor.role in STAFF
 
@@ -206,7 +201,7 @@ async def request_swap(
         from_volunteer_id=week.volunteer_id,
         to_volunteer_id=target.id,
         reason=reason,
-        requested_by=_user_id(actor),
+        requested_by=actor.user_id,
         expires_at=week.starts_at,
         created_at=now,
     )
@@ -279,7 +274,7 @@ async def _decidable(
 
 def _decide(swap: CaptainSwap, actor: Actor, status: SwapStatus) -> None:
     swap.status = status
-    swap.decided_by = _user_id(actor)
+    swap.decided_by = actor.user_id
     swap.decided_at = utcnow()
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from yijing.personal import IdCardNumber, MobileNumber
-from yijing.types import NOT_BLANK, CalendarDate, Name
+from yijing.types import Address, CalendarDate, Name, Reason
 from yijing.volunteers.models import Gender, Volunteer, VolunteerSource, VolunteerStatus
 
 # Chinese labels, for import files, templates and people reading exports.
@@ -30,7 +30,6 @@ STATUS_LABELS_ZH = {
     VolunteerStatus.RETIRED: "退出",
 }
 
-Address = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK)]
 BadgeNumber = Annotated[
     str,
     StringConstraints(pattern=r"^[0-9A-Za-z-]{1,32}$"),
@@ -48,7 +47,6 @@ Skills = Annotated[
     list[Skill],
     Field(max_length=20, description="Skills and tags, e.g. 急救 (first aid), 调解 (mediation)"),
 ]
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=NOT_BLANK)]
 
 _VOLUNTEER_ID = "0193a6a4-5555-7c3d-8f2a-3b4c5d6e7f80"
 _STATION_ID = "0193a6a4-1111-7c3d-8f2a-3b4c5d6e7f80"

@@ -105,11 +105,6 @@ def station_today(timezone: str) -> date:
     return utcnow().astimezone(ZoneInfo(timezone)).date()
 
 
-def _actor_user_id(actor: Actor) -> uuid.UUID | None:
-    principal = actor.principal
-    return principal.id if principal is not None and principal.kind == "user" else None
-
-
 async def _site_in_reach(session: AsyncSession, scope: StationScope, site_id: uuid.UUID) -> Site:
     site = await org_repository.get_site(session, site_id, scope)
     if site is None:
@@ -329,7 +324,7 @@ async def create_volunteer(
     if data.user_id is not None:
         await _check_account(session, volunteer, data.user_id)
     await _flush(session, volunteer)
-    await repository.add(session, VolunteerStatusChange(**enrolment_row(row, "enrol", _actor_user_id(actor))))
+    await repository.add(session, VolunteerStatusChange(**enrolment_row(row, "enrol", actor.user_id)))
     await audit.record(
         session, actor, "volunteer.create", target_type="volunteer", target_id=volunteer.id,
         station_id=volunteer.station_id, changes=data.model_dump(mode="json", exclude_none=True),
@@ -446,7 +441,7 @@ async def take_action(
         session,
         VolunteerStatusChange(
             volunteer_id=volunteer.id, from_status=previous, to_status=target, action=action, reason=reason,
-            actor_id=_actor_user_id(actor),
+            actor_id=actor.user_id,
         ),
     )  # fmt: skip
     if volunteer.user_id is not None:
@@ -468,7 +463,7 @@ async def take_action(
 
 
 async def own_volunteer(session: AsyncSession, actor: Actor, *, for_update: bool = False) -> Volunteer:
-    user_id = _actor_user_id(actor)
+    user_id = actor.user_id
     volunteer = (
         None if user_id is None else await repository.get_by_user(session, user_id, for_update=for_update)
     )

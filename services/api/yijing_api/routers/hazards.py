@@ -1,0 +1,338 @@
+"""Hazards (隐患): reported by volunteers and staff, verified, rectified and eliminated with evidence, or
+closed without a fix; photos; each station's rectification periods; per-site figures."""
+
+import uuid
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile, status
+from pydantic import BaseModel
+
+from yijing.access import EVERY_ROLE, MANAGERS, STAFF, Actor, ApiScope
+from yijing.hazards import attachments, service
+from yijing.hazards.models import AttachmentKind, HazardCategory, HazardSeverity, HazardStatus
+from yijing.hazards.photos import ACCEPTED
+from yijing.hazards.schemas import (
+    ActionNote,
+    AttachmentRead,
+    DeadlineRules,
+    DeadlineRulesUpdate,
+    DismissAction,
+    DuplicateAction,
+    EliminateAction,
+    HazardCreate,
+    HazardEventRead,
+    HazardRead,
+    HazardSummary,
+    HazardUpdate,
+    RectifyAction,
+    ReferAction,
+    ReopenAction,
+)
+from yijing.hazards.service import TRANSITIONS, HazardAction
+from yijing.pagination import DEFAULT_LIMIT, Page
+from yijing.types import Instant
+from yijing_api.auth import Access
+from yijing_api.deps import SessionDep, SettingsDep, StoreDep
+from yijing_api.params import Cursor, IfMatch, Limit, QueryBool, set_etag, version_of
+from yijing_api.problems import problem_responses
+
+router = APIRouter(prefix="/hazards", tags=["hazards"])
+
+# Everyone reports and follows hazards up (volunteers: their own site's and their own reports); staff verify,
+# correct and close them; station leaders and county admins set the rectification periods.
+SEE = Access(EVERY_ROLE)
+MANAGE = Access(STAFF)
+CONFIGURE = Access(MANAGERS)
+COUNT = Access(STAFF, frozenset({ApiScope.STATS_READ}))
+
+
+@router.get(
+    "",
+    operation_id="hazards_list",
+    summary="Hazards the caller sees, oldest report first",
+    responses=problem_responses(401, 403, 422),
+)
+async def list_hazards(
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(SEE)],
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+    station_id: uuid.UUID | None = None,
+    site_id: uuid.UUID | None = None,
+    status: Annotated[
+        list[HazardStatus] | None, Query(description="Any of these statuses (repeat the parameter)")
+    ] = None,
+    category: HazardCategory | None = None,
+    severity: HazardSeverity | None = None,
+    overdue: Annotated[QueryBool | None, Query(description="Open and past the deadline")] = None,
+    reporter_id: Annotated[uuid.UUID | None, Query(description="Reported by this account")] = None,
+    reported_after: Annotated[Instant | None, Query(description="Reported at or after")] = None,
+    reported_before: Annotated[Instant | None, Query(description="Reported before")] = None,
+    updated_after: Instant | None = None,
+) -> Page[HazardRead]:
+    return await service.list_hazards(
+        session, actor, limit=limit, cursor=cursor, station_id=station_id, site_id=site_id,
+        statuses=status or (), category=category, severity=severity, overdue=overdue,
+        reporter_id=reporter_id, reported_after=reported_after, reported_before=reported_before,
+        updated_after=updated_after,
+    )  # fmt: skip
+
+
+@router.post(
+    "",
+    operation_id="hazards_report",
+    summary="Report a hazard",
+    description="The deadline defaults to the station's period for the severity. An offline report sent "
+    "again with the same `client_id` answers 200 with the stored report instead of storing a second one "
+    "(another reporter's `client_id`: 409). Volunteers report as `volunteer`, or as `captain` during "
+    "their captain week; only active volunteers report.",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"description": "The same offline report, already stored"},
+        **problem_responses(401, 403, 404, 409, 422),
+    },
+)
+async def report_hazard(
+    data: HazardCreate,
+    session: SessionDep,
+    response: Response,
+    actor: Annotated[Actor, Depends(SEE)],
+) -> HazardRead:
+    hazard, created = await service.report_hazard(session, actor, data)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = f"/api/v1/hazards/{hazard.id}"
+    set_etag(response, hazard.version)
+    return service.read(hazard)
+
+
+@router.get(
+    "/summary",
+    operation_id="hazards_summary",
+    summary="Per site: open and overdue now; eliminated and closed without a fix in a month",
+    description="Eliminated (fixed and checked) and closed-not-fixed (duplicate, not a hazard, referred) "
+    "are counted apart: a closed hazard is never an eliminated one. The month is each site's month in "
+    "its station's time zone; by default the current month.",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def summarise(
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: Annotated[Actor, Depends(COUNT)],
+    station_id: uuid.UUID | None = None,
+    site_id: uuid.UUID | None = None,
+    month: Annotated[
+        str | None,
+        Query(pattern=r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$", description="YYYY-MM", examples=["2026-11"]),
+    ] = None,
+) -> HazardSummary:
+    return await service.summarise(
+        session, actor, station_id=station_id, site_id=site_id, month=month, default_timezone=settings.tz
+    )
+
+
+@router.get(
+    "/deadline-rules/{station_id}",
+    operation_id="hazards_deadline_rules",
+    summary="The station's rectification period (days) for each severity",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def deadline_rules(
+    station_id: uuid.UUID, session: SessionDep, actor: Annotated[Actor, Depends(MANAGE)]
+) -> DeadlineRules:
+    return await service.deadline_rules(session, actor, station_id)
+
+
+@router.put(
+    "/deadline-rules/{station_id}",
+    operation_id="hazards_set_deadline_rules",
+    summary="Set the station's rectification periods",
+    description="Applies to hazards reported or reopened from now on; deadlines already set stay.",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def set_deadline_rules(
+    station_id: uuid.UUID,
+    data: DeadlineRulesUpdate,
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(CONFIGURE)],
+) -> DeadlineRules:
+    return await service.set_deadline_rules(session, actor, station_id, data)
+
+
+@router.get(
+    "/{hazard_id:uuid}",
+    operation_id="hazards_get",
+    summary="A hazard",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def get_hazard(
+    hazard_id: uuid.UUID, session: SessionDep, response: Response, actor: Annotated[Actor, Depends(SEE)]
+) -> HazardRead:
+    hazard = await service.get_hazard(session, actor, hazard_id)
+    set_etag(response, hazard.version)
+    return service.read(hazard)
+
+
+@router.patch(
+    "/{hazard_id:uuid}",
+    operation_id="hazards_update",
+    summary="Correct a hazard's report (the status changes through its actions)",
+    responses=problem_responses(401, 403, 404, 412, 422),
+)
+async def update_hazard(
+    hazard_id: uuid.UUID,
+    data: HazardUpdate,
+    session: SessionDep,
+    response: Response,
+    actor: Annotated[Actor, Depends(MANAGE)],
+    if_match: IfMatch = None,
+) -> HazardRead:
+    hazard = await service.update_hazard(session, actor, hazard_id, data, version_of(if_match))
+    set_etag(response, hazard.version)
+    return service.read(hazard)
+
+
+@router.get(
+    "/{hazard_id:uuid}/events",
+    operation_id="hazards_events",
+    summary="The hazard's history, oldest first: who did what, when, and why",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def events(
+    hazard_id: uuid.UUID, session: SessionDep, actor: Annotated[Actor, Depends(SEE)]
+) -> list[HazardEventRead]:
+    return [
+        HazardEventRead.model_validate(event) for event in await service.history(session, actor, hazard_id)
+    ]
+
+
+@router.get(
+    "/{hazard_id:uuid}/attachments",
+    operation_id="hazards_attachments",
+    summary="The hazard's photos",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def list_attachments(
+    hazard_id: uuid.UUID, session: SessionDep, actor: Annotated[Actor, Depends(SEE)]
+) -> list[AttachmentRead]:
+    return [AttachmentRead.of(item) for item in await attachments.list_attachments(session, actor, hazard_id)]
+
+
+@router.post(
+    "/{hazard_id:uuid}/attachments",
+    operation_id="hazards_attach",
+    summary="Attach a photo",
+    description=f"A {ACCEPTED} photo, told by its content (the file name and declared type are not "
+    "trusted), up to the size limit (`YIJING_ATTACHMENT_MAX_BYTES`, 8 MiB by default: 413 beyond). "
+    "`strip_gps` removes the position from the photo's EXIF before it is stored. The same file sent "
+    "again answers 200 with the stored attachment. An `after` photo is evidence for elimination.",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"description": "The same file, already attached"},
+        **problem_responses(401, 403, 404, 413, 422),
+    },
+)
+async def attach(
+    hazard_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    response: Response,
+    actor: Annotated[Actor, Depends(SEE)],
+    file: Annotated[UploadFile, File(description=f"The photo ({ACCEPTED})")],
+    kind: Annotated[
+        AttachmentKind, Form(description="before: as found; after: the fix; other")
+    ] = AttachmentKind.BEFORE,
+    strip_gps: Annotated[QueryBool, Form(description="Remove the GPS position from the photo")] = False,
+) -> AttachmentRead:
+    # One byte over the limit is enough to refuse: the rest is not read.
+    data = await file.read(settings.attachment_max_bytes + 1)
+    attachment, created = await attachments.add_attachment(
+        session, actor, store, hazard_id, file_name=file.filename or "photo", data=data, kind=kind,
+        strip_gps=strip_gps, max_bytes=settings.attachment_max_bytes,
+    )  # fmt: skip
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    response.headers["Location"] = AttachmentRead.of(attachment).href
+    return AttachmentRead.of(attachment)
+
+
+@router.get(
+    "/{hazard_id:uuid}/attachments/{attachment_id:uuid}",
+    operation_id="hazards_attachment_download",
+    summary="Download a photo",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/*": {"schema": {"type": "string", "format": "binary"}}}},
+        **problem_responses(401, 403, 404, 422),
+    },
+)
+async def download(
+    hazard_id: uuid.UUID,
+    attachment_id: uuid.UUID,
+    session: SessionDep,
+    store: StoreDep,
+    actor: Annotated[Actor, Depends(SEE)],
+) -> Response:
+    attachment, content = await attachments.open_attachment(session, actor, store, hazard_id, attachment_id)
+    return Response(
+        content,
+        media_type=attachment.media_type,
+        headers={
+            "Content-Disposition": f"inline; filename*=UTF-8''{quote(attachment.file_name)}",
+            "ETag": f'"{attachment.sha256}"',
+            "Cache-Control": "private, max-age=3600",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+_ACTIONS: dict[HazardAction, tuple[type[BaseModel], str]] = {
+    HazardAction.VERIFY: (ActionNote, "Confirm the hazard on site (reported → verified)"),
+    HazardAction.RECTIFY: (
+        RectifyAction,
+        "Order the fix: the responsible party and a deadline (verified → rectifying)",
+    ),
+    HazardAction.ELIMINATE: (
+        EliminateAction,
+        "Record the fix as checked (verified or rectifying → eliminated); needs an `after` photo or "
+        "another person's inspection note",
+    ),
+    HazardAction.DUPLICATE: (DuplicateAction, "Close as a duplicate of another report"),
+    HazardAction.DISMISS: (DismissAction, "Close as not a hazard"),
+    HazardAction.REFER: (ReferAction, "Close by referring to another agency"),
+    HazardAction.REOPEN: (ReopenAction, "Open again (reported), with a fresh deadline"),
+}
+
+
+def _add_action_route(action: HazardAction, body_model: type[BaseModel], summary: str) -> None:
+    """One POST per lifecycle action, each with its own body and documentation."""
+
+    async def take_action(
+        hazard_id: uuid.UUID,
+        data: body_model,  # type: ignore[valid-type]
+        session: SessionDep,
+        response: Response,
+        actor: Annotated[Actor, Depends(MANAGE)],
+        if_match: IfMatch = None,
+    ) -> HazardRead:
+        hazard = await service.take_action(session, actor, hazard_id, action, data, version_of(if_match))
+        set_etag(response, hazard.version)
+        return service.read(hazard)
+
+    sources = ", ".join(sorted(TRANSITIONS[action][0]))
+    router.add_api_route(
+        f"/{{hazard_id:uuid}}/{action}",
+        take_action,
+        methods=["POST"],
+        operation_id=f"hazards_{action}",
+        summary=summary,
+        description=f"Allowed from: {sources}. From any other status: 409 with `allowed_actions`. "
+        "The note goes into the hazard's history; the reporter is notified.",
+        responses=problem_responses(401, 403, 404, 409, 412, 422),
+    )
+
+
+for _action, (_body, _summary) in _ACTIONS.items():
+    _add_action_route(_action, _body, _summary)

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from yijing.errors import Conflict, InvalidInput, NotFound
+
+
+class HazardNotFound(NotFound):
+    code = "hazard_not_found"
+
+
+class AttachmentNotFound(NotFound):
+    code = "attachment_not_found"
+
+
+class TransitionNotAllowed(Conflict):
+    """An action the hazard's status does not allow: the problem lists the ones it does."""
+
+    code = "transition_not_allowed"
+
+
+class EvidenceRequired(InvalidInput):
+    """Elimination without an after-photo or another person's inspection note."""
+
+    code = "evidence_required"
+
+
+class ClientIdTaken(Conflict):
+    """Another reporter's offline report already carries this client id."""
+
+    code = "client_id_taken"

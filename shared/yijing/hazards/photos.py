@@ -1,0 +1,103 @@
+"""Hazard photos: what an upload really is (read from its content by decoding it, never from its name or
+declared type), and the same picture without its GPS position when the uploader asks."""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image
+from pillow_heif import register_heif_opener
+
+from yijing.errors import InvalidInput
+
+register_heif_opener()
+
+# Pillow's format name → the media type stored and served.
+# MPO is a JPEG with further pictures after the first (phones add depth maps and HDR gain maps that way).
+MEDIA_TYPES = {
+    "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "HEIF": "image/heic",
+}
+ACCEPTED = "JPEG, PNG, WebP or HEIC"
+# Larger pictures are refused rather than decoded (a small file can claim a huge size: a decompression bomb).
+MAX_PIXELS = 50_000_000
+GPS_IFD = 0x8825
+# What Pillow's decoders raise for a file that is not (or not wholly) an image they read
+# (UnidentifiedImageError is an OSError).
+_DECODING_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error)
+
+
+class NotAnImage(InvalidInput):
+    code = "unsupported_media_type"
+
+
+@dataclass(frozen=True)
+class Photo:
+    data: bytes
+    media_type: str
+    width: int
+    height: int
+    gps_stripped: bool
+
+
+def _refuse(message: str) -> NotAnImage:
+    return NotAnImage(message, errors=[{"field": "body.file", "message": message, "code": "not_an_image"}])
+
+
+def _open(data: bytes) -> Image.Image:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data))
+        except (*_DECODING_ERRORS, Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+            raise _refuse(f"the file is not a {ACCEPTED} image") from exc
+    if image.format not in MEDIA_TYPES:
+        raise _refuse(f"{image.format} images are not accepted: send {ACCEPTED}")
+    if image.width * image.height > MAX_PIXELS:
+        raise _refuse(f"the picture has more than {MAX_PIXELS:,} pixels")
+    return image
+
+
+def _without_gps(image: Image.Image) -> bytes | None:
+    """The picture re-saved without its GPS block, or None when it has none (the original is kept)."""
+    exif = image.getexif()
+    if not exif.get_ifd(GPS_IFD) and GPS_IFD not in exif:
+        return None
+    del exif[GPS_IFD]
+    output = io.BytesIO()
+    options: dict[str, object] = {"exif": exif.tobytes()}
+    if "icc_profile" in image.info:
+        options["icc_profile"] = image.info["icc_profile"]
+    format = "JPEG" if image.format == "MPO" else str(image.format)  # only the main picture is kept
+    if format == "JPEG":
+        options["quality"] = "keep"  # the original's quantisation: no visible loss
+    elif image.format == "WEBP":
+        options["quality"] = 95
+    # XMP (which can repeat the position) is not carried over: only the EXIF block given here is written.
+    image.save(output, format=format, **options)
+    return output.getvalue()
+
+
+def read_photo(data: bytes, *, strip_gps: bool) -> Photo:
+    """The upload as a photo to store, or NotAnImage (422) when it is anything else: the whole image is
+    decoded, so a truncated or disguised file is refused here rather than served later."""
+    image = _open(data)
+    try:
+        image.load()
+    except _DECODING_ERRORS as exc:
+        raise _refuse(f"the {image.format} image is damaged or incomplete") from exc
+    stored = _without_gps(image) if strip_gps else None
+    media_type = MEDIA_TYPES[str(image.format)]
+    return Photo(
+        data=stored if stored is not None else data,
+        media_type=media_type,
+        width=image.width,
+        height=image.height,
+        gps_stripped=strip_gps,
+    )

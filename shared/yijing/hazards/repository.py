@@ -1,0 +1,260 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Date, Integer, and_, cast, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from yijing.access import StationScope
+from yijing.hazards.models import (
+    CLOSED_NOT_FIXED,
+    OPEN_STATUSES,
+    Hazard,
+    HazardAttachment,
+    HazardCategory,
+    HazardDeadlineRule,
+    HazardEvent,
+    HazardSeverity,
+    HazardStatus,
+)
+from yijing.org.models import Site, Station
+
+
+async def add(session: AsyncSession, record: Hazard | HazardEvent | HazardAttachment) -> None:
+    session.add(record)
+    await session.flush()
+
+
+async def get(
+    session: AsyncSession, hazard_id: uuid.UUID, reach: ColumnElement[bool], *, for_update: bool = False
+) -> Hazard | None:
+    query = select(Hazard).where(col(Hazard.id) == hazard_id, reach)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.scalars(query)).one_or_none()
+
+
+async def get_by_client_id(
+    session: AsyncSession, station_id: uuid.UUID, client_id: uuid.UUID
+) -> Hazard | None:
+    query = select(Hazard).where(col(Hazard.station_id) == station_id, col(Hazard.client_id) == client_id)
+    return (await session.scalars(query)).one_or_none()
+
+
+async def list_hazards(
+    session: AsyncSession,
+    reach: ColumnElement[bool],
+    *,
+    limit: int,
+    after_id: uuid.UUID | None,
+    station_id: uuid.UUID | None = None,
+    site_id: uuid.UUID | None = None,
+    statuses: Sequence[HazardStatus] = (),
+    category: HazardCategory | None = None,
+    severity: HazardSeverity | None = None,
+    overdue: bool | None = None,
+    reporter_id: uuid.UUID | None = None,
+    reported_after: datetime | None = None,
+    reported_before: datetime | None = None,
+    updated_after: datetime | None = None,
+) -> Sequence[Hazard]:
+    """One query, whatever the filters: a page of ``limit + 1`` rows in id (reporting) order."""
+    query = select(Hazard).where(reach)
+    conditions: list[ColumnElement[bool]] = []
+    if station_id is not None:
+        conditions.append(col(Hazard.station_id) == station_id)
+    if site_id is not None:
+        conditions.append(col(Hazard.site_id) == site_id)
+    if statuses:
+        conditions.append(col(Hazard.status).in_(statuses))
+    if category is not None:
+        conditions.append(col(Hazard.category) == category)
+    if severity is not None:
+        conditions.append(col(Hazard.severity) == severity)
+    if overdue is not None:
+        conditions.append(col(Hazard.overdue).is_(overdue))
+    if reporter_id is not None:
+        conditions.append(col(Hazard.reporter_id) == reporter_id)
+    if reported_after is not None:
+        conditions.append(col(Hazard.created_at) >= reported_after)
+    if reported_before is not None:
+        conditions.append(col(Hazard.created_at) < reported_before)
+    if updated_after is not None:
+        conditions.append(col(Hazard.updated_at) > updated_after)
+    if after_id is not None:
+        conditions.append(col(Hazard.id) > after_id)
+    query = query.where(*conditions).order_by(col(Hazard.id)).limit(limit + 1)
+    return (await session.scalars(query)).all()
+
+
+async def events(session: AsyncSession, hazard_id: uuid.UUID) -> Sequence[HazardEvent]:
+    query = select(HazardEvent).where(col(HazardEvent.hazard_id) == hazard_id).order_by(col(HazardEvent.id))
+    return (await session.scalars(query)).all()
+
+
+async def insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(HazardEvent), list(rows))
+
+
+# Attachments
+
+
+async def attachments(session: AsyncSession, hazard_id: uuid.UUID) -> Sequence[HazardAttachment]:
+    query = (
+        select(HazardAttachment)
+        .where(col(HazardAttachment.hazard_id) == hazard_id)
+        .order_by(col(HazardAttachment.id))
+    )
+    return (await session.scalars(query)).all()
+
+
+async def get_attachment(
+    session: AsyncSession, hazard_id: uuid.UUID, attachment_id: uuid.UUID
+) -> HazardAttachment | None:
+    query = select(HazardAttachment).where(
+        col(HazardAttachment.id) == attachment_id, col(HazardAttachment.hazard_id) == hazard_id
+    )
+    return (await session.scalars(query)).one_or_none()
+
+
+async def attachment_by_upload(
+    session: AsyncSession, hazard_id: uuid.UUID, upload_sha256: str, gps_stripped: bool
+) -> HazardAttachment | None:
+    query = select(HazardAttachment).where(
+        col(HazardAttachment.hazard_id) == hazard_id,
+        col(HazardAttachment.upload_sha256) == upload_sha256,
+        col(HazardAttachment.gps_stripped).is_(gps_stripped),
+    )
+    return (await session.scalars(query)).one_or_none()
+
+
+async def has_after_photo(session: AsyncSession, hazard_id: uuid.UUID) -> bool:
+    query = select(col(HazardAttachment.id)).where(
+        col(HazardAttachment.hazard_id) == hazard_id, col(HazardAttachment.kind) == "after"
+    )
+    return (await session.scalar(query.limit(1))) is not None
+
+
+# Deadlines
+
+
+async def deadline_rules(session: AsyncSession, station_id: uuid.UUID) -> dict[HazardSeverity, int]:
+    query = select(col(HazardDeadlineRule.severity), col(HazardDeadlineRule.days)).where(
+        col(HazardDeadlineRule.station_id) == station_id
+    )
+    return {HazardSeverity(severity): days for severity, days in (await session.execute(query)).all()}
+
+
+async def save_deadline_rules(
+    session: AsyncSession, station_id: uuid.UUID, days: dict[HazardSeverity, int], now: datetime
+) -> None:
+    statement = insert(HazardDeadlineRule).values(
+        [
+            {"station_id": station_id, "severity": severity.value, "days": count, "updated_at": now}
+            for severity, count in days.items()
+        ]
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["station_id", "severity"],
+            set_={"days": statement.excluded.days, "updated_at": statement.excluded.updated_at},
+        )
+    )
+
+
+_OPEN = col(Hazard.status).in_(OPEN_STATUSES)
+
+
+async def mark_overdue(session: AsyncSession, now: datetime) -> Sequence[Hazard]:
+    """Flag the open hazards whose deadline has passed in their station's time zone, and return them. A row
+    is flagged by one statement once, so two runs at the same time flag (and notify) each hazard once."""
+    statement = (
+        update(Hazard)
+        .where(
+            _OPEN,
+            col(Hazard.overdue).is_(False),
+            col(Hazard.station_id) == col(Station.id),
+            col(Hazard.deadline) < func.date(func.timezone(col(Station.timezone), now)),
+        )
+        .values(overdue=True, version=col(Hazard.version) + 1, updated_at=now)
+        .returning(Hazard)
+    )
+    return (await session.scalars(select(Hazard).from_statement(statement))).all()
+
+
+async def mark_reminded(session: AsyncSession, now: datetime, days_before: int) -> Sequence[Hazard]:
+    """Record a reminder for the open hazards due within ``days_before`` days (station time) that have not
+    had one for their current deadline, and return them."""
+    today = func.date(func.timezone(col(Station.timezone), now))
+    statement = (
+        update(Hazard)
+        .where(
+            _OPEN,
+            col(Hazard.overdue).is_(False),
+            col(Hazard.station_id) == col(Station.id),
+            col(Hazard.deadline) >= today,
+            col(Hazard.deadline) - today <= days_before,
+            col(Hazard.reminded_for).is_distinct_from(col(Hazard.deadline)),
+        )
+        .values(reminded_for=col(Hazard.deadline))
+        .returning(Hazard)
+    )
+    return (await session.scalars(select(Hazard).from_statement(statement))).all()
+
+
+# The summary
+
+
+async def site_summary(
+    session: AsyncSession,
+    scope: StationScope,
+    *,
+    month: date,
+    station_id: uuid.UUID | None,
+    site_id: uuid.UUID | None,
+) -> Sequence[Any]:
+    """Per site: open and overdue now; eliminated and closed without a fix in ``month`` (the month in the
+    site's station time zone); the median days from finding to elimination of those eliminated."""
+    local_closed_month = func.date_trunc("month", func.timezone(col(Station.timezone), col(Hazard.closed_at)))
+    in_month = and_(col(Hazard.closed_at).is_not(None), cast(local_closed_month, Date) == month)
+    started = func.coalesce(col(Hazard.captured_at), col(Hazard.created_at))
+    eliminated = and_(in_month, col(Hazard.status) == HazardStatus.ELIMINATED)
+
+    def count(condition: ColumnElement[bool]) -> Any:
+        return func.coalesce(func.sum(cast(condition, Integer)), 0)
+
+    query = (
+        select(
+            col(Site.id).label("site_id"),
+            col(Site.name).label("site_name"),
+            col(Site.station_id).label("station_id"),
+            count(_OPEN).label("open"),
+            count(and_(_OPEN, col(Hazard.overdue))).label("overdue"),
+            count(eliminated).label("eliminated"),
+            *(
+                count(and_(in_month, col(Hazard.status) == status)).label(status.value)
+                for status in sorted(CLOSED_NOT_FIXED)
+            ),
+            func.percentile_cont(0.5)
+            .within_group(func.extract("epoch", col(Hazard.eliminated_at) - started) / 86400)
+            .filter(eliminated)
+            .label("median_days"),
+        )
+        .select_from(Site)
+        .join(Station, col(Station.id) == col(Site.station_id))
+        .outerjoin(Hazard, col(Hazard.site_id) == col(Site.id))
+        .where(scope.clause(Site.station_id))
+        .group_by(col(Site.id), col(Site.name), col(Site.station_id))
+        .order_by(col(Site.station_id), col(Site.name))
+    )
+    if station_id is not None:
+        query = query.where(col(Site.station_id) == station_id)
+    if site_id is not None:
+        query = query.where(col(Site.id) == site_id)
+    return (await session.execute(query)).all()

@@ -1,0 +1,594 @@
+"""Hazards: reports (offline ones stored once), reading within reach, corrections, the lifecycle with its
+history, per-site figures and each station's rectification periods.
+
+Reach: staff see their stations' hazards; a volunteer sees those of their own site and those they reported."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from yijing.access import STAFF, Actor, Role, StationScope
+from yijing.audit import service as audit
+from yijing.db import violated_constraint
+from yijing.errors import Forbidden, InvalidInput, check_version
+from yijing.hazards import repository
+from yijing.hazards.errors import ClientIdTaken, EvidenceRequired, HazardNotFound, TransitionNotAllowed
+from yijing.hazards.models import (
+    CLOSED_NOT_FIXED,
+    OPEN_STATUSES,
+    Hazard,
+    HazardCategory,
+    HazardEvent,
+    HazardSeverity,
+    HazardStatus,
+    ReporterRole,
+)
+from yijing.hazards.schemas import (
+    ClosedNotFixed,
+    DeadlineRules,
+    DeadlineRulesUpdate,
+    DuplicateAction,
+    EliminateAction,
+    HazardCreate,
+    HazardRead,
+    HazardSummary,
+    HazardUpdate,
+    RectifyAction,
+    ReferAction,
+    ReopenAction,
+    SiteHazardSummary,
+)
+from yijing.ids import new_id, utcnow
+from yijing.notifications.jobs import notify
+from yijing.notifications.service import DeliverPayload
+from yijing.org import repository as org_repository
+from yijing.org.errors import SiteNotFound, StationNotFound
+from yijing.org.models import Station
+from yijing.pagination import Page, decode_cursor, page_of
+from yijing.rota import repository as rota_repository
+from yijing.teams import repository as teams_repository
+from yijing.volunteers import repository as volunteers_repository
+from yijing.volunteers.models import VolunteerStatus
+
+# Days to fix, by severity, for a station that has not set its own.
+DEFAULT_DEADLINE_DAYS = {
+    HazardSeverity.LOW: 30,
+    HazardSeverity.MEDIUM: 7,
+    HazardSeverity.HIGH: 3,
+    HazardSeverity.CRITICAL: 1,
+}
+# A capture time this far ahead of the server's clock is a wrong phone clock, not a report from the future.
+CLOCK_SKEW = timedelta(minutes=10)
+
+
+class HazardAction(StrEnum):
+    VERIFY = "verify"  # reported → verified: an officer or assistant confirmed it on site
+    RECTIFY = "rectify"  # verified → rectifying: the responsible party was told to fix it
+    ELIMINATE = "eliminate"  # verified or rectifying → eliminated: fixed, and the fix checked
+    DUPLICATE = "duplicate"  # open → duplicate of another report
+    DISMISS = "dismiss"  # open → not_hazard
+    REFER = "refer"  # open → referred to another agency
+    REOPEN = "reopen"  # eliminated or closed → reported again
+
+
+# Elimination straight from verified is a fix made on the spot (当场整改), still with evidence.
+TRANSITIONS: dict[HazardAction, tuple[frozenset[HazardStatus], HazardStatus]] = {
+    HazardAction.VERIFY: (frozenset({HazardStatus.REPORTED}), HazardStatus.VERIFIED),
+    HazardAction.RECTIFY: (frozenset({HazardStatus.VERIFIED}), HazardStatus.RECTIFYING),
+    HazardAction.ELIMINATE: (
+        frozenset({HazardStatus.VERIFIED, HazardStatus.RECTIFYING}),
+        HazardStatus.ELIMINATED,
+    ),
+    HazardAction.DUPLICATE: (OPEN_STATUSES, HazardStatus.DUPLICATE),
+    HazardAction.DISMISS: (OPEN_STATUSES, HazardStatus.NOT_HAZARD),
+    HazardAction.REFER: (OPEN_STATUSES, HazardStatus.REFERRED),
+    HazardAction.REOPEN: (CLOSED_NOT_FIXED | {HazardStatus.ELIMINATED}, HazardStatus.REPORTED),
+}
+
+
+def allowed_actions(status: HazardStatus) -> list[HazardAction]:
+    return [action for action, (sources, _) in TRANSITIONS.items() if status in sources]
+
+
+def read(hazard: Hazard) -> HazardRead:
+    return HazardRead.of(hazard, [str(action) for action in allowed_actions(hazard.status)])
+
+
+async def _station(session: AsyncSession, station_id: uuid.UUID) -> Station:
+    station = await org_repository.get_station(session, station_id, StationScope.everywhere())
+    assert station is not None  # a station with sites (and so hazards) cannot be deleted
+    return station
+
+
+def _today(station: Station) -> date:
+    return utcnow().astimezone(ZoneInfo(station.timezone)).date()
+
+
+def _json(value: Any) -> Any:
+    return str(value) if isinstance(value, uuid.UUID | date) else value
+
+
+def _details(**values: Any) -> dict[str, Any]:
+    """Event details as JSON, leaving out what was not given."""
+    return {key: _json(value) for key, value in values.items() if value is not None}
+
+
+def event_row(
+    hazard: Hazard,
+    action: str,
+    actor_id: uuid.UUID | None,
+    *,
+    note: str | None = None,
+    from_status: HazardStatus | None = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "hazard_id": hazard.id,
+        "action": action,
+        "from_status": from_status,
+        "to_status": hazard.status if from_status is not None else None,
+        "note": note,
+        "actor_id": actor_id,
+        "details": details or {},
+        "occurred_at": utcnow(),
+    }
+
+
+async def record_event(
+    session: AsyncSession,
+    hazard: Hazard,
+    action: str,
+    actor_id: uuid.UUID | None,
+    *,
+    note: str | None = None,
+    from_status: HazardStatus | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    row = event_row(hazard, action, actor_id, note=note, from_status=from_status, details=details)
+    await repository.insert_events(session, [row])
+
+
+async def site_staff(session: AsyncSession, site_id: uuid.UUID) -> list[uuid.UUID]:
+    """The accounts of the site's officer and assistants now: who follows its hazards up."""
+    return [assignment.user_id for assignment, _ in await teams_repository.held_at(session, site_id, None)]
+
+
+async def tell(
+    session: AsyncSession,
+    hazard: Hazard,
+    recipients: Sequence[uuid.UUID],
+    kind: str,
+    title: str,
+    body: str,
+    *,
+    key: str | None = None,
+) -> None:
+    """Notify the accounts (once each) of an event of the hazard; ``key`` tells apart the events of one
+    kind (by default the hazard's version)."""
+    unique = list(dict.fromkeys(recipients))
+    if unique:
+        await notify(
+            session,
+            DeliverPayload(
+                recipients=unique,
+                kind=kind,
+                title=title,
+                body=body,
+                link=f"/api/v1/hazards/{hazard.id}",
+                dedupe_key=f"{kind}:{hazard.id}:{key or hazard.version}",
+            ),
+        )
+
+
+# Reach
+
+
+async def hazard_reach(session: AsyncSession, actor: Actor) -> ColumnElement[bool]:
+    """The SQL condition for the hazards the caller may see."""
+    clause = actor.scope.clause(Hazard.station_id)
+    if actor.role is not Role.VOLUNTEER:
+        return clause
+    mine: ColumnElement[bool] = col(Hazard.reporter_id) == actor.user_id
+    volunteer = await volunteers_repository.get_by_user(session, actor.user_id) if actor.user_id else None
+    if volunteer is not None:
+        mine = or_(mine, col(Hazard.site_id) == volunteer.site_id)
+    return and_(clause, mine)
+
+
+async def get_hazard(session: AsyncSession, actor: Actor, hazard_id: uuid.UUID) -> Hazard:
+    hazard = await repository.get(session, hazard_id, await hazard_reach(session, actor))
+    if hazard is None:
+        raise HazardNotFound(f"no hazard {hazard_id}")
+    return hazard
+
+
+async def list_hazards(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    limit: int,
+    cursor: str | None,
+    station_id: uuid.UUID | None = None,
+    site_id: uuid.UUID | None = None,
+    statuses: Sequence[HazardStatus] = (),
+    category: HazardCategory | None = None,
+    severity: HazardSeverity | None = None,
+    overdue: bool | None = None,
+    reporter_id: uuid.UUID | None = None,
+    reported_after: datetime | None = None,
+    reported_before: datetime | None = None,
+    updated_after: datetime | None = None,
+) -> Page[HazardRead]:
+    hazards = await repository.list_hazards(
+        session, await hazard_reach(session, actor), limit=limit, after_id=decode_cursor(cursor),
+        station_id=station_id, site_id=site_id, statuses=statuses, category=category, severity=severity,
+        overdue=overdue, reporter_id=reporter_id, reported_after=reported_after,
+        reported_before=reported_before, updated_after=updated_after,
+    )  # fmt: skip
+    return page_of(hazards, limit, read)
+
+
+async def history(session: AsyncSession, actor: Actor, hazard_id: uuid.UUID) -> Sequence[HazardEvent]:
+    hazard = await get_hazard(session, actor, hazard_id)
+    return await repository.events(session, hazard.id)
+
+
+# Reporting
+
+
+async def _reporter(session: AsyncSession, actor: Actor, station_id: uuid.UUID) -> tuple[ReporterRole, Any]:
+    """What the reporter is (a serving captain reports as captain) and their volunteer record, if any."""
+    if actor.role is not Role.VOLUNTEER:
+        return ReporterRole(str(actor.role)), None
+    volunteer = await volunteers_repository.get_by_user(session, actor.user_id) if actor.user_id else None
+    if volunteer is None or volunteer.station_id != station_id:
+        raise Forbidden(
+            "your account is not linked to a volunteer of this station; ask your community officer"
+        )
+    if volunteer.status is not VolunteerStatus.ACTIVE:
+        raise Forbidden(f"your volunteer record is {volunteer.status}: only active volunteers report hazards")
+    now = utcnow()
+    weeks = await rota_repository.weeks_of_captain(session, volunteer.id, now, limit=1)
+    serving = any(week.starts_at <= now for week, _, _ in weeks)
+    return (ReporterRole.CAPTAIN if serving else ReporterRole.VOLUNTEER), volunteer.id
+
+
+async def deadline_days(session: AsyncSession, station_id: uuid.UUID) -> dict[HazardSeverity, int]:
+    return DEFAULT_DEADLINE_DAYS | await repository.deadline_rules(session, station_id)
+
+
+def _check_deadline(deadline: date | None, today: date, field: str) -> None:
+    if deadline is not None and deadline < today:
+        message = f"is before today ({today}) in the station's time zone"
+        raise InvalidInput(
+            f"{field}: {message}", errors=[{"field": field, "message": message, "code": "past_date"}]
+        )
+
+
+async def _replay(hazard: Hazard, actor: Actor) -> Hazard:
+    """The stored report for an offline report sent again; another reporter's id is a clash."""
+    if hazard.reporter_id != actor.user_id:
+        raise ClientIdTaken(
+            "another report of this station carries this client_id; generate a new one for each report"
+        )
+    return hazard
+
+
+async def report_hazard(session: AsyncSession, actor: Actor, data: HazardCreate) -> tuple[Hazard, bool]:
+    """The stored hazard, and whether it is new (False: an offline report sent again)."""
+    if actor.user_id is None:
+        raise Forbidden("hazards are reported by people, not API keys")
+    site = await org_repository.get_site(session, data.site_id, actor.scope)
+    if site is None:
+        raise SiteNotFound(f"no site {data.site_id}")
+    if data.client_id is not None:
+        replayed = await repository.get_by_client_id(session, site.station_id, data.client_id)
+        if replayed is not None:
+            return await _replay(replayed, actor), False
+    if data.deadline is not None and actor.role not in STAFF:
+        raise Forbidden("only station staff set a deadline; the station's period for the severity applies")
+    now = utcnow()
+    if data.captured_at is not None and data.captured_at > now + CLOCK_SKEW:
+        message = "is in the future (check the device's clock)"
+        raise InvalidInput(
+            f"body.captured_at: {message}",
+            errors=[{"field": "body.captured_at", "message": message, "code": "future_time"}],
+        )
+    station = await _station(session, site.station_id)
+    today = _today(station)
+    _check_deadline(data.deadline, today, "body.deadline")
+    reporter_role, volunteer_id = await _reporter(session, actor, station.id)
+    days = (await deadline_days(session, station.id))[data.severity]
+    hazard = Hazard(
+        **data.model_dump(exclude={"location", "deadline"}),
+        latitude=data.location.latitude if data.location else None,
+        longitude=data.location.longitude if data.location else None,
+        station_id=station.id,
+        reporter_id=actor.user_id,
+        reporter_role=reporter_role,
+        reporter_volunteer_id=volunteer_id,
+        deadline=data.deadline or today + timedelta(days=days),
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            await repository.add(session, hazard)
+    except IntegrityError as exc:
+        # The same offline report sent twice at once: the other request stored it first.
+        if violated_constraint(exc) == "uq_hazards_station_id_client_id" and data.client_id is not None:
+            stored = await repository.get_by_client_id(session, station.id, data.client_id)
+            assert stored is not None
+            return await _replay(stored, actor), False
+        raise
+    details = _details(
+        category=hazard.category.value, severity=hazard.severity.value, deadline=hazard.deadline,
+        client_id=hazard.client_id,
+    )  # fmt: skip
+    await record_event(session, hazard, "report", actor.user_id, details=details)
+    staff = [user_id for user_id in await site_staff(session, site.id) if user_id != actor.user_id]
+    await tell(
+        session, hazard, staff, "hazard.reported", f"新隐患：{site.name}",
+        f"{hazard.description[:200]}（整改期限 {hazard.deadline}）",
+    )  # fmt: skip
+    return hazard, True
+
+
+# Changing
+
+
+async def _hazard_to_change(
+    session: AsyncSession, actor: Actor, hazard_id: uuid.UUID, expected_version: int | None
+) -> Hazard:
+    """The hazard, locked for this transaction, after the caller's If-Match is checked."""
+    hazard = await repository.get(session, hazard_id, await hazard_reach(session, actor), for_update=True)
+    if hazard is None:
+        raise HazardNotFound(f"no hazard {hazard_id}")
+    check_version(hazard.version, expected_version)
+    return hazard
+
+
+def _touch(hazard: Hazard) -> None:
+    hazard.version += 1
+    hazard.updated_at = utcnow()
+
+
+def _set_deadline(hazard: Hazard, deadline: date, today: date) -> None:
+    """A new deadline; the overdue flag follows it (a later reminder goes out for it, too)."""
+    hazard.deadline = deadline
+    hazard.overdue = hazard.status in OPEN_STATUSES and deadline < today
+
+
+# Fields where null means "clear it"; for the others null means "leave it".
+_CLEARABLE = frozenset({"location", "address", "responsible_party"})
+
+
+async def update_hazard(
+    session: AsyncSession,
+    actor: Actor,
+    hazard_id: uuid.UUID,
+    data: HazardUpdate,
+    expected_version: int | None,
+) -> Hazard:
+    hazard = await _hazard_to_change(session, actor, hazard_id, expected_version)
+    given = {
+        key: value
+        for key, value in data.model_dump(exclude_unset=True).items()
+        if value is not None or key in _CLEARABLE
+    }
+    if "site_id" in given:
+        site = await org_repository.get_site(session, given["site_id"], actor.scope)
+        if site is None or site.station_id != hazard.station_id:
+            raise SiteNotFound(f"no site {given['site_id']} in the hazard's station")
+    today = _today(await _station(session, hazard.station_id))
+    if "deadline" in given and given["deadline"] != hazard.deadline:
+        _check_deadline(given["deadline"], today, "body.deadline")
+    if "location" in given:
+        location = given.pop("location")
+        given["latitude"] = location["latitude"] if location else None
+        given["longitude"] = location["longitude"] if location else None
+    changed = {key: value for key, value in given.items() if getattr(hazard, key) != value}
+    if not changed:
+        return hazard
+    report = {
+        key: {"from": _json(getattr(hazard, key)), "to": _json(value)} for key, value in changed.items()
+    }
+    for key, value in changed.items():
+        if key == "deadline":
+            _set_deadline(hazard, value, today)
+        else:
+            setattr(hazard, key, value)
+    _touch(hazard)
+    await record_event(
+        session,
+        hazard,
+        "update",
+        actor.user_id,
+        details=report,
+    )
+    return hazard
+
+
+def _refuse_transition(hazard: Hazard, action: HazardAction) -> TransitionNotAllowed:
+    allowed = allowed_actions(hazard.status)
+    return TransitionNotAllowed(
+        f"the hazard's status is {hazard.status}, from which {action} is not allowed; "
+        f"allowed: {', '.join(allowed)}",
+        current_status=hazard.status.value,
+        allowed_actions=[str(name) for name in allowed],
+    )
+
+
+async def _original(session: AsyncSession, actor: Actor, hazard: Hazard, original_id: uuid.UUID) -> Hazard:
+    """The report a duplicate points to: of the same station, not itself, and an original (a duplicate's
+    own original is taken instead, so chains never form)."""
+    original = await repository.get(session, original_id, await hazard_reach(session, actor))
+    if original is None or original.station_id != hazard.station_id:
+        raise HazardNotFound(f"no hazard {original_id} in this hazard's station")
+    if original.status is HazardStatus.DUPLICATE and original.duplicate_of_id is not None:
+        original = await get_hazard(session, actor, original.duplicate_of_id)
+    if original.id == hazard.id:
+        message = "a hazard cannot duplicate itself"
+        raise InvalidInput(
+            message, errors=[{"field": "body.duplicate_of", "message": message, "code": "self_reference"}]
+        )
+    return original
+
+
+async def take_action(
+    session: AsyncSession,
+    actor: Actor,
+    hazard_id: uuid.UUID,
+    action: HazardAction,
+    body: BaseModel,
+    expected_version: int | None,
+) -> Hazard:
+    hazard = await _hazard_to_change(session, actor, hazard_id, expected_version)
+    sources, target = TRANSITIONS[action]
+    if hazard.status not in sources:
+        raise _refuse_transition(hazard, action)
+    previous_status = hazard.status
+    station = await _station(session, hazard.station_id)
+    today = _today(station)
+    now = utcnow()
+    details: dict[str, Any] = {}
+    if isinstance(body, RectifyAction):
+        _check_deadline(body.deadline, today, "body.deadline")
+        if body.responsible_party is not None:
+            hazard.responsible_party = body.responsible_party
+        if body.deadline is not None:
+            _set_deadline(hazard, body.deadline, today)
+        details = _details(responsible_party=body.responsible_party, deadline=body.deadline)
+    elif isinstance(body, EliminateAction):
+        has_photo = await repository.has_after_photo(session, hazard.id)
+        checked_by_another = body.inspection_note is not None and actor.user_id != hazard.reporter_id
+        if not (has_photo or checked_by_another):
+            message = (
+                "elimination needs evidence: attach an `after` photo of the fix, or have someone other "
+                "than the reporter inspect it and give an inspection_note"
+            )
+            raise EvidenceRequired(
+                message, errors=[{"field": "body.inspection_note", "message": message, "code": "evidence"}]
+            )
+        details = _details(inspection_note=body.inspection_note, after_photo=has_photo)
+        hazard.eliminated_at = hazard.closed_at = now
+    elif isinstance(body, DuplicateAction):
+        original = await _original(session, actor, hazard, body.duplicate_of)
+        hazard.duplicate_of_id = original.id
+        details = _details(duplicate_of=original.id)
+    elif isinstance(body, ReferAction):
+        hazard.referred_to = body.agency
+        details = _details(agency=body.agency)
+    elif isinstance(body, ReopenAction):
+        # A reopened hazard starts again: verified anew, with a fresh period to fix it.
+        days = (await deadline_days(session, station.id))[hazard.severity]
+        hazard.duplicate_of_id = hazard.referred_to = hazard.eliminated_at = hazard.closed_at = None
+        hazard.reminded_for = None
+        details = _details(previous_deadline=hazard.deadline)
+        hazard.status = target  # so that the new deadline counts as an open hazard's
+        _set_deadline(hazard, today + timedelta(days=days), today)
+        details["deadline"] = str(hazard.deadline)
+    if target in CLOSED_NOT_FIXED:
+        hazard.closed_at = now
+    if target not in OPEN_STATUSES:
+        hazard.overdue = False
+    hazard.status = target
+    _touch(hazard)
+    note = getattr(body, "note", None)
+    await record_event(
+        session, hazard, action, actor.user_id, note=note, from_status=previous_status, details=details
+    )
+    if hazard.reporter_id != actor.user_id:
+        await tell(
+            session, hazard, [hazard.reporter_id], "hazard.status_changed", "您报告的隐患有新进展",
+            f"状态：{target}。{note or ''}".strip(),
+        )  # fmt: skip
+    return hazard
+
+
+# Figures
+
+
+def _month_start(month: str | None, timezone: ZoneInfo) -> date:
+    if month is None:
+        return utcnow().astimezone(timezone).date().replace(day=1)
+    year, number = month.split("-")
+    return date(int(year), int(number), 1)
+
+
+async def summarise(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    station_id: uuid.UUID | None,
+    site_id: uuid.UUID | None,
+    month: str | None,
+    default_timezone: ZoneInfo,
+) -> HazardSummary:
+    # Figures for a station or site out of reach would read as "none there": not found instead.
+    if station_id is not None and await org_repository.get_station(session, station_id, actor.scope) is None:
+        raise StationNotFound(f"no station {station_id}")
+    if site_id is not None and await org_repository.get_site(session, site_id, actor.scope) is None:
+        raise SiteNotFound(f"no site {site_id}")
+    first = _month_start(month, default_timezone)
+    rows = await repository.site_summary(
+        session, actor.scope, month=first, station_id=station_id, site_id=site_id
+    )
+    sites = [
+        SiteHazardSummary(
+            site_id=row.site_id,
+            site_name=row.site_name,
+            station_id=row.station_id,
+            open=row.open,
+            overdue=row.overdue,
+            eliminated=row.eliminated,
+            closed_not_fixed=ClosedNotFixed(
+                duplicate=row.duplicate, not_hazard=row.not_hazard, referred=row.referred
+            ),
+            median_days_to_eliminate=None if row.median_days is None else round(row.median_days, 1),
+        )
+        for row in rows
+    ]
+    return HazardSummary(month=f"{first:%Y-%m}", sites=sites)
+
+
+# Rectification periods
+
+
+async def _station_in_reach(session: AsyncSession, actor: Actor, station_id: uuid.UUID) -> Station:
+    station = await org_repository.get_station(session, station_id, actor.scope)
+    if station is None:
+        raise StationNotFound(f"no station {station_id}")
+    return station
+
+
+async def deadline_rules(session: AsyncSession, actor: Actor, station_id: uuid.UUID) -> DeadlineRules:
+    station = await _station_in_reach(session, actor, station_id)
+    return DeadlineRules(
+        station_id=station.id, days=await deadline_days(session, station.id), defaults=DEFAULT_DEADLINE_DAYS
+    )
+
+
+async def set_deadline_rules(
+    session: AsyncSession, actor: Actor, station_id: uuid.UUID, data: DeadlineRulesUpdate
+) -> DeadlineRules:
+    """New periods apply to hazards reported (or reopened) from now on; deadlines already set stay."""
+    station = await _station_in_reach(session, actor, station_id)
+    await repository.save_deadline_rules(session, station.id, data.days, utcnow())
+    await audit.record(
+        session, actor, "hazard.deadline_rules.update", target_type="station", target_id=station.id,
+        station_id=station.id, changes={str(severity): days for severity, days in data.days.items()},
+    )  # fmt: skip
+    return await deadline_rules(session, actor, station_id)

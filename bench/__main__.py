@@ -1,6 +1,7 @@
 """Benchmarks: request latency through the full ASGI stack, outbox relay and worker throughput, volunteer
-lists over 100,000 volunteers and a 10,000-row import, and the rota of 10,000 groups (reconcile job, captain
-endpoints), on real PostgreSQL and Redis (embedded servers).
+lists over 100,000 volunteers and a 10,000-row import, the rota of 10,000 groups (reconcile job, captain
+endpoints), and 100,000 hazards (lists, summary, photo uploads, the deadline job), on real PostgreSQL and
+Redis (embedded servers).
 
 Run with `make bench`. Figures are printed, never asserted: targets live here, not in unit tests.
 """
@@ -19,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bench.common import report, timed
+from bench.hazards import bench_hazards
 from bench.rota import bench_rota
 from bench.volunteers import bench_volunteers
 from tests.world import add_user, sign_in_directly
@@ -137,6 +139,7 @@ def main() -> None:
             asyncio.run(bench_outbox_and_worker(settings))
             asyncio.run(bench_volunteers(settings))
             asyncio.run(bench_rota(settings))
+            asyncio.run(bench_hazards(settings))
         finally:
             asyncio.run(drop_database(database_url))
 

@@ -17,12 +17,12 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
-from bench.common import report, timed
+from bench.common import report, station_with_sites, timed
 from tests.world import add_user, id_card_number, sign_in_directly
 from yijing.access import Role
 from yijing.db import session_scope, short_lived_sessions
 from yijing.jobs import service as jobs_service
-from yijing.org.models import Site, Station
+from yijing.org.models import Site
 from yijing.personal import id_card_check_code, protector_for
 from yijing.settings import Settings
 from yijing.volunteers import repository
@@ -66,12 +66,7 @@ async def seed(settings: Settings) -> tuple[list[Site], dict[str, str]]:
     protector = protector_for(settings.personal_data_key)
     rng = random.Random(7)
     async with short_lived_sessions(settings.database_url) as factory, session_scope(factory) as session:
-        station = Station(name="压测派出所", division_code="350121", timezone="Asia/Shanghai")
-        session.add(station)
-        await session.flush()
-        sites = [Site(station_id=station.id, name=f"网格{index}") for index in range(10)]
-        session.add_all(sites)
-        await session.flush()
+        station, sites = await station_with_sites(session, "压测派出所", 10)
         rows = []
         for serial in range(VOLUNTEERS):
             data = VolunteerCreate.model_construct(

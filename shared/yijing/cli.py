@@ -164,7 +164,7 @@ def _load_demo(settings: Settings, password: str, *, only_if_empty: bool) -> Non
     if loaded.created:
         typer.echo(
             f"Loaded the demo station {demo.STATION_NAME}: {loaded.volunteers} volunteers in {loaded.groups} "
-            "groups, with 16 weeks of captain rota.",
+            f"groups, with 16 weeks of captain rota, and {loaded.hazards} hazards.",
             err=True,
         )
     else:

@@ -104,6 +104,15 @@ class Settings(BaseSettings):
         return level
 
     @model_validator(mode="after")
+    def _photos_fit_in_a_request(self) -> Self:
+        if self.attachment_max_bytes >= self.max_body_bytes:
+            raise ValueError(
+                "YIJING_ATTACHMENT_MAX_BYTES must be below YIJING_MAX_BODY_BYTES (a photo arrives inside a "
+                "request body, with its form fields)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Self:
         if self.env is Environment.PRODUCTION:
             if (

@@ -157,6 +157,10 @@ SENSITIVE = {
     "stations_create": {Role.ADMIN},
     "stations_update": {Role.ADMIN},
     "stations_delete": {Role.ADMIN},
+    "hazards_update": STAFF_ROLES,
+    "hazards_eliminate": STAFF_ROLES,
+    "hazards_reopen": STAFF_ROLES,
+    "hazards_set_deadline_rules": {Role.LEADER, Role.ADMIN},
 }
 
 

@@ -11,6 +11,7 @@ from sqlmodel import col
 
 from tests.world import png
 from yijing.access import Role
+from yijing.audit.models import AuditEvent
 from yijing.db import session_scope
 from yijing.hazards.models import Hazard, HazardStatus
 from yijing.hazards.service import TRANSITIONS, HazardAction, allowed_actions
@@ -367,3 +368,76 @@ async def test_closed_hazards_are_found_by_status(client, world, session_factory
     async with session_factory() as session:
         stored = await session.scalar(select(Hazard).where(col(Hazard.id) == closed.id))
     assert stored.closed_at is not None
+
+
+async def test_an_after_photo_from_before_a_reopen_is_no_evidence(client, world, session_factory):
+    response = await client.post(
+        "/api/v1/hazards",
+        json={"site_id": str(world.own.site.id), "category": "fire", "description": "消防通道堆放杂物"},
+        headers=world.headers(Role.OFFICER),
+    )
+    url = f"/api/v1/hazards/{response.json()['id']}"
+    officer = world.headers(Role.OFFICER)
+    await client.post(f"{url}/verify", json={}, headers=officer)
+    after = {"file": ("after.png", png((30, 200, 30)), "image/png")}
+    assert (
+        await client.post(f"{url}/attachments", files=after, data={"kind": "after"}, headers=officer)
+    ).is_success
+    assert (await client.post(f"{url}/eliminate", json={}, headers=officer)).status_code == 200
+    await client.post(f"{url}/reopen", json={"note": "杂物又堆回来了"}, headers=officer)
+    await client.post(f"{url}/verify", json={}, headers=officer)
+    # The old photo shows the old fix: the reporter needs a new one (or someone else's inspection).
+    response = await client.post(f"{url}/eliminate", json={}, headers=officer)
+    assert response.status_code == 422
+    assert response.json()["code"] == "evidence_required"
+    again = {"file": ("after2.png", png((30, 210, 30)), "image/png")}
+    await client.post(f"{url}/attachments", files=again, data={"kind": "after"}, headers=officer)
+    assert (await client.post(f"{url}/eliminate", json={}, headers=officer)).status_code == 200
+
+
+async def test_duplicates_of_a_duplicate_follow_it_to_its_original(client, world, session_factory):
+    officer = world.headers(Role.OFFICER)
+    first, second, third = [await hazard_in(session_factory, world, HazardStatus.REPORTED) for _ in range(3)]
+    await client.post(
+        f"/api/v1/hazards/{second.id}/duplicate", json={"duplicate_of": str(first.id)}, headers=officer
+    )
+    # Now the first turns out to repeat the third: the second follows it there.
+    response = await client.post(
+        f"/api/v1/hazards/{first.id}/duplicate", json={"duplicate_of": str(third.id)}, headers=officer
+    )
+    assert response.status_code == 200, response.text
+    async with session_factory() as session:
+        assert (await session.get(Hazard, second.id)).duplicate_of_id == third.id
+    events = (await client.get(f"/api/v1/hazards/{first.id}/events", headers=officer)).json()
+    assert events[-1]["details"]["repointed"] == [str(second.id)]
+
+
+async def test_two_reports_cannot_become_each_others_duplicate(client, world, session_factory):
+    officer = world.headers(Role.OFFICER)
+    one, other = [await hazard_in(session_factory, world, HazardStatus.REPORTED) for _ in range(2)]
+    responses = await asyncio.gather(
+        client.post(
+            f"/api/v1/hazards/{one.id}/duplicate", json={"duplicate_of": str(other.id)}, headers=officer
+        ),
+        client.post(
+            f"/api/v1/hazards/{other.id}/duplicate", json={"duplicate_of": str(one.id)}, headers=officer
+        ),
+    )
+    assert sorted(response.status_code for response in responses) == [200, 422]
+    async with session_factory() as session:
+        statuses = {(await session.get(Hazard, hazard.id)).status for hazard in (one, other)}
+    assert statuses == {HazardStatus.DUPLICATE, HazardStatus.REPORTED}
+
+
+async def test_every_change_is_in_the_audit_log(client, world, session_factory):
+    hazard = await hazard_in(session_factory, world, HazardStatus.REPORTED)
+    officer = world.headers(Role.OFFICER)
+    await client.post(f"/api/v1/hazards/{hazard.id}/dismiss", json={"note": "正常用电"}, headers=officer)
+    await client.patch(f"/api/v1/hazards/{hazard.id}", json={"severity": "low"}, headers=officer)
+    async with session_factory() as session:
+        events = (
+            await session.scalars(select(AuditEvent).where(col(AuditEvent.target_id) == str(hazard.id)))
+        ).all()
+    assert [event.action for event in events] == ["hazard.dismiss", "hazard.update"]
+    assert events[0].changes["from"] == "reported"
+    assert events[0].actor_id == world.user(Role.OFFICER).id

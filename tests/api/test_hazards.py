@@ -367,3 +367,30 @@ async def test_an_incident_report_time_keeps_its_offset(client, world):
     captured = datetime(2026, 11, 28, 13, 40, tzinfo=UTC)
     hazard = await report(client, world, captured_at=captured.isoformat())
     assert datetime.fromisoformat(hazard["captured_at"]) == captured
+
+
+async def test_an_offline_capture_time_more_than_a_month_old_is_refused(client, world):
+    long_ago = (utcnow() - timedelta(days=45)).isoformat()
+    response = await client.post(
+        "/api/v1/hazards",
+        json=hazard_body(world, captured_at=long_ago),
+        headers=world.headers(Role.VOLUNTEER),
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["code"] == "implausible_time"
+
+
+async def test_a_suspended_volunteer_no_longer_follows_their_sites_hazards(client, world, session_factory):
+    url = f"/api/v1/hazards/{world.own.hazard.id}"
+    # The world's hazard is the volunteer's own report: another one at their site shows the site rule.
+    at_site = await report(client, world)
+    headers = world.headers(Role.VOLUNTEER)
+    assert (await client.get(f"/api/v1/hazards/{at_site['id']}", headers=headers)).status_code == 200
+    async with session_scope(session_factory) as session:
+        await session.execute(
+            update(Volunteer)
+            .where(col(Volunteer.id) == world.own.volunteer.id)
+            .values(status=VolunteerStatus.SUSPENDED)
+        )
+    assert (await client.get(f"/api/v1/hazards/{at_site['id']}", headers=headers)).status_code == 404
+    assert (await client.get(url, headers=headers)).status_code == 200  # their own report stays theirs

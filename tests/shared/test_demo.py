@@ -11,6 +11,7 @@ from tests.db import count_rows
 from yijing import demo
 from yijing.db import SessionFactory
 from yijing.groups.models import GroupMembership
+from yijing.hazards.models import HazardStatus
 from yijing.org.models import Site, Station
 from yijing.rota.models import CaptainWeek, Unavailability
 from yijing.volunteers.models import Volunteer, VolunteerStatus, VolunteerStatusChange
@@ -71,7 +72,9 @@ async def test_the_demo_loads_once_and_works_through_the_api(session_factory, se
     summary = (await client.get("/api/v1/volunteers/summary", headers=officer)).json()
     assert summary["total"] == 718
 
-    await _groups_and_rota(session_factory, client, loaded.groups, officer, await sign_in(demo.VOLUNTEER))
+    volunteer = await sign_in(demo.VOLUNTEER)
+    await _groups_and_rota(session_factory, client, loaded.groups, officer, volunteer)
+    await _hazards(client, loaded.hazards, await sign_in(demo.LEADER), volunteer)
 
 
 async def _groups_and_rota(
@@ -151,3 +154,40 @@ async def test_only_an_empty_database_gets_the_demo_on_run(session_factory, sett
     assert await demo.load(session_factory, settings, only_if_empty=True) is None
     async with session_factory() as session:
         assert await session.scalar(select(func.count()).where(col(Station.name) == demo.STATION_NAME)) == 0
+
+
+async def _hazards(
+    client: httpx.AsyncClient, made: int, leader: dict[str, str], volunteer: dict[str, str]
+) -> None:
+    """Hazards in every state, the article's 133 eliminated among them, each with a history that ends in its
+    status; the volunteer follows their night market's, with photos."""
+    hazards: list[dict] = []
+    cursor = None
+    while True:
+        params = {"limit": 200} | ({"cursor": cursor} if cursor else {})
+        page = (await client.get("/api/v1/hazards", params=params, headers=leader)).json()
+        hazards += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(hazards) == made
+    statuses = {status: sum(h["status"] == status for h in hazards) for status in HazardStatus}
+    assert statuses[HazardStatus.ELIMINATED] == 133
+    assert all(count > 0 for count in statuses.values()), statuses
+    assert any(h["overdue"] for h in hazards)
+    for hazard in hazards[:40]:
+        events = (await client.get(f"/api/v1/hazards/{hazard['id']}/events", headers=leader)).json()
+        changes = [event for event in events if event["to_status"] is not None]
+        assert (changes[-1]["to_status"] if changes else "reported") == hazard["status"]
+        times = [event["occurred_at"] for event in events]
+        assert times == sorted(times)
+    summary = (await client.get("/api/v1/hazards/summary", headers=leader)).json()
+    assert len(summary["sites"]) == len(demo.SITES)
+    mine = (await client.get("/api/v1/hazards", params={"limit": 200}, headers=volunteer)).json()["items"]
+    night_market = {h["site_id"] for h in mine}
+    assert len(night_market) == 1
+    open_ones = [h for h in mine if h["status"] in ("reported", "verified", "rectifying")]
+    photos = (await client.get(f"/api/v1/hazards/{open_ones[0]['id']}/attachments", headers=volunteer)).json()
+    photo = await client.get(photos[0]["href"], headers=volunteer)
+    assert photo.status_code == 200
+    assert photo.headers["content-type"] == "image/jpeg"

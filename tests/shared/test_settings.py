@@ -75,3 +75,10 @@ def test_settings_come_from_the_environment(monkeypatch):
 def test_impossible_values_are_refused(field, value, message):
     with pytest.raises(ValidationError, match=message):
         Settings(_env_file=None, **{field: value})
+
+
+def test_a_photo_limit_beyond_the_request_limit_is_refused():
+    # The body limit would answer first, with a message about request bodies rather than photos.
+    with pytest.raises(ValidationError, match="YIJING_ATTACHMENT_MAX_BYTES must be below"):
+        Settings(_env_file=None, max_body_bytes=1_000_000, attachment_max_bytes=2_000_000)
+    assert Settings(_env_file=None, max_body_bytes=3_000_000, attachment_max_bytes=2_000_000)

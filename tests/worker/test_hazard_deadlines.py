@@ -24,7 +24,9 @@ def local_today(timezone: str):
     return utcnow().astimezone(ZoneInfo(timezone)).date()
 
 
-async def add_hazard(session_factory, place, *, days_left: int, status=HazardStatus.RECTIFYING) -> Hazard:
+async def add_hazard(
+    session_factory, place, *, days_left: int, status=HazardStatus.RECTIFYING, reported_days_ago: int = 10
+) -> Hazard:
     """A hazard of the place's site whose deadline is ``days_left`` days from the station's today."""
     async with session_scope(session_factory) as session:
         station = await session.get(Station, place.station.id)
@@ -32,6 +34,7 @@ async def add_hazard(session_factory, place, *, days_left: int, status=HazardSta
             station_id=place.station.id, site_id=place.site.id, description="消防通道堆放杂物",
             reporter_id=place.users[Role.VOLUNTEER].id, status=status,
             deadline=local_today(station.timezone) + timedelta(days=days_left),
+            created_at=utcnow() - timedelta(days=reported_days_ago),
             closed_at=None if status in {"reported", "verified", "rectifying"} else utcnow(),
             eliminated_at=utcnow() if status == "eliminated" else None,
         )  # fmt: skip
@@ -160,3 +163,12 @@ def test_the_worker_runs_the_check_every_hour():
     [job] = [job for job in cron_jobs() if job.name == "cron:hazards.deadlines"]
     assert job.minute == 5
     assert job.hour is None
+
+
+async def test_a_hazard_reported_close_to_its_deadline_is_not_reminded(session_factory, settings, world):
+    # A critical hazard's day to fix starts at once: its team was told when it was reported.
+    await add_hazard(session_factory, world.own, days_left=1, reported_days_ago=0)
+    assert (await jobs.execute(session_factory, settings, DEADLINES, {})).result == {
+        "overdue": 0,
+        "reminded": 0,
+    }

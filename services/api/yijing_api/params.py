@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Annotated, Literal, get_args, get_origin
 
-from fastapi import Header, Query, Request, Response
+from fastapi import Header, Query, Request, Response, UploadFile
 from pydantic import BeforeValidator
 
 from yijing.errors import InvalidInput
@@ -63,6 +65,15 @@ IfMatch = Annotated[
         "if the record moved on since. `*` matches any version.",
     ),
 ]
+
+
+def upload_name(file: UploadFile, default: str) -> str:
+    """An uploaded file's name as it may be stored and shown: its last path segment, without control
+    characters (a multipart name may carry NUL, which PostgreSQL text cannot), at most 255 characters with
+    the extension kept."""
+    name = re.split(r"[/\\]", file.filename or "")[-1]
+    name = "".join(char for char in name if not unicodedata.category(char).startswith("C")).strip()
+    return name[-255:] or default
 
 
 def set_etag(response: Response, version: int) -> None:

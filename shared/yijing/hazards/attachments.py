@@ -58,7 +58,7 @@ async def add_attachment(
         upload_sha256=upload_sha256,
         sha256=hashlib.sha256(photo.data).hexdigest(),
         gps_stripped=photo.gps_stripped,
-        file_name=file_name[-255:],
+        file_name=file_name,
         storage_key=f"hazards/{hazard.id}/{attachment_id}",
         uploaded_by=actor.user_id,
     )

@@ -96,6 +96,10 @@ class Hazard(SQLModel, table=True):
             "deadline",
             postgresql_where=text("status IN ('reported', 'verified', 'rectifying')"),
         ),
+        # Overdue hazards are few: their list pages read only them.
+        Index("ix_hazards_overdue_station_id_id", "station_id", "id", postgresql_where=text("overdue")),
+        # The summary finds a month's closed hazards by closing time.
+        Index("ix_hazards_closed_at", "closed_at"),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)

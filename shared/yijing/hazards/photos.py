@@ -64,23 +64,34 @@ def _open(data: bytes) -> Image.Image:
     return image
 
 
-def _without_gps(image: Image.Image) -> bytes | None:
-    """The picture re-saved without its GPS block, or None when it has none (the original is kept)."""
+# Where XMP metadata (which can repeat the position, e.g. exif:GPSLatitude) sits in Pillow's info.
+_XMP_KEYS = ("xmp", "XML:com.adobe.xmp")
+
+
+def _without_position(image: Image.Image) -> bytes | None:
+    """The picture re-saved without its GPS block and without XMP, or None when it has neither (the
+    original is kept, byte for byte)."""
     exif = image.getexif()
-    if not exif.get_ifd(GPS_IFD) and GPS_IFD not in exif:
+    has_gps = GPS_IFD in exif or bool(exif.get_ifd(GPS_IFD))
+    if not has_gps and not any(key in image.info for key in _XMP_KEYS):
         return None
-    del exif[GPS_IFD]
-    output = io.BytesIO()
+    exif.pop(GPS_IFD, None)
+    for key in _XMP_KEYS:
+        image.info.pop(key, None)  # some writers (HEIF) copy XMP from here unless it is gone
     options: dict[str, object] = {"exif": exif.tobytes()}
     if "icc_profile" in image.info:
         options["icc_profile"] = image.info["icc_profile"]
-    format = "JPEG" if image.format == "MPO" else str(image.format)  # only the main picture is kept
-    if format == "JPEG":
+    # An MPO is a JPEG with more pictures after the first: only the main picture is kept.
+    format = "JPEG" if image.format == "MPO" else str(image.format)
+    if image.format == "JPEG":
         options["quality"] = "keep"  # the original's quantisation: no visible loss
-    elif image.format == "WEBP":
+    elif format in ("JPEG", "WEBP", "HEIF"):
         options["quality"] = 95
-    # XMP (which can repeat the position) is not carried over: only the EXIF block given here is written.
-    image.save(output, format=format, **options)
+    output = io.BytesIO()
+    try:
+        image.save(output, format=format, **options)
+    except _DECODING_ERRORS as exc:
+        raise _refuse(f"the {image.format} image could not be saved without its position: {exc}") from exc
     return output.getvalue()
 
 
@@ -92,7 +103,7 @@ def read_photo(data: bytes, *, strip_gps: bool) -> Photo:
         image.load()
     except _DECODING_ERRORS as exc:
         raise _refuse(f"the {image.format} image is damaged or incomplete") from exc
-    stored = _without_gps(image) if strip_gps else None
+    stored = _without_position(image) if strip_gps else None
     media_type = MEDIA_TYPES[str(image.format)]
     return Photo(
         data=stored if stored is not None else data,

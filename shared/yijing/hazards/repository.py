@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Integer, and_, cast, func, select, update
+from sqlalchemy import ColumnElement, Date, Integer, and_, cast, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -14,6 +14,7 @@ from yijing.access import StationScope
 from yijing.hazards.models import (
     CLOSED_NOT_FIXED,
     OPEN_STATUSES,
+    AttachmentKind,
     Hazard,
     HazardAttachment,
     HazardCategory,
@@ -37,6 +38,29 @@ async def get(
     if for_update:
         query = query.with_for_update()
     return (await session.scalars(query)).one_or_none()
+
+
+async def lock(
+    session: AsyncSession, hazard_ids: Sequence[uuid.UUID], reach: ColumnElement[bool]
+) -> dict[uuid.UUID, Hazard]:
+    """The hazards within reach, locked for the transaction in id order (so that two transactions locking
+    the same pair cannot deadlock)."""
+    query = (
+        select(Hazard).where(col(Hazard.id).in_(hazard_ids), reach).order_by(col(Hazard.id)).with_for_update()
+    )
+    return {hazard.id: hazard for hazard in (await session.scalars(query)).all()}
+
+
+async def repoint_duplicates(
+    session: AsyncSession, duplicate_of: uuid.UUID, original_id: uuid.UUID
+) -> Sequence[uuid.UUID]:
+    statement = (
+        update(Hazard)
+        .where(col(Hazard.duplicate_of_id) == duplicate_of)
+        .values(duplicate_of_id=original_id)
+        .returning(col(Hazard.id))
+    )
+    return (await session.scalars(statement)).all()
 
 
 async def get_by_client_id(
@@ -77,7 +101,8 @@ async def list_hazards(
     if severity is not None:
         conditions.append(col(Hazard.severity) == severity)
     if overdue is not None:
-        conditions.append(col(Hazard.overdue).is_(overdue))
+        # "overdue = true" matches the partial index's predicate; "overdue IS true" would not.
+        conditions.append(col(Hazard.overdue) == overdue)
     if reporter_id is not None:
         conditions.append(col(Hazard.reporter_id) == reporter_id)
     if reported_after is not None:
@@ -93,7 +118,11 @@ async def list_hazards(
 
 
 async def events(session: AsyncSession, hazard_id: uuid.UUID) -> Sequence[HazardEvent]:
-    query = select(HazardEvent).where(col(HazardEvent.hazard_id) == hazard_id).order_by(col(HazardEvent.id))
+    query = (
+        select(HazardEvent)
+        .where(col(HazardEvent.hazard_id) == hazard_id)
+        .order_by(col(HazardEvent.occurred_at), col(HazardEvent.id))
+    )
     return (await session.scalars(query)).all()
 
 
@@ -134,10 +163,19 @@ async def attachment_by_upload(
     return (await session.scalars(query)).one_or_none()
 
 
-async def has_after_photo(session: AsyncSession, hazard_id: uuid.UUID) -> bool:
-    query = select(col(HazardAttachment.id)).where(
-        col(HazardAttachment.hazard_id) == hazard_id, col(HazardAttachment.kind) == "after"
+async def last_reopened_at(session: AsyncSession, hazard_id: uuid.UUID) -> datetime | None:
+    query = select(func.max(col(HazardEvent.occurred_at))).where(
+        col(HazardEvent.hazard_id) == hazard_id, col(HazardEvent.action) == "reopen"
     )
+    return await session.scalar(query)
+
+
+async def has_after_photo(session: AsyncSession, hazard_id: uuid.UUID, *, since: datetime | None) -> bool:
+    query = select(col(HazardAttachment.id)).where(
+        col(HazardAttachment.hazard_id) == hazard_id, col(HazardAttachment.kind) == AttachmentKind.AFTER
+    )
+    if since is not None:
+        query = query.where(col(HazardAttachment.created_at) > since)
     return (await session.scalar(query.limit(1))) is not None
 
 
@@ -190,8 +228,10 @@ async def mark_overdue(session: AsyncSession, now: datetime) -> Sequence[Hazard]
 
 async def mark_reminded(session: AsyncSession, now: datetime, days_before: int) -> Sequence[Hazard]:
     """Record a reminder for the open hazards due within ``days_before`` days (station time) that have not
-    had one for their current deadline, and return them."""
+    had one for their current deadline, and return them. A hazard reported already that close to its
+    deadline (a critical one, say) gets none: its team has just been told of it."""
     today = func.date(func.timezone(col(Station.timezone), now))
+    reported_on = func.date(func.timezone(col(Station.timezone), col(Hazard.created_at)))
     statement = (
         update(Hazard)
         .where(
@@ -201,6 +241,7 @@ async def mark_reminded(session: AsyncSession, now: datetime, days_before: int) 
             col(Hazard.deadline) >= today,
             col(Hazard.deadline) - today <= days_before,
             col(Hazard.reminded_for).is_distinct_from(col(Hazard.deadline)),
+            col(Hazard.deadline) - reported_on > days_before,
         )
         .values(reminded_for=col(Hazard.deadline))
         .returning(Hazard)
@@ -221,6 +262,13 @@ async def site_summary(
 ) -> Sequence[Any]:
     """Per site: open and overdue now; eliminated and closed without a fix in ``month`` (the month in the
     site's station time zone); the median days from finding to elimination of those eliminated."""
+    # Every time zone lies within UTC−12…UTC+14: a UTC window that wide around the month lets an index find
+    # its closed hazards, and each row's local month is then checked exactly.
+    next_month = (month + timedelta(days=32)).replace(day=1)
+    window = col(Hazard.closed_at).between(
+        datetime.combine(month, time(), UTC) - timedelta(hours=14),
+        datetime.combine(next_month, time(), UTC) + timedelta(hours=12),
+    )
     local_closed_month = func.date_trunc("month", func.timezone(col(Station.timezone), col(Hazard.closed_at)))
     in_month = and_(col(Hazard.closed_at).is_not(None), cast(local_closed_month, Date) == month)
     started = func.coalesce(col(Hazard.captured_at), col(Hazard.created_at))
@@ -248,7 +296,7 @@ async def site_summary(
         )
         .select_from(Site)
         .join(Station, col(Station.id) == col(Site.station_id))
-        .outerjoin(Hazard, col(Hazard.site_id) == col(Site.id))
+        .outerjoin(Hazard, and_(col(Hazard.site_id) == col(Site.id), or_(_OPEN, window)))
         .where(scope.clause(Site.station_id))
         .group_by(col(Site.id), col(Site.name), col(Site.station_id))
         .order_by(col(Site.station_id), col(Site.name))

@@ -33,6 +33,17 @@ Agency = Annotated[
 Note = Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=NOT_BLANK)]
 Days = Annotated[int, Field(ge=1, le=365), JSON_INTEGER]
 
+# Chinese labels, for notifications and people reading exports.
+STATUS_LABELS_ZH = {
+    HazardStatus.REPORTED: "已上报",
+    HazardStatus.VERIFIED: "已核实",
+    HazardStatus.RECTIFYING: "整改中",
+    HazardStatus.ELIMINATED: "已消除",
+    HazardStatus.DUPLICATE: "重复上报",
+    HazardStatus.NOT_HAZARD: "不构成隐患",
+    HazardStatus.REFERRED: "已移交",
+}
+
 _HAZARD_ID = "0193a6a4-7777-7c3d-8f2a-3b4c5d6e7f80"
 _SITE_ID = "0193a6a4-2222-7c3d-8f2a-3b4c5d6e7f80"
 _EXAMPLE: dict[str, Any] = {
@@ -75,17 +86,19 @@ class HazardCreate(BaseModel):
     client_id: uuid.UUID | None = Field(
         default=None, description="The reporting device's own id for this report (offline reports)"
     )
-    captured_at: Instant | None = Field(default=None, description="When the hazard was found, if earlier")
+    captured_at: Instant | None = Field(
+        default=None, description="When the hazard was found, if earlier: at most 30 days ago"
+    )
     deadline: CalendarDate | None = Field(
         default=None,
         description="Last day for the fix (station time); staff only. Default: the station's period for "
-        "the severity (see /api/v1/hazards/deadline-rules)",
+        "the severity from the day the report arrives (see /api/v1/hazards/deadline-rules/{station_id})",
     )
 
 
 class HazardUpdate(BaseModel):
     """Staff correct a report. The status changes only through the actions; null clears ``location``,
-    ``address`` and ``responsible_party``."""
+    ``address`` and ``responsible_party``. A new severity keeps the deadline unless one is given too."""
 
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"severity": "critical", "deadline": "2026-12-01"}]}

@@ -35,6 +35,7 @@ from yijing.hazards.models import (
     ReporterRole,
 )
 from yijing.hazards.schemas import (
+    STATUS_LABELS_ZH,
     ClosedNotFixed,
     DeadlineRules,
     DeadlineRulesUpdate,
@@ -46,7 +47,6 @@ from yijing.hazards.schemas import (
     HazardUpdate,
     RectifyAction,
     ReferAction,
-    ReopenAction,
     SiteHazardSummary,
 )
 from yijing.ids import new_id, utcnow
@@ -70,6 +70,8 @@ DEFAULT_DEADLINE_DAYS = {
 }
 # A capture time this far ahead of the server's clock is a wrong phone clock, not a report from the future.
 CLOCK_SKEW = timedelta(minutes=10)
+# An offline report older than this is a wrong clock (or a report that should be entered by staff).
+OFFLINE_AT_MOST = timedelta(days=30)
 
 
 class HazardAction(StrEnum):
@@ -162,7 +164,9 @@ async def record_event(
 
 async def site_staff(session: AsyncSession, site_id: uuid.UUID) -> list[uuid.UUID]:
     """The accounts of the site's officer and assistants now: who follows its hazards up."""
-    return [assignment.user_id for assignment, _ in await teams_repository.held_at(session, site_id, None)]
+    return [
+        assignment.user_id for assignment, _ in await teams_repository.held_at(session, site_id, utcnow())
+    ]
 
 
 async def tell(
@@ -202,7 +206,7 @@ async def hazard_reach(session: AsyncSession, actor: Actor) -> ColumnElement[boo
         return clause
     mine: ColumnElement[bool] = col(Hazard.reporter_id) == actor.user_id
     volunteer = await volunteers_repository.get_by_user(session, actor.user_id) if actor.user_id else None
-    if volunteer is not None:
+    if volunteer is not None and volunteer.status is VolunteerStatus.ACTIVE:
         mine = or_(mine, col(Hazard.site_id) == volunteer.site_id)
     return and_(clause, mine)
 
@@ -248,8 +252,11 @@ async def history(session: AsyncSession, actor: Actor, hazard_id: uuid.UUID) -> 
 # Reporting
 
 
-async def _reporter(session: AsyncSession, actor: Actor, station_id: uuid.UUID) -> tuple[ReporterRole, Any]:
-    """What the reporter is (a serving captain reports as captain) and their volunteer record, if any."""
+async def _reporter(
+    session: AsyncSession, actor: Actor, station_id: uuid.UUID, found_at: datetime
+) -> tuple[ReporterRole, uuid.UUID | None]:
+    """What the reporter was when they found it (a captain during their captain week) and their volunteer
+    record, if any."""
     if actor.role is not Role.VOLUNTEER:
         return ReporterRole(str(actor.role)), None
     volunteer = await volunteers_repository.get_by_user(session, actor.user_id) if actor.user_id else None
@@ -259,9 +266,8 @@ async def _reporter(session: AsyncSession, actor: Actor, station_id: uuid.UUID) 
         )
     if volunteer.status is not VolunteerStatus.ACTIVE:
         raise Forbidden(f"your volunteer record is {volunteer.status}: only active volunteers report hazards")
-    now = utcnow()
-    weeks = await rota_repository.weeks_of_captain(session, volunteer.id, now, limit=1)
-    serving = any(week.starts_at <= now for week, _, _ in weeks)
+    weeks = await rota_repository.weeks_of_captain(session, volunteer.id, found_at, limit=1)
+    serving = any(week.starts_at <= found_at for week, _, _ in weeks)
     return (ReporterRole.CAPTAIN if serving else ReporterRole.VOLUNTEER), volunteer.id
 
 
@@ -277,7 +283,7 @@ def _check_deadline(deadline: date | None, today: date, field: str) -> None:
         )
 
 
-async def _replay(hazard: Hazard, actor: Actor) -> Hazard:
+def _replay(hazard: Hazard, actor: Actor) -> Hazard:
     """The stored report for an offline report sent again; another reporter's id is a clash."""
     if hazard.reporter_id != actor.user_id:
         raise ClientIdTaken(
@@ -296,20 +302,20 @@ async def report_hazard(session: AsyncSession, actor: Actor, data: HazardCreate)
     if data.client_id is not None:
         replayed = await repository.get_by_client_id(session, site.station_id, data.client_id)
         if replayed is not None:
-            return await _replay(replayed, actor), False
+            return _replay(replayed, actor), False
     if data.deadline is not None and actor.role not in STAFF:
         raise Forbidden("only station staff set a deadline; the station's period for the severity applies")
     now = utcnow()
-    if data.captured_at is not None and data.captured_at > now + CLOCK_SKEW:
-        message = "is in the future (check the device's clock)"
+    if data.captured_at is not None and not now - OFFLINE_AT_MOST <= data.captured_at <= now + CLOCK_SKEW:
+        message = f"is not within the last {OFFLINE_AT_MOST.days} days (check the device's clock)"
         raise InvalidInput(
             f"body.captured_at: {message}",
-            errors=[{"field": "body.captured_at", "message": message, "code": "future_time"}],
+            errors=[{"field": "body.captured_at", "message": message, "code": "implausible_time"}],
         )
     station = await _station(session, site.station_id)
     today = _today(station)
     _check_deadline(data.deadline, today, "body.deadline")
-    reporter_role, volunteer_id = await _reporter(session, actor, station.id)
+    reporter_role, volunteer_id = await _reporter(session, actor, station.id, data.captured_at or now)
     days = (await deadline_days(session, station.id))[data.severity]
     hazard = Hazard(
         **data.model_dump(exclude={"location", "deadline"}),
@@ -331,7 +337,7 @@ async def report_hazard(session: AsyncSession, actor: Actor, data: HazardCreate)
         if violated_constraint(exc) == "uq_hazards_station_id_client_id" and data.client_id is not None:
             stored = await repository.get_by_client_id(session, station.id, data.client_id)
             assert stored is not None
-            return await _replay(stored, actor), False
+            return _replay(stored, actor), False
         raise
     details = _details(
         category=hazard.category.value, severity=hazard.severity.value, deadline=hazard.deadline,
@@ -350,10 +356,18 @@ async def report_hazard(session: AsyncSession, actor: Actor, data: HazardCreate)
 
 
 async def _hazard_to_change(
-    session: AsyncSession, actor: Actor, hazard_id: uuid.UUID, expected_version: int | None
+    session: AsyncSession,
+    actor: Actor,
+    hazard_id: uuid.UUID,
+    expected_version: int | None,
+    *,
+    also_lock: Sequence[uuid.UUID] = (),
 ) -> Hazard:
-    """The hazard, locked for this transaction, after the caller's If-Match is checked."""
-    hazard = await repository.get(session, hazard_id, await hazard_reach(session, actor), for_update=True)
+    """The hazard, locked for this transaction (with ``also_lock``, in id order), after the caller's
+    If-Match is checked."""
+    reach = await hazard_reach(session, actor)
+    locked = await repository.lock(session, [hazard_id, *also_lock], reach)
+    hazard = locked.get(hazard_id)
     if hazard is None:
         raise HazardNotFound(f"no hazard {hazard_id}")
     check_version(hazard.version, expected_version)
@@ -411,13 +425,11 @@ async def update_hazard(
         else:
             setattr(hazard, key, value)
     _touch(hazard)
-    await record_event(
-        session,
-        hazard,
-        "update",
-        actor.user_id,
-        details=report,
-    )
+    await record_event(session, hazard, "update", actor.user_id, details=report)
+    await audit.record(
+        session, actor, "hazard.update", target_type="hazard", target_id=hazard.id,
+        station_id=hazard.station_id, changes=report,
+    )  # fmt: skip
     return hazard
 
 
@@ -447,6 +459,36 @@ async def _original(session: AsyncSession, actor: Actor, hazard: Hazard, origina
     return original
 
 
+async def _eliminate(
+    session: AsyncSession, actor: Actor, hazard: Hazard, body: EliminateAction
+) -> dict[str, Any]:
+    """Fixed and checked: an `after` photo taken since the hazard was last (re)opened, or an inspection note
+    by someone other than the reporter. Nobody certifies their own report on their word alone."""
+    reopened = await repository.last_reopened_at(session, hazard.id)
+    has_photo = await repository.has_after_photo(session, hazard.id, since=reopened)
+    checked_by_another = body.inspection_note is not None and actor.user_id != hazard.reporter_id
+    if not (has_photo or checked_by_another):
+        message = (
+            "elimination needs evidence: attach an `after` photo of the fix, or have someone other than the "
+            "reporter inspect it and give an inspection_note"
+        )
+        raise EvidenceRequired(
+            message, errors=[{"field": "body.inspection_note", "message": message, "code": "evidence"}]
+        )
+    hazard.eliminated_at = utcnow()
+    return _details(inspection_note=body.inspection_note, after_photo=has_photo)
+
+
+async def _mark_duplicate(
+    session: AsyncSession, actor: Actor, hazard: Hazard, original_id: uuid.UUID
+) -> dict[str, Any]:
+    original = await _original(session, actor, hazard, original_id)
+    hazard.duplicate_of_id = original.id
+    # Reports that pointed to this one now point to its original: no chains.
+    repointed = await repository.repoint_duplicates(session, hazard.id, original.id)
+    return _details(duplicate_of=original.id, repointed=[str(other) for other in repointed] or None)
+
+
 async def take_action(
     session: AsyncSession,
     actor: Actor,
@@ -455,54 +497,47 @@ async def take_action(
     body: BaseModel,
     expected_version: int | None,
 ) -> Hazard:
-    hazard = await _hazard_to_change(session, actor, hazard_id, expected_version)
+    # A duplicate's original is locked with it (both in id order), so two reports cannot become each
+    # other's duplicate at once.
+    also_lock = [body.duplicate_of] if isinstance(body, DuplicateAction) else []
+    hazard = await _hazard_to_change(session, actor, hazard_id, expected_version, also_lock=also_lock)
     sources, target = TRANSITIONS[action]
     if hazard.status not in sources:
         raise _refuse_transition(hazard, action)
     previous_status = hazard.status
     station = await _station(session, hazard.station_id)
     today = _today(station)
-    now = utcnow()
     details: dict[str, Any] = {}
-    if isinstance(body, RectifyAction):
-        _check_deadline(body.deadline, today, "body.deadline")
-        if body.responsible_party is not None:
-            hazard.responsible_party = body.responsible_party
-        if body.deadline is not None:
-            _set_deadline(hazard, body.deadline, today)
-        details = _details(responsible_party=body.responsible_party, deadline=body.deadline)
-    elif isinstance(body, EliminateAction):
-        has_photo = await repository.has_after_photo(session, hazard.id)
-        checked_by_another = body.inspection_note is not None and actor.user_id != hazard.reporter_id
-        if not (has_photo or checked_by_another):
-            message = (
-                "elimination needs evidence: attach an `after` photo of the fix, or have someone other "
-                "than the reporter inspect it and give an inspection_note"
-            )
-            raise EvidenceRequired(
-                message, errors=[{"field": "body.inspection_note", "message": message, "code": "evidence"}]
-            )
-        details = _details(inspection_note=body.inspection_note, after_photo=has_photo)
-        hazard.eliminated_at = hazard.closed_at = now
-    elif isinstance(body, DuplicateAction):
-        original = await _original(session, actor, hazard, body.duplicate_of)
-        hazard.duplicate_of_id = original.id
-        details = _details(duplicate_of=original.id)
-    elif isinstance(body, ReferAction):
-        hazard.referred_to = body.agency
-        details = _details(agency=body.agency)
-    elif isinstance(body, ReopenAction):
-        # A reopened hazard starts again: verified anew, with a fresh period to fix it.
-        days = (await deadline_days(session, station.id))[hazard.severity]
-        hazard.duplicate_of_id = hazard.referred_to = hazard.eliminated_at = hazard.closed_at = None
-        hazard.reminded_for = None
-        details = _details(previous_deadline=hazard.deadline)
-        hazard.status = target  # so that the new deadline counts as an open hazard's
-        _set_deadline(hazard, today + timedelta(days=days), today)
-        details["deadline"] = str(hazard.deadline)
-    if target in CLOSED_NOT_FIXED:
-        hazard.closed_at = now
+    match action:
+        case HazardAction.RECTIFY:
+            assert isinstance(body, RectifyAction)
+            _check_deadline(body.deadline, today, "body.deadline")
+            if body.responsible_party is not None:
+                hazard.responsible_party = body.responsible_party
+            if body.deadline is not None:
+                _set_deadline(hazard, body.deadline, today)
+            details = _details(responsible_party=body.responsible_party, deadline=body.deadline)
+        case HazardAction.ELIMINATE:
+            assert isinstance(body, EliminateAction)
+            details = await _eliminate(session, actor, hazard, body)
+        case HazardAction.DUPLICATE:
+            assert isinstance(body, DuplicateAction)
+            details = await _mark_duplicate(session, actor, hazard, body.duplicate_of)
+        case HazardAction.REFER:
+            assert isinstance(body, ReferAction)
+            hazard.referred_to = body.agency
+            details = _details(agency=body.agency)
+        case HazardAction.REOPEN:
+            # A reopened hazard starts again: verified anew, with a fresh period to fix it.
+            days = (await deadline_days(session, station.id))[hazard.severity]
+            hazard.duplicate_of_id = hazard.referred_to = hazard.eliminated_at = hazard.closed_at = None
+            hazard.reminded_for = None
+            details = _details(previous_deadline=hazard.deadline)
+            hazard.status = target  # so that the new deadline counts as an open hazard's
+            _set_deadline(hazard, today + timedelta(days=days), today)
+            details["deadline"] = str(hazard.deadline)
     if target not in OPEN_STATUSES:
+        hazard.closed_at = hazard.eliminated_at or utcnow()
         hazard.overdue = False
     hazard.status = target
     _touch(hazard)
@@ -510,10 +545,14 @@ async def take_action(
     await record_event(
         session, hazard, action, actor.user_id, note=note, from_status=previous_status, details=details
     )
+    await audit.record(
+        session, actor, f"hazard.{action}", target_type="hazard", target_id=hazard.id,
+        station_id=hazard.station_id, changes={"from": previous_status.value, "to": target.value, **details},
+    )  # fmt: skip
     if hazard.reporter_id != actor.user_id:
         await tell(
             session, hazard, [hazard.reporter_id], "hazard.status_changed", "您报告的隐患有新进展",
-            f"状态：{target}。{note or ''}".strip(),
+            f"状态：{STATUS_LABELS_ZH[target]}。{note or ''}".strip(),
         )  # fmt: skip
     return hazard
 
@@ -540,9 +579,13 @@ async def summarise(
     # Figures for a station or site out of reach would read as "none there": not found instead.
     if station_id is not None and await org_repository.get_station(session, station_id, actor.scope) is None:
         raise StationNotFound(f"no station {station_id}")
-    if site_id is not None and await org_repository.get_site(session, site_id, actor.scope) is None:
+    site = None if site_id is None else await org_repository.get_site(session, site_id, actor.scope)
+    if site_id is not None and site is None:
         raise SiteNotFound(f"no site {site_id}")
-    first = _month_start(month, default_timezone)
+    # By default the current month: the station's when one is asked for, else the service's.
+    station_of = station_id or (site.station_id if site is not None else None)
+    timezone = ZoneInfo((await _station(session, station_of)).timezone) if station_of else default_timezone
+    first = _month_start(month, timezone)
     rows = await repository.site_summary(
         session, actor.scope, month=first, station_id=station_id, site_id=site_id
     )

@@ -56,7 +56,7 @@ async def request_import(
     rows = read_sheet(content, file_format)
     record = VolunteerImport(
         station_id=station_id,
-        file_name=file_name[:255],
+        file_name=file_name,
         file_format=file_format,
         file_sha256=hashlib.sha256(content).hexdigest(),
         content_sealed=protector.seal_bytes(content),

@@ -34,7 +34,7 @@ from yijing.pagination import DEFAULT_LIMIT, Page
 from yijing.types import Instant
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep, SettingsDep, StoreDep
-from yijing_api.params import Cursor, IfMatch, Limit, QueryBool, set_etag, version_of
+from yijing_api.params import Cursor, IfMatch, Limit, QueryBool, set_etag, upload_name, version_of
 from yijing_api.problems import problem_responses
 
 router = APIRouter(prefix="/hazards", tags=["hazards"])
@@ -65,10 +65,15 @@ async def list_hazards(
     ] = None,
     category: HazardCategory | None = None,
     severity: HazardSeverity | None = None,
-    overdue: Annotated[QueryBool | None, Query(description="Open and past the deadline")] = None,
+    overdue: Annotated[
+        QueryBool | None,
+        Query(description="true: open and past the deadline; false: not flagged (closed ones included)"),
+    ] = None,
     reporter_id: Annotated[uuid.UUID | None, Query(description="Reported by this account")] = None,
-    reported_after: Annotated[Instant | None, Query(description="Reported at or after")] = None,
-    reported_before: Annotated[Instant | None, Query(description="Reported before")] = None,
+    reported_after: Annotated[
+        Instant | None, Query(description="Reached the service at or after (not the capture time)")
+    ] = None,
+    reported_before: Annotated[Instant | None, Query(description="Reached the service before")] = None,
     updated_after: Instant | None = None,
 ) -> Page[HazardRead]:
     return await service.list_hazards(
@@ -113,7 +118,7 @@ async def report_hazard(
     summary="Per site: open and overdue now; eliminated and closed without a fix in a month",
     description="Eliminated (fixed and checked) and closed-not-fixed (duplicate, not a hazard, referred) "
     "are counted apart: a closed hazard is never an eliminated one. The month is each site's month in "
-    "its station's time zone; by default the current month.",
+    "its station's time zone; by default the current month (the station's, when one is given).",
     responses=problem_responses(401, 403, 404, 422),
 )
 async def summarise(
@@ -249,7 +254,7 @@ async def attach(
     # One byte over the limit is enough to refuse: the rest is not read.
     data = await file.read(settings.attachment_max_bytes + 1)
     attachment, created = await attachments.add_attachment(
-        session, actor, store, hazard_id, file_name=file.filename or "photo", data=data, kind=kind,
+        session, actor, store, hazard_id, file_name=upload_name(file, "photo"), data=data, kind=kind,
         strip_gps=strip_gps, max_bytes=settings.attachment_max_bytes,
     )  # fmt: skip
     if not created:

@@ -24,7 +24,7 @@ from yijing.volunteers.schemas import (
 from yijing.volunteers.service import TRANSITIONS, VolunteerAction
 from yijing_api.auth import Access
 from yijing_api.deps import ProtectorDep, SessionDep
-from yijing_api.params import Cursor, IfMatch, Limit, QueryBool, Reveal, set_etag, version_of
+from yijing_api.params import Cursor, IfMatch, Limit, QueryBool, Reveal, set_etag, upload_name, version_of
 from yijing_api.problems import problem_responses
 
 router = APIRouter(prefix="/volunteers", tags=["volunteers"])
@@ -170,7 +170,7 @@ async def import_volunteers(
         session,
         actor,
         station_id=station_id,
-        file_name=file.filename or "upload",
+        file_name=upload_name(file, "upload"),
         content=await file.read(),
         import_valid_rows=import_valid_rows,
         protector=protector,

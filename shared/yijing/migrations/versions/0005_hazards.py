@@ -178,6 +178,14 @@ def upgrade() -> None:
         postgresql_where=sa.text("status IN ('reported', 'verified', 'rectifying')"),
     )
     op.create_index(op.f("ix_hazards_reporter_id"), "hazards", ["reporter_id"], unique=False)
+    op.create_index(
+        "ix_hazards_overdue_station_id_id",
+        "hazards",
+        ["station_id", "id"],
+        unique=False,
+        postgresql_where=sa.text("overdue"),
+    )
+    op.create_index("ix_hazards_closed_at", "hazards", ["closed_at"], unique=False)
     op.create_index("ix_hazards_site_id_id", "hazards", ["site_id", "id"], unique=False)
     op.create_index("ix_hazards_station_id_id", "hazards", ["station_id", "id"], unique=False)
     op.create_index(
@@ -252,6 +260,10 @@ def downgrade() -> None:
     op.drop_index("ix_hazards_station_id_status_id", table_name="hazards")
     op.drop_index("ix_hazards_station_id_id", table_name="hazards")
     op.drop_index("ix_hazards_site_id_id", table_name="hazards")
+    op.drop_index("ix_hazards_closed_at", table_name="hazards")
+    op.drop_index(
+        "ix_hazards_overdue_station_id_id", table_name="hazards", postgresql_where=sa.text("overdue")
+    )
     op.drop_index(op.f("ix_hazards_reporter_id"), table_name="hazards")
     op.drop_index(
         "ix_hazards_open_deadline",

@@ -338,7 +338,13 @@ async def test_stations_set_their_own_rectification_periods(client, world, sessi
     other_url = f"/api/v1/hazards/deadline-rules/{world.other.station.id}"
     response = await client.put(other_url, json={"days": {"high": 9}}, headers=world.headers(Role.LEADER))
     assert response.status_code == 404
-    for bad in ({"days": {}}, {"days": {"high": 0}}, {"days": {"urgent": 2}}, {"days": {"high": 1.5}}):
+    bad_rules: list[dict] = [
+        {"days": {}},
+        {"days": {"high": 0}},
+        {"days": {"urgent": 2}},
+        {"days": {"high": 1.5}},
+    ]
+    for bad in bad_rules:
         response = await client.put(url, json=bad, headers=world.headers(Role.LEADER))
         assert response.status_code == 422, bad
     async with session_factory() as session:

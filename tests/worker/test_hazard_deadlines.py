@@ -30,6 +30,7 @@ async def add_hazard(
     """A hazard of the place's site whose deadline is ``days_left`` days from the station's today."""
     async with session_scope(session_factory) as session:
         station = await session.get(Station, place.station.id)
+        assert station is not None
         hazard = Hazard(
             station_id=place.station.id, site_id=place.site.id, description="消防通道堆放杂物",
             reporter_id=place.users[Role.VOLUNTEER].id, status=status,
@@ -81,8 +82,9 @@ async def test_concurrent_runs_flag_and_remind_each_hazard_once(session_factory,
     hazards = [await add_hazard(session_factory, world.own, days_left=-2) for _ in range(5)]
     hazards += [await add_hazard(session_factory, world.own, days_left=1) for _ in range(5)]
     runs = await asyncio.gather(*(jobs.execute(session_factory, settings, DEADLINES, {}) for _ in range(3)))
-    assert sum(run.result["overdue"] for run in runs) == 5
-    assert sum(run.result["reminded"] for run in runs) == 5
+    results = [run.result or {} for run in runs]
+    assert sum(result["overdue"] for result in results) == 5
+    assert sum(result["reminded"] for result in results) == 5
     assert len(await events_of(session_factory, "overdue")) == 5
     assert len(await events_of(session_factory, "remind")) == 5
 

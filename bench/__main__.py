@@ -1,7 +1,7 @@
 """Benchmarks: request latency through the full ASGI stack, outbox relay and worker throughput, volunteer
 lists over 100,000 volunteers and a 10,000-row import, the rota of 10,000 groups (reconcile job, captain
-endpoints), and 100,000 hazards (lists, summary, photo uploads, the deadline job), on real PostgreSQL and
-Redis (embedded servers).
+endpoints), 100,000 hazards (lists, summary, photo uploads, the deadline job), and 2,000,000 incidents
+(import, rollups, statistics latency), on real PostgreSQL and Redis (embedded servers).
 
 Run with `make bench`. Figures are printed, never asserted: targets live here, not in unit tests.
 """
@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from bench.common import report, timed
 from bench.hazards import bench_hazards
+from bench.incidents import bench_incidents
 from bench.rota import bench_rota
 from bench.volunteers import bench_volunteers
 from tests.world import add_user, sign_in_directly
@@ -140,6 +141,7 @@ def main() -> None:
             asyncio.run(bench_volunteers(settings))
             asyncio.run(bench_rota(settings))
             asyncio.run(bench_hazards(settings))
+            asyncio.run(bench_incidents(settings))
         finally:
             asyncio.run(drop_database(database_url))
 

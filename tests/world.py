@@ -24,6 +24,7 @@ from yijing.identity.models import AuthSession, User
 from yijing.identity.schemas import ApiKeyCreate
 from yijing.identity.tokens import AccessClaims, issue_access_token
 from yijing.ids import utcnow
+from yijing.incidents.models import IncidentImport
 from yijing.jobs.models import JobRun
 from yijing.notifications.models import Notification
 from yijing.org.models import Site, Station
@@ -73,6 +74,7 @@ class Place:
     feed: CalendarFeedCreated | None = None  # a calendar feed of the group, with its address
     hazard: Hazard | None = None  # reported by the place's volunteer at its site, with a photo
     attachment: HazardAttachment | None = None
+    incident_import: IncidentImport | None = None  # uploaded by the world's "all" key (own) or another
 
 
 @dataclass
@@ -225,6 +227,13 @@ async def build_world(factory: SessionFactory, settings: Settings) -> World:
         await session.execute(delete(OutboxMessage))
     for name, scopes in KEY_SCOPES.items():
         world.api_keys[name] = await make_api_key(factory, settings, scopes, [world.own.station.id])
+    async with session_scope(factory) as session:
+        for uploaded, uploader in ((world.own, world.api_keys["all"][0]), (world.other, uuid.uuid4())):
+            uploaded.incident_import = IncidentImport(
+                station_ids=[str(uploaded.station.id)], file_name="jq.csv", file_sha256="0" * 64,
+                requested_by=uploader,
+            )  # fmt: skip
+            session.add(uploaded.incident_import)
     return world
 
 
@@ -299,6 +308,7 @@ PATH_PARAMETERS = {
     "swap_id": STATION_SCOPED,
     "token": UNSCOPED,  # a calendar feed's secret: the token alone decides what it shows
     "hazard_id": STATION_SCOPED,
+    "import_id": STATION_SCOPED,  # an incident import: its uploader's (and county admins')
     "attachment_id": STATION_SCOPED,
 }
 
@@ -341,6 +351,9 @@ def path_value(world: World, name: str, place: str, caller: User | None) -> obje
     if name == "token":
         assert target.feed is not None
         return target.feed.url.removeprefix("/api/v1/calendars/").removesuffix(".ics")
+    if name == "import_id":
+        assert target.incident_import is not None
+        return target.incident_import.id
     if name == "hazard_id":
         assert target.hazard is not None
         return target.hazard.id

@@ -7,7 +7,7 @@ predictable name that migrations can refer to.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -82,6 +82,16 @@ async def finish_failed_transaction(session: AsyncSession, error: BaseException)
         await session.commit()
     else:
         await session.rollback()
+
+
+async def copy_records(
+    session: AsyncSession, table: str, columns: Sequence[str], records: Iterable[Sequence[Any]]
+) -> None:
+    """Bulk-load rows with PostgreSQL COPY (binary, through asyncpg), inside the session's transaction."""
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    await driver.copy_records_to_table(table, records=records, columns=list(columns))
 
 
 def violated_constraint(error: IntegrityError) -> str | None:

@@ -7,11 +7,13 @@ from yijing.audit.models import AuditEvent
 from yijing.groups.models import Group, GroupMembership
 from yijing.hazards.models import Hazard, HazardAttachment, HazardDeadlineRule, HazardEvent
 from yijing.identity.models import ApiKey, AuthSession, RefreshToken, User, UserSite
+from yijing.incidents.models import Incident, IncidentCode, IncidentImport
 from yijing.jobs.models import JobRun
 from yijing.notifications.models import Notification
 from yijing.org.models import Site, Station
 from yijing.outbox.models import OutboxMessage
 from yijing.rota.models import CalendarFeed, CaptainNotice, CaptainSwap, CaptainWeek, Unavailability
+from yijing.stats.models import DailyRollup, RollupDay
 from yijing.system.models import Heartbeat
 from yijing.teams.models import TeamAssignment
 from yijing.volunteers.models import Volunteer, VolunteerImport, VolunteerStatusChange
@@ -26,6 +28,7 @@ __all__ = [
     "CaptainNotice",
     "CaptainSwap",
     "CaptainWeek",
+    "DailyRollup",
     "Group",
     "GroupMembership",
     "Hazard",
@@ -33,10 +36,14 @@ __all__ = [
     "HazardDeadlineRule",
     "HazardEvent",
     "Heartbeat",
+    "Incident",
+    "IncidentCode",
+    "IncidentImport",
     "JobRun",
     "Notification",
     "OutboxMessage",
     "RefreshToken",
+    "RollupDay",
     "Site",
     "Station",
     "TeamAssignment",

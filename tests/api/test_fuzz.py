@@ -54,7 +54,19 @@ schema = schemathesis.openapi.from_dict(create_app().openapi())
 # an API key's expiry must lie in the future; a user update's role, sites and account kind depend on each
 # other and on the stored user; an import's file must be a spreadsheet with the template's header row.
 # Every other check still runs on them.
-CROSS_FIELD_RULES = {"api_keys_create", "users_update", "volunteers_import"}
+CROSS_FIELD_RULES = {
+    "api_keys_create",
+    "users_update",
+    "volunteers_import",
+    # Records must name stations, sites and codes that exist; a file must have the right columns; a code's
+    # new version must start after the current one; from/to go together and in order.
+    "incidents_ingest",
+    "incidents_import",
+    "incidents_add_code",
+    "stats_incidents",
+    "stats_overview",
+    "stats_series",
+}
 
 
 @schema.parametrize()

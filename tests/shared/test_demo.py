@@ -75,6 +75,7 @@ async def test_the_demo_loads_once_and_works_through_the_api(session_factory, se
     volunteer = await sign_in(demo.VOLUNTEER)
     await _groups_and_rota(session_factory, client, loaded.groups, officer, volunteer)
     await _hazards(client, loaded.hazards, await sign_in(demo.LEADER), volunteer)
+    await _statistics(client, loaded.incidents, officer)
 
 
 async def _groups_and_rota(
@@ -191,3 +192,20 @@ async def _hazards(
     photo = await client.get(photos[0]["href"], headers=volunteer)
     assert photo.status_code == 200
     assert photo.headers["content-type"] == "image/jpeg"
+
+
+async def _statistics(client: httpx.AsyncClient, made: int, officer: dict[str, str]) -> None:
+    """A newcomer's first statistics call (the last complete month) shows the article's changes."""
+    assert made > 5000
+    answer = (await client.get("/api/v1/stats/incidents", headers=officer)).json()
+    assert answer["period"]["data_status"] == "final"
+    crime = next(row for row in answer["rows"] if row["key"] == "illegal_crime")
+    assert (crime["yoy"]["percent"], crime["mom"]["percent"]) == (-71.5, -48.9)
+    tags = (await client.get("/api/v1/stats/incidents", params={"by": "tag"}, headers=officer)).json()
+    changes = {row["key"]: (row["yoy"]["percent"], row["mom"]["percent"]) for row in tags["rows"]}
+    assert changes["floating_population"] == (-72.1, -53.3)
+    assert changes["porn_gambling"] == (-43.4, -41.3)
+    overview = (await client.get("/api/v1/stats/overview", headers=officer)).json()
+    figures = {figure["metric"]: figure for figure in overview["figures"]}
+    assert figures["volunteers_active"]["running_total"] > 650
+    assert figures["hazards_eliminated"]["running_total"] == 133

@@ -22,6 +22,7 @@ from yijing.logging import configure_logging
 from yijing.outbox import service as outbox
 from yijing.rota.jobs import RECONCILE
 from yijing.settings import Settings, get_settings
+from yijing.stats.jobs import CHECK
 from yijing.system.jobs import HEARTBEAT, PURGE
 
 log = structlog.get_logger(__name__)
@@ -105,4 +106,7 @@ def cron_jobs() -> list[CronJob]:
         # Hourly, so that each station's day turns over in its own time zone; a run finds only what is due.
         _cron_of(DEADLINES, minute=5, second=0, run_at_startup=True),
         _cron_of(PURGE, hour=3, minute=30, second=0),
+        # Nightly, after every station's day has ended: recount everything, repair what drifted, and take
+        # the day's snapshot figures.
+        _cron_of(CHECK, hour=2, minute=15, second=0),
     ]

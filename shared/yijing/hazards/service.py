@@ -57,6 +57,7 @@ from yijing.org.errors import SiteNotFound, StationNotFound
 from yijing.org.models import Station
 from yijing.pagination import Page, decode_cursor, page_of
 from yijing.rota import repository as rota_repository
+from yijing.stats.jobs import queue_recompute
 from yijing.teams import repository as teams_repository
 from yijing.volunteers import repository as volunteers_repository
 from yijing.volunteers.models import VolunteerStatus
@@ -344,6 +345,7 @@ async def report_hazard(session: AsyncSession, actor: Actor, data: HazardCreate)
         client_id=hazard.client_id,
     )  # fmt: skip
     await record_event(session, hazard, "report", actor.user_id, details=details)
+    await queue_recompute(session, "hazards", station.id, [today])
     staff = [user_id for user_id in await site_staff(session, site.id) if user_id != actor.user_id]
     await tell(
         session, hazard, staff, "hazard.reported", f"新隐患：{site.name}",
@@ -507,6 +509,10 @@ async def take_action(
     previous_status = hazard.status
     station = await _station(session, hazard.station_id)
     today = _today(station)
+    # The days whose hazard figures this changes: today (a closing), and the closing a reopen undoes.
+    recount = {today}
+    if hazard.closed_at is not None:
+        recount.add(hazard.closed_at.astimezone(ZoneInfo(station.timezone)).date())
     details: dict[str, Any] = {}
     match action:
         case HazardAction.RECTIFY:
@@ -545,6 +551,7 @@ async def take_action(
     await record_event(
         session, hazard, action, actor.user_id, note=note, from_status=previous_status, details=details
     )
+    await queue_recompute(session, "hazards", hazard.station_id, recount)
     await audit.record(
         session, actor, f"hazard.{action}", target_type="hazard", target_id=hazard.id,
         station_id=hazard.station_id, changes={"from": previous_status.value, "to": target.value, **details},

@@ -30,6 +30,7 @@ from yijing.jobs.registry import JobContext, JobPayload, JsonDict
 from yijing.org import repository as org_repository
 from yijing.org.errors import StationNotFound
 from yijing.personal import protector_for
+from yijing.stats.jobs import queue_recompute
 from yijing.volunteers import repository
 from yijing.volunteers.models import Gender, VolunteerSource, VolunteerStatus
 from yijing.volunteers.schemas import GENDER_LABELS_ZH, SOURCE_LABELS_ZH, STATUS_LABELS_ZH, VolunteerCreate
@@ -404,6 +405,8 @@ async def run_import(context: JobContext, payload: ImportPayload) -> JsonDict:
             enrolment_row(row, "import", record.requested_by) for row in to_enrol if row["id"] in created
         ]
         await repository.insert_status_changes(session, entries)
+        joined = {row["joined_on"] for row in to_enrol if row["id"] in created}
+        await queue_recompute(session, "volunteers_joined", station.id, joined)
     record.content_sealed = None  # the file held ID-card numbers in clear: keep it no longer than needed
     await repository.add(session, record)
     report: JsonDict = {

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from yijing.access import StationScope
+from yijing.db import copy_records
 from yijing.groups.models import GroupMembership
 from yijing.volunteers.models import (
     Volunteer,
@@ -165,17 +166,13 @@ def _column_names(model: type[Volunteer | VolunteerStatusChange]) -> list[str]:
 async def _copy(
     session: AsyncSession, table: str, columns: Sequence[str], rows: Sequence[dict[str, Any]]
 ) -> None:
-    """Bulk-load rows with PostgreSQL COPY, inside the session's transaction."""
-    connection = await session.connection()
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None
     records = [
         tuple(
             json.dumps(row[name], ensure_ascii=False) if name == "skills" else row[name] for name in columns
         )
         for row in rows
     ]
-    await driver.copy_records_to_table(table, records=records, columns=list(columns))
+    await copy_records(session, table, columns, records)
 
 
 async def insert_new(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:

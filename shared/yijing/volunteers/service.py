@@ -28,6 +28,7 @@ from yijing.org.errors import SiteNotFound, StationNotFound
 from yijing.org.models import Site
 from yijing.pagination import Page, decode_cursor, page_of
 from yijing.personal import MOBILE_PATTERN, PersonalDataProtector
+from yijing.stats.jobs import queue_recompute
 from yijing.volunteers import repository
 from yijing.volunteers.errors import (
     AccountAlreadyLinked,
@@ -325,6 +326,7 @@ async def create_volunteer(
         await _check_account(session, volunteer, data.user_id)
     await _flush(session, volunteer)
     await repository.add(session, VolunteerStatusChange(**enrolment_row(row, "enrol", actor.user_id)))
+    await queue_recompute(session, "volunteers_joined", volunteer.station_id, [volunteer.joined_on])
     await audit.record(
         session, actor, "volunteer.create", target_type="volunteer", target_id=volunteer.id,
         station_id=volunteer.station_id, changes=data.model_dump(mode="json", exclude_none=True),
@@ -413,7 +415,12 @@ async def update_volunteer(
             volunteer, f"{field}_fingerprint"
         ):
             updates |= {key: value for key, value in sealed.items() if key.startswith(field)}
+    previous_day = volunteer.joined_on
     await _save_changes(session, actor, volunteer, updates, "volunteer.update")
+    if volunteer.joined_on != previous_day:
+        await queue_recompute(
+            session, "volunteers_joined", volunteer.station_id, [previous_day, volunteer.joined_on]
+        )
     return volunteer
 
 
@@ -437,6 +444,8 @@ async def take_action(
         )
     previous = volunteer.status
     await _save_changes(session, actor, volunteer, {"status": target}, f"volunteer.{action}")
+    # Joining counts once an applicant becomes a volunteer (and stops counting if they withdraw).
+    await queue_recompute(session, "volunteers_joined", volunteer.station_id, [volunteer.joined_on])
     await repository.add(
         session,
         VolunteerStatusChange(

@@ -1,0 +1,167 @@
+"""Incident and statistics benchmarks: 2,000,000 incidents over five years across 20 stations. The import
+(the real job: parse, COPY into staging, check, merge) against a plain COPY of the same file; the full
+rollup (the nightly check) against one GROUP BY over the raw table; and `GET /stats/incidents` with 10,000
+incidents stored and with 2,000,000 (it reads rollups, so it should not grow).
+
+``YIJING_BENCH_INCIDENTS`` sets the big number (default 2,000,000)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import random
+import time
+import uuid
+from datetime import UTC, timedelta
+
+import httpx
+from asgi_lifespan import LifespanManager
+from sqlalchemy import text
+
+from bench.common import report, station_with_sites, timed
+from tests.world import make_api_key
+from yijing.access import ApiScope
+from yijing.db import SessionFactory, session_scope, short_lived_sessions
+from yijing.ids import utcnow
+from yijing.incidents.jobs import IMPORT
+from yijing.incidents.models import IncidentImport
+from yijing.jobs import service as jobs_service
+from yijing.org.models import Site
+from yijing.settings import Settings
+from yijing.stats import rollups
+from yijing.stats.sources import INCIDENTS
+from yijing_api.main import create_app
+
+BIG = int(os.environ.get("YIJING_BENCH_INCIDENTS", "2000000"))
+SMALL = 10_000
+STATIONS = 20
+YEARS = 5
+CLASSES = ("illegal_crime", "public_order", "traffic", "fire", "dispute", "assistance", "other")
+TAGS = ("", "", "", "floating_population", "porn_gambling", "telecom_fraud", "floating_population;minors")
+
+
+def incident_file(stations: list[tuple[uuid.UUID, list[Site]]], count: int, prefix: str) -> bytes:
+    rng = random.Random(count)
+    end = utcnow()
+    span = int(timedelta(days=365 * YEARS).total_seconds())
+    output = io.StringIO()
+    writer = csv.writer(output)
+    writer.writerow(
+        ["source_system", "source_ref", "station_id", "site_id", "occurred_at", "class_code", "tags"]
+    )
+    for number in range(count):
+        station_id, sites = stations[number % len(stations)]
+        moment = end - timedelta(seconds=rng.randrange(span))
+        site = rng.choice(sites) if number % 3 else None
+        writer.writerow(
+            ["jq110", f"{prefix}{number:09d}", station_id, site.id if site else "",
+             moment.astimezone(UTC).isoformat(), rng.choice(CLASSES), rng.choice(TAGS)]
+        )  # fmt: skip
+    return output.getvalue().encode()
+
+
+async def import_through_the_job(
+    factory: SessionFactory, settings: Settings, content: bytes
+) -> tuple[float, dict]:
+    async with session_scope(factory) as session:
+        record = IncidentImport(file_name="bench.csv", file_sha256="0" * 64, content=content)
+        session.add(record)
+    started = time.perf_counter()
+    execution = await jobs_service.execute(factory, settings, IMPORT, {"import_id": str(record.id)})
+    return time.perf_counter() - started, execution.result or {}
+
+
+async def plain_copy(factory: SessionFactory, content: bytes) -> float:
+    """The same file COPYed into a bare table of the same columns: the floor for any import."""
+    async with session_scope(factory) as session:
+        await session.execute(
+            text(
+                "CREATE TEMPORARY TABLE plain_incidents (source_system text, source_ref text, "
+                "station_id uuid, site_id uuid, occurred_at timestamptz, class_code text, tags text) "
+                "ON COMMIT DROP"
+            )
+        )
+        connection = await session.connection()
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        started = time.perf_counter()
+        await driver.copy_to_table(
+            "plain_incidents", source=io.BytesIO(content), format="csv", header=True, null=""
+        )
+        return time.perf_counter() - started
+
+
+async def full_rollup(factory: SessionFactory, station_ids: list[uuid.UUID]) -> tuple[float, float]:
+    """(the nightly check on empty rollups, one GROUP BY over the raw table)."""
+    async with session_scope(factory) as session:
+        await session.execute(text("DELETE FROM daily_rollups WHERE metric = 'incidents'"))
+        await session.execute(text("DELETE FROM rollup_days WHERE source = 'incidents'"))
+    async with session_scope(factory) as session:
+        started = time.perf_counter()
+        await rollups.check(session, INCIDENTS, station_ids, utcnow())
+        checked = time.perf_counter() - started
+    async with session_scope(factory) as session:
+        started = time.perf_counter()
+        await session.execute(
+            text("SELECT station_id, site_id, occurred_on, class_code, count(*) FROM incidents "
+                 "GROUP BY station_id, site_id, occurred_on, class_code")
+        )  # fmt: skip
+        grouped = time.perf_counter() - started
+    return checked, grouped
+
+
+async def latency(settings: Settings, headers: dict[str, str], station_id: uuid.UUID) -> list[float]:
+    app = create_app(settings)
+    last_month = (utcnow().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    params = {"station_id": str(station_id), "period": last_month}
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench", headers=headers) as client:
+            response = await client.get("/api/v1/stats/incidents", params=params)
+            assert response.status_code == 200, response.text
+            return await timed(lambda: client.get("/api/v1/stats/incidents", params=params), 100)
+
+
+async def bench_incidents(settings: Settings) -> None:
+    assert settings.database_url
+    async with short_lived_sessions(settings.database_url) as factory:
+        stations: list[tuple[uuid.UUID, list[Site]]] = []
+        async with session_scope(factory) as session:
+            for number in range(STATIONS):
+                station, sites = await station_with_sites(session, f"警情压测派出所{number}", 5)
+                stations.append((station.id, sites))
+        station_ids = [station_id for station_id, _ in stations]
+        _, key = await make_api_key(factory, settings, [ApiScope.STATS_READ], None)
+        headers = {"X-API-Key": key}
+
+        small = incident_file(stations, SMALL, "S")
+        elapsed, result = await import_through_the_job(factory, settings, small)
+        print(f"{'import 10,000 incidents (job)':<34} {elapsed:8.2f} s  created={result.get('created')}")
+        async with session_scope(factory) as session:
+            await rollups.check(session, INCIDENTS, station_ids, utcnow())
+        report("stats/incidents, 10,000 stored", await latency(settings, headers, station_ids[0]))
+
+        started = time.perf_counter()
+        big = incident_file(stations, BIG, "B")
+        written = time.perf_counter() - started
+        print(
+            f"{'write the CSV (' + format(BIG, ',') + ' rows)':<34} {written:8.1f} s  "
+            f"({len(big) / 1e6:.0f} MB)"
+        )
+        copied = await plain_copy(factory, big)
+        print(f"{'plain COPY of the file':<34} {copied:8.1f} s  {BIG / copied:10,.0f} rows/s")
+        elapsed, result = await import_through_the_job(factory, settings, big)
+        print(
+            f"{'import through the job':<34} {elapsed:8.1f} s  {BIG / elapsed:10,.0f} rows/s  "
+            f"({elapsed / copied:.1f}× the plain COPY; created={result.get('created')})"
+        )
+        async with session_scope(factory) as session:
+            await session.execute(text("ANALYZE incidents"))
+        checked, grouped = await full_rollup(factory, station_ids)
+        print(
+            f"{'full rollup (nightly check)':<34} {checked:8.1f} s  ({checked / grouped:.1f}× one GROUP BY)"
+        )
+        print(f"{'one GROUP BY over the raw table':<34} {grouped:8.1f} s")
+        total = SMALL + BIG
+        report(f"stats/incidents, {total:,} stored", await latency(settings, headers, station_ids[0]))

@@ -1,0 +1,94 @@
+"""CSV files of incidents: the header checked at upload; the rows COPYed as text, every field's shape checked
+in SQL (a bad date in one row must not fail the whole file), then checked against stations, sites and code
+lists and merged like a JSON batch."""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+import uuid
+
+from yijing.access import StationScope
+from yijing.errors import InvalidInput
+from yijing.incidents import repository, service
+from yijing.jobs.registry import JobContext, JobPayload, JsonDict
+
+REQUIRED = ("source_system", "source_ref", "station_id", "occurred_at", "class_code")
+OPTIONAL = ("site_id", "tags")
+MAX_ERRORS = 1000
+
+
+def _decode(content: bytes) -> str:
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return content.decode("gb18030")  # spreadsheets saved on Chinese Windows
+
+
+def _shown(name: str) -> str:
+    """A column name as an error message may quote it: no control or unassigned characters, not too long."""
+    return "".join(char for char in name if not unicodedata.category(char).startswith("C"))[:40] or "(blank)"
+
+
+def header_of(content: bytes) -> list[str]:
+    """The file's columns, or a 422 naming what is wrong with them."""
+    reader = csv.reader(io.StringIO(_decode(content)))
+    header = [name.strip() for name in next(reader, [])]
+    missing = [name for name in REQUIRED if name not in header]
+    unknown = [_shown(name) for name in header if name not in REQUIRED + OPTIONAL]
+    repeated = sorted({name for name in header if header.count(name) > 1} - set(unknown))
+    if missing or unknown or repeated:
+        problems = [f"missing: {', '.join(missing)}"] if missing else []
+        problems += [f"unknown: {', '.join(unknown)}"] if unknown else []
+        problems += [f"repeated: {', '.join(repeated)}"] if repeated else []
+        raise InvalidInput(
+            f"the CSV header is not the expected one ({'; '.join(problems)}); expected columns: "
+            f"{', '.join(REQUIRED + OPTIONAL)}",
+            errors=[{"field": "body.file", "message": "; ".join(problems), "code": "columns"}],
+        )
+    return header
+
+
+class ImportPayload(JobPayload):
+    import_id: uuid.UUID
+
+
+async def run_import(context: JobContext, payload: ImportPayload) -> JsonDict:
+    """Read the file, store its rows (all or nothing, unless the uploader asked to keep the valid rows) within
+    the uploader's reach, and drop the file. The outcome: ``imported``, ``rejected`` or
+    ``imported_valid_rows``, with counts and the bad rows (``row``, ``column``, ``message``)."""
+    session = context.session
+    record = await repository.get_import(session, payload.import_id, for_update=True)
+    if record is None or record.content is None:
+        return {"outcome": "gone", "detail": "this upload was processed already"}
+    columns = header_of(record.content)
+    staged = await repository.stage_csv(session, columns, _decode(record.content).encode(), limit=MAX_ERRORS)
+    reach = StationScope(
+        None
+        if record.station_ids is None
+        else frozenset(uuid.UUID(station) for station in record.station_ids)
+    )
+    merged = await service.store_staged(
+        session,
+        reach,
+        staged.staging,
+        all_or_nothing=not record.keep_valid_rows,
+        refused_before=staged.refused > 0,
+    )
+    errors = sorted(staged.errors + merged.errors, key=lambda error: error["row"])[:MAX_ERRORS]
+    refused_rows = staged.refused + len({error["row"] for error in merged.errors})
+    outcome = "imported_valid_rows" if record.keep_valid_rows else "rejected"
+    if not errors:
+        outcome = "imported"
+    stored = merged.created + merged.updated
+    record.content = None  # read: the file is not kept
+    return {
+        "outcome": outcome,
+        "rows": staged.rows,
+        "created": merged.created,
+        "updated": merged.updated,
+        "unchanged": 0 if outcome == "rejected" else staged.rows - refused_rows - stored,
+        "refused_rows": refused_rows,
+        "errors": errors[:MAX_ERRORS],
+    }

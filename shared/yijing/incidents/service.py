@@ -1,0 +1,140 @@
+"""Receiving incidents from the police's own systems (a JSON batch now, or a CSV file through a job), and
+the code lists that classify them. Every stored change queues a recount of the days it touched."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yijing.access import Actor, Role, StationScope
+from yijing.audit import service as audit
+from yijing.errors import InvalidInput
+from yijing.ids import utcnow
+from yijing.incidents import repository
+from yijing.incidents.errors import ImportNotFound
+from yijing.incidents.models import CodeKind, IncidentCode, IncidentImport
+from yijing.incidents.schemas import CodeVersionCreate, IncidentBatch, IngestResult
+from yijing.stats.jobs import queue_recompute
+
+
+async def store_staged(
+    session: AsyncSession,
+    reach: StationScope,
+    staging: str,
+    *,
+    all_or_nothing: bool,
+    refused_before: bool = False,
+) -> repository.Merged:
+    """Check and merge the staged records of the stations in reach, and queue the recount of every day
+    whose figures changed. All or nothing: one refused record (or one refused before staging) stores none."""
+    merged = await repository.merge(
+        session,
+        staging,
+        reach,
+        store=not (all_or_nothing and refused_before),
+        all_or_nothing=all_or_nothing,
+        now=utcnow(),
+    )
+    for station_id, days in merged.days.items():
+        await queue_recompute(session, "incidents", station_id, days)
+    return merged
+
+
+async def store(
+    session: AsyncSession, reach: StationScope, records: Sequence[tuple[Any, ...]], *, all_or_nothing: bool
+) -> repository.Merged:
+    """``store_staged`` for records in STAGING_COLUMNS order."""
+    staging = await repository.stage(session, records)
+    return await store_staged(session, reach, staging, all_or_nothing=all_or_nothing)
+
+
+async def ingest(session: AsyncSession, actor: Actor, batch: IncidentBatch) -> IngestResult:
+    """All or nothing: one refused record refuses the batch, naming every refused record."""
+    records = [
+        (
+            index,
+            batch.source_system,
+            record.source_ref,
+            record.station_id,
+            record.site_id,
+            record.occurred_at,
+            record.class_code,
+            sorted(set(record.tags)),
+        )
+        for index, record in enumerate(batch.incidents)
+    ]
+    merged = await store(session, actor.scope, records, all_or_nothing=True)
+    if merged.errors:
+        errors = [
+            {
+                "field": f"body.incidents[{error['row']}].{error['column']}",
+                "message": error["message"],
+                "code": "invalid_reference",
+            }
+            for error in merged.errors
+        ]
+        raise InvalidInput(
+            f"{len(errors)} of {merged.received} records refused; nothing stored", errors=errors
+        )
+    return IngestResult(
+        received=merged.received,
+        created=merged.created,
+        updated=merged.updated,
+        unchanged=merged.received - merged.created - merged.updated,
+    )
+
+
+# Files
+
+
+async def get_import(session: AsyncSession, actor: Actor, import_id: uuid.UUID) -> IncidentImport:
+    """An upload's record: readable by whoever uploaded it, and county admins."""
+    record = await repository.get_import(session, import_id)
+    uploader = actor.principal.id if actor.principal else None
+    if record is None or (record.requested_by != uploader and actor.role is not Role.ADMIN):
+        raise ImportNotFound(f"no incident import {import_id}")
+    return record
+
+
+# Code lists
+
+
+async def codes(session: AsyncSession, kind: CodeKind | None) -> Sequence[IncidentCode]:
+    return await repository.codes(session, kind)
+
+
+async def add_code_version(session: AsyncSession, actor: Actor, data: CodeVersionCreate) -> IncidentCode:
+    """A code's new meaning from ``valid_from`` (or a new code). The version before ends the day before:
+    incidents keep the meaning of their day, and comparisons across the change say so."""
+    latest = await repository.latest_code(session, data.kind, data.code, for_update=True)
+    if latest is not None and data.valid_from <= latest.valid_from:
+        message = f"must be after {latest.valid_from}, when version {latest.version} began"
+        raise InvalidInput(
+            f"body.valid_from: {message}",
+            errors=[{"field": "body.valid_from", "message": message, "code": "not_after_current"}],
+        )
+    if latest is not None:
+        latest.valid_to = data.valid_from - timedelta(days=1)
+    code = IncidentCode(
+        kind=data.kind,
+        code=data.code,
+        version=1 if latest is None else latest.version + 1,
+        label_zh=data.label_zh,
+        label_en=data.label_en,
+        valid_from=data.valid_from,
+    )
+    await repository.add_code(session, code)
+    await audit.record(
+        session,
+        actor,
+        "incident.code.add",
+        target_type="incident_code",
+        target_id=f"{code.kind}:{code.code}",
+        station_id=None,
+        changes=data.model_dump(mode="json"),
+    )
+    return code

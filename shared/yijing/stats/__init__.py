@@ -1,0 +1,1 @@
+"""Programme statistics for other police systems: daily rollups kept by the worker, read by period."""

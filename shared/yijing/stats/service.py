@@ -1,0 +1,438 @@
+"""Reading the figures: every answer is summed from the daily rollups (never from the raw records), says
+which period it covers with the station's offset, and says whether its data is final, provisional or
+missing; a missing figure is null, never zero."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from yijing.access import Actor
+from yijing.ids import utcnow
+from yijing.incidents import repository as incidents_repository
+from yijing.incidents.models import CodeKind, IncidentCode
+from yijing.org import repository as org_repository
+from yijing.org.errors import SiteNotFound, StationNotFound
+from yijing.org.models import Site, Station
+from yijing.stats import periods, repository
+from yijing.stats.periods import Period
+from yijing.stats.schemas import (
+    Change,
+    DataStatus,
+    IncidentRow,
+    IncidentStats,
+    Meta,
+    MonthStatus,
+    Overview,
+    OverviewFigure,
+    PeriodRead,
+    Series,
+    SeriesPoint,
+    SourceMeta,
+)
+from yijing.stats.sources import METRIC_SOURCES, SOURCES
+
+# The overview's figures, in order: (metric, Chinese label, English label).
+HEADLINES = (
+    ("incidents", "警情", "Incident alerts"),
+    ("volunteers_active", "在岗义警", "Active volunteers"),
+    ("volunteers_joined", "新加入义警", "Volunteers joined"),
+    ("hazards_found", "发现隐患", "Hazards found"),
+    ("hazards_eliminated", "消除隐患", "Hazards eliminated"),
+    ("hazards_closed_not_fixed", "未整改关闭隐患", "Hazards closed without a fix"),
+    ("captain_weeks_served", "组长值守周", "Captain weeks served"),
+)
+
+
+class Reach:
+    """The stations a request counts: one station, or every station the caller reaches (county totals),
+    and the time zone its calendar is read in."""
+
+    def __init__(self, station_id: uuid.UUID | None, station_ids: list[uuid.UUID], zone: ZoneInfo) -> None:
+        self.station_id = station_id
+        self.station_ids = station_ids
+        self.zone = zone
+
+    def today(self) -> date:
+        return utcnow().astimezone(self.zone).date()
+
+
+async def reach_of(
+    session: AsyncSession, actor: Actor, station_id: uuid.UUID | None, default_zone: ZoneInfo
+) -> Reach:
+    if station_id is not None:
+        station = await org_repository.get_station(session, station_id, actor.scope)
+        if station is None:
+            raise StationNotFound(f"no station {station_id}")
+        return Reach(station.id, [station.id], ZoneInfo(station.timezone))
+    ids = list(await session.scalars(select(col(Station.id)).where(actor.scope.clause(Station.id))))
+    if len(ids) == 1:  # a station's own caller: its station, in its time zone
+        return await reach_of(session, actor, ids[0], default_zone)
+    return Reach(None, ids, default_zone)
+
+
+async def site_in_reach(session: AsyncSession, reach: Reach, site_id: uuid.UUID | None) -> Site | None:
+    if site_id is None:
+        return None
+    site = await session.get(Site, site_id)
+    if site is None or site.station_id not in reach.station_ids:
+        raise SiteNotFound(f"no site {site_id}")
+    return site
+
+
+def choose_period(text: str | None, first: date | None, last: date | None, reach: Reach) -> Period:
+    """The period asked for; by default the last complete month."""
+    if text is not None:
+        return periods.parse(text)
+    if first is not None and last is not None:
+        return periods.date_range(first, last)
+    return periods.month(reach.today().replace(day=1) - timedelta(days=1))
+
+
+async def _status(session: AsyncSession, reach: Reach, source: str, period: Period) -> PeriodRead:
+    days = period.days * len(reach.station_ids)
+    computed, _ = await repository.coverage(session, reach.station_ids, source, period.start, period.end)
+    if computed == 0:
+        status = DataStatus.MISSING
+    elif period.end > reach.today() or computed < days:
+        status = DataStatus.PROVISIONAL
+    else:
+        status = DataStatus.FINAL
+    starts_at, ends_at = period.bounds(reach.zone)
+    return PeriodRead(
+        label=period.label,
+        kind=period.kind,
+        first_day=period.start,
+        last_day=period.last,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        data_status=status,
+        days_computed=computed,
+        days=days,
+    )
+
+
+def percent_change(current: int, base: int) -> float | None:
+    """(current − base) / base × 100 to one decimal, halves rounded away from zero; None for a base of 0."""
+    if base == 0:
+        return None
+    exact = Decimal(current - base) * 100 / Decimal(base)
+    return float(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def compare(current: int | None, base: int | None) -> Change:
+    if current is None or base is None:
+        return Change(base=base, change=None, percent=None)
+    return Change(base=base, change=current - base, percent=percent_change(current, base))
+
+
+def _figure(values: dict[Any, int], key: Any, status: PeriodRead) -> int | None:
+    return None if status.data_status is DataStatus.MISSING else values.get(key, 0)
+
+
+def _versions_over(codes: Sequence[IncidentCode], first: date, last: date) -> list[IncidentCode]:
+    return [
+        code
+        for code in codes
+        if code.valid_from <= last and (code.valid_to is None or code.valid_to >= first)
+    ]
+
+
+# Incidents
+
+
+async def incidents(
+    session: AsyncSession,
+    reach: Reach,
+    period: Period,
+    *,
+    by: str,
+    site: Site | None,
+    compare_with: set[str],
+) -> IncidentStats:
+    """Counts by class, tag or site for the period, each compared year on year and with the period before."""
+    compared = {"yoy": period.year_earlier(), "mom": period.before()}
+    chosen = {name: compared[name] for name in sorted(compare_with)}
+    status = await _status(session, reach, "incidents", period)
+    statuses = {name: await _status(session, reach, "incidents", other) for name, other in chosen.items()}
+    site_id = site.id if site is not None else None
+
+    async def counted(span: Period) -> dict[Any, int]:
+        if by == "site":
+            return await repository.sums(
+                session,
+                reach.station_ids,
+                "incidents",
+                span.start,
+                span.end,
+                site_id=site_id,
+                prefix="class:",
+                by_site=True,
+            )
+        return await repository.sums(
+            session, reach.station_ids, "incidents", span.start, span.end, site_id=site_id, prefix=f"{by}:"
+        )
+
+    async def total(span: Period) -> int:
+        sums = await repository.sums(
+            session, reach.station_ids, "incidents", span.start, span.end, site_id=site_id, prefix="class:"
+        )
+        return sum(sums.values())
+
+    current = await counted(period)
+    bases = {name: await counted(other) for name, other in chosen.items()}
+    keys, labels, notes = await _row_keys(
+        session, reach, by, site, period, list(chosen.values()), current, bases
+    )
+    rows = []
+    for key in keys:
+        value = _figure(current, key, status)
+        changes = {name: compare(value, _figure(bases[name], key, statuses[name])) for name in chosen}
+        rows.append(
+            IncidentRow(
+                key=_key_text(key, by),
+                label_zh=labels[key][0],
+                label_en=labels[key][1],
+                current=value,
+                comparable=key not in notes,
+                note=notes.get(key),
+                **changes,
+            )
+        )
+    current_total = None if status.data_status is DataStatus.MISSING else await total(period)
+    total_changes = {}
+    for name, other in chosen.items():
+        base = None if statuses[name].data_status is DataStatus.MISSING else await total(other)
+        total_changes[name] = compare(current_total, base)
+    _, computed_at = await repository.coverage(
+        session, reach.station_ids, "incidents", period.start, period.end
+    )
+    return IncidentStats(
+        station_id=reach.station_id,
+        site_id=site_id,
+        by=by,
+        period=status,
+        yoy_period=statuses.get("yoy"),
+        mom_period=statuses.get("mom"),
+        total=IncidentRow(
+            key="total", label_zh="合计", label_en="Total", current=current_total, **total_changes
+        ),
+        rows=rows,
+        computed_at=computed_at,
+    )
+
+
+def _key_text(key: Any, by: str) -> str:
+    if by == "site":
+        return "none" if key is None else str(key)
+    return str(key).split(":", 1)[1]
+
+
+async def _row_keys(
+    session: AsyncSession,
+    reach: Reach,
+    by: str,
+    site: Site | None,
+    period: Period,
+    others: list[Period],
+    current: dict[Any, int],
+    bases: dict[str, dict[Any, int]],
+) -> tuple[list[Any], dict[Any, tuple[str, str]], dict[Any, str]]:
+    """The rows to show (every code valid in any compared period, zeros included; or every site), their
+    labels, and a note for each code whose meaning changed within the compared periods."""
+    seen = set(current) | {key for values in bases.values() for key in values}
+    if by == "site":
+        sites = {
+            site_row.id: site_row
+            for site_row in await session.scalars(
+                select(Site).where(col(Site.station_id).in_(reach.station_ids))
+            )
+        }
+        keys = sorted(({site.id} if site else set(sites)) | seen, key=lambda key: str(key))
+        site_labels = {
+            key: (sites[key].name, sites[key].name) if key in sites else ("未标注站点", "No site given")
+            for key in keys
+        }
+        return keys, site_labels, {}
+    kind = CodeKind.CLASS if by == "class" else CodeKind.TAG
+    codes = await incidents_repository.codes(session, kind)
+    first = min([period.start, *(other.start for other in others)])
+    overlapping = _versions_over(codes, first, period.last)
+    keys = sorted({f"{by}:{code.code}" for code in overlapping} | seen)
+    labels: dict[Any, tuple[str, str]] = {}
+    notes: dict[Any, str] = {}
+    for key in keys:
+        versions = [code for code in overlapping if f"{by}:{code.code}" == key]
+        latest = versions[-1] if versions else None
+        labels[key] = (latest.label_zh, latest.label_en) if latest else (str(key).split(":", 1)[1],) * 2
+        if len(versions) > 1:
+            changed = ", ".join(str(version.valid_from) for version in versions[1:])
+            notes[key] = f"the code's meaning changed on {changed}: the periods count different things"
+    return keys, labels, notes
+
+
+# Overview, series and meta
+
+
+async def overview(session: AsyncSession, reach: Reach, period: Period) -> Overview:
+    figures = []
+    for metric, label_zh, label_en in HEADLINES:
+        source = METRIC_SOURCES[metric]
+        status = await _status(session, reach, source.name, period)
+        earlier = {"yoy": period.year_earlier(), "mom": period.before()}
+        values: dict[str, int | None] = {}
+        for name, span in {"current": period, **earlier}.items():
+            span_status = status if name == "current" else await _status(session, reach, source.name, span)
+            values[name] = (
+                None
+                if span_status.data_status is DataStatus.MISSING
+                else await _value(session, reach, metric, span)
+            )
+        since_ever = periods.Period(period.kind, date(1970, 1, 1), reach.today() + timedelta(days=1))
+        figures.append(
+            OverviewFigure(
+                metric=metric,
+                label_zh=label_zh,
+                label_en=label_en,
+                value=values["current"],
+                running_total=await _value(session, reach, metric, since_ever),
+                data_status=status.data_status,
+                yoy=compare(values["current"], values["yoy"]),
+                mom=compare(values["current"], values["mom"]),
+            )
+        )
+    return Overview(
+        station_id=reach.station_id,
+        period=await _status(session, reach, "incidents", period),
+        figures=figures,
+    )
+
+
+async def _value(session: AsyncSession, reach: Reach, metric: str, span: Period) -> int | None:
+    if METRIC_SOURCES[metric].snapshot:
+        return await repository.last_day_sum(session, reach.station_ids, metric, span.start, span.end)
+    prefix = "class:" if metric == "incidents" else None  # each incident once: by its one class
+    sums = await repository.sums(session, reach.station_ids, metric, span.start, span.end, prefix=prefix)
+    return sum(sums.values())
+
+
+async def series(
+    session: AsyncSession,
+    reach: Reach,
+    *,
+    metric: str,
+    dimension: str | None,
+    site: Site | None,
+    granularity: str,
+    first: date,
+    last: date,
+) -> Series:
+    source = METRIC_SOURCES[metric]
+    buckets = _buckets(first, last, granularity)
+    end = last + timedelta(days=1)
+    site_id = site.id if site is not None else None
+    computed = await repository.computed_days_by_bucket(
+        session, reach.station_ids, source.name, first, end, granularity
+    )
+    values: dict[date, int | None]
+    if source.snapshot:
+        values = {
+            start: await repository.last_day_sum(
+                session, reach.station_ids, metric, max(start, first), min(stop, end), site_id=site_id
+            )
+            for start, stop in buckets
+        }
+    else:
+        # Without a dimension, incidents are counted once each: by their one class.
+        prefix = "class:" if metric == "incidents" and dimension is None else None
+        sums = await repository.sums_by_bucket(
+            session,
+            reach.station_ids,
+            metric,
+            first,
+            end,
+            granularity,
+            site_id=site_id,
+            dimension=dimension,
+            prefix=prefix,
+        )
+        values = dict(sums)
+    points = []
+    for start, stop in buckets:
+        shown_first, shown_last = max(start, first), min(stop, end) - timedelta(days=1)
+        needed = ((shown_last - shown_first).days + 1) * len(reach.station_ids)
+        count = computed.get(start, 0)
+        if count == 0:
+            status, value = DataStatus.MISSING, None
+        else:
+            over = shown_last < reach.today() and count >= needed
+            status = DataStatus.FINAL if over else DataStatus.PROVISIONAL
+            value = values.get(start) or 0
+        points.append(
+            SeriesPoint(first_day=shown_first, last_day=shown_last, value=value, data_status=status)
+        )
+    return Series(
+        station_id=reach.station_id,
+        site_id=site_id,
+        metric=metric,
+        dimension=dimension,
+        granularity=granularity,
+        points=points,
+    )
+
+
+def _buckets(first: date, last: date, unit: str) -> list[tuple[date, date]]:
+    """[start, stop) of each day, ISO week (from Monday) or month touching [first, last]."""
+    if unit == "day":
+        start = first
+    elif unit == "week":
+        start = first - timedelta(days=first.weekday())
+    else:
+        start = first.replace(day=1)
+    buckets = []
+    while start <= last:
+        if unit == "day":
+            stop = start + timedelta(days=1)
+        elif unit == "week":
+            stop = start + timedelta(weeks=1)
+        else:
+            stop = periods.month(start).end
+        buckets.append((start, stop))
+        start = stop
+    return buckets
+
+
+async def meta(session: AsyncSession, reach: Reach) -> Meta:
+    rows = {row[0]: row for row in await repository.source_coverage(session, reach.station_ids)}
+    this_month = periods.month(reach.today())
+    months = []
+    month = this_month
+    for _ in range(24):
+        months.append(month)
+        month = month.before()
+    sources = []
+    for name, source in SOURCES.items():
+        row = rows.get(name)
+        statuses = [
+            MonthStatus(month=span.label, data_status=(await _status(session, reach, name, span)).data_status)
+            for span in reversed(months)
+        ]
+        sources.append(
+            SourceMeta(
+                source=name,
+                metrics=list(source.metrics),
+                first_day=row[1] if row else None,
+                last_day=row[2] if row else None,
+                last_computed_at=row[4] if row else None,
+                months=statuses,
+            )
+        )
+    return Meta(station_id=reach.station_id, sources=sources)

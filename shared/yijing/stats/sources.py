@@ -1,0 +1,133 @@
+"""Where the figures come from: each source is one SQL query that counts its records per station, site,
+station-local day, metric and dimension, for chosen stations and days (or all days). A domain that lands
+later (disputes, rental households, trainings, patrols) adds its source here and is counted from then on.
+
+Every query yields the columns ``station_id, site_id, day, metric, dimension, value`` and takes the bound
+parameters ``:stations`` (station ids) and ``:days`` (dates, or NULL for every day).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RollupSource:
+    name: str
+    metrics: tuple[str, ...]
+    # The figures, as described above.
+    query: str
+    # The first day the source has data for, per station (earlier days are missing, never zero).
+    first_day: str
+    # A snapshot (counted as it is now) can only be taken for today: past days keep what was taken then.
+    snapshot: bool = False
+
+
+def _local_day(column: str) -> str:
+    return f"({column} AT TIME ZONE s.timezone)::date"
+
+
+_IN_DAYS = "(CAST(:days AS date[]) IS NULL OR {day} = ANY(CAST(:days AS date[])))"
+
+INCIDENTS = RollupSource(
+    name="incidents",
+    metrics=("incidents",),
+    query=f"""
+        SELECT station_id, site_id, occurred_on AS day, 'incidents' AS metric,
+               'class:' || class_code AS dimension, count(*) AS value
+        FROM incidents
+        WHERE station_id = ANY(:stations) AND {_IN_DAYS.format(day="occurred_on")}
+        GROUP BY station_id, site_id, occurred_on, class_code
+        UNION ALL
+        SELECT station_id, site_id, occurred_on, 'incidents', 'tag:' || tag, count(*)
+        FROM incidents CROSS JOIN LATERAL unnest(tags) AS tag
+        WHERE station_id = ANY(:stations) AND {_IN_DAYS.format(day="occurred_on")}
+        GROUP BY station_id, site_id, occurred_on, tag
+    """,
+    first_day="SELECT station_id, min(occurred_on) FROM incidents WHERE station_id = ANY(:stations) "
+    "GROUP BY station_id",
+)
+
+
+def _hazard_count(metric: str, column: str, dimension: str, condition: str) -> str:
+    day = _local_day(f"h.{column}")
+    return f"""
+        SELECT h.station_id, h.site_id, {day} AS day, '{metric}' AS metric, {dimension} AS dimension,
+               count(*) AS value
+        FROM hazards h JOIN stations s ON s.id = h.station_id
+        WHERE h.station_id = ANY(:stations) AND {condition} AND {_IN_DAYS.format(day=day)}
+        GROUP BY h.station_id, h.site_id, {day}, {dimension}
+    """
+
+
+HAZARDS = RollupSource(
+    name="hazards",
+    metrics=("hazards_found", "hazards_eliminated", "hazards_closed_not_fixed"),
+    query=" UNION ALL ".join(
+        (
+            _hazard_count("hazards_found", "created_at", "'category:' || h.category", "TRUE"),
+            _hazard_count(
+                "hazards_eliminated", "eliminated_at", "'category:' || h.category", "h.status = 'eliminated'"
+            ),
+            _hazard_count(
+                "hazards_closed_not_fixed",
+                "closed_at",
+                "'outcome:' || h.status",
+                "h.status IN ('duplicate', 'not_hazard', 'referred')",
+            ),
+        )
+    ),
+    first_day=f"SELECT h.station_id, min({_local_day('h.created_at')}) FROM hazards h "
+    "JOIN stations s ON s.id = h.station_id WHERE h.station_id = ANY(:stations) GROUP BY h.station_id",
+)
+
+VOLUNTEERS_JOINED = RollupSource(
+    name="volunteers_joined",
+    metrics=("volunteers_joined",),
+    query=f"""
+        SELECT station_id, site_id, joined_on AS day, 'volunteers_joined' AS metric,
+               'source:' || source AS dimension, count(*) AS value
+        FROM volunteers
+        WHERE station_id = ANY(:stations) AND status <> 'applied' AND {_IN_DAYS.format(day="joined_on")}
+        GROUP BY station_id, site_id, joined_on, source
+    """,
+    first_day="SELECT station_id, min(joined_on) FROM volunteers WHERE station_id = ANY(:stations) "
+    "GROUP BY station_id",
+)
+
+# How many serve now, by source: a count of the present, taken once a day.
+VOLUNTEERS_ACTIVE = RollupSource(
+    name="volunteers_active",
+    metrics=("volunteers_active",),
+    query=f"""
+        SELECT v.station_id, v.site_id, {_local_day("now()")} AS day, 'volunteers_active' AS metric,
+               'source:' || v.source AS dimension, count(*) AS value
+        FROM volunteers v JOIN stations s ON s.id = v.station_id
+        WHERE v.station_id = ANY(:stations) AND v.status = 'active'
+          AND {_IN_DAYS.format(day=_local_day("now()"))}
+        GROUP BY v.station_id, v.site_id, s.timezone, v.source
+    """,
+    first_day=f"SELECT s.id, {_local_day('now()')} FROM stations s WHERE s.id = ANY(:stations)",
+    snapshot=True,
+)
+
+CAPTAIN_WEEKS = RollupSource(
+    name="captain_weeks",
+    metrics=("captain_weeks_served",),
+    query=f"""
+        SELECT g.station_id, g.site_id, w.week_start AS day, 'captain_weeks_served' AS metric,
+               '' AS dimension, count(*) AS value
+        FROM captain_weeks w JOIN groups g ON g.id = w.group_id
+        WHERE g.station_id = ANY(:stations) AND w.starts_at <= now() AND {_IN_DAYS.format(day="w.week_start")}
+        GROUP BY g.station_id, g.site_id, w.week_start
+    """,
+    first_day="SELECT g.station_id, min(w.week_start) FROM captain_weeks w "
+    "JOIN groups g ON g.id = w.group_id WHERE g.station_id = ANY(:stations) GROUP BY g.station_id",
+)
+
+SOURCES = {
+    source.name: source
+    for source in (INCIDENTS, HAZARDS, VOLUNTEERS_JOINED, VOLUNTEERS_ACTIVE, CAPTAIN_WEEKS)
+}
+# Which source each metric comes from.
+METRIC_SOURCES = {metric: source for source in SOURCES.values() for metric in source.metrics}

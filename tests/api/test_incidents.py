@@ -1,0 +1,341 @@
+"""Receiving incidents: batches and CSV files stored once by source reference, checked against stations,
+sites and the code lists of their day, within the sending key's reach; the code lists themselves."""
+
+import csv
+import io
+
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from tests.world import make_api_key
+from yijing.access import ApiScope, Role
+from yijing.incidents.jobs import IMPORT
+from yijing.incidents.models import Incident
+from yijing.jobs import service as jobs
+from yijing.outbox.models import OutboxMessage
+
+
+def record(world, ref: str, when: str = "2023-10-05T12:00:00+08:00", place: str = "own", **fields) -> dict:
+    return {
+        "source_ref": ref,
+        "station_id": str(getattr(world, place).station.id),
+        "occurred_at": when,
+        "class_code": "illegal_crime",
+    } | fields
+
+
+async def writer_key(world, session_factory, settings, place: str = "own") -> dict[str, str]:
+    _, key = await make_api_key(
+        session_factory, settings, [ApiScope.INCIDENTS_WRITE], [getattr(world, place).station.id]
+    )
+    return {"X-API-Key": key}
+
+
+async def send(client, headers, records, system: str = "jq110"):
+    return await client.post(
+        "/api/v1/incidents", json={"source_system": system, "incidents": records}, headers=headers
+    )
+
+
+async def stored(session_factory) -> list[Incident]:
+    async with session_factory() as session:
+        return list((await session.scalars(select(Incident).order_by(col(Incident.source_ref)))).all())
+
+
+async def test_a_batch_is_stored_once_by_reference(client, world, session_factory, settings):
+    headers = await writer_key(world, session_factory, settings)
+    batch = [record(world, "A1"), record(world, "A2", tags=["porn_gambling", "floating_population"])]
+    first = await send(client, headers, batch)
+    assert first.status_code == 200, first.text
+    assert first.json() == {"received": 2, "created": 2, "updated": 0, "unchanged": 0}
+    again = await send(client, headers, batch)
+    assert again.json() == {"received": 2, "created": 0, "updated": 0, "unchanged": 2}
+    changed = await send(client, headers, [record(world, "A1", class_code="public_order")])
+    assert changed.json() == {"received": 1, "created": 0, "updated": 1, "unchanged": 0}
+    incidents = await stored(session_factory)
+    assert [(i.source_ref, i.class_code, i.version) for i in incidents] == [
+        ("A1", "public_order", 2),
+        ("A2", "illegal_crime", 1),
+    ]
+    assert incidents[1].tags == ["floating_population", "porn_gambling"]  # kept sorted
+    # Another system may use the same reference for its own record.
+    other = await send(client, headers, [record(world, "A1")], system="jq119")
+    assert other.json()["created"] == 1
+
+
+async def test_the_day_is_the_stations_day(client, world, session_factory, settings):
+    headers = await writer_key(world, session_factory, settings)
+    await send(
+        client,
+        headers,
+        [
+            record(world, "late", "2023-10-31T23:30:00+08:00"),
+            record(world, "utc", "2023-10-31T16:00:00Z"),  # 1 November, 00:00 in Shanghai
+        ],
+    )
+    days = {incident.source_ref: str(incident.occurred_on) for incident in await stored(session_factory)}
+    assert days == {"late": "2023-10-31", "utc": "2023-11-01"}
+
+
+async def test_a_batch_with_a_bad_record_stores_nothing(client, world, session_factory, settings):
+    headers = await writer_key(world, session_factory, settings)
+    response = await send(
+        client,
+        headers,
+        [
+            record(world, "ok"),
+            record(world, "far", place="other"),
+            record(world, "site", site_id=str(world.other.site.id)),
+            record(world, "code", class_code="arson"),
+            record(world, "tag", tags=["smuggling"]),
+            record(world, "ok"),
+        ],
+    )
+    assert response.status_code == 422
+    fields = {error["field"]: error["message"] for error in response.json()["errors"]}
+    assert set(fields) == {
+        "body.incidents[1].station_id",
+        "body.incidents[2].site_id",
+        "body.incidents[3].class_code",
+        "body.incidents[4].tags",
+        "body.incidents[5].source_ref",
+    }
+    assert await stored(session_factory) == []
+    async with session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+async def test_a_record_of_a_station_out_of_reach_cannot_be_overwritten(
+    client, world, session_factory, settings
+):
+    await send(
+        client,
+        await writer_key(world, session_factory, settings, "other"),
+        [record(world, "X", place="other")],
+    )
+    # The own station's key sends the same reference for its own station: refused, the other's record kept.
+    response = await send(client, await writer_key(world, session_factory, settings), [record(world, "X")])
+    assert response.status_code == 422
+    assert "outside your reach" in response.json()["errors"][0]["message"]
+    [kept] = await stored(session_factory)
+    assert kept.station_id == world.other.station.id
+
+
+async def test_only_incident_writers_send(client, world, session_factory, settings):
+    stats_key = {"X-API-Key": world.api_keys["stats"][1]}
+    assert (await send(client, stats_key, [record(world, "A")])).status_code == 403
+    assert (await send(client, world.headers(Role.OFFICER), [record(world, "A")])).status_code == 403
+    assert (await send(client, world.headers(Role.ADMIN), [record(world, "A")])).status_code == 200
+
+
+async def test_records_are_validated(client, world, session_factory, settings):
+    headers = await writer_key(world, session_factory, settings)
+    for bad in (
+        {"occurred_at": "2023-10-05T12:00:00"},  # no offset
+        {"class_code": "Illegal Crime"},
+        {"source_ref": ""},
+        {"tags": ["a"] * 11},
+        {"unknown": 1},
+    ):
+        response = await send(client, headers, [record(world, "A") | bad])
+        assert response.status_code == 422, bad
+    response = await client.post(
+        "/api/v1/incidents", json={"source_system": "jq110", "incidents": []}, headers=headers
+    )
+    assert response.status_code == 422
+
+
+def csv_file(rows: list[dict]) -> bytes:
+    output = io.StringIO()
+    writer = csv.DictWriter(
+        output,
+        fieldnames=[
+            "source_system",
+            "source_ref",
+            "station_id",
+            "site_id",
+            "occurred_at",
+            "class_code",
+            "tags",
+        ],
+    )
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({"source_system": "jq110", "site_id": "", "tags": ""} | row)
+    return output.getvalue().encode("utf-8-sig")
+
+
+async def run_import(client, headers, content: bytes, session_factory, settings, **form) -> dict:
+    response = await client.post(
+        "/api/v1/incidents/imports",
+        files={"file": ("jq.csv", content, "text/csv")},
+        data=form,
+        headers=headers,
+    )
+    assert response.status_code == 202, response.text
+    upload = response.json()
+    assert response.headers["location"] == f"/api/v1/incidents/imports/{upload['id']}"
+    run = upload["job"]
+    await jobs.execute(session_factory, settings, IMPORT, run["payload"], run_id=run["id"])
+    polled = await client.get(response.headers["location"], headers=headers)
+    assert polled.status_code == 200
+    return polled.json()["job"]["result"]
+
+
+async def test_a_csv_file_imported_twice_stores_its_rows_once(client, world, session_factory, settings):
+    headers = await writer_key(world, session_factory, settings)
+    station = str(world.own.station.id)
+    rows = [
+        {
+            "source_ref": f"C{n}",
+            "station_id": station,
+            "occurred_at": f"2023-10-{n + 1:02d}T09:00:00+08:00",
+            "class_code": "public_order",
+            "tags": "porn_gambling;floating_population" if n % 2 else "",
+        }
+        for n in range(20)
+    ]
+    first = await run_import(client, headers, csv_file(rows), session_factory, settings)
+    assert (first["outcome"], first["created"], first["refused_rows"]) == ("imported", 20, 0)
+    second = await run_import(client, headers, csv_file(rows), session_factory, settings)
+    assert (second["outcome"], second["created"], second["updated"], second["unchanged"]) == (
+        "imported",
+        0,
+        0,
+        20,
+    )
+    assert len(await stored(session_factory)) == 20
+
+
+async def test_bad_rows_refuse_the_file_unless_the_valid_ones_are_kept(
+    client, world, session_factory, settings
+):
+    headers = await writer_key(world, session_factory, settings)
+    station = str(world.own.station.id)
+    rows = [
+        {
+            "source_ref": "G1",
+            "station_id": station,
+            "occurred_at": "2023-10-01T09:00:00+08:00",
+            "class_code": "fire",
+        },
+        {"source_ref": "B1", "station_id": station, "occurred_at": "yesterday", "class_code": "fire"},
+        {
+            "source_ref": "B2",
+            "station_id": str(world.other.station.id),
+            "occurred_at": "2023-10-01T09:00:00+08:00",
+            "class_code": "fire",
+        },
+    ]
+    rejected = await run_import(client, headers, csv_file(rows), session_factory, settings)
+    assert rejected["outcome"] == "rejected"
+    assert [(error["row"], error["column"]) for error in rejected["errors"]] == [
+        (3, "occurred_at"),
+        (4, "station_id"),
+    ]
+    assert await stored(session_factory) == []
+    kept = await run_import(
+        client, headers, csv_file(rows), session_factory, settings, keep_valid_rows="true"
+    )
+    assert (kept["outcome"], kept["created"], kept["refused_rows"]) == ("imported_valid_rows", 1, 2)
+    assert [incident.source_ref for incident in await stored(session_factory)] == ["G1"]
+
+
+async def test_a_file_with_the_wrong_columns_is_refused_at_once(client, world, session_factory, settings):
+    headers = await writer_key(world, session_factory, settings)
+    response = await client.post(
+        "/api/v1/incidents/imports",
+        files={"file": ("x.csv", b"ref,when\nA,2023-10-01\n", "text/csv")},
+        headers=headers,
+    )
+    assert response.status_code == 422
+    assert "missing: source_system" in response.json()["detail"]
+
+
+async def test_an_import_is_read_by_its_uploader_only(client, world, session_factory, settings):
+    headers = await writer_key(world, session_factory, settings)
+    response = await client.post(
+        "/api/v1/incidents/imports", files={"file": ("x.csv", csv_file([]), "text/csv")}, headers=headers
+    )
+    location = response.headers["location"]
+    other = await writer_key(world, session_factory, settings, "other")
+    assert (await client.get(location, headers=other)).status_code == 404
+    assert (await client.get(location, headers=world.headers(Role.ADMIN))).status_code == 200
+
+
+async def test_code_lists_are_versioned(client, world, session_factory, settings):
+    codes = (await client.get("/api/v1/incidents/codes", headers=world.headers(Role.OFFICER))).json()
+    assert {(code["kind"], code["code"]) for code in codes} >= {
+        ("class", "illegal_crime"),
+        ("tag", "porn_gambling"),
+    }
+    body = {
+        "kind": "tag",
+        "code": "porn_gambling",
+        "label_zh": "黄赌毒",
+        "label_en": "Vice",
+        "valid_from": "2024-01-01",
+    }
+    assert (
+        await client.post("/api/v1/incidents/codes", json=body, headers=world.headers(Role.LEADER))
+    ).status_code == 403
+    response = await client.post("/api/v1/incidents/codes", json=body, headers=world.headers(Role.ADMIN))
+    assert response.status_code == 201, response.text
+    assert response.json()["version"] == 2
+    versions = (
+        await client.get(
+            "/api/v1/incidents/codes", params={"kind": "tag"}, headers=world.headers(Role.OFFICER)
+        )
+    ).json()
+    porn = [code for code in versions if code["code"] == "porn_gambling"]
+    assert [(code["version"], code["valid_to"]) for code in porn] == [(1, "2023-12-31"), (2, None)]
+    earlier = body | {"valid_from": "2023-06-01"}
+    assert (
+        await client.post("/api/v1/incidents/codes", json=earlier, headers=world.headers(Role.ADMIN))
+    ).status_code == 422
+    # A brand-new tag is valid from its day on: an incident before it is refused.
+    new = {
+        "kind": "tag",
+        "code": "drugs",
+        "label_zh": "涉毒",
+        "label_en": "Drugs",
+        "valid_from": "2024-01-01",
+    }
+    await client.post("/api/v1/incidents/codes", json=new, headers=world.headers(Role.ADMIN))
+    headers = await writer_key(world, session_factory, settings)
+    assert (await send(client, headers, [record(world, "D0", tags=["drugs"])])).status_code == 422
+    assert (
+        await send(client, headers, [record(world, "D1", "2024-01-02T10:00:00+08:00", tags=["drugs"])])
+    ).status_code == 200
+
+
+async def test_stored_changes_queue_a_recount_of_their_days(client, world, session_factory, settings):
+    headers = await writer_key(world, session_factory, settings)
+    await send(client, headers, [record(world, "M", "2023-10-05T10:00:00+08:00")])
+    await send(client, headers, [record(world, "M", "2023-10-09T10:00:00+08:00")])
+    async with session_factory() as session:
+        messages = (await session.scalars(select(OutboxMessage).order_by(col(OutboxMessage.id)))).all()
+    days = [
+        message.arguments["payload"]["days"] for message in messages if message.job_name == "stats.recompute"
+    ]
+    assert days == [["2023-10-05"], ["2023-10-05", "2023-10-09"]]
+
+
+async def test_a_file_that_is_not_csv_past_some_row_stores_nothing(client, world, session_factory, settings):
+    headers = await writer_key(world, session_factory, settings)
+    station = str(world.own.station.id)
+    good = f"jq110,G1,{station},,2023-10-01T09:00:00+08:00,fire,\n"
+    content = (
+        "source_system,source_ref,station_id,site_id,occurred_at,class_code,tags\n"
+        + good
+        + f"jq110,G2,{station},,2023-02-30T09:00:00+08:00,fire,\n"  # no such day
+        + f'jq110,G3,{station},,2023-10-01T09:00:00+08:00,fire,,extra,"\n'
+    ).encode()
+    result = await run_import(client, headers, content, session_factory, settings)
+    assert result["outcome"] == "rejected"
+    assert result["errors"][0]["message"].startswith("not CSV")
+    assert await stored(session_factory) == []
+    dated = await run_import(
+        client, headers, (content.decode().rsplit("jq110,G3", 1)[0]).encode(), session_factory, settings
+    )
+    assert [(error["row"], error["column"]) for error in dated["errors"]] == [(3, "occurred_at")]

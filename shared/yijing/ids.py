@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import uuid6
 
@@ -15,3 +16,8 @@ def new_id() -> uuid.UUID:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def station_today(timezone: str) -> date:
+    """Today's date on a station's calendar (its IANA time zone)."""
+    return utcnow().astimezone(ZoneInfo(timezone)).date()

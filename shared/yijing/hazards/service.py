@@ -49,7 +49,7 @@ from yijing.hazards.schemas import (
     ReferAction,
     SiteHazardSummary,
 )
-from yijing.ids import new_id, utcnow
+from yijing.ids import new_id, station_today, utcnow
 from yijing.notifications.jobs import notify
 from yijing.notifications.service import DeliverPayload
 from yijing.org import repository as org_repository
@@ -112,10 +112,6 @@ async def _station(session: AsyncSession, station_id: uuid.UUID) -> Station:
     station = await org_repository.get_station(session, station_id, StationScope.everywhere())
     assert station is not None  # a station with sites (and so hazards) cannot be deleted
     return station
-
-
-def _today(station: Station) -> date:
-    return utcnow().astimezone(ZoneInfo(station.timezone)).date()
 
 
 def _json(value: Any) -> Any:
@@ -314,7 +310,7 @@ async def report_hazard(session: AsyncSession, actor: Actor, data: HazardCreate)
             errors=[{"field": "body.captured_at", "message": message, "code": "implausible_time"}],
         )
     station = await _station(session, site.station_id)
-    today = _today(station)
+    today = station_today(station.timezone)
     _check_deadline(data.deadline, today, "body.deadline")
     reporter_role, volunteer_id = await _reporter(session, actor, station.id, data.captured_at or now)
     days = (await deadline_days(session, station.id))[data.severity]
@@ -408,7 +404,7 @@ async def update_hazard(
         site = await org_repository.get_site(session, given["site_id"], actor.scope)
         if site is None or site.station_id != hazard.station_id:
             raise SiteNotFound(f"no site {given['site_id']} in the hazard's station")
-    today = _today(await _station(session, hazard.station_id))
+    today = station_today((await _station(session, hazard.station_id)).timezone)
     if "deadline" in given and given["deadline"] != hazard.deadline:
         _check_deadline(given["deadline"], today, "body.deadline")
     if "location" in given:
@@ -508,7 +504,7 @@ async def take_action(
         raise _refuse_transition(hazard, action)
     previous_status = hazard.status
     station = await _station(session, hazard.station_id)
-    today = _today(station)
+    today = station_today(station.timezone)
     # The days whose hazard figures this changes: today (a closing), and the closing a reopen undoes.
     recount = {today}
     if hazard.closed_at is not None:

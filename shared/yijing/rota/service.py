@@ -17,7 +17,7 @@ from yijing.errors import InvalidInput
 from yijing.groups import repository as group_repository
 from yijing.groups import service as groups
 from yijing.groups.models import Group
-from yijing.ids import utcnow
+from yijing.ids import station_today, utcnow
 from yijing.rota import repository
 from yijing.rota.errors import CaptainWeekNotFound, UnavailabilityNotFound, WeekStarted
 from yijing.rota.models import CaptainSource, CaptainWeek, Unavailability
@@ -34,7 +34,6 @@ from yijing.rota.schemas import (
 from yijing.volunteers import repository as volunteer_repository
 from yijing.volunteers.errors import VolunteerNotFound
 from yijing.volunteers.models import Volunteer, VolunteerStatus
-from yijing.volunteers.service import station_today
 
 # The longest range GET …/rota returns at once.
 MAX_ROTA_DAYS = 2 * 366

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from yijing.access import SYSTEM, StationScope
 from yijing.audit import service as audit
 from yijing.errors import DomainError, InvalidInput, NotFound
+from yijing.ids import station_today
 from yijing.jobs.registry import JobContext, JobPayload, JsonDict
 from yijing.org import repository as org_repository
 from yijing.org.errors import StationNotFound
@@ -34,7 +35,7 @@ from yijing.stats.jobs import queue_recompute
 from yijing.volunteers import repository
 from yijing.volunteers.models import Gender, VolunteerSource, VolunteerStatus
 from yijing.volunteers.schemas import GENDER_LABELS_ZH, SOURCE_LABELS_ZH, STATUS_LABELS_ZH, VolunteerCreate
-from yijing.volunteers.service import enrolment_problems, enrolment_row, station_today, volunteer_row
+from yijing.volunteers.service import enrolment_problems, enrolment_row, volunteer_row
 
 MAX_ROWS = 20_000
 # Rows validated between two progress reports.

@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +19,7 @@ from yijing.db import violated_constraint
 from yijing.errors import Forbidden, InvalidInput, check_version
 from yijing.identity import repository as identity_repository
 from yijing.identity.errors import UserNotFound
-from yijing.ids import new_id, utcnow
+from yijing.ids import new_id, station_today, utcnow
 from yijing.notifications.jobs import notify
 from yijing.notifications.service import DeliverPayload
 from yijing.org import repository as org_repository
@@ -100,10 +99,6 @@ def enrolment_problems(
 def _refuse(problems: list[dict[str, str]]) -> None:
     if problems:
         raise InvalidInput("; ".join(f"{p['field']}: {p['message']}" for p in problems), errors=problems)
-
-
-def station_today(timezone: str) -> date:
-    return utcnow().astimezone(ZoneInfo(timezone)).date()
 
 
 async def _site_in_reach(session: AsyncSession, scope: StationScope, site_id: uuid.UUID) -> Site:

@@ -42,7 +42,7 @@ async def seed(settings: Settings) -> tuple[list[Site], dict[str, str], str]:
     today = now.date()
     async with short_lived_sessions(settings.database_url) as factory, session_scope(factory) as session:
         station, sites = await station_with_sites(session, "隐患压测派出所", 20)
-        officer = await add_user(session, settings, Role.OFFICER, station.id, "13700000002", 2)
+        officer = await add_user(session, settings, Role.OFFICER, station.id, "13700000003", 3)
         token = await sign_in_directly(session, settings, officer)
         closed = [HazardStatus.ELIMINATED] * 8 + [HazardStatus.NOT_HAZARD, HazardStatus.NOT_HAZARD]
         rows = []

@@ -91,7 +91,9 @@ async def bench_outbox_and_worker(settings: Settings) -> None:
     try:
         async with engine.begin() as connection:
             await connection.execute(text("SET LOCAL session_replication_role = replica"))
-            await connection.execute(text(f"TRUNCATE {', '.join(t.name for t in metadata.sorted_tables)}"))
+            # The code lists the migration ships are reference data: kept.
+            tables = [table.name for table in metadata.sorted_tables if table.name != "incident_codes"]
+            await connection.execute(text(f"TRUNCATE {', '.join(tables)}"))
         async with session_scope(factory) as session:
             for _ in range(MESSAGES):
                 await outbox.emit(session, HEARTBEAT, HeartbeatPayload())

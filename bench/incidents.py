@@ -137,6 +137,7 @@ async def bench_incidents(settings: Settings) -> None:
 
         small = incident_file(stations, SMALL, "S")
         elapsed, result = await import_through_the_job(factory, settings, small)
+        assert result.get("created") == SMALL, result
         print(f"{'import 10,000 incidents (job)':<34} {elapsed:8.2f} s  created={result.get('created')}")
         async with session_scope(factory) as session:
             await rollups.check(session, INCIDENTS, station_ids, utcnow())
@@ -152,6 +153,7 @@ async def bench_incidents(settings: Settings) -> None:
         copied = await plain_copy(factory, big)
         print(f"{'plain COPY of the file':<34} {copied:8.1f} s  {BIG / copied:10,.0f} rows/s")
         elapsed, result = await import_through_the_job(factory, settings, big)
+        assert result.get("created") == BIG, {key: value for key, value in result.items() if key != "errors"}
         print(
             f"{'import through the job':<34} {elapsed:8.1f} s  {BIG / elapsed:10,.0f} rows/s  "
             f"({elapsed / copied:.1f}× the plain COPY; created={result.get('created')})"

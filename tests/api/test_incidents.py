@@ -339,3 +339,76 @@ async def test_a_file_that_is_not_csv_past_some_row_stores_nothing(client, world
         client, headers, (content.decode().rsplit("jq110,G3", 1)[0]).encode(), session_factory, settings
     )
     assert [(error["row"], error["column"]) for error in dated["errors"]] == [(3, "occurred_at")]
+
+
+async def test_an_import_job_delivered_again_stores_nothing_more(client, world, session_factory, settings):
+    headers = await writer_key(world, session_factory, settings)
+    row = {"source_ref": "J1", "station_id": str(world.own.station.id),
+           "occurred_at": "2023-10-01T09:00:00+08:00", "class_code": "fire"}  # fmt: skip
+    response = await client.post(
+        "/api/v1/incidents/imports", files={"file": ("jq.csv", csv_file([row]), "text/csv")}, headers=headers
+    )
+    run = response.json()["job"]
+    first = await jobs.execute(session_factory, settings, IMPORT, run["payload"], run_id=run["id"])
+    assert first.result is not None
+    assert first.result["created"] == 1
+    # A second delivery of the same run is skipped; the same payload run anew finds the file already read.
+    again = await jobs.execute(session_factory, settings, IMPORT, run["payload"], run_id=run["id"])
+    assert again.skipped
+    anew = await jobs.execute(session_factory, settings, IMPORT, run["payload"])
+    assert anew.result is not None
+    assert anew.result["outcome"] == "gone"
+    assert len(await stored(session_factory)) == 1
+
+
+async def test_impossible_dates_are_refused_rows_not_a_failed_job(client, world, session_factory, settings):
+    headers = await writer_key(world, session_factory, settings)
+    station = str(world.own.station.id)
+    rows = [
+        {"source_ref": f"Z{n}", "station_id": station, "occurred_at": when, "class_code": "fire"}
+        for n, when in enumerate(
+            ["0000-01-01T00:00:00+08:00", "2023-1x-01T00:00:00+08:00", "2023-02-29T10:00:00Z"]
+        )
+    ]
+    result = await run_import(client, headers, csv_file(rows), session_factory, settings)
+    assert [(error["row"], error["column"]) for error in result["errors"]] == [
+        (2, "occurred_at"), (3, "occurred_at"), (4, "occurred_at"),
+    ]  # fmt: skip
+
+
+async def test_keeping_valid_rows_of_a_file_that_is_not_csv_keeps_nothing(
+    client, world, session_factory, settings
+):
+    headers = await writer_key(world, session_factory, settings)
+    content = b'source_system,source_ref,station_id,occurred_at,class_code\njq110,A,"unclosed\n'
+    result = await run_import(client, headers, content, session_factory, settings, keep_valid_rows="true")
+    assert (result["outcome"], result["created"], result["unchanged"]) == ("rejected", 0, 0)
+
+
+async def test_a_retired_code_stays_retired_until_its_new_version(client, world, session_factory):
+    from datetime import date
+
+    from sqlalchemy import update
+
+    from yijing.db import session_scope
+    from yijing.incidents.models import IncidentCode
+
+    async with session_scope(session_factory) as session:
+        await session.execute(
+            update(IncidentCode).where(col(IncidentCode.code) == "minors").values(valid_to=date(2020, 12, 31))
+        )
+    body = {
+        "kind": "tag",
+        "code": "minors",
+        "label_zh": "涉未成年人",
+        "label_en": "Minors",
+        "valid_from": "2024-01-01",
+    }
+    assert (
+        await client.post("/api/v1/incidents/codes", json=body, headers=world.headers(Role.ADMIN))
+    ).status_code == 201
+    codes = (
+        await client.get("/api/v1/incidents/codes", params={"kind": "tag"}, headers=world.headers(Role.ADMIN))
+    ).json()
+    minors = [(code["version"], code["valid_to"]) for code in codes if code["code"] == "minors"]
+    assert minors == [(1, "2020-12-31"), (2, None)]

@@ -16,6 +16,7 @@ from tests.world import make_api_key
 from yijing.access import ApiScope, Role
 from yijing.db import session_scope
 from yijing.jobs import service as jobs
+from yijing.org.models import Site
 from yijing.outbox import service as outbox
 from yijing.stats.jobs import CHECK, RECOMPUTE
 from yijing.stats.models import DailyRollup, RollupDay
@@ -301,6 +302,12 @@ async def test_a_stations_figures_are_its_own(
     assert (officer["station_id"], row(officer, "fire")["current"]) == (str(world.own.station.id), 5)
     county = await stats(client, world.headers(Role.ADMIN), period="2023-10")
     assert (county["station_id"], row(county, "fire")["current"]) == (None, 7)
+    other_site = await client.get(
+        "/api/v1/stats/incidents",
+        params={"site_id": str(world.other.site.id)},
+        headers=world.headers(Role.OFFICER),
+    )
+    assert other_site.status_code == 404
     by_site = await stats(client, world.headers(Role.OFFICER), period="2023-10", by="site")
     assert [(item["key"], item["current"]) for item in by_site["rows"]] == [
         (str(world.own.site.id), 0),
@@ -409,6 +416,9 @@ async def test_the_overview_and_meta(client, world, keys, session_factory, setti
 
 async def test_bad_periods_are_refused(client, keys):
     for params in (
+        {"period": "9999-12"},
+        {"period": "1000"},
+        {"from": "0001-01-01", "to": "0001-01-05"},
         {"period": "2023-13"},
         {"period": "2023-Q5"},
         {"period": "23"},
@@ -470,3 +480,30 @@ async def test_recounts_of_one_day_at_once_agree(client, world, keys, session_fa
 def test_the_worker_checks_every_night():
     [job] = [job for job in cron_jobs() if job.name == "cron:stats.check"]
     assert (job.hour, job.minute) == (2, 15)
+
+
+async def test_snapshot_series_by_dimension_and_safe_spreadsheet_cells(
+    client, world, keys, session_factory, settings, redis, run_worker
+):
+    async with session_scope(session_factory) as session:
+        await session.execute(
+            update(Site).where(col(Site.id) == world.own.site.id).values(name="=HYPERLINK(1)")
+        )
+    await send(client, keys["own"], incidents(world, {"fire": 1}, "2023-10-05"))
+    await settle(session_factory, settings, redis, run_worker)
+    today = date.today().isoformat()
+    params = {"metric": "volunteers_active", "from": today, "to": today, "granularity": "day"}
+    everyone = (await client.get("/api/v1/stats/series", params=params, headers=keys["own"])).json()
+    landlords = (
+        await client.get(
+            "/api/v1/stats/series", params=params | {"dimension": "source:landlord"}, headers=keys["own"]
+        )
+    ).json()
+    # The day is counted: no landlord among the active volunteers is a real zero (the total is 1).
+    assert (everyone["points"][-1]["value"], landlords["points"][-1]["value"]) == (1, 0)
+    as_csv = await client.get(
+        "/api/v1/stats/incidents",
+        params={"period": "2023-10", "by": "site", "format": "csv"},
+        headers=keys["own"],
+    )
+    assert "'=HYPERLINK(1)" in as_csv.text

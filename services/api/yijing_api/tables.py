@@ -54,7 +54,13 @@ def _chosen(request: Request, asked: TableFormat | None) -> TableFormat:
     return TableFormat.JSON
 
 
+# A text cell starting with one of these is a formula to a spreadsheet: it is written with a leading quote.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
     if isinstance(value, bool):
         return "true" if value else "false"  # as JSON writes them
     if isinstance(value, datetime | date):

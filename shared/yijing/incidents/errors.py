@@ -7,7 +7,5 @@ class ImportNotFound(NotFound):
     code = "incident_import_not_found"
 
 
-class RecordOfAnotherStation(Conflict):
-    """A source reference already stored for a station the caller does not reach."""
-
-    code = "record_of_another_station"
+class CodeVersionExists(Conflict):
+    code = "code_version_exists"

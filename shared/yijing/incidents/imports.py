@@ -78,17 +78,17 @@ async def run_import(context: JobContext, payload: ImportPayload) -> JsonDict:
     )
     errors = sorted(staged.errors + merged.errors, key=lambda error: error["row"])[:MAX_ERRORS]
     refused_rows = staged.refused + len({error["row"] for error in merged.errors})
-    outcome = "imported_valid_rows" if record.keep_valid_rows else "rejected"
+    stored = merged.created + merged.updated
+    outcome = "imported_valid_rows" if record.keep_valid_rows and staged.rows > refused_rows else "rejected"
     if not errors:
         outcome = "imported"
-    stored = merged.created + merged.updated
     record.content = None  # read: the file is not kept
     return {
         "outcome": outcome,
         "rows": staged.rows,
         "created": merged.created,
         "updated": merged.updated,
-        "unchanged": 0 if outcome == "rejected" else staged.rows - refused_rows - stored,
+        "unchanged": 0 if outcome == "rejected" else max(0, staged.rows - refused_rows - stored),
         "refused_rows": refused_rows,
         "errors": errors[:MAX_ERRORS],
     }

@@ -48,7 +48,7 @@ async def stage(session: AsyncSession, records: Sequence[tuple[Any, ...]]) -> st
 # every column arrives as text): (column, message, the condition a good value meets).
 _UUID_TEXT = "'^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$'"
 _INSTANT_TEXT = (
-    "'^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]([01][0-9]|2[0-3]):[0-5][0-9]"
+    "'^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]([01][0-9]|2[0-3]):[0-5][0-9]"
     "(:[0-5][0-9](\\.[0-9]{1,6})?)?(Z|[+-](0[0-9]|1[0-5])(:?[0-5][0-9])?)$'"
 )
 # The day of the month exists (30 February passes the pattern, not this).
@@ -69,7 +69,8 @@ _CSV_SHAPES = (
     ("station_id", "not a UUID", f"coalesce(station_id, '') ~ {_UUID_TEXT}"),
     ("site_id", "not a UUID", f"coalesce(site_id, '') = '' OR site_id ~ {_UUID_TEXT}"),
     ("occurred_at", "not an ISO 8601 date-time with its offset",
-     f"coalesce(occurred_at, '') ~ {_INSTANT_TEXT} AND {_DAY_EXISTS}"),
+     # CASE: PostgreSQL may evaluate AND's operands in any order; the day check needs a well-shaped value.
+     f"CASE WHEN coalesce(occurred_at, '') ~ {_INSTANT_TEXT} THEN {_DAY_EXISTS} ELSE FALSE END"),
     ("class_code", "not a code", f"coalesce(class_code, '') ~ '^{_CODE}$' AND length(class_code) <= 48"),
     ("tags", "not codes separated by ';'",
      f"coalesce(tags, '') ~ '^{_SEPARATOR}*({_CODE}({_SEPARATOR}+{_CODE})*)?{_SEPARATOR}*$'"),
@@ -196,10 +197,8 @@ def _checked(staging: str, reach: str) -> str:
 
 
 def _reach(scope: StationScope) -> str:
-    if scope.stations is None:
-        return "TRUE"
-    listed = ", ".join(f"'{station}'" for station in sorted(scope.stations))  # uuids: safe to inline
-    return "{column} IN (" + listed + ")"
+    """The condition on a station id ``{column}`` for the stations in reach (bound as ``:reach``)."""
+    return "TRUE" if scope.stations is None else "{column} = ANY(CAST(:reach AS uuid[]))"
 
 
 @dataclass
@@ -227,7 +226,8 @@ async def merge(
     reach = _reach(scope)
     checked = f"incidents_checked_{uuid.uuid4().hex}"
     await session.execute(
-        text(f"CREATE TEMPORARY TABLE {checked} ON COMMIT DROP AS {_checked(staging, reach)}")
+        text(f"CREATE TEMPORARY TABLE {checked} ON COMMIT DROP AS {_checked(staging, reach)}"),
+        {"reach": sorted(scope.stations or ())},
     )
     problem = " ".join(
         f"WHEN {condition} THEN '{column}|{message}'" for column, message, condition in _PROBLEMS
@@ -261,7 +261,9 @@ async def merge(
             "occurred_on = excluded.occurred_on, "
             "class_code = excluded.class_code, tags = excluded.tags, version = incidents.version + 1, "
             "updated_at = excluded.updated_at "
-            "WHERE (incidents.station_id, incidents.site_id, incidents.occurred_at, incidents.class_code, "
+            # Checked again here: a record another station stored since the checks is never taken over.
+            f"WHERE {reach.format(column='incidents.station_id')} "
+            "AND (incidents.station_id, incidents.site_id, incidents.occurred_at, incidents.class_code, "
             "incidents.tags) IS DISTINCT FROM (excluded.station_id, excluded.site_id, excluded.occurred_at, "
             "excluded.class_code, excluded.tags) "
             "RETURNING (xmax = 0) AS created, station_id, occurred_on, source_system, source_ref) "
@@ -273,7 +275,7 @@ async def merge(
             f"JOIN {checked} r ON r.source_system = s.source_system AND r.source_ref = s.source_ref "
             "WHERE NOT s.created"
         ),
-        {"now": now},
+        {"now": now, "reach": sorted(scope.stations or ())},
     )
     for station_id, day, created, updated in stored.all():
         merged.days.setdefault(station_id, set()).add(day)

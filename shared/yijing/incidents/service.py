@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yijing.access import Actor, Role, StationScope
@@ -15,9 +16,11 @@ from yijing.audit import service as audit
 from yijing.errors import InvalidInput
 from yijing.ids import utcnow
 from yijing.incidents import repository
-from yijing.incidents.errors import ImportNotFound
+from yijing.incidents.errors import CodeVersionExists, ImportNotFound
 from yijing.incidents.models import CodeKind, IncidentCode, IncidentImport
-from yijing.incidents.schemas import CodeVersionCreate, IncidentBatch, IngestResult
+from yijing.incidents.schemas import CodeVersionCreate, ImportRead, IncidentBatch, IngestResult
+from yijing.jobs import repository as jobs_repository
+from yijing.jobs.schemas import JobRead
 from yijing.stats.jobs import queue_recompute
 
 
@@ -100,6 +103,19 @@ async def get_import(session: AsyncSession, actor: Actor, import_id: uuid.UUID) 
     return record
 
 
+async def read_import(session: AsyncSession, record: IncidentImport) -> ImportRead:
+    """An upload with its job run (its progress and, once done, its outcome)."""
+    run = await jobs_repository.get(session, record.job_run_id) if record.job_run_id else None
+    return ImportRead(
+        id=record.id,
+        file_name=record.file_name,
+        file_sha256=record.file_sha256,
+        keep_valid_rows=record.keep_valid_rows,
+        created_at=record.created_at,
+        job=JobRead.of(run) if run else None,
+    )
+
+
 # Code lists
 
 
@@ -117,8 +133,8 @@ async def add_code_version(session: AsyncSession, actor: Actor, data: CodeVersio
             f"body.valid_from: {message}",
             errors=[{"field": "body.valid_from", "message": message, "code": "not_after_current"}],
         )
-    if latest is not None:
-        latest.valid_to = data.valid_from - timedelta(days=1)
+    if latest is not None and (latest.valid_to is None or latest.valid_to >= data.valid_from):
+        latest.valid_to = data.valid_from - timedelta(days=1)  # a retired code stays retired until then
     code = IncidentCode(
         kind=data.kind,
         code=data.code,
@@ -127,7 +143,11 @@ async def add_code_version(session: AsyncSession, actor: Actor, data: CodeVersio
         label_en=data.label_en,
         valid_from=data.valid_from,
     )
-    await repository.add_code(session, code)
+    try:
+        async with session.begin_nested():
+            await repository.add_code(session, code)
+    except IntegrityError as exc:  # someone added this version at the same moment
+        raise CodeVersionExists(f"version {code.version} of {code.kind} {code.code} was just added") from exc
     await audit.record(
         session,
         actor,

@@ -103,5 +103,9 @@ async def users_attached_to(session: AsyncSession, site_id: uuid.UUID) -> Sequen
     return (await session.scalars(query)).all()
 
 
-async def sites_of(session: AsyncSession, station_id: uuid.UUID) -> Sequence[Site]:
-    return (await session.scalars(select(Site).where(col(Site.station_id) == station_id))).all()
+async def station_ids(session: AsyncSession, scope: StationScope) -> list[uuid.UUID]:
+    return list(await session.scalars(select(col(Station.id)).where(scope.clause(Station.id))))
+
+
+async def sites_of(session: AsyncSession, *station_ids: uuid.UUID) -> Sequence[Site]:
+    return (await session.scalars(select(Site).where(col(Site.station_id).in_(station_ids)))).all()

@@ -5,14 +5,13 @@ from collections.abc import Iterable
 from datetime import date
 
 from pydantic import Field
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
+from yijing.access import StationScope
 from yijing.db import session_scope
 from yijing.ids import utcnow
 from yijing.jobs.registry import JobContext, JobPayload, JobSpec, JsonDict, register
-from yijing.org.models import Station
+from yijing.org import repository as org_repository
 from yijing.outbox import service as outbox
 from yijing.stats import rollups
 from yijing.stats.sources import SOURCES
@@ -63,7 +62,7 @@ class CheckPayload(JobPayload):
 
 async def check(context: JobContext, payload: CheckPayload) -> JsonDict:
     """Every source in its own transaction, so one slow source holds up no other."""
-    stations = list(await context.session.scalars(select(col(Station.id))))
+    stations = await org_repository.station_ids(context.session, StationScope.everywhere())
     outcome: JsonDict = {}
     for name in payload.sources or list(SOURCES):
         async with session_scope(context.session_factory) as session:

@@ -66,9 +66,10 @@ async def last_day_sum(
     end: date,
     *,
     site_id: uuid.UUID | None = None,
+    dimension: str | None = None,
 ) -> int | None:
     """A snapshot metric's value on the last day of [start, end) it was taken (None: never taken)."""
-    conditions = _figures(station_ids, metric, start, end, site_id=site_id)
+    conditions = _figures(station_ids, metric, start, end, site_id=site_id, dimension=dimension)
     last = await session.scalar(select(func.max(col(DailyRollup.day))).where(*conditions))
     if last is None:
         return None

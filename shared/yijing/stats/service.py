@@ -11,17 +11,16 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
-from yijing.access import Actor
+from yijing.access import Actor, StationScope
+from yijing.errors import InvalidInput
 from yijing.ids import utcnow
 from yijing.incidents import repository as incidents_repository
 from yijing.incidents.models import CodeKind, IncidentCode
 from yijing.org import repository as org_repository
 from yijing.org.errors import SiteNotFound, StationNotFound
-from yijing.org.models import Site, Station
+from yijing.org.models import Site
 from yijing.stats import periods, repository
 from yijing.stats.periods import Period
 from yijing.stats.schemas import (
@@ -73,7 +72,7 @@ async def reach_of(
         if station is None:
             raise StationNotFound(f"no station {station_id}")
         return Reach(station.id, [station.id], ZoneInfo(station.timezone))
-    ids = list(await session.scalars(select(col(Station.id)).where(actor.scope.clause(Station.id))))
+    ids = await org_repository.station_ids(session, actor.scope)
     if len(ids) == 1:  # a station's own caller: its station, in its time zone
         return await reach_of(session, actor, ids[0], default_zone)
     return Reach(None, ids, default_zone)
@@ -82,19 +81,34 @@ async def reach_of(
 async def site_in_reach(session: AsyncSession, reach: Reach, site_id: uuid.UUID | None) -> Site | None:
     if site_id is None:
         return None
-    site = await session.get(Site, site_id)
-    if site is None or site.station_id not in reach.station_ids:
+    site = await org_repository.get_site(session, site_id, StationScope(frozenset(reach.station_ids)))
+    if site is None:
         raise SiteNotFound(f"no site {site_id}")
     return site
 
 
+# Periods (and the year-earlier ones they are compared with) stay within the calendar's arithmetic.
+FIRST_YEAR, LAST_YEAR = 1971, 9998
+
+
+def _bad_period(problem: str) -> InvalidInput:
+    return InvalidInput(problem, errors=[{"field": "query.period", "message": problem, "code": "period"}])
+
+
 def choose_period(text: str | None, first: date | None, last: date | None, reach: Reach) -> Period:
     """The period asked for; by default the last complete month."""
-    if text is not None:
-        return periods.parse(text)
-    if first is not None and last is not None:
-        return periods.date_range(first, last)
-    return periods.month(reach.today().replace(day=1) - timedelta(days=1))
+    try:
+        if text is not None:
+            period = periods.parse(text)
+        elif first is not None and last is not None:
+            period = periods.date_range(first, last)
+        else:
+            period = periods.month(reach.today().replace(day=1) - timedelta(days=1))
+    except (ValueError, OverflowError) as exc:  # beyond the calendar (the year 10000)
+        raise _bad_period(str(exc)) from exc
+    if not FIRST_YEAR <= period.start.year <= period.last.year <= LAST_YEAR:
+        raise _bad_period(f"periods run from {FIRST_YEAR} to {LAST_YEAR}")
+    return period
 
 
 async def _status(session: AsyncSession, reach: Reach, source: str, period: Period) -> PeriodRead:
@@ -250,12 +264,7 @@ async def _row_keys(
     labels, and a note for each code whose meaning changed within the compared periods."""
     seen = set(current) | {key for values in bases.values() for key in values}
     if by == "site":
-        sites = {
-            site_row.id: site_row
-            for site_row in await session.scalars(
-                select(Site).where(col(Site.station_id).in_(reach.station_ids))
-            )
-        }
+        sites = {row.id: row for row in await org_repository.sites_of(session, *reach.station_ids)}
         keys = sorted(({site.id} if site else set(sites)) | seen, key=lambda key: str(key))
         site_labels = {
             key: (sites[key].name, sites[key].name) if key in sites else ("未标注站点", "No site given")
@@ -346,7 +355,13 @@ async def series(
     if source.snapshot:
         values = {
             start: await repository.last_day_sum(
-                session, reach.station_ids, metric, max(start, first), min(stop, end), site_id=site_id
+                session,
+                reach.station_ids,
+                metric,
+                max(start, first),
+                min(stop, end),
+                site_id=site_id,
+                dimension=dimension,
             )
             for start, stop in buckets
         }

@@ -9,10 +9,8 @@ from fastapi import APIRouter, Depends, File, Form, Response, UploadFile, status
 from yijing.access import ADMINS, STAFF, Actor, ApiScope
 from yijing.incidents import jobs, service
 from yijing.incidents.imports import OPTIONAL, REQUIRED
-from yijing.incidents.models import CodeKind, IncidentImport
+from yijing.incidents.models import CodeKind
 from yijing.incidents.schemas import CodeRead, CodeVersionCreate, ImportRead, IncidentBatch, IngestResult
-from yijing.jobs import repository as jobs_repository
-from yijing.jobs.schemas import JobRead
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep
 from yijing_api.params import QueryBool, upload_name
@@ -42,15 +40,6 @@ async def ingest(
     return await service.ingest(session, actor, batch)
 
 
-async def _read(session: SessionDep, record: IncidentImport) -> ImportRead:
-    run = await jobs_repository.get(session, record.job_run_id) if record.job_run_id else None
-    return ImportRead(
-        id=record.id, file_name=record.file_name, file_sha256=record.file_sha256,
-        keep_valid_rows=record.keep_valid_rows, created_at=record.created_at,
-        job=JobRead.of(run) if run else None,
-    )  # fmt: skip
-
-
 @router.post(
     "/imports",
     operation_id="incidents_import",
@@ -78,7 +67,7 @@ async def import_file(
         keep_valid_rows=keep_valid_rows,
     )  # fmt: skip
     response.headers["Location"] = f"/api/v1/incidents/imports/{record.id}"
-    return await _read(session, record)
+    return await service.read_import(session, record)
 
 
 @router.get(
@@ -90,7 +79,7 @@ async def import_file(
 async def get_import(
     import_id: uuid.UUID, session: SessionDep, actor: Annotated[Actor, Depends(WRITE)]
 ) -> ImportRead:
-    return await _read(session, await service.get_import(session, actor, import_id))
+    return await service.read_import(session, await service.get_import(session, actor, import_id))
 
 
 @router.get(

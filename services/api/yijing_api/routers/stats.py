@@ -12,6 +12,7 @@ from yijing.errors import InvalidInput
 from yijing.stats import service
 from yijing.stats.periods import PERIOD_PATTERN
 from yijing.stats.schemas import IncidentStats, Meta, Overview, Series
+from yijing.stats.service import FIRST_YEAR, LAST_YEAR
 from yijing.stats.sources import METRIC_SOURCES
 from yijing.types import CalendarDate
 from yijing_api.auth import Access
@@ -51,6 +52,8 @@ def _range(period: str | None, first: date | None, last: date | None) -> None:
         problem = "from and to go together"
     elif first is not None and last is not None and not 0 <= (last - first).days < MAX_RANGE_DAYS:
         problem = f"to must be on or after from, and the range at most {MAX_RANGE_DAYS} days"
+    elif any(day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR for day in (first, last)):
+        problem = f"dates run from {FIRST_YEAR} to {LAST_YEAR}"
     if problem:
         raise InvalidInput(problem, errors=[{"field": "query.from", "message": problem, "code": "range"}])
 

@@ -243,6 +243,14 @@ async def test_bad_rows_refuse_the_file_unless_the_valid_ones_are_kept(
 
 async def test_a_file_with_the_wrong_columns_is_refused_at_once(client, world, session_factory, settings):
     headers = await writer_key(world, session_factory, settings)
+    # A "header" field beyond what a CSV reader takes (a binary file, say) is not CSV at all.
+    response = await client.post(
+        "/api/v1/incidents/imports",
+        files={"file": ("x.csv", b"a" * 200_000, "text/csv")},
+        headers=headers,
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["code"] == "not_csv"
     response = await client.post(
         "/api/v1/incidents/imports",
         files={"file": ("x.csv", b"ref,when\nA,2023-10-01\n", "text/csv")},

@@ -33,8 +33,13 @@ def _shown(name: str) -> str:
 
 def header_of(content: bytes) -> list[str]:
     """The file's columns, or a 422 naming what is wrong with them."""
-    reader = csv.reader(io.StringIO(_decode(content)))
-    header = [name.strip() for name in next(reader, [])]
+    try:
+        header = [name.strip() for name in next(csv.reader(io.StringIO(_decode(content), newline="")), [])]
+    except (csv.Error, UnicodeDecodeError) as exc:
+        message = f"the file is not a CSV with a header line: {exc}"
+        raise InvalidInput(
+            message, errors=[{"field": "body.file", "message": message, "code": "not_csv"}]
+        ) from exc
     missing = [name for name in REQUIRED if name not in header]
     unknown = [_shown(name) for name in header if name not in REQUIRED + OPTIONAL]
     repeated = sorted({name for name in header if header.count(name) > 1} - set(unknown))

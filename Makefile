@@ -6,11 +6,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint migrate bench clean help
+.PHONY: run test faults lint migrate bench clean help
 
 help:
 	@echo "make run      API + worker on http://127.0.0.1:8000 (embedded PostgreSQL and Redis unless URLs are set)"
 	@echo "make test     the whole test suite, including property-based API fuzzing"
+	@echo "make faults   fault tests: kill and pause PostgreSQL, Redis, API and worker processes (3-4 minutes)"
 	@echo "make lint     ruff + mypy"
 	@echo "make migrate  apply database migrations"
 	@echo "make bench    benchmarks (prints their figures)"
@@ -27,6 +28,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Each fault test starts its own servers and processes, whatever YIJING_*_URL say.
+faults: $(STAMP)
+	$(BIN)/python -m pytest -m faults tests/faults $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

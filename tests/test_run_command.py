@@ -13,8 +13,14 @@ import httpx
 import psutil
 import pytest
 
-from tests.live import environment_without_yijing_settings, free_port, wait_until_ready
+from tests.live import (
+    environment_without_yijing_settings,
+    free_port,
+    service_environment,
+    wait_until_ready,
+)
 from yijing import demo
+from yijing.access import Role
 
 STARTUP_SECONDS = 90
 ADMIN_PHONE = "13900001111"
@@ -118,3 +124,82 @@ def test_sigterm_stops_everything(service):
     process.terminate()  # to the supervisor alone, as a process manager would
     process.wait(timeout=60)
     assert_everything_stopped(process, children, data_dir)
+
+
+@pytest.fixture
+def service_on_test_servers(settings, tmp_path):
+    """`yijing run` on the test run's database and Redis, which it starts on in seconds."""
+    port = free_port()
+    env = service_environment(settings)
+    command = yijing("run", "--port", str(port))
+    # Its own process group, as a terminal gives a foreground command.
+    process = subprocess.Popen(command, env=env, cwd=tmp_path, start_new_session=True)
+    children: set[psutil.Process] = set()
+    try:
+        yield process, f"http://127.0.0.1:{port}", children
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        for child in still_running(list(children)):
+            child.kill()
+
+
+def child_running(process: subprocess.Popen, marker: str, seen: set[psutil.Process]) -> psutil.Process:
+    """The supervisor's child whose command line names ``marker``, once it runs (a new one after a restart:
+    every child found is remembered in ``seen``, and not found again)."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "yijing run exited"
+        for child in psutil.Process(process.pid).children():
+            if child not in seen and any(marker in part for part in child.cmdline()):
+                seen.add(child)
+                return child
+        time.sleep(0.1)
+    pytest.fail(f"no {marker} child within {STARTUP_SECONDS} s")
+
+
+def answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def test_a_killed_worker_is_started_again(service_on_test_servers, world):
+    process, base, children = service_on_test_servers
+    wait_until_ready(base, process, STARTUP_SECONDS)
+    worker = child_running(process, "yijing_worker", children)
+    worker.kill()  # SIGKILL: no chance to clean up
+    child_running(process, "yijing_worker", children)
+    # The new worker runs jobs.
+    headers = world.headers(Role.ADMIN)
+    created = httpx.post(f"{base}/api/v1/jobs", json={"name": "system.heartbeat"}, headers=headers, timeout=5)
+    assert created.status_code == 202, created.text
+    run = f"{base}/api/v1/jobs/{created.json()['id']}"
+    deadline = time.monotonic() + 30
+    while httpx.get(run, headers=headers, timeout=5).json()["status"] != "succeeded":
+        assert time.monotonic() < deadline, "the restarted worker did not run the job"
+        time.sleep(0.2)
+    assert process.poll() is None
+
+
+def test_a_killed_api_is_started_again_and_ctrl_c_still_stops_everything(service_on_test_servers):
+    process, base, children = service_on_test_servers
+    wait_until_ready(base, process, STARTUP_SECONDS)
+    api = child_running(process, "uvicorn", children)
+    worker = child_running(process, "yijing_worker", children)
+    api.kill()
+    restarted = child_running(process, "uvicorn", children)
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while not answers(f"{base}/healthz"):
+        assert process.poll() is None, "yijing run exited"
+        assert time.monotonic() < deadline, "the restarted API does not answer"
+        time.sleep(0.2)
+    assert worker.is_running(), "the worker was left alone"
+    os.killpg(process.pid, signal.SIGINT)
+    assert process.wait(timeout=60) == 0
+    time.sleep(0.5)
+    assert still_running([restarted, worker]) == []

@@ -6,9 +6,7 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
 import sys
-import time
 from types import FrameType
 from typing import Annotated, Any
 
@@ -28,6 +26,7 @@ from yijing.jobs.service import execute, get_spec, parse_payload
 from yijing.logging import configure_logging
 from yijing.org import service as org_service
 from yijing.personal import protector_for
+from yijing.processes import Child, api_command, stop, supervise
 from yijing.servers import resolved_settings
 from yijing.settings import Environment, Settings, get_settings
 
@@ -201,8 +200,8 @@ def run(
         bool, typer.Option("--demo", help="Load the demo station first if the database has no station yet")
     ] = False,
 ) -> None:
-    """Run the API and the worker together (starting embedded PostgreSQL and Redis when no URL is set).
-    Ctrl-C stops everything."""
+    """Run the API and the worker together (starting embedded PostgreSQL and Redis when no URL is set),
+    starting either again if it dies. Ctrl-C stops everything."""
 
     # SIGTERM (from a process manager) stops as cleanly as Ctrl-C does.
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -220,17 +219,9 @@ def run(
             "YIJING_DATABASE_URL": settings.database_url,
             "YIJING_REDIS_URL": settings.redis_url,
         }
-        # --no-access-log: the API's own middleware logs every request, with its request id.
-        api = ["uvicorn", "yijing_api.main:app", "--host", host, "--port", str(port), "--no-access-log"]
-        commands = [[sys.executable, "-m", *api]]
+        children = [Child("api", api_command(host, port))]
         if worker:
-            commands.append([sys.executable, "-m", "arq", "yijing_worker.settings.WorkerSettings"])
-        # Own sessions: Ctrl-C reaches only this supervisor, which stops the children in order (they
-        # shut down gracefully on SIGTERM), then the servers.
-        children = [
-            subprocess.Popen(command, env=env, start_new_session=True)  # noqa: S603 - fixed argv
-            for command in commands
-        ]
+            children.append(Child("worker", [sys.executable, "-m", "yijing_worker"]))
         typer.echo(f"yijing is running: http://{host}:{port}/docs  (Ctrl-C stops it)", err=True)
         if not asyncio.run(_admin_exists(settings.database_url)):
             typer.echo(
@@ -239,31 +230,18 @@ def run(
                 err=True,
             )
         try:
-            while all(child.poll() is None for child in children):
-                time.sleep(0.5)
-            raise typer.Exit(code=1)  # a child died on its own: stop the rest and say so
+            # A child that dies is started again; one that keeps dying stops everything, with exit code 1.
+            supervise(children, env)
+            raise typer.Exit(code=1)
         except KeyboardInterrupt:
             pass
         finally:
-            _stop_children(children)
+            stop(children)  # then the servers, as resolved_settings ends
 
 
 async def _admin_exists(database_url: str) -> bool:
     async with short_lived_sessions(database_url) as factory, factory() as session:
         return await identity_repository.any_admin_exists(session)
-
-
-def _stop_children(children: list[subprocess.Popen[bytes]], timeout: float = 15.0) -> None:
-    for child in children:
-        if child.poll() is None:
-            child.terminate()
-    deadline = time.monotonic() + timeout
-    for child in children:
-        try:
-            child.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ predictable name that migrations can refer to.
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,10 +15,12 @@ from typing import Any
 import asyncpg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 
+from yijing.conflicts import clash_error
 from yijing.errors import DomainError
 
 NAMING_CONVENTION = {
@@ -70,10 +73,52 @@ async def session_scope(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
     async with factory() as session:
         try:
             yield session
-            await session.commit()
+            await _commit(session)
         except BaseException as exc:
             await finish_failed_transaction(session, exc)
             raise
+
+
+async def _commit(session: AsyncSession) -> None:
+    """Commit; a registered unique constraint that breaks only now (a write not flushed through
+    :mod:`yijing.conflicts`) is its domain error, as it would have been at the flush."""
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        error = clash_error(exc)
+        if error is None:
+            raise
+        raise error from exc
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be reached just now — stopped, starting up, restarting, a
+    connection cut, the pool exhausted — rather than a bug: worth a 503 and a retry. Read along the chain of
+    causes (SQLAlchemy wraps the driver's error); a refused or missing socket surfaces as a bare OSError, told
+    apart from other OSErrors by having come through the database driver."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, DBAPIError) and cause.connection_invalidated:
+            return True
+        if isinstance(cause, _UNREACHABLE):
+            return True
+        if isinstance(cause, OSError) and any(
+            "/asyncpg/" in frame.filename for frame in traceback.extract_tb(cause.__traceback__)
+        ):
+            return True
+        cause = cause.__cause__
+    return False
+
+
+_UNREACHABLE = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeout,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,  # "the database system is starting up" (or shutting down)
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.AdminShutdownError,
+)
 
 
 async def finish_failed_transaction(session: AsyncSession, error: BaseException) -> None:
@@ -92,17 +137,6 @@ async def copy_records(
     driver = (await connection.get_raw_connection()).driver_connection
     assert driver is not None
     await driver.copy_records_to_table(table, records=records, columns=list(columns))
-
-
-def violated_constraint(error: IntegrityError) -> str | None:
-    """The name of the constraint a write broke (asyncpg reports it on the driver's exception)."""
-    cause: BaseException | None = error.orig
-    while cause is not None:
-        name = getattr(cause, "constraint_name", None)
-        if name:
-            return str(name)
-        cause = cause.__cause__
-    return None
 
 
 @asynccontextmanager

@@ -106,7 +106,9 @@ class EmbeddedRedis:
             "--unixsocketperm", "700",
             "--dir", str(self.data_dir),
             "--dbfilename", "redis.rdb",
-            "--save", "60 1",
+            # Separate words: redis-server quotes each argument, and "60 1" as one would leave no save point,
+            # so a stop (or a restart) would lose the queue.
+            "--save", "60", "1",
             "--daemonize", "no",
             "--logfile", str(self.data_dir / "redis.log"),
         ]  # fmt: skip

@@ -6,7 +6,15 @@ from sqlmodel import SQLModel
 from yijing.audit.models import AuditEvent
 from yijing.groups.models import Group, GroupMembership
 from yijing.hazards.models import Hazard, HazardAttachment, HazardDeadlineRule, HazardEvent
-from yijing.identity.models import ApiKey, AuthSession, RefreshToken, User, UserSite
+from yijing.identity.models import (
+    ApiKey,
+    ApiKeyUsage,
+    AuthSession,
+    LoginFailure,
+    RefreshToken,
+    User,
+    UserSite,
+)
 from yijing.incidents.models import Incident, IncidentCode, IncidentImport
 from yijing.jobs.models import JobRun
 from yijing.notifications.models import Notification
@@ -22,6 +30,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "ApiKey",
+    "ApiKeyUsage",
     "AuditEvent",
     "AuthSession",
     "CalendarFeed",
@@ -40,6 +49,7 @@ __all__ = [
     "IncidentCode",
     "IncidentImport",
     "JobRun",
+    "LoginFailure",
     "Notification",
     "OutboxMessage",
     "RefreshToken",

@@ -1,16 +1,14 @@
-"""Fixed-window counters in Redis, for login throttling and per-key request limits. If Redis cannot be
-reached the limiter lets the request through (and logs it): a broken limiter must not lock everyone out."""
+"""Fixed-window counters in Redis, for per-key request limits. Redis may be unavailable: the caller then
+counts somewhere else (a limit must not switch off), and learns it from ``None``."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 
-import structlog
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from arq.connections import ArqRedis
 
-log = structlog.get_logger(__name__)
+from yijing.redis import GuardedRedis, RedisUnavailable
 
 
 @dataclass(frozen=True)
@@ -19,35 +17,26 @@ class Window:
     retry_after: int  # seconds until the window ends
 
 
-async def hit(redis: Redis, key: str, window_seconds: int) -> Window | None:
+def current_window(window_seconds: int, now: float | None = None) -> tuple[int, int]:
+    """(the window's start, in seconds since the epoch; seconds until it ends)."""
+    now = time.time() if now is None else now
+    start = int(now) // window_seconds * window_seconds
+    return start, start + window_seconds - int(now)
+
+
+async def hit(redis: GuardedRedis, key: str, window_seconds: int) -> Window | None:
     """Count one event in the current window of ``key``. None when Redis is unavailable."""
-    window = int(time.time()) // window_seconds
-    bucket = f"ratelimit:{key}:{window}"
-    try:
-        async with redis.pipeline(transaction=True) as pipe:
+    start, retry_after = current_window(window_seconds)
+    bucket = f"ratelimit:{key}:{start // window_seconds}"
+
+    async def count(client: ArqRedis) -> int:
+        async with client.pipeline(transaction=True) as pipe:
             pipe.incr(bucket)
             pipe.expire(bucket, window_seconds)
-            count, _ = await pipe.execute()
-    except (RedisError, OSError):
-        log.warning("rate_limit_unavailable", key=key)
-        return None
-    return Window(count=int(count), retry_after=window_seconds - int(time.time()) % window_seconds)
+            counted, _ = await pipe.execute()
+        return int(counted)
 
-
-async def count(redis: Redis, key: str, window_seconds: int) -> Window | None:
-    """Events counted so far in the current window, without counting one more."""
-    window = int(time.time()) // window_seconds
     try:
-        value = await redis.get(f"ratelimit:{key}:{window}")
-    except (RedisError, OSError):
-        log.warning("rate_limit_unavailable", key=key)
+        return Window(count=await redis.call(count), retry_after=retry_after)
+    except RedisUnavailable:
         return None
-    return Window(count=int(value or 0), retry_after=window_seconds - int(time.time()) % window_seconds)
-
-
-async def reset(redis: Redis, key: str, window_seconds: int) -> None:
-    window = int(time.time()) // window_seconds
-    try:
-        await redis.delete(f"ratelimit:{key}:{window}")
-    except (RedisError, OSError):
-        log.warning("rate_limit_unavailable", key=key)

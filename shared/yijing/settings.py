@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr | None = None
     # Days before a hazard's rectification deadline that its reminder goes out.
     hazard_reminder_days: int = Field(default=1, ge=0, le=30)
+    # The worker's own /healthz and /readyz: off unless a port is set (deploy/compose.yaml sets one), so that
+    # several workers, or a worker beside tests, never compete for a port.
+    worker_health_port: int | None = Field(default=None, ge=1, le=65535)
+    worker_health_host: str = "127.0.0.1"
 
     @field_validator("timezone")
     @classmethod

@@ -8,16 +8,20 @@ from datetime import timedelta
 
 import jwt
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlmodel import col
 
+from tests.db import count_rows
 from tests.world import PASSWORD, make_api_key
 from yijing.access import ApiScope, Role
 from yijing.audit.models import AuditEvent
 from yijing.db import session_scope
-from yijing.identity.models import User
+from yijing.identity import repository as identity_repository
+from yijing.identity.models import ApiKeyUsage, LoginFailure, User
 from yijing.identity.tokens import AccessClaims, issue_access_token
 from yijing.ids import utcnow
+from yijing.jobs import service as jobs_service
+from yijing.system.jobs import PURGE
 
 
 async def sign_in(client, phone, password=PASSWORD):
@@ -67,16 +71,113 @@ async def test_a_failed_sign_in_is_audited(client, world, session_factory):
     assert event.target_id == str(officer.id)
 
 
+def lockout_seconds(world) -> int:
+    return world.settings.login_lockout_minutes * 60
+
+
+async def fail(client, phone, times):
+    for _ in range(times):
+        assert (await sign_in(client, phone, "not the password")).status_code == 401
+
+
+async def let_time_pass(session_factory, seconds):
+    """As if ``seconds`` had passed for the sign-in lockout: every counted attempt and lock moves back."""
+    async with session_scope(session_factory) as session:
+        await session.execute(
+            text(
+                "UPDATE login_failures SET attempted_at = ARRAY("
+                "  SELECT attempt - CAST(:shift AS interval) FROM unnest(attempted_at) AS attempt"
+                "  ORDER BY attempt"
+                "), locked_until = locked_until - CAST(:shift AS interval),"
+                " updated_at = updated_at - CAST(:shift AS interval)"
+            ),
+            {"shift": timedelta(seconds=seconds)},
+        )
+
+
 async def test_repeated_failures_lock_the_phone_with_retry_after(client, world):
     phone = world.phones[world.user(Role.OFFICER).id]
-    for _ in range(world.settings.login_max_failures):
-        assert (await sign_in(client, phone, "not the password")).status_code == 401
+    await fail(client, phone, world.settings.login_max_failures)
     locked = await sign_in(client, phone)  # even the right password waits
     assert locked.status_code == 429
     assert locked.json()["code"] == "too_many_requests"
-    assert 0 < int(locked.headers["retry-after"]) <= world.settings.login_lockout_minutes * 60
+    # The whole lockout, from the failure that set it (not what is left of a clock-aligned window).
+    assert lockout_seconds(world) - 5 <= int(locked.headers["retry-after"]) <= lockout_seconds(world)
     # Another phone number is not affected.
     assert (await sign_in(client, world.phones[world.user(Role.LEADER).id])).status_code == 200
+
+
+async def test_a_lock_lasts_the_full_lockout_and_no_longer(client, world, session_factory):
+    phone = world.phones[world.user(Role.OFFICER).id]
+    await fail(client, phone, world.settings.login_max_failures)
+    await let_time_pass(session_factory, lockout_seconds(world) - 30)
+    locked = await sign_in(client, phone)
+    assert locked.status_code == 429
+    assert 25 <= int(locked.headers["retry-after"]) <= 30
+    await let_time_pass(session_factory, 31)
+    assert (await sign_in(client, phone)).status_code == 200
+
+
+async def test_failures_count_in_a_sliding_window_not_a_fixed_one(client, world, session_factory):
+    """Four failures near the end of a lockout period and one now are five within one period: locked, for
+    a full period from the fifth. A fixed window would have counted them in two windows and let eight
+    guesses through across its boundary."""
+    phone = world.phones[world.user(Role.OFFICER).id]
+    limit = world.settings.login_max_failures
+    await fail(client, phone, limit - 1)
+    await let_time_pass(session_factory, lockout_seconds(world) - 10)
+    await fail(client, phone, 1)
+    locked = await sign_in(client, phone)
+    assert locked.status_code == 429
+    assert int(locked.headers["retry-after"]) >= lockout_seconds(world) - 5
+    # The four old failures expire; the lock they made with the fifth does not.
+    await let_time_pass(session_factory, 11)
+    assert (await sign_in(client, phone)).status_code == 429
+
+
+async def test_failures_older_than_the_lockout_period_no_longer_count(client, world, session_factory):
+    phone = world.phones[world.user(Role.OFFICER).id]
+    limit = world.settings.login_max_failures
+    await fail(client, phone, limit - 1)
+    await let_time_pass(session_factory, lockout_seconds(world) + 1)
+    await fail(client, phone, limit - 1)
+    assert (await sign_in(client, phone)).status_code == 200
+
+
+async def test_a_successful_sign_in_clears_the_failures(client, world, session_factory):
+    phone = world.phones[world.user(Role.OFFICER).id]
+    limit = world.settings.login_max_failures
+    await fail(client, phone, limit - 1)
+    assert (await sign_in(client, phone)).status_code == 200
+    assert await count_rows(session_factory, LoginFailure) == 0
+    await fail(client, phone, limit - 1)
+    assert (await sign_in(client, phone)).status_code == 200
+
+
+async def test_expired_sign_in_attempts_and_api_key_counts_are_purged(world, session_factory):
+    """The nightly purge drops what no longer counts and keeps what does."""
+    now = utcnow()
+    async with session_scope(session_factory) as session:
+        for fingerprint, age in (("old", lockout_seconds(world) + 1), ("recent", 60)):
+            await identity_repository.count_login_attempt(
+                session,
+                fingerprint,
+                now - timedelta(seconds=age),
+                timedelta(seconds=lockout_seconds(world)),
+                5,
+            )
+        key_id = world.api_keys["stats"][0]
+        for minutes_ago in (2, 0):
+            await identity_repository.count_api_key_request(
+                session, key_id, now.replace(second=0, microsecond=0) - timedelta(minutes=minutes_ago)
+            )
+    execution = await jobs_service.execute(session_factory, world.settings, PURGE, {})
+    assert execution.result is not None
+    assert execution.result["login_failures_deleted"] == 1
+    assert execution.result["api_key_usage_deleted"] == 1
+    async with session_factory() as session:
+        assert (await session.scalars(select(col(LoginFailure.phone_fingerprint)))).all() == ["recent"]
+    assert await count_rows(session_factory, ApiKeyUsage) == 1
 
 
 async def test_parallel_guesses_cannot_slip_past_the_lock(client, world):

@@ -5,8 +5,6 @@ refused with a 4xx. Any 5xx, undocumented status, content type or header, or a r
 schema fails. New endpoints are covered automatically: the test walks the document, not a list.
 """
 
-import subprocess
-import sys
 import zoneinfo
 
 import pytest
@@ -16,7 +14,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.live import environment_without_yijing_settings, free_port, wait_until_ready
+from tests.live import running_api
 from tests.world import id_card_number
 from yijing.access import Role
 from yijing_api.main import create_app
@@ -24,23 +22,8 @@ from yijing_api.main import create_app
 
 @pytest.fixture(scope="module")
 def live_api(settings, tmp_path_factory):
-    port = free_port()
-    env = environment_without_yijing_settings() | {
-        "YIJING_ENV": "test",
-        "YIJING_DATABASE_URL": settings.database_url,
-        "YIJING_REDIS_URL": settings.redis_url,
-        "YIJING_LOG_LEVEL": "WARNING",
-    }
-    command = [sys.executable, "-m", "uvicorn", "yijing_api.main:app", "--port", str(port), "--no-access-log"]
-    # cwd: a folder with no .env, so the server's settings are exactly these.
-    server = subprocess.Popen(command, env=env, cwd=tmp_path_factory.mktemp("uvicorn"))
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ready(base, server, timeout=30)
+    with running_api(settings, tmp_path_factory.mktemp("uvicorn")) as (base, _):
         yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 # Formats the API documents beyond JSON Schema's own: the fuzzer learns what a valid value is.

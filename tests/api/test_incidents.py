@@ -3,6 +3,7 @@ sites and the code lists of their day, within the sending key's reach; the code 
 
 import csv
 import io
+import tracemalloc
 
 from sqlalchemy import func, select
 from sqlmodel import col
@@ -420,3 +421,29 @@ async def test_a_retired_code_stays_retired_until_its_new_version(client, world,
     ).json()
     minors = [(code["version"], code["valid_to"]) for code in codes if code["code"] == "minors"]
     assert minors == [(1, "2020-12-31"), (2, None)]
+
+
+async def test_a_flood_of_malformed_rows_is_counted_without_holding_every_problem(
+    client, world, session_factory, settings
+):
+    """200,000 rows with every field malformed: a million problems, of which the job fetches and reports
+    the first thousand (it used to fetch them all into the worker's memory)."""
+    headers = await writer_key(world, session_factory, settings)
+    header = "source_system,source_ref,station_id,site_id,occurred_at,class_code,tags\n"
+    content = (header + ",,x,x,x,,\n" * 200_000).encode()
+    response = await client.post(
+        "/api/v1/incidents/imports", files={"file": ("flood.csv", content, "text/csv")}, headers=headers
+    )
+    assert response.status_code == 202, response.text
+    run = response.json()["job"]
+    tracemalloc.start()
+    try:
+        execution = await jobs.execute(session_factory, settings, IMPORT, run["payload"], run_id=run["id"])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    result = execution.result
+    assert result is not None
+    assert (result["outcome"], result["rows"], result["refused_rows"]) == ("rejected", 200_000, 200_000)
+    assert len(result["errors"]) == 1000
+    assert peak < 64 << 20, f"peak {peak >> 20} MiB"

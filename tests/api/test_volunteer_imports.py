@@ -243,7 +243,7 @@ async def test_a_wrong_file_is_refused_at_once_and_nothing_is_stored(
     response = await upload(client, world, content)
     assert response.status_code == 422, response.text
     problem = response.json()
-    assert problem["code"] == "import_file_invalid"
+    assert problem["code"] == "upload_refused"
     assert message in problem["errors"][0]["message"]
     assert problem["errors"][0]["field"] == "body.file"
     assert await count_rows(session_factory, VolunteerImport) == 0

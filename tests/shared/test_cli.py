@@ -32,7 +32,12 @@ def test_jobs_list_names_every_registered_job():
 def test_jobs_run_executes_a_job_once_in_process(cli_env):
     result = runner.invoke(app, ["jobs", "run", "system.purge", "--payload", '{"outbox_retention_days": 3}'])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {"outbox_deleted": 0, "heartbeats_deleted": 0}
+    assert json.loads(result.stdout) == {
+        "outbox_deleted": 0,
+        "heartbeats_deleted": 0,
+        "login_failures_deleted": 0,
+        "api_key_usage_deleted": 0,
+    }
     heartbeat = runner.invoke(app, ["jobs", "run", "system.heartbeat"])
     assert json.loads(heartbeat.stdout)["recorded"] is True
 

@@ -9,9 +9,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
-from yijing import ratelimit
 from yijing.access import Actor, ApiScope, Principal, Role
-from yijing.errors import Forbidden, TooManyRequests, Unauthenticated
+from yijing.errors import Forbidden, Unauthenticated
 from yijing.identity import auth
 from yijing_api.deps import RedisDep, SessionDep, SettingsDep
 
@@ -67,12 +66,10 @@ class Access:
                 raise Forbidden(f"the role {principal.role} may not do this")
         elif api_key:
             principal, key = await auth.authenticate_api_key(session, api_key)
-            limit = key.rate_limit_per_minute or settings.api_key_rate_limit
-            window = await ratelimit.hit(redis, f"api_key:{key.id}", 60)
-            if window is not None and window.count > limit:
-                raise TooManyRequests(
-                    f"this API key may make {limit} requests a minute", retry_after=window.retry_after
-                )
+            if await auth.limit_api_key(session, redis, settings, key):
+                # Counted in PostgreSQL (Redis is unavailable): keep the count whatever the request does
+                # next. Nothing but authentication has happened in this transaction yet.
+                await session.commit()
             if not principal.api_scopes & self.api_scopes:
                 needed = ", ".join(sorted(self.api_scopes)) or "a signed-in user"
                 raise Forbidden(f"this API key lacks the scope for this (needs: {needed})")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from arq.connections import ArqRedis
 from fastapi import BackgroundTasks, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yijing.db import SessionFactory, session_scope
 from yijing.outbox import service as outbox
 from yijing.personal import PersonalDataProtector, protector_for
+from yijing.redis import GuardedRedis
 from yijing.settings import Settings
 from yijing.storage import AttachmentStore
 
@@ -26,18 +26,19 @@ def get_session_factory(request: Request) -> SessionFactory:
     return factory
 
 
-def get_redis(request: Request) -> ArqRedis:
-    redis: ArqRedis = request.app.state.redis
+def get_redis(request: Request) -> GuardedRedis:
+    redis: GuardedRedis = request.app.state.redis
     return redis
 
 
 async def get_session(
     background: BackgroundTasks,
     factory: Annotated[SessionFactory, Depends(get_session_factory)],
-    redis: Annotated[ArqRedis, Depends(get_redis)],
+    redis: Annotated[GuardedRedis, Depends(get_redis)],
 ) -> AsyncIterator[AsyncSession]:
     """The request's transaction: committed after the handler returns (before the response is sent, so a
-    failed commit is a 500, never a lost write), rolled back when it raises. Jobs the transaction emitted
+    failed commit is an error answer, never a lost write: a declared unique clash its 409, see
+    ``yijing.conflicts``, anything else a 500), rolled back when it raises. Jobs the transaction emitted
     are relayed after the response; if Redis is down they wait in the outbox for the worker's relay."""
     async with session_scope(factory) as session:
         yield session
@@ -59,6 +60,6 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 ProtectorDep = Annotated[PersonalDataProtector, Depends(get_protector)]
 # scope="function": the commit happens when the handler returns, not after the response is sent.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-RedisDep = Annotated[ArqRedis, Depends(get_redis)]
+RedisDep = Annotated[GuardedRedis, Depends(get_redis)]
 StoreDep = Annotated[AttachmentStore, Depends(get_store)]
 SessionFactoryDep = Annotated[SessionFactory, Depends(get_session_factory)]

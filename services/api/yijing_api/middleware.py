@@ -6,12 +6,14 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from typing import Any
 
 import structlog
 from prometheus_client import Counter, Histogram
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from yijing.db import database_unreachable
 from yijing_api.problems import problem_response
 
 log = structlog.get_logger("yijing_api.access")
@@ -19,6 +21,9 @@ log = structlog.get_logger("yijing_api.access")
 REQUEST_ID_HEADER = "x-request-id"
 # A client may supply its own id (to trace a retry end to end) if it is short and harmless to log.
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+
+DATABASE_UNREACHABLE = "The database cannot be reached just now; retry in a few seconds."
+DATABASE_RETRY_AFTER = "5"
 
 HTTP_REQUESTS = Counter("yijing_http_requests_total", "HTTP requests answered", ["method", "route", "status"])
 HTTP_LATENCY = Histogram(
@@ -62,11 +67,21 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            log.exception("unhandled_error", path=scope.get("path"))
-            if not response_started:
-                detail = "An unexpected error occurred; quote the request id when reporting it."
-                await problem_response(scope, 500, detail=detail)(scope, receive, send_with_id)
+        except Exception as exc:
+            if database_unreachable(exc):
+                # A restart or a cut connection, not a bug: a retryable 503 and one line, no traceback.
+                log.warning(
+                    "database_unreachable", path=scope.get("path"), error=f"{type(exc).__name__}: {exc}"
+                )
+                if not response_started:
+                    await problem_response(
+                        scope, 503, detail=DATABASE_UNREACHABLE, headers={"Retry-After": DATABASE_RETRY_AFTER}
+                    )(scope, receive, send_with_id)
+            else:
+                log.exception("unhandled_error", path=scope.get("path"))
+                if not response_started:
+                    detail = "An unexpected error occurred; quote the request id when reporting it."
+                    await problem_response(scope, 500, detail=detail)(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             # The operation id names the endpoint (jobs_get); the raw path would give one label per id.
@@ -94,9 +109,24 @@ def _request_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
+# A JSON body is parsed whole before any field of it is checked, into Python objects of up to ~27 times its
+# size (``[{},{},…]``): JSON bodies have a limit of their own, far below the uploads' (the largest JSON body
+# a route without its own limit takes is a job run naming 1,000 groups, about 40 KB).
+JSON_BODY_LIMIT = 256 * 1024
+_ROUTE_LIMIT = "x-max-body-bytes"
+
+
+def body_limit(max_bytes: int) -> dict[str, Any]:
+    """``openapi_extra`` for a route that declares its own body limit (a JSON batch, sized for its largest
+    number of records): enforced by :class:`BodySizeLimitMiddleware`, shown in the OpenAPI document as
+    ``x-max-body-bytes``. It never exceeds the service's ``max_body_bytes``."""
+    return {_ROUTE_LIMIT: max_bytes}
+
+
 class BodySizeLimitMiddleware:
-    """Refuses bodies over ``max_bytes`` with 413: at once when ``Content-Length`` says so, and while
-    reading when a chunked body grows past the limit."""
+    """Refuses bodies over the limit with 413: at once when ``Content-Length`` says so, and while reading
+    when a chunked body grows past it. The limit is ``max_bytes`` (YIJING_MAX_BODY_BYTES), unless the
+    route declares its own (:func:`body_limit`) or the body is JSON (:data:`JSON_BODY_LIMIT`)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -106,29 +136,56 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = 0
-                if declared > self.max_bytes:
-                    detail = BodyTooLarge(self.max_bytes).detail
-                    await problem_response(scope, 413, detail=detail)(scope, receive, send)
-                    return
+        declared = _content_length(scope)
+        # Over the service's limit: refused before routing, so no route is even looked up.
+        if declared > self.max_bytes:
+            detail = BodyTooLarge(self.max_bytes).detail
+            await problem_response(scope, 413, detail=detail)(scope, receive, send)
+            return
 
+        limit: int | None = None
         received = 0
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal limit, received
+            if limit is None:
+                # The body is first read after routing, when the route's own limit is known.
+                limit = self._limit_for(scope)
+                if declared > limit:
+                    raise BodyTooLarge(limit)
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if received > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         await self.app(scope, counting_receive, send)
+
+    def _limit_for(self, scope: Scope) -> int:
+        extra = getattr(scope.get("route"), "openapi_extra", None) or {}
+        limit: int | None = extra.get(_ROUTE_LIMIT)
+        if limit is None and _is_json(_content_type(scope)):
+            limit = JSON_BODY_LIMIT
+        return self.max_bytes if limit is None else min(limit, self.max_bytes)
+
+
+def _content_length(scope: Scope) -> int:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return 0
+    return 0
+
+
+def _is_json(content_type: bytes) -> bool:
+    # What FastAPI parses as JSON: application/json and application/*+json (it parses nothing else).
+    media_type = content_type.split(b";", 1)[0].strip()
+    return media_type == b"application/json" or (
+        media_type.startswith(b"application/") and media_type.endswith(b"+json")
+    )
 
 
 class RejectNulMiddleware:

@@ -56,6 +56,8 @@ def document_problems(document: dict[str, Any]) -> dict[str, Any]:
                 _forbid_nul(parameter["schema"])
             _forbid_nul(operation.get("requestBody"))
             responses = operation.setdefault("responses", {})
+            # Any operation may meet a database that is restarting: a retryable 503, never a 500.
+            responses.setdefault("503", {"description": "The database is unreachable for now; retry later"})
             if "requestBody" in operation:
                 # Any body can be unreadable (not UTF-8, not JSON) or too large, whatever the operation.
                 responses.setdefault("400", {"description": "The body could not be read"})

@@ -34,7 +34,7 @@ RETRY_BACKOFF_SECONDS = 5
 async def startup(ctx: Ctx) -> None:
     """Open the worker's engine. Tests pass their own settings in ``ctx``."""
     settings: Settings = ctx.setdefault("settings", get_settings())
-    # arq's command line installs its own log handlers after our import-time setup: take them back.
+    # Whoever started the worker (the runner, a test, a benchmark), its log lines have the project's shape.
     configure_logging(settings.log_level, json=settings.log_json)
     if not settings.database_url:
         raise RuntimeError("YIJING_DATABASE_URL is not set; start the worker through `yijing run`")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from yijing.conflicts import Clash, register
 from yijing.errors import Conflict, NotFound
 
 
@@ -23,3 +24,6 @@ class VolunteerNotServing(Conflict):
     """Only active volunteers join groups."""
 
     code = "volunteer_not_active"
+
+
+register({"uq_groups_site_id_name": Clash(GroupNameTaken, "the site has a group named {name!r} already")})

@@ -8,21 +8,14 @@ import math
 import uuid
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yijing import conflicts
 from yijing.access import Actor, Role
 from yijing.audit import service as audit
-from yijing.db import violated_constraint
 from yijing.errors import InvalidInput, check_version
 from yijing.groups import repository
-from yijing.groups.errors import (
-    AlreadyAMember,
-    GroupNameTaken,
-    GroupNotFound,
-    NotAMember,
-    VolunteerNotServing,
-)
+from yijing.groups.errors import AlreadyAMember, GroupNotFound, NotAMember, VolunteerNotServing
 from yijing.groups.models import Group, GroupMembership
 from yijing.groups.schemas import AutoAssigned, GroupCreate, GroupRead, GroupUpdate, MemberRead
 from yijing.ids import utcnow
@@ -83,22 +76,12 @@ async def list_groups(
     return page_of(reads, limit, lambda read: read)
 
 
-async def _flush(session: AsyncSession, group: Group) -> None:
-    try:
-        async with session.begin_nested():
-            await repository.add(session, group)
-    except IntegrityError as exc:
-        if violated_constraint(exc) == "uq_groups_site_id_name":
-            raise GroupNameTaken(f"the site has a group named {group.name!r} already") from exc
-        raise
-
-
 async def create_group(session: AsyncSession, actor: Actor, data: GroupCreate) -> Group:
     site = await org_repository.get_site(session, data.site_id, actor.scope)
     if site is None:
         raise SiteNotFound(f"no site {data.site_id}")
     group = Group(station_id=site.station_id, **data.model_dump())
-    await _flush(session, group)
+    await conflicts.add(session, group)
     await audit.record(
         session, actor, "group.create", target_type="group", target_id=group.id, station_id=group.station_id,
         changes=data.model_dump(mode="json"),
@@ -115,11 +98,11 @@ async def update_group(
     updates = data.model_dump(exclude_unset=True, exclude_none=True)
     changed = {key: value for key, value in updates.items() if getattr(group, key) != value}
     if changed:
-        for key, value in changed.items():
-            setattr(group, key, value)
-        group.version += 1
-        group.updated_at = utcnow()
-        await _flush(session, group)
+        async with conflicts.changing(session, group):
+            for key, value in changed.items():
+                setattr(group, key, value)
+            group.version += 1
+            group.updated_at = utcnow()
         await audit.record(
             session, actor, "group.update", target_type="group", target_id=group.id,
             station_id=group.station_id, changes=changed,
@@ -263,7 +246,7 @@ async def auto_assign(
         group = Group(
             station_id=site.station_id, site_id=site.id, name=f"第{number}组", target_size=target_size
         )
-        await _flush(session, group)
+        await conflicts.add(session, group)
         for volunteer in volunteers[start : start + size]:
             session.add(
                 GroupMembership(group_id=group.id, volunteer_id=volunteer.id, joined_at=joined_at or now)

@@ -4,7 +4,6 @@ only a commit failing after the file is written can leave one that no row names.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import uuid
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from yijing.hazards.photos import read_photo
 from yijing.hazards.service import get_hazard, record_event
 from yijing.ids import new_id, utcnow
 from yijing.storage import AttachmentStore, ObjectMissing
+from yijing.uploads import off_loop
 
 
 async def add_attachment(
@@ -45,7 +45,7 @@ async def add_attachment(
     if existing is not None:
         return existing, False
     # Decoding a large photo takes a while: off the event loop.
-    photo = await asyncio.to_thread(read_photo, data, strip_gps=strip_gps)
+    photo = await off_loop(read_photo, data, strip_gps=strip_gps)
     attachment_id = new_id()
     attachment = HazardAttachment(
         id=attachment_id,

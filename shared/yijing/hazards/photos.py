@@ -14,6 +14,9 @@ from pillow_heif import register_heif_opener
 from yijing.errors import InvalidInput
 
 register_heif_opener()
+# Every decoder now, at import: Pillow would otherwise import them during the first upload that is not a
+# JPEG or PNG, holding the interpreter for a good part of a second while requests wait.
+Image.init()
 
 # Pillow's format name → the media type stored and served.
 # MPO is a JPEG with further pictures after the first (phones add depth maps and HDR gain maps that way).
@@ -25,8 +28,11 @@ MEDIA_TYPES = {
     "HEIF": "image/heic",
 }
 ACCEPTED = "JPEG, PNG, WebP or HEIC"
-# Larger pictures are refused rather than decoded (a small file can claim a huge size: a decompression bomb).
-MAX_PIXELS = 50_000_000
+# Larger pictures are refused from their header, before decoding (a 200 KB file can claim a huge size: a
+# decompression bomb). 40 Mpx is above any phone camera's main picture (a 48 Mpx sensor saves 12 Mpx by
+# default) and decodes to at most 160 MB, two at a time per process (yijing.uploads.off_loop).
+MAX_PIXELS = 40_000_000
+_TOO_MANY_PIXELS = f"the picture has more than {MAX_PIXELS:,} pixels"
 GPS_IFD = 0x8825
 # What Pillow's decoders raise for a file that is not (or not wholly) an image they read
 # (UnidentifiedImageError is an OSError).
@@ -55,12 +61,14 @@ def _open(data: bytes) -> Image.Image:
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             image = Image.open(io.BytesIO(data))
-        except (*_DECODING_ERRORS, Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+            raise _refuse(_TOO_MANY_PIXELS) from exc
+        except _DECODING_ERRORS as exc:
             raise _refuse(f"the file is not a {ACCEPTED} image") from exc
     if image.format not in MEDIA_TYPES:
         raise _refuse(f"{image.format} images are not accepted: send {ACCEPTED}")
     if image.width * image.height > MAX_PIXELS:
-        raise _refuse(f"the picture has more than {MAX_PIXELS:,} pixels")
+        raise _refuse(_TOO_MANY_PIXELS)
     return image
 
 

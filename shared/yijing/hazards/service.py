@@ -20,7 +20,7 @@ from sqlmodel import col
 
 from yijing.access import STAFF, Actor, Role, StationScope
 from yijing.audit import service as audit
-from yijing.db import violated_constraint
+from yijing.conflicts import violated_constraint
 from yijing.errors import Forbidden, InvalidInput, check_version
 from yijing.hazards import repository
 from yijing.hazards.errors import ClientIdTaken, EvidenceRequired, HazardNotFound, TransitionNotAllowed

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import hmac
+import math
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import structlog
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yijing import ratelimit
 from yijing.access import Actor, ApiScope, Principal, Role, StationScope
 from yijing.audit import service as audit
+from yijing.db import SessionFactory, session_scope
 from yijing.errors import TooManyRequests
 from yijing.identity import repository
 from yijing.identity.errors import AccountDisabled, InvalidCredentials, InvalidToken, RefreshTokenReused
@@ -22,6 +23,7 @@ from yijing.identity.schemas import TokenPair
 from yijing.identity.tokens import AccessClaims, digest, issue_access_token, new_secret, read_access_token
 from yijing.ids import utcnow
 from yijing.personal import PersonalDataProtector, normalise_mobile
+from yijing.redis import GuardedRedis
 from yijing.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -29,16 +31,13 @@ log = structlog.get_logger(__name__)
 API_KEY_PREFIX = "yj"
 # last_used_at is refreshed at most this often, so that a busy key does not write on every request.
 API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
+API_KEY_RATE_WINDOW_SECONDS = 60
 
 
 def user_scope(user: User) -> StationScope:
     if user.role is Role.ADMIN:
         return StationScope.everywhere()
     return StationScope(frozenset({user.station_id}) if user.station_id else frozenset())
-
-
-def _login_throttle_key(fingerprint: str) -> str:
-    return f"login:{fingerprint}"
 
 
 async def _issue_tokens(
@@ -59,24 +58,34 @@ async def _issue_tokens(
 
 async def sign_in(
     session: AsyncSession,
-    redis: Redis,
+    factory: SessionFactory,
     settings: Settings,
     protector: PersonalDataProtector,
     actor: Actor,
     phone: str,
     password: str,
 ) -> TokenPair:
-    """Phone and password to tokens. Repeated failures for one phone lock it for a while (429)."""
+    """Phone and password to tokens. ``login_max_failures`` failed attempts for one number within
+    ``login_lockout_minutes`` lock it (429) for that long from the attempt that locked it.
+
+    The attempt is counted before the password is checked, in a short transaction of its own, before
+    ``session`` holds a connection: parallel guesses see each other's attempts, the count outlives this
+    request's rollback on a wrong password, and no request holds two connections. A success clears the
+    count. PostgreSQL keeps it, not Redis, so the lockout holds while Redis is down."""
     fingerprint = protector.fingerprint(normalise_mobile(phone))
-    window = settings.login_lockout_minutes * 60
-    throttle_key = _login_throttle_key(fingerprint)
-    # Counted before the password is checked, atomically, so parallel guesses cannot slip past the limit;
-    # a successful sign-in clears the count.
-    attempts = await ratelimit.hit(redis, throttle_key, window)
-    if attempts is not None and attempts.count > settings.login_max_failures:
+    now = utcnow()
+    async with session_scope(factory) as counting:
+        locked_until = await repository.count_login_attempt(
+            counting,
+            fingerprint,
+            now,
+            timedelta(minutes=settings.login_lockout_minutes),
+            settings.login_max_failures,
+        )
+    if locked_until is not None:
         raise TooManyRequests(
             "too many failed sign-ins for this phone number; try again later",
-            retry_after=attempts.retry_after,
+            retry_after=max(1, math.ceil((locked_until - now).total_seconds())),
         )
     user = await repository.get_user_by_phone_fingerprint(session, fingerprint)
     if not await verify_password(password, user.password_hash if user else None) or user is None:
@@ -92,7 +101,7 @@ async def sign_in(
         raise InvalidCredentials("the phone number or password is wrong")
     if not user.is_active:
         raise AccountDisabled("this account is disabled")
-    await ratelimit.reset(redis, throttle_key, window)
+    await repository.clear_login_failures(session, fingerprint)
     now = utcnow()
     auth_session = AuthSession(user_id=user.id, expires_at=now + timedelta(days=settings.refresh_token_days))
     await repository.add(session, auth_session)
@@ -201,3 +210,22 @@ async def authenticate_api_key(session: AsyncSession, key: str) -> tuple[Princip
         ApiScope(scope_name) for scope_name in found.scopes if scope_name in ApiScope._value2member_map_
     )
     return Principal("api_key", found.id, scope, api_scopes=scopes), found
+
+
+async def limit_api_key(session: AsyncSession, redis: GuardedRedis, settings: Settings, key: ApiKey) -> bool:
+    """Count one request of ``key`` in the current minute; past the key's limit, 429. Redis counts (cheap);
+    while it is unavailable PostgreSQL does, so that the limit never switches off. True when the count went
+    to PostgreSQL, in ``session``'s transaction: the caller commits it at once, so that it outlives a
+    request that fails and its row is not held for the whole request."""
+    limit = key.rate_limit_per_minute or settings.api_key_rate_limit
+    window = await ratelimit.hit(redis, f"api_key:{key.id}", API_KEY_RATE_WINDOW_SECONDS)
+    in_database = window is None
+    if window is None:
+        start, retry_after = ratelimit.current_window(API_KEY_RATE_WINDOW_SECONDS)
+        count = await repository.count_api_key_request(session, key.id, datetime.fromtimestamp(start, UTC))
+        window = ratelimit.Window(count=count, retry_after=retry_after)
+    if window.count > limit:
+        raise TooManyRequests(
+            f"this API key may make {limit} requests a minute", retry_after=window.retry_after
+        )
+    return in_database

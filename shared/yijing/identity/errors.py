@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from yijing.conflicts import Clash, register
 from yijing.errors import Conflict, Forbidden, NotFound, Unauthenticated
 
 
@@ -39,3 +40,11 @@ class RefreshTokenReused(Unauthenticated):
 
 class AccountDisabled(Unauthenticated):
     code = "account_disabled"
+
+
+register(
+    {
+        "uq_users_phone_fingerprint": Clash(PhoneTaken, "another user has this phone number"),
+        "uq_users_id_card_fingerprint": Clash(IdCardTaken, "another user has this ID-card number"),
+    }
+)

@@ -3,8 +3,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, LargeBinary, Uuid
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import CheckConstraint, Column, DateTime, ForeignKey, Integer, LargeBinary, Uuid
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 from yijing.access import Role
@@ -105,3 +105,32 @@ class ApiKey(SQLModel, table=True):
     created_at: datetime = instant()
     last_used_at: datetime | None = instant(nullable=True)
     version: int = Field(default=1)
+
+
+class LoginFailure(SQLModel, table=True):
+    """The recent sign-in attempts of one phone number that have not (yet) succeeded, for the lockout. In
+    PostgreSQL, not Redis, so that the lockout holds while Redis is down; one row per number, so that one
+    statement counts an attempt and decides the lock atomically."""
+
+    __tablename__ = "login_failures"
+
+    phone_fingerprint: str = Field(max_length=64, primary_key=True)
+    # Within the last lockout period, oldest first. An attempt is counted before its password is checked
+    # (parallel guesses see each other); a successful sign-in deletes the row.
+    attempted_at: list[datetime] = Field(sa_column=Column(ARRAY(DateTime(timezone=True)), nullable=False))
+    locked_until: datetime | None = instant(nullable=True)
+    # The last counted attempt: the nightly purge drops rows whose attempts and lock have all expired.
+    updated_at: datetime = instant(index=True)
+
+
+class ApiKeyUsage(SQLModel, table=True):
+    """Requests of an API key per minute, counted here only while Redis (which counts them otherwise) is
+    unavailable, so that the key's rate limit keeps holding."""
+
+    __tablename__ = "api_key_usage"
+
+    api_key_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("api_keys.id", ondelete="CASCADE"), primary_key=True)
+    )
+    window_start: datetime = Field(sa_column=Column(DateTime(timezone=True), primary_key=True, index=True))
+    requests: int = Field(sa_column=Column(Integer, nullable=False))

@@ -2,15 +2,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from yijing.access import Role, StationScope
-from yijing.identity.models import ApiKey, AuthSession, RefreshToken, User, UserSite
+from yijing.identity.models import (
+    ApiKey,
+    ApiKeyUsage,
+    AuthSession,
+    LoginFailure,
+    RefreshToken,
+    User,
+    UserSite,
+)
 
 
 async def add(session: AsyncSession, record: User | AuthSession | RefreshToken | ApiKey) -> None:
@@ -156,3 +164,85 @@ async def list_api_keys(
 
 async def touch_api_key(session: AsyncSession, key_id: uuid.UUID, now: datetime) -> None:
     await session.execute(update(ApiKey).where(col(ApiKey.id) == key_id).values(last_used_at=now))
+
+
+async def count_api_key_request(session: AsyncSession, key_id: uuid.UUID, window_start: datetime) -> int:
+    """Count one request of the key in the window that starts at ``window_start``; the count so far."""
+    statement = (
+        insert(ApiKeyUsage)
+        .values(api_key_id=key_id, window_start=window_start, requests=1)
+        .on_conflict_do_update(
+            index_elements=["api_key_id", "window_start"],
+            set_={"requests": col(ApiKeyUsage.requests) + 1},
+        )
+        .returning(col(ApiKeyUsage.requests))
+    )
+    return int((await session.execute(statement)).scalar_one())
+
+
+async def delete_api_key_usage_before(session: AsyncSession, cutoff: datetime) -> int:
+    result = await session.execute(delete(ApiKeyUsage).where(col(ApiKeyUsage.window_start) < cutoff))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# Sign-in lockout
+
+# One statement, so that parallel attempts for one number are counted one after another (the row is locked
+# by the upsert): attempts older than the period drop out, this one is appended, and the one that makes
+# ``max_failures`` within the period locks the number for the whole period. A locked number's row is left
+# as it is (the WHERE), so the attempt is refused and the lock is not extended.
+_COUNT_LOGIN_ATTEMPT = text(
+    """
+    INSERT INTO login_failures AS f (phone_fingerprint, attempted_at, locked_until, updated_at)
+    VALUES (
+        :fingerprint, ARRAY[CAST(:now AS timestamptz)],
+        CASE WHEN :max_failures <= 1 THEN CAST(:locked_until AS timestamptz) END, :now
+    )
+    ON CONFLICT (phone_fingerprint) DO UPDATE SET
+        attempted_at = ARRAY(
+            SELECT attempt FROM unnest(f.attempted_at) AS attempt WHERE attempt > :since ORDER BY attempt
+        ) || CAST(:now AS timestamptz),
+        locked_until = CASE
+            WHEN (SELECT count(*) FROM unnest(f.attempted_at) AS attempt WHERE attempt > :since) + 1
+                >= :max_failures
+            THEN CAST(:locked_until AS timestamptz)
+        END,
+        updated_at = :now
+    WHERE f.locked_until IS NULL OR f.locked_until <= :now
+    RETURNING f.locked_until
+    """
+)
+
+
+async def count_login_attempt(
+    session: AsyncSession, fingerprint: str, now: datetime, period: timedelta, max_failures: int
+) -> datetime | None:
+    """Count a sign-in attempt for the number. None when it may go ahead; otherwise the number is locked
+    (by earlier attempts) until the instant returned, and this attempt is not counted."""
+    counted = await session.execute(
+        _COUNT_LOGIN_ATTEMPT,
+        {
+            "fingerprint": fingerprint,
+            "now": now,
+            "since": now - period,
+            "locked_until": now + period,
+            "max_failures": max_failures,
+        },
+    )
+    if counted.one_or_none() is not None:
+        return None
+    # Not counted: the row was locked (the upsert holds it, so this reads the lock that refused it).
+    return await session.scalar(
+        select(col(LoginFailure.locked_until)).where(col(LoginFailure.phone_fingerprint) == fingerprint)
+    )
+
+
+async def clear_login_failures(session: AsyncSession, fingerprint: str) -> None:
+    await session.execute(delete(LoginFailure).where(col(LoginFailure.phone_fingerprint) == fingerprint))
+
+
+async def delete_login_failures_before(session: AsyncSession, cutoff: datetime) -> int:
+    """Rows whose last attempt is older than ``cutoff`` (one lockout period ago: their attempts and lock
+    have all expired)."""
+    result = await session.execute(delete(LoginFailure).where(col(LoginFailure.updated_at) < cutoff))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

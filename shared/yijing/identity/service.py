@@ -6,15 +6,14 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yijing import conflicts
 from yijing.access import Actor, Role
 from yijing.audit import service as audit
-from yijing.db import violated_constraint
 from yijing.errors import Forbidden, InvalidInput, check_version
 from yijing.identity import repository
-from yijing.identity.errors import IdCardTaken, PhoneTaken, RoleNotGrantable, UserNotFound
+from yijing.identity.errors import RoleNotGrantable, UserNotFound
 from yijing.identity.models import User
 from yijing.identity.passwords import hash_password, verify_password
 from yijing.identity.schemas import AdminCreate, MeUpdate, StaffCreate, UserCreate, UserRead, UserUpdate
@@ -137,18 +136,6 @@ async def _check_sites(
         raise SiteNotFound("every site must be a site of the user's station")
 
 
-async def _flush_user(session: AsyncSession, user: User) -> None:
-    try:
-        await repository.add(session, user)
-    except IntegrityError as exc:
-        constraint = violated_constraint(exc)
-        if constraint == "uq_users_phone_fingerprint":
-            raise PhoneTaken("another user has this phone number") from exc
-        if constraint == "uq_users_id_card_fingerprint":
-            raise IdCardTaken("another user has this ID-card number") from exc
-        raise
-
-
 async def _tell_user(
     session: AsyncSession, user: User, kind: str, title: str, lead: str, event_key: str
 ) -> None:
@@ -189,7 +176,7 @@ async def create_user(
         id_card_masked=id_card.masked if id_card else None,
         password_hash=await hash_password(data.password),
     )
-    await _flush_user(session, user)
+    await conflicts.add(session, user)
     await repository.replace_sites(session, user.id, site_ids)
     await audit.record(
         session,
@@ -223,10 +210,40 @@ async def update_user(
             "change your own account through /api/v1/me (a password change needs the current one)"
         )
     _require_manageable(actor, user.role)  # nobody changes a peer or someone who outranks them
+    now = utcnow()
+    async with conflicts.changing(session, user):
+        changes = await _apply(session, actor, user, data, protector, now)
+        if changes:
+            user.version += 1
+            user.updated_at = now
+    if changes:
+        await audit.record(
+            session, actor, "user.update", target_type="user", target_id=user.id,
+            station_id=user.station_id, changes=changes,
+        )  # fmt: skip
+        if "role" in changes:
+            await _tell_user(
+                session,
+                user,
+                "account.role_changed",
+                "您的角色已变更",
+                "您的新角色：",
+                f"{user.id}:{user.version}",
+            )
+    return user
+
+
+async def _apply(
+    session: AsyncSession,
+    actor: Actor,
+    user: User,
+    data: UserUpdate,
+    protector: PersonalDataProtector,
+    now: datetime,
+) -> dict[str, Any]:
+    """Apply an update to the user (sites and sessions included); the changes for the audit log."""
     updates = data.model_dump(exclude_unset=True, exclude_none=True)
     changes: dict[str, Any] = {}
-    now = utcnow()
-
     if "role" in updates and updates["role"] != user.role:
         _require_manageable(actor, updates["role"])
         if (updates["role"] is Role.ADMIN) != (user.role is Role.ADMIN):
@@ -272,25 +289,7 @@ async def update_user(
         changes["is_active"] = user.is_active = updates["is_active"]
         if not user.is_active:
             await repository.revoke_sessions_of(session, user.id, "disabled", now)
-
-    if changes:
-        user.version += 1
-        user.updated_at = now
-        await _flush_user(session, user)
-        await audit.record(
-            session, actor, "user.update", target_type="user", target_id=user.id,
-            station_id=user.station_id, changes=changes,
-        )  # fmt: skip
-        if "role" in changes:
-            await _tell_user(
-                session,
-                user,
-                "account.role_changed",
-                "您的角色已变更",
-                "您的新角色：",
-                f"{user.id}:{user.version}",
-            )
-    return user
+    return changes
 
 
 async def update_me(session: AsyncSession, actor: Actor, data: MeUpdate) -> User:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from yijing.conflicts import Clash, register
 from yijing.errors import Conflict, NotFound
 
 
@@ -9,3 +10,7 @@ class ImportNotFound(NotFound):
 
 class CodeVersionExists(Conflict):
     code = "code_version_exists"
+
+
+# Someone added the same version of the code at the same moment.
+register({"pk_incident_codes": Clash(CodeVersionExists, "version {version} of {kind} {code} was just added")})

@@ -10,20 +10,13 @@ import unicodedata
 import uuid
 
 from yijing.access import StationScope
-from yijing.errors import InvalidInput
 from yijing.incidents import repository, service
 from yijing.jobs.registry import JobContext, JobPayload, JsonDict
+from yijing.uploads import decode_text, off_loop, refusal
 
 REQUIRED = ("source_system", "source_ref", "station_id", "occurred_at", "class_code")
 OPTIONAL = ("site_id", "tags")
 MAX_ERRORS = 1000
-
-
-def _decode(content: bytes) -> str:
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return content.decode("gb18030")  # spreadsheets saved on Chinese Windows
 
 
 def _shown(name: str) -> str:
@@ -34,12 +27,11 @@ def _shown(name: str) -> str:
 def header_of(content: bytes) -> list[str]:
     """The file's columns, or a 422 naming what is wrong with them."""
     try:
-        header = [name.strip() for name in next(csv.reader(io.StringIO(_decode(content), newline="")), [])]
-    except (csv.Error, UnicodeDecodeError) as exc:
-        message = f"the file is not a CSV with a header line: {exc}"
-        raise InvalidInput(
-            message, errors=[{"field": "body.file", "message": message, "code": "not_csv"}]
-        ) from exc
+        header = [
+            name.strip() for name in next(csv.reader(io.StringIO(decode_text(content), newline="")), [])
+        ]
+    except csv.Error as exc:
+        raise refusal(f"the file is not a CSV with a header line: {exc}", "not_csv") from exc
     missing = [name for name in REQUIRED if name not in header]
     unknown = [_shown(name) for name in header if name not in REQUIRED + OPTIONAL]
     repeated = sorted({name for name in header if header.count(name) > 1} - set(unknown))
@@ -47,10 +39,10 @@ def header_of(content: bytes) -> list[str]:
         problems = [f"missing: {', '.join(missing)}"] if missing else []
         problems += [f"unknown: {', '.join(unknown)}"] if unknown else []
         problems += [f"repeated: {', '.join(repeated)}"] if repeated else []
-        raise InvalidInput(
+        raise refusal(
             f"the CSV header is not the expected one ({'; '.join(problems)}); expected columns: "
             f"{', '.join(REQUIRED + OPTIONAL)}",
-            errors=[{"field": "body.file", "message": "; ".join(problems), "code": "columns"}],
+            "columns",
         )
     return header
 
@@ -67,8 +59,9 @@ async def run_import(context: JobContext, payload: ImportPayload) -> JsonDict:
     record = await repository.get_import(session, payload.import_id, for_update=True)
     if record is None or record.content is None:
         return {"outcome": "gone", "detail": "this upload was processed already"}
-    columns = header_of(record.content)
-    staged = await repository.stage_csv(session, columns, _decode(record.content).encode(), limit=MAX_ERRORS)
+    columns = await off_loop(header_of, record.content)
+    text = await off_loop(decode_text, record.content)
+    staged = await repository.stage_csv(session, columns, text.encode(), limit=MAX_ERRORS)
     reach = StationScope(
         None
         if record.station_ids is None

@@ -11,6 +11,7 @@ from yijing.incidents.imports import ImportPayload, header_of, run_import
 from yijing.incidents.models import IncidentImport
 from yijing.jobs import service as jobs
 from yijing.jobs.registry import JobSpec, register
+from yijing.uploads import off_loop
 
 IMPORT = register(
     JobSpec(
@@ -28,7 +29,7 @@ async def request_import(
     session: AsyncSession, actor: Actor, *, file_name: str, content: bytes, keep_valid_rows: bool
 ) -> IncidentImport:
     """Check the header now (a wrong file is a 422 at once), then queue the rows' work."""
-    header_of(content)
+    await off_loop(header_of, content)
     stations = actor.scope.stations
     record = IncidentImport(
         station_ids=None if stations is None else sorted(str(station) for station in stations),

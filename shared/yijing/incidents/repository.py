@@ -125,13 +125,17 @@ async def stage_csv(
             f"CREATE TEMPORARY TABLE {shaped} ON COMMIT DROP AS SELECT *, ARRAY[{outcomes}] AS ok FROM {raw}"
         )
     )
+    # Only the first `limit` problems are fetched: a file of a million malformed rows must not become
+    # millions of Python objects in the worker.
     found = await session.execute(
         text(
             f"SELECT line + 1, check_number FROM {shaped}, generate_subscripts(ok, 1) AS check_number "
-            "WHERE NOT ok[check_number] ORDER BY 1, 2"
-        )
+            "WHERE NOT ok[check_number] ORDER BY 1, 2 LIMIT :limit"
+        ),
+        {"limit": limit},
     )
     problems = [(row, _CSV_SHAPES[number - 1]) for row, number in found.all()]
+    refused = await session.execute(text(f"SELECT count(*) FROM {shaped} WHERE NOT (TRUE = ALL(ok))"))
     staging = f"incidents_incoming_{uuid.uuid4().hex}"
     await session.execute(
         text(
@@ -145,7 +149,7 @@ async def stage_csv(
     )
     rows = int((await session.execute(text(f"SELECT count(*) FROM {raw}"))).scalar_one())
     errors = [{"row": row, "column": column, "message": message} for row, (column, message, _) in problems]
-    return StagedFile(staging, rows, errors[:limit], len({row for row, _ in problems}))
+    return StagedFile(staging, rows, errors, int(refused.scalar_one()))
 
 
 # Why a staged record is refused: (column, message), checked in this order.
@@ -307,11 +311,6 @@ async def latest_code(
     if for_update:
         query = query.with_for_update()
     return (await session.scalars(query)).one_or_none()
-
-
-async def add_code(session: AsyncSession, code: IncidentCode) -> None:
-    session.add(code)
-    await session.flush()
 
 
 async def add_import(session: AsyncSession, record: IncidentImport) -> None:

@@ -24,6 +24,10 @@ SourceRef = Annotated[
 Label = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NOT_BLANK)]
 
 MAX_BATCH = 1000
+# A batch's body is parsed whole before its records can be counted, into Python objects of up to ~27 times
+# its size, so it has a limit of its own (far below the service's 10 MB), sized for its records: one with
+# every field at its longest is 834 bytes of JSON, 1,104 indented by four spaces.
+MAX_BATCH_BYTES = MAX_BATCH * 1536
 
 _EXAMPLE_RECORD: dict[str, Any] = {
     "source_ref": "JQ20231031-000417",

@@ -8,15 +8,15 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yijing import conflicts
 from yijing.access import Actor, Role, StationScope
 from yijing.audit import service as audit
 from yijing.errors import InvalidInput
 from yijing.ids import utcnow
 from yijing.incidents import repository
-from yijing.incidents.errors import CodeVersionExists, ImportNotFound
+from yijing.incidents.errors import ImportNotFound
 from yijing.incidents.models import CodeKind, IncidentCode, IncidentImport
 from yijing.incidents.schemas import CodeVersionCreate, ImportRead, IncidentBatch, IngestResult
 from yijing.jobs import repository as jobs_repository
@@ -143,11 +143,7 @@ async def add_code_version(session: AsyncSession, actor: Actor, data: CodeVersio
         label_en=data.label_en,
         valid_from=data.valid_from,
     )
-    try:
-        async with session.begin_nested():
-            await repository.add_code(session, code)
-    except IntegrityError as exc:  # someone added this version at the same moment
-        raise CodeVersionExists(f"version {code.version} of {code.kind} {code.code} was just added") from exc
+    await conflicts.add(session, code)
     await audit.record(
         session,
         actor,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from yijing.conflicts import Clash, register
 from yijing.errors import Conflict, NotFound
 
 
@@ -25,3 +26,11 @@ class StationInUse(Conflict):
 
 class SiteInUse(Conflict):
     code = "site_in_use"
+
+
+register(
+    {
+        "uq_stations_name": Clash(StationNameTaken, "a station named {name!r} exists already"),
+        "uq_sites_station_id_name": Clash(SiteNameTaken, "the station has a site named {name!r} already"),
+    }
+)

@@ -10,20 +10,13 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yijing import conflicts
 from yijing.access import Actor, StationScope
 from yijing.audit import service as audit
-from yijing.db import violated_constraint
 from yijing.errors import check_version
 from yijing.ids import utcnow
 from yijing.org import repository
-from yijing.org.errors import (
-    SiteInUse,
-    SiteNameTaken,
-    SiteNotFound,
-    StationInUse,
-    StationNameTaken,
-    StationNotFound,
-)
+from yijing.org.errors import SiteInUse, SiteNotFound, StationInUse, StationNotFound
 from yijing.org.models import Site, SiteKind, Station
 from yijing.org.schemas import (
     Location,
@@ -35,18 +28,6 @@ from yijing.org.schemas import (
     StationUpdate,
 )
 from yijing.pagination import Page, decode_cursor, page_of
-
-
-async def _flush(session: AsyncSession, record: Station | Site) -> None:
-    try:
-        await repository.add(session, record)
-    except IntegrityError as exc:
-        constraint = violated_constraint(exc)
-        if constraint == "uq_stations_name":
-            raise StationNameTaken(f"a station named {record.name!r} exists already") from exc
-        if constraint == "uq_sites_station_id_name":
-            raise SiteNameTaken(f"the station has a site named {record.name!r} already") from exc
-        raise
 
 
 def _changes(record: Station | Site, updates: dict[str, Any]) -> dict[str, Any]:
@@ -70,7 +51,7 @@ async def _save_new(
     station_id: uuid.UUID,
 ) -> None:
     """Write a new record with its audit event (the request's fields as the changes)."""
-    await _flush(session, record)
+    await conflicts.add(session, record)
     await audit.record(
         session, actor, f"{target_type}.create", target_type=target_type, target_id=record.id,
         station_id=station_id, changes=data.model_dump(mode="json", exclude_none=True),
@@ -87,9 +68,9 @@ async def _save_changes(
     station_id: uuid.UUID,
 ) -> None:
     """Apply ``updates``; if anything really changed, write it with its audit event."""
-    changes = _changes(record, updates)
+    async with conflicts.changing(session, record):
+        changes = _changes(record, updates)
     if changes:
-        await _flush(session, record)
         await audit.record(
             session, actor, f"{target_type}.update", target_type=target_type, target_id=record.id,
             station_id=station_id, changes=changes,

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
+from typing import Any
 
 import structlog
 from arq.connections import ArqRedis
+from arq.jobs import Job
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +20,7 @@ from yijing.ids import utcnow
 from yijing.jobs.registry import JobSpec, P
 from yijing.outbox import repository
 from yijing.outbox.models import OutboxMessage
+from yijing.redis import GuardedRedis
 
 log = structlog.get_logger(__name__)
 
@@ -25,6 +28,15 @@ log = structlog.get_logger(__name__)
 # its commit instead of waiting for the worker's periodic relay.
 _EMITTED = "yijing.outbox.emitted"
 RELAY_BATCH = 100
+
+
+@dataclass(frozen=True)
+class Emitted:
+    """A message as emitted: all an after-commit relay needs to send it without reading the database."""
+
+    id: uuid.UUID
+    job_name: str
+    arguments: dict[str, Any]
 
 
 async def emit(
@@ -37,14 +49,24 @@ async def emit(
     if run_id is not None:
         arguments["run_id"] = str(run_id)
     message = await repository.add(session, OutboxMessage(job_name=spec.name, arguments=arguments))
-    session.info.setdefault(_EMITTED, []).append(message.id)
+    session.info.setdefault(_EMITTED, []).append(Emitted(message.id, message.job_name, message.arguments))
     return message
 
 
-def take_emitted(session: AsyncSession) -> list[uuid.UUID]:
-    """The ids this session's transaction emitted (and forget them)."""
-    ids: list[uuid.UUID] = session.info.pop(_EMITTED, [])
-    return ids
+def take_emitted(session: AsyncSession) -> list[Emitted]:
+    """The messages this session's transaction emitted (and forget them)."""
+    emitted: list[Emitted] = session.info.pop(_EMITTED, [])
+    return emitted
+
+
+async def _enqueue(redis: ArqRedis, message: OutboxMessage | Emitted) -> Job | None:
+    return await redis.enqueue_job(message.job_name, _job_id=str(message.id), **message.arguments)
+
+
+def _record_failure(message: OutboxMessage, error: BaseException) -> None:
+    message.relay_attempts += 1
+    message.last_error = f"{type(error).__name__}: {error}"[:1000]
+    log.warning("outbox_relay_failed", message_id=str(message.id), error=message.last_error)
 
 
 @dataclass(frozen=True)
@@ -67,11 +89,9 @@ async def relay(
             messages = await repository.lock_pending(session, limit=RELAY_BATCH, ids=ids)
             for position, message in enumerate(messages):
                 try:
-                    await redis.enqueue_job(message.job_name, _job_id=str(message.id), **message.arguments)
+                    await _enqueue(redis, message)
                 except (RedisError, OSError) as exc:
-                    message.relay_attempts += 1
-                    message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-                    log.warning("outbox_relay_failed", message_id=str(message.id), error=message.last_error)
+                    _record_failure(message, exc)
                     return RelayResult(sent=sent, failed=len(messages) - position)
                 message.relayed_at = utcnow()
                 sent += 1
@@ -79,25 +99,36 @@ async def relay(
             return RelayResult(sent=sent, failed=0)
 
 
-# After a failed after-commit relay, this process leaves relaying to the worker for a while: otherwise, with
-# Redis down, every write would hold a database connection through Redis's connect timeout.
-RELAY_PAUSE_SECONDS = 10.0
-_relay_paused_until = 0.0
-
-
-async def relay_after_commit(factory: SessionFactory, redis: ArqRedis, ids: Sequence[uuid.UUID]) -> None:
+async def relay_after_commit(
+    factory: SessionFactory, redis: GuardedRedis, emitted: Sequence[Emitted]
+) -> None:
     """Best effort, right after an edge commits: a failure here is logged, never raised, because the change
-    is already committed and the worker's periodic relay will send the message."""
-    global _relay_paused_until
-    if not ids or time.monotonic() < _relay_paused_until:
+    is already committed and the worker's periodic relay will send the message.
+
+    Redis first, with no database connection or row lock held while it answers (or does not), and not at
+    all while Redis's breaker is open; then one short transaction records what happened. Rows another
+    relay holds are skipped: that relay records them."""
+    if not emitted or redis.is_open:
         return
+    sent: set[uuid.UUID] = set()
+    failure: tuple[uuid.UUID, Exception] | None = None
+    for message in emitted:
+        try:
+            await redis.call(partial(_enqueue, message=message))
+        except Exception as exc:  # recorded on the message, which the worker's relay retries
+            failure = (message.id, exc)
+            break
+        sent.add(message.id)
+    attempted = [*sent, *([failure[0]] if failure else [])]
     try:
-        result = await relay(factory, redis, ids=ids)
+        async with session_scope(factory) as session:
+            for row in await repository.lock_pending(session, limit=len(attempted), ids=attempted):
+                if row.id in sent:
+                    row.relayed_at = utcnow()
+                elif failure is not None:
+                    _record_failure(row, failure[1])
     except Exception:
         log.warning("outbox_relay_after_commit_failed", exc_info=True)
-        result = RelayResult(sent=0, failed=len(ids))
-    if result.failed:
-        _relay_paused_until = time.monotonic() + RELAY_PAUSE_SECONDS
 
 
 async def purge_relayed(session: AsyncSession, *, older_than: timedelta) -> int:

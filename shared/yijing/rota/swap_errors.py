@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from yijing.conflicts import Clash, register
 from yijing.errors import Conflict, Forbidden, NotFound
 
 
@@ -43,3 +44,13 @@ class NotSwapParty(Forbidden):
     """A volunteer acting on a swap (or a week) that is not theirs to act on."""
 
     code = "swap_not_yours"
+
+
+# One open swap per week: a request that raced another past the service's check.
+register(
+    {
+        "uq_captain_swaps_open_week": Clash(
+            SwapAlreadyOpen, "the week has an open swap already ({holder})", holder="existing_swap_id"
+        )
+    }
+)

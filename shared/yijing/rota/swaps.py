@@ -13,12 +13,11 @@ from collections.abc import Sequence
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yijing import conflicts
 from yijing.access import STAFF, Actor
 from yijing.audit import service as audit
-from yijing.db import violated_constraint
 from yijing.errors import InvalidInput
 from yijing.groups import service as groups
 from yijing.groups.errors import GroupNotFound
@@ -40,9 +39,6 @@ from yijing.rota.swap_errors import (
     SwapTargetNotServing,
 )
 from yijing.rota.swap_schemas import SwapCreate, SwapDecision, SwapRead
-
-OPEN_WEEK_INDEX = "uq_captain_swaps_open_week"
-
 
 # Reading
 
@@ -205,18 +201,7 @@ async def request_swap(
         expires_at=week.starts_at,
         created_at=now,
     )
-    try:
-        async with session.begin_nested():
-            session.add(swap)
-            await session.flush()
-    except IntegrityError as exc:  # an open swap of the week committed meanwhile
-        if violated_constraint(exc) != OPEN_WEEK_INDEX:
-            raise
-        raced = await repository.lock_open_swap_of_week(session, week.id)
-        raise SwapAlreadyOpen(
-            f"the week starting {week_start} has an open swap already",
-            existing_swap_id=str(raced.id) if raced else None,
-        ) from exc
+    await conflicts.add(session, swap)  # an open swap of the week committed meanwhile: SwapAlreadyOpen
     names = await repository.volunteer_names(session, [week.volunteer_id])
     await _tell(
         session,

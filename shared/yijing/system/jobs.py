@@ -16,6 +16,6 @@ PURGE = register(
         name="system.purge",
         payload_model=PurgePayload,
         handler=purge,
-        summary="Delete relayed outbox rows and heartbeats past their retention",
+        summary="Delete relayed outbox rows, heartbeats, sign-in attempts and API-key counts past their use",
     )
 )

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import Field
 
+from yijing.identity import repository as identity_repository
+from yijing.identity.auth import API_KEY_RATE_WINDOW_SECONDS
 from yijing.ids import utcnow
 from yijing.jobs.registry import JobContext, JobPayload, JsonDict
 from yijing.outbox import service as outbox
@@ -39,10 +41,21 @@ async def heartbeat(context: JobContext, payload: HeartbeatPayload) -> JsonDict:
 
 
 async def purge(context: JobContext, payload: PurgePayload) -> JsonDict:
-    """Delete relayed outbox rows and old heartbeats past their retention."""
+    """Delete relayed outbox rows and old heartbeats past their retention, and sign-in attempts and API-key
+    request counts that no longer count."""
     days = payload.outbox_retention_days or context.settings.outbox_retention_days
     outbox_deleted = await outbox.purge_relayed(context.session, older_than=timedelta(days=days))
-    heartbeats_deleted = await repository.delete_heartbeats_before(
-        context.session, utcnow() - HEARTBEAT_RETENTION
+    now = utcnow()
+    heartbeats_deleted = await repository.delete_heartbeats_before(context.session, now - HEARTBEAT_RETENTION)
+    login_failures_deleted = await identity_repository.delete_login_failures_before(
+        context.session, now - timedelta(minutes=context.settings.login_lockout_minutes)
     )
-    return {"outbox_deleted": outbox_deleted, "heartbeats_deleted": heartbeats_deleted}
+    api_key_usage_deleted = await identity_repository.delete_api_key_usage_before(
+        context.session, now - timedelta(seconds=API_KEY_RATE_WINDOW_SECONDS)
+    )
+    return {
+        "outbox_deleted": outbox_deleted,
+        "heartbeats_deleted": heartbeats_deleted,
+        "login_failures_deleted": login_failures_deleted,
+        "api_key_usage_deleted": api_key_usage_deleted,
+    }

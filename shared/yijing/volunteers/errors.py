@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from yijing.conflicts import Clash, register
 from yijing.errors import Conflict, NotFound
 
 
@@ -25,3 +26,22 @@ class TransitionNotAllowed(Conflict):
     """A lifecycle action the volunteer's status does not allow: the problem lists the ones it does."""
 
     code = "transition_not_allowed"
+
+
+register(
+    {
+        "uq_volunteers_station_id_id_card_fingerprint": Clash(
+            VolunteerExists,
+            "this person (by ID-card number) is already volunteer {holder} of the station",
+            holder="existing_volunteer_id",
+        ),
+        "uq_volunteers_station_id_badge_number": Clash(
+            BadgeNumberTaken,
+            "badge number {badge_number} belongs to volunteer {holder}",
+            holder="existing_volunteer_id",
+        ),
+        "uq_volunteers_user_id": Clash(
+            AccountAlreadyLinked, "that account is linked to another volunteer already"
+        ),
+    }
+)

@@ -10,11 +10,8 @@ import csv
 import io
 import re
 import uuid
-import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
-from enum import StrEnum
+from datetime import date
 from typing import Any
 
 import openpyxl
@@ -25,13 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from yijing.access import SYSTEM, StationScope
 from yijing.audit import service as audit
-from yijing.errors import DomainError, InvalidInput, NotFound
+from yijing.errors import DomainError, NotFound
 from yijing.ids import station_today
 from yijing.jobs.registry import JobContext, JobPayload, JsonDict
 from yijing.org import repository as org_repository
 from yijing.org.errors import StationNotFound
 from yijing.personal import protector_for
 from yijing.stats.jobs import queue_recompute
+from yijing.uploads import FileFormat, SheetLimits, off_loop, refusal, sheet_rows
 from yijing.volunteers import repository
 from yijing.volunteers.models import Gender, VolunteerSource, VolunteerStatus
 from yijing.volunteers.schemas import GENDER_LABELS_ZH, SOURCE_LABELS_ZH, STATUS_LABELS_ZH, VolunteerCreate
@@ -40,11 +38,6 @@ from yijing.volunteers.service import enrolment_problems, enrolment_row, volunte
 MAX_ROWS = 20_000
 # Rows validated between two progress reports.
 PROGRESS_EVERY = 1_000
-
-
-class FileFormat(StrEnum):
-    CSV = "csv"
-    XLSX = "xlsx"
 
 
 @dataclass(frozen=True)
@@ -88,10 +81,6 @@ _SKILL_SEPARATORS = re.compile(r"[、,，;；\s]+")
 _SLASHED_DATE = re.compile(r"^([0-9]{4})[/.-]([0-9]{1,2})[/.-]([0-9]{1,2})$")
 
 
-class ImportFileInvalid(InvalidInput):
-    code = "import_file_invalid"
-
-
 class ImportNotFound(NotFound):
     code = "volunteer_import_not_found"
 
@@ -101,62 +90,11 @@ class ImportAlreadyProcessed(DomainError):
     code = "volunteer_import_processed"
 
 
-def _file_error(message: str, code: str) -> ImportFileInvalid:
-    return ImportFileInvalid(message, errors=[{"field": "body.file", "message": message, "code": code}])
-
-
 # Reading files
 
-
-_OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97–2003 (.xls), WPS .et
-
-
-def detect_format(content: bytes) -> FileFormat:
-    """By content, not by name: an XLSX file is a zip archive; anything else is read as CSV text."""
-    if content.startswith(_OLE2_SIGNATURE):
-        raise _file_error("old Excel (.xls) workbooks are not read: save the file as .xlsx or CSV", "xls")
-    return FileFormat.XLSX if content[:4] == b"PK\x03\x04" else FileFormat.CSV
-
-
-def _decode(content: bytes) -> str:
-    # UTF-8 (with or without the BOM Excel writes), else GB 18030, in which Chinese Excel saves "CSV".
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise _file_error("the CSV file is neither UTF-8 nor GB 18030 text", "encoding")
-
-
-def _cell_text(value: Any) -> str | None:
-    """A cell as text: Excel gives numbers and dates as such; an empty cell is None."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value).strip()
-    return text or None
-
-
-def _rows(content: bytes, file_format: FileFormat) -> Iterator[list[str | None]]:
-    if file_format is FileFormat.CSV:
-        for row in csv.reader(io.StringIO(_decode(content), newline="")):
-            yield [_cell_text(cell) for cell in row]
-        return
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise _file_error("the file is not a readable XLSX workbook", "xlsx_unreadable") from exc
-    try:
-        sheet = workbook.worksheets[0]
-        for values in sheet.iter_rows(values_only=True):
-            yield [_cell_text(value) for value in values]
-    finally:
-        workbook.close()
+# Bounds for reading one file (see yijing.uploads): lines count blank ones too, so there is room for the
+# template's thousand pre-formatted rows around a full file.
+SHEET_LIMITS = SheetLimits(rows=2 * MAX_ROWS, columns=64)
 
 
 @dataclass(frozen=True)
@@ -165,15 +103,13 @@ class SheetRow:
     values: dict[str, str]
 
 
-def read_sheet(content: bytes, file_format: FileFormat) -> list[SheetRow]:
-    """The data rows (blank ones skipped), keyed by column; a file-level problem raises ImportFileInvalid."""
-    rows = _rows(content, file_format)
-    try:
-        header = next(rows)
-    except StopIteration:
-        raise _file_error("the file is empty; start from the template", "empty") from None
-    except csv.Error as exc:
-        raise _file_error(f"the CSV file cannot be read: {exc}", "csv_unreadable") from exc
+def read_sheet(content: bytes) -> list[SheetRow]:
+    """The data rows (blank ones skipped), keyed by column; a problem with the file as a whole (its
+    bounds, its header) raises UploadRefused. CPU work: call it through ``uploads.off_loop``."""
+    rows = sheet_rows(content, SHEET_LIMITS)
+    header = next(rows, None)
+    if header is None:
+        raise refusal("the file is empty; start from the template", "empty")
     keys: list[str | None] = []
     for position, name in enumerate(header, start=1):
         if name is None:
@@ -181,25 +117,22 @@ def read_sheet(content: bytes, file_format: FileFormat) -> list[SheetRow]:
             continue
         column = _COLUMN_BY_HEADER.get(name.strip().lower() if name.isascii() else name.strip())
         if column is None:
-            raise _file_error(f"column {position} has an unknown header {name!r}; use the template", "header")
+            raise refusal(f"column {position} has an unknown header {name!r}; use the template", "header")
         if column.key in keys:
-            raise _file_error(f"the column {name!r} appears twice", "header")
+            raise refusal(f"the column {name!r} appears twice", "header")
         keys.append(column.key)
     missing = [column.label for column in COLUMNS if column.required and column.key not in keys]
     if missing:
-        raise _file_error(f"required columns are missing: {'、'.join(missing)}", "header")
+        raise refusal(f"required columns are missing: {'、'.join(missing)}", "header")
     sheet: list[SheetRow] = []
-    try:
-        for number, row in enumerate(rows, start=2):
-            values = {key: value for key, value in zip(keys, row, strict=False) if key and value is not None}
-            if values:
-                sheet.append(SheetRow(number, values))
-            if len(sheet) > MAX_ROWS:
-                raise _file_error(f"the file has more than {MAX_ROWS} rows; split it", "too_many_rows")
-    except csv.Error as exc:
-        raise _file_error(f"the CSV file cannot be read: {exc}", "csv_unreadable") from exc
+    for number, row in enumerate(rows, start=2):
+        values = {key: value for key, value in zip(keys, row, strict=False) if key and value is not None}
+        if values:
+            sheet.append(SheetRow(number, values))
+        if len(sheet) > MAX_ROWS:
+            raise refusal(f"the file has more than {MAX_ROWS} rows; split it", "too_many_rows")
     if not sheet:
-        raise _file_error("the file has a header row but no volunteers", "no_rows")
+        raise refusal("the file has a header row but no volunteers", "no_rows")
     return sheet
 
 
@@ -371,7 +304,7 @@ async def run_import(context: JobContext, payload: ImportPayload) -> JsonDict:
     await repository.lock_station_imports(session, record.station_id)
     protector = protector_for(context.settings.personal_data_key)
     content = protector.open_bytes(record.content_sealed)
-    rows = read_sheet(content, FileFormat(record.file_format))
+    rows = await off_loop(read_sheet, content)
     station = await org_repository.get_station(session, record.station_id, StationScope.everywhere())
     if station is None:
         raise StationNotFound(f"no station {record.station_id}")

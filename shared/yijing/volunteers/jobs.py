@@ -14,8 +14,9 @@ from yijing.jobs.registry import JobSpec, register
 from yijing.org import repository as org_repository
 from yijing.org.errors import StationNotFound
 from yijing.personal import PersonalDataProtector
+from yijing.uploads import detect_format, off_loop
 from yijing.volunteers import repository
-from yijing.volunteers.imports import ImportPayload, detect_format, read_sheet, run_import
+from yijing.volunteers.imports import ImportPayload, read_sheet, run_import
 from yijing.volunteers.models import VolunteerImport
 
 IMPORT = register(
@@ -53,7 +54,7 @@ async def request_import(
     if await org_repository.get_station(session, station_id, actor.scope) is None:
         raise StationNotFound(f"no station {station_id}")
     file_format = detect_format(content)
-    rows = read_sheet(content, file_format)
+    rows = await off_loop(read_sheet, content)
     record = VolunteerImport(
         station_id=station_id,
         file_name=file_name,

@@ -10,12 +10,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yijing import conflicts
 from yijing.access import Actor, Role, StationScope
 from yijing.audit import service as audit
-from yijing.db import violated_constraint
 from yijing.errors import Forbidden, InvalidInput, check_version
 from yijing.identity import repository as identity_repository
 from yijing.identity.errors import UserNotFound
@@ -29,13 +28,7 @@ from yijing.pagination import Page, decode_cursor, page_of
 from yijing.personal import MOBILE_PATTERN, PersonalDataProtector
 from yijing.stats.jobs import queue_recompute
 from yijing.volunteers import repository
-from yijing.volunteers.errors import (
-    AccountAlreadyLinked,
-    BadgeNumberTaken,
-    TransitionNotAllowed,
-    VolunteerExists,
-    VolunteerNotFound,
-)
+from yijing.volunteers.errors import TransitionNotAllowed, VolunteerNotFound
 from yijing.volunteers.models import Volunteer, VolunteerSource, VolunteerStatus, VolunteerStatusChange
 from yijing.volunteers.schemas import (
     STATUS_LABELS_ZH,
@@ -122,32 +115,6 @@ async def _check_account(session: AsyncSession, volunteer: Volunteer, user_id: u
                 {"field": "body.user_id", "message": f"the account's role is {user.role}", "code": "role"}
             ],
         )
-
-
-async def _flush(session: AsyncSession, volunteer: Volunteer) -> None:
-    """Write the volunteer; a clash with another record becomes a 409 that names that record."""
-    try:
-        async with session.begin_nested():
-            await repository.add(session, volunteer)
-    except IntegrityError as exc:
-        constraint = violated_constraint(exc)
-        if constraint == "uq_volunteers_station_id_id_card_fingerprint":
-            card = volunteer.id_card_fingerprint
-            existing = (await repository.ids_by_id_card(session, volunteer.station_id, [card])).get(card)
-            raise VolunteerExists(
-                f"this person (by ID-card number) is already volunteer {existing} of the station",
-                existing_volunteer_id=str(existing),
-            ) from exc
-        if constraint == "uq_volunteers_station_id_badge_number" and volunteer.badge_number:
-            badge = volunteer.badge_number
-            existing = (await repository.ids_by_badge(session, volunteer.station_id, [badge])).get(badge)
-            raise BadgeNumberTaken(
-                f"badge number {volunteer.badge_number} belongs to volunteer {existing}",
-                existing_volunteer_id=str(existing),
-            ) from exc
-        if constraint == "uq_volunteers_user_id":
-            raise AccountAlreadyLinked("that account is linked to another volunteer already") from exc
-        raise
 
 
 def enrolment_row(volunteer: Mapping[str, Any], action: str, actor_id: uuid.UUID | None) -> dict[str, Any]:
@@ -319,7 +286,7 @@ async def create_volunteer(
     volunteer = Volunteer(**row)
     if data.user_id is not None:
         await _check_account(session, volunteer, data.user_id)
-    await _flush(session, volunteer)
+    await conflicts.add(session, volunteer)
     await repository.add(session, VolunteerStatusChange(**enrolment_row(row, "enrol", actor.user_id)))
     await queue_recompute(session, "volunteers_joined", volunteer.station_id, [volunteer.joined_on])
     await audit.record(
@@ -360,11 +327,12 @@ def _apply(volunteer: Volunteer, updates: dict[str, Any]) -> dict[str, Any]:
 async def _save_changes(
     session: AsyncSession, actor: Actor, volunteer: Volunteer, updates: dict[str, Any], action: str
 ) -> None:
-    changes = _apply(volunteer, updates)
+    async with conflicts.changing(session, volunteer):
+        changes = _apply(volunteer, updates)
+        if changes:
+            volunteer.version += 1
+            volunteer.updated_at = utcnow()
     if changes:
-        volunteer.version += 1
-        volunteer.updated_at = utcnow()
-        await _flush(session, volunteer)
         await audit.record(
             session, actor, action, target_type="volunteer", target_id=volunteer.id,
             station_id=volunteer.station_id, changes=changes,

@@ -9,7 +9,7 @@ from yijing.access import EVERY_ROLE, Actor
 from yijing.identity import auth
 from yijing.identity.schemas import RefreshRequest, TokenPair
 from yijing_api.auth import PUBLIC, Access
-from yijing_api.deps import ProtectorDep, RedisDep, SessionDep, SettingsDep
+from yijing_api.deps import ProtectorDep, SessionDep, SessionFactoryDep, SettingsDep
 from yijing_api.problems import problem_responses
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -30,12 +30,12 @@ async def sign_in(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     request: Request,
     session: SessionDep,
-    redis: RedisDep,
+    factory: SessionFactoryDep,
     settings: SettingsDep,
     protector: ProtectorDep,
     actor: Annotated[Actor, Depends(PUBLIC)],
 ) -> TokenPair:
-    return await auth.sign_in(session, redis, settings, protector, actor, form.username, form.password)
+    return await auth.sign_in(session, factory, settings, protector, actor, form.username, form.password)
 
 
 @router.post(

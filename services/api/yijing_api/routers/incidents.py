@@ -10,9 +10,17 @@ from yijing.access import ADMINS, STAFF, Actor, ApiScope
 from yijing.incidents import jobs, service
 from yijing.incidents.imports import OPTIONAL, REQUIRED
 from yijing.incidents.models import CodeKind
-from yijing.incidents.schemas import CodeRead, CodeVersionCreate, ImportRead, IncidentBatch, IngestResult
+from yijing.incidents.schemas import (
+    MAX_BATCH_BYTES,
+    CodeRead,
+    CodeVersionCreate,
+    ImportRead,
+    IncidentBatch,
+    IngestResult,
+)
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep
+from yijing_api.middleware import body_limit
 from yijing_api.params import QueryBool, upload_name
 from yijing_api.problems import problem_responses
 
@@ -31,8 +39,10 @@ MANAGE_CODES = Access(ADMINS)
     description="Each record is stored once by (`source_system`, `source_ref`): sent again, it is updated "
     "when it differs and left alone when it does not. The batch is all or nothing: a record naming a "
     "station outside the key's reach, a site of another station, or a class or tag not valid on its day "
-    "refuses the batch with 422, every refused record named in `errors`. The days touched are recounted.",
+    "refuses the batch with 422, every refused record named in `errors`. The days touched are recounted. "
+    f"The body may be at most {MAX_BATCH_BYTES:,} bytes (413 beyond).",
     responses=problem_responses(401, 403, 413, 422, 429),
+    openapi_extra=body_limit(MAX_BATCH_BYTES),
 )
 async def ingest(
     batch: IncidentBatch, session: SessionDep, actor: Annotated[Actor, Depends(WRITE)]

@@ -66,7 +66,7 @@ async def readiness(
     checks: dict[str, CheckState] = dict(
         zip(
             ("database", "redis"),
-            await asyncio.gather(_check(ping(factory)), _check(redis.ping())),
+            await asyncio.gather(_check(ping(factory)), _check(redis.client.ping())),
             strict=True,
         )
     )

@@ -10,8 +10,9 @@ from yijing.access import STAFF, Actor, ApiScope
 from yijing.jobs.schemas import JobRead
 from yijing.pagination import DEFAULT_LIMIT, Page
 from yijing.types import Instant
+from yijing.uploads import FileFormat
 from yijing.volunteers import jobs, service
-from yijing.volunteers.imports import COLUMNS, FileFormat, template
+from yijing.volunteers.imports import COLUMNS, template
 from yijing.volunteers.models import VolunteerSource, VolunteerStatus
 from yijing.volunteers.schemas import (
     StatusAction,

@@ -106,7 +106,8 @@ def database_unreachable(error: BaseException) -> bool:
             "/asyncpg/" in frame.filename for frame in traceback.extract_tb(cause.__traceback__)
         ):
             return True
-        cause = cause.__cause__
+        # SQLAlchemy keeps the driver's error as ``orig`` (a connect error also as the cause).
+        cause = cause.__cause__ or (cause.orig if isinstance(cause, DBAPIError) else None)
     return False
 
 

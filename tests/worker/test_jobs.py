@@ -2,6 +2,7 @@
 
 import asyncio
 
+import asyncpg
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
@@ -176,3 +177,10 @@ class _DriverError(Exception):
 @pytest.mark.parametrize(("sqlstate", "transient"), [("40P01", True), ("40001", True), ("23505", False)])
 def test_deadlocks_and_serialisation_failures_are_retried(sqlstate, transient):
     assert service.is_transient(DBAPIError("INSERT …", {}, _DriverError(sqlstate))) is transient
+
+
+def test_a_database_that_is_starting_up_is_retried_like_one_that_is_down():
+    """SQLAlchemy reports "the database system is starting up" as a plain DBAPIError: a restart, not a bug."""
+    starting = DBAPIError(None, None, asyncpg.CannotConnectNowError("the database system is starting up"))
+    assert service.is_transient(starting)
+    assert not service.is_transient(DBAPIError("SELECT …", {}, ValueError("a bug")))

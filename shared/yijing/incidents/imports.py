@@ -24,12 +24,12 @@ def _shown(name: str) -> str:
     return "".join(char for char in name if not unicodedata.category(char).startswith("C"))[:40] or "(blank)"
 
 
-def header_of(content: bytes) -> list[str]:
-    """The file's columns, or a 422 naming what is wrong with them."""
+def read_csv(content: bytes) -> tuple[list[str], str]:
+    """The file's columns and its text (decoded once), or a 422 naming what is wrong with them. CPU work on
+    up to the body limit: call it through ``uploads.off_loop``."""
+    text = decode_text(content)
     try:
-        header = [
-            name.strip() for name in next(csv.reader(io.StringIO(decode_text(content), newline="")), [])
-        ]
+        header = [name.strip() for name in next(csv.reader(io.StringIO(text, newline="")), [])]
     except csv.Error as exc:
         raise refusal(f"the file is not a CSV with a header line: {exc}", "not_csv") from exc
     missing = [name for name in REQUIRED if name not in header]
@@ -44,7 +44,7 @@ def header_of(content: bytes) -> list[str]:
             f"{', '.join(REQUIRED + OPTIONAL)}",
             "columns",
         )
-    return header
+    return header, text
 
 
 class ImportPayload(JobPayload):
@@ -59,8 +59,7 @@ async def run_import(context: JobContext, payload: ImportPayload) -> JsonDict:
     record = await repository.get_import(session, payload.import_id, for_update=True)
     if record is None or record.content is None:
         return {"outcome": "gone", "detail": "this upload was processed already"}
-    columns = await off_loop(header_of, record.content)
-    text = await off_loop(decode_text, record.content)
+    columns, text = await off_loop(read_csv, record.content)
     staged = await repository.stage_csv(session, columns, text.encode(), limit=MAX_ERRORS)
     reach = StationScope(
         None

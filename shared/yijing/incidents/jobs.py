@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from yijing.access import Actor
 from yijing.audit import service as audit
 from yijing.incidents import repository
-from yijing.incidents.imports import ImportPayload, header_of, run_import
+from yijing.incidents.imports import ImportPayload, read_csv, run_import
 from yijing.incidents.models import IncidentImport
 from yijing.jobs import service as jobs
 from yijing.jobs.registry import JobSpec, register
@@ -29,7 +29,7 @@ async def request_import(
     session: AsyncSession, actor: Actor, *, file_name: str, content: bytes, keep_valid_rows: bool
 ) -> IncidentImport:
     """Check the header now (a wrong file is a 422 at once), then queue the rows' work."""
-    await off_loop(header_of, content)
+    await off_loop(read_csv, content)
     stations = actor.scope.stations
     record = IncidentImport(
         station_ids=None if stations is None else sorted(str(station) for station in stations),

@@ -10,11 +10,11 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yijing.access import Actor
-from yijing.db import SessionFactory, session_scope
+from yijing.db import SessionFactory, database_unreachable, session_scope
 from yijing.errors import DomainError
 from yijing.ids import utcnow
 from yijing.jobs import repository
@@ -84,15 +84,12 @@ _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Failures worth another try: the database or the network went away, or PostgreSQL broke a deadlock or a
-    serialisation conflict by aborting this transaction; not a bug or bad data."""
-    if isinstance(exc, DBAPIError) and (
-        exc.connection_invalidated or getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES
-    ):
+    """Failures worth another try: the database or the network went away (the same test the API's 503 uses),
+    or PostgreSQL broke a deadlock or a serialisation conflict by aborting this transaction; not a bug or bad
+    data."""
+    if isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
         return True
-    return isinstance(
-        exc, OperationalError | InterfaceError | ConnectionError | TimeoutError | RedisConnectionError
-    )
+    return database_unreachable(exc) or isinstance(exc, ConnectionError | TimeoutError | RedisConnectionError)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from sqlmodel import col
 from tests.world import make_api_key
 from yijing.access import ApiScope, Role
 from yijing.db import session_scope
+from yijing.ids import station_today
 from yijing.jobs import service as jobs
 from yijing.org.models import Site
 from yijing.outbox import service as outbox
@@ -447,7 +448,7 @@ async def test_hazard_and_volunteer_figures_follow_their_records(
         f"{url}/eliminate", json={"inspection_note": "已更换"}, headers=world.headers(Role.ASSISTANT)
     )
     await settle(session_factory, settings, redis, run_worker, check=False)  # the recounts the writes queued
-    this_month = date.today().strftime("%Y-%m")
+    this_month = station_today(world.own.station.timezone).strftime("%Y-%m")
     overview = (
         await client.get("/api/v1/stats/overview", params={"period": this_month}, headers=officer)
     ).json()
@@ -491,7 +492,7 @@ async def test_snapshot_series_by_dimension_and_safe_spreadsheet_cells(
         )
     await send(client, keys["own"], incidents(world, {"fire": 1}, "2023-10-05"))
     await settle(session_factory, settings, redis, run_worker)
-    today = date.today().isoformat()
+    today = station_today(world.own.station.timezone).isoformat()
     params = {"metric": "volunteers_active", "from": today, "to": today, "granularity": "day"}
     everyone = (await client.get("/api/v1/stats/series", params=params, headers=keys["own"])).json()
     landlords = (

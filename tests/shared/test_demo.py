@@ -12,6 +12,7 @@ from yijing import demo
 from yijing.db import SessionFactory
 from yijing.groups.models import GroupMembership
 from yijing.hazards.models import HazardStatus
+from yijing.ids import station_today
 from yijing.org.models import Site, Station
 from yijing.rota.models import CaptainWeek, Unavailability
 from yijing.volunteers.models import Volunteer, VolunteerStatus, VolunteerStatusChange
@@ -105,7 +106,7 @@ async def _groups_and_rota(
     assert sum(sizes) == serving
     assert all(8 <= size <= 10 for size in sizes), sizes
 
-    today = date.today()
+    today = station_today(demo.TIMEZONE.key)
     history = {"from": str(today - timedelta(weeks=20)), "to": str(today + timedelta(weeks=10))}
     for group in groups:
         captain = await client.get(f"/api/v1/groups/{group['id']}/captain", headers=officer)

@@ -28,7 +28,7 @@ from yijing.ids import new_id, utcnow
 from yijing.jobs import service as jobs_service
 from yijing.org.models import Site, Station
 from yijing.personal import protector_for
-from yijing.rota import jobs as rota_jobs
+from yijing.rota import reconcile
 from yijing.rota.jobs import RECONCILE
 from yijing.rota.models import CaptainWeek
 from yijing.settings import Settings
@@ -153,7 +153,7 @@ async def bench_rota(settings: Settings) -> None:
         # (the job's group_ids), to keep the benchmark short; the full run takes total / rate seconds.
         sample = [str(group) for ids in site_groups for group in ids][:LATER_SAMPLE]
         later = utcnow() + timedelta(weeks=1)
-        with mock.patch.object(rota_jobs, "utcnow", return_value=later):
+        with mock.patch.object(reconcile, "utcnow", return_value=later):
             week = await reconcile_run(
                 factory, settings, f"reconcile job, a week on ({len(sample):,})", {"group_ids": sample}
             )

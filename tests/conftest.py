@@ -2,8 +2,11 @@
 
 Servers: ``YIJING_DATABASE_URL`` / ``YIJING_REDIS_URL`` when set (the database named in the URL is only used
 to reach the server: the suite creates its own database and drops it at the end; the Redis database in the
-URL is flushed before every test), otherwise embedded servers under ``.data/test``. Isolation: every test
-starts with empty tables and an empty Redis database.
+URL is flushed before every test), otherwise embedded servers under ``.data/test``.
+
+Isolation: every test starts with empty tables and an empty Redis database. The app is built once; most tests
+run inside a transaction that is rolled back at their end (cheap), tests marked ``committed`` and tests that
+run the worker commit for real and truncate afterwards (see ``session_factory``).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
 from tests.world import World, build_world
 from yijing import migrate
@@ -29,7 +32,7 @@ from yijing.access import Role
 from yijing.db import SessionFactory, create_engine, create_session_factory, drop_database, ensure_database
 from yijing.embedded import EmbeddedServers
 from yijing.models import metadata
-from yijing.redis import arq_redis
+from yijing.redis import GuardedRedis, arq_redis
 from yijing.settings import Environment, Settings
 from yijing_api.main import create_app
 from yijing_worker import worker as worker_module
@@ -86,9 +89,106 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
+def fixtures_of(item: pytest.Item) -> list[str]:
+    return list(getattr(item, "fixturenames", ()))
+
+
+def commits_for_real(item: pytest.Item) -> bool:
+    """Whether a test needs real commits: it is marked ``committed``, or it runs the worker (whose jobs
+    take their own connections)."""
+    return item.get_closest_marker("committed") is not None or "run_worker" in fixtures_of(item)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the tests in three groups, each in its files' order: those in a rolled-back transaction of their
+    own, those on the shared world (see :class:`SharedWorld`), then those that commit for real."""
+    items.sort(key=lambda item: 2 if commits_for_real(item) else int("world" in fixtures_of(item)))
+
+
+class Tables:
+    """Whether the tables may hold rows a committed test left behind."""
+
+    dirty = True  # a run may start on a database an earlier, interrupted run filled
+
+    @classmethod
+    async def empty(cls, engine: AsyncEngine) -> None:
+        """Truncate every table (the code lists the migration ships are reference data: kept, and put back
+        as shipped)."""
+        tables = ", ".join(
+            f'"{table.name}"' for table in metadata.sorted_tables if table.name != "incident_codes"
+        )
+        async with engine.begin() as connection:
+            # Replica mode skips triggers for this transaction only: the audit log's append-only guard
+            # would (rightly) refuse the truncation otherwise.
+            await connection.execute(text("SET LOCAL session_replication_role = replica"))
+            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            await connection.execute(
+                text("DELETE FROM incident_codes WHERE version > 1 OR valid_from <> DATE '2000-01-01'")
+            )
+            await connection.execute(
+                text("UPDATE incident_codes SET valid_to = NULL WHERE valid_to IS NOT NULL")
+            )
+        cls.dirty = False
+
+    @classmethod
+    async def ready(cls, engine: AsyncEngine) -> None:
+        """Empty tables for the next test. Where none should have been committed, a cheap check that none
+        were: a test that commits without being marked would leave rows the next tests would see."""
+        if cls.dirty:
+            await cls.empty(engine)
+            return
+        async with engine.connect() as connection:
+            leaked = await connection.scalar(
+                text("SELECT EXISTS (SELECT 1 FROM stations) OR EXISTS (SELECT 1 FROM users)")
+            )
+        if leaked:
+            await cls.empty(engine)
+            pytest.fail("the previous test committed rows for real: mark it `committed`")
+
+
+def joining(connection: AsyncConnection) -> SessionFactory:
+    """Sessions inside ``connection``'s transaction: their commits only release a savepoint."""
+    return async_sessionmaker(
+        connection, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
+    )
+
+
+class SharedWorld:
+    """The world (see ``tests.world``), built once in a transaction that stays open; each test that uses it
+    runs inside a savepoint of that transaction, rolled back at its end.
+
+    The transaction's rows are never committed: tests that do not use the world never see them, and they
+    run before it is built, since an insert that clashes with an uncommitted unique value would wait for it.
+    It ends before the first test that commits for real (a TRUNCATE would wait for it too)."""
+
+    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.connection: AsyncConnection | None = None
+        self.world: World | None = None
+
+    async def open(self) -> tuple[AsyncConnection, World]:
+        if self.connection is None or self.world is None:
+            await Tables.ready(self.engine)
+            self.connection = await self.engine.connect()
+            await self.connection.begin()
+            self.world = await build_world(joining(self.connection), self.settings)
+        return self.connection, self.world
+
+    async def close(self) -> None:
+        connection, self.connection, self.world = self.connection, None, None
+        if connection is not None:
+            try:
+                await connection.rollback()
+            finally:
+                await connection.close()
+
+
 @pytest.fixture(scope="session")
-def session_factory(engine: AsyncEngine) -> SessionFactory:
-    return create_session_factory(engine)
+async def shared_world(engine: AsyncEngine, settings: Settings) -> AsyncIterator[SharedWorld]:
+    shared = SharedWorld(engine, settings)
+    yield shared
+    await shared.close()
 
 
 @pytest.fixture
@@ -100,31 +200,89 @@ async def redis(settings: Settings) -> AsyncIterator[ArqRedis]:
 
 
 @pytest.fixture(autouse=True)
-async def clean_state(engine: AsyncEngine, redis: ArqRedis) -> None:
-    """Every test starts from empty tables and an empty Redis database. (Redis's circuit breaker needs no
-    reset: each app has its own, and each test builds its own apps.)"""
-    # The code lists the migration ships are reference data: kept, and put back as shipped.
-    tables = ", ".join(
-        f'"{table.name}"' for table in metadata.sorted_tables if table.name != "incident_codes"
-    )
-    async with engine.begin() as connection:
-        # Replica mode skips triggers for this transaction only: the audit log's append-only guard would
-        # (rightly) refuse the truncation otherwise.
-        await connection.execute(text("SET LOCAL session_replication_role = replica"))
-        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        await connection.execute(
-            text("DELETE FROM incident_codes WHERE version > 1 OR valid_from <> DATE '2000-01-01'")
-        )
-        await connection.execute(text("UPDATE incident_codes SET valid_to = NULL WHERE valid_to IS NOT NULL"))
+async def session_factory(
+    request: pytest.FixtureRequest, engine: AsyncEngine, redis: ArqRedis, shared_world: SharedWorld
+) -> AsyncIterator[SessionFactory]:
+    """The test's database, empty at the start (but for the shared world, where the test uses it), and an
+    empty Redis database.
+
+    Most tests run inside a transaction that is rolled back at the end: every session the factory makes
+    (the API's, the test's own) joins it. Tests that need real commits (see :func:`commits_for_real`) get
+    the real thing and truncate the tables afterwards."""
     await redis.flushdb()
+    if commits_for_real(request.node):
+        await shared_world.close()
+        await Tables.ready(engine)
+        try:
+            yield create_session_factory(engine)
+        finally:
+            Tables.dirty = True
+    elif "world" in request.fixturenames:
+        connection, _ = await shared_world.open()
+        savepoint = await connection.begin_nested()
+        try:
+            yield joining(connection)
+        finally:
+            try:
+                await savepoint.rollback()
+            except Exception:
+                # The test broke the transaction (say, two requests at once on its one connection, which a
+                # test must mark ``committed``): build the world again for the next test.
+                await shared_world.close()
+                raise
+    else:
+        await shared_world.close()
+        await Tables.ready(engine)
+        async with engine.connect() as connection:
+            transaction = await connection.begin()
+            try:
+                yield joining(connection)
+            finally:
+                await transaction.rollback()
+
+
+@pytest.fixture(scope="session")
+async def shared_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The app, built and started once for the whole run; each test points it at its own database
+    transaction and its own Redis client (so that one test's tripped Redis breaker never reaches another)."""
+    app = create_app(settings)
+    async with LifespanManager(app):
+        yield app
 
 
 AppFactory = Callable[..., Awaitable[httpx.AsyncClient]]
 
 
+def http_client(app: object, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
+    # raise_app_exceptions=False: a 500 must reach the test as a response, as it would reach a client.
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)  # type: ignore[arg-type]
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=headers)
+
+
 @pytest.fixture
-async def make_client(settings: Settings) -> AsyncIterator[AppFactory]:
-    """Builds an app (optionally with other settings or extra routes) and an httpx client on it."""
+async def app(
+    shared_app: FastAPI, session_factory: SessionFactory, settings: Settings
+) -> AsyncIterator[FastAPI]:
+    """The shared app, on the test's database and a Redis client of the test's own."""
+    assert settings.redis_url
+    shared_app.state.session_factory = session_factory
+    shared_app.state.redis = GuardedRedis(settings.redis_url)
+    try:
+        yield shared_app
+    finally:
+        await shared_app.state.redis.aclose()
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(app) as client:
+        yield client
+
+
+@pytest.fixture
+async def make_client(settings: Settings, session_factory: SessionFactory) -> AsyncIterator[AppFactory]:
+    """Builds an app of its own (with other settings or extra routes) and an httpx client on it. On the
+    test's database, it joins the test's transaction."""
     managers: list[LifespanManager] = []
     clients: list[httpx.AsyncClient] = []
 
@@ -133,15 +291,16 @@ async def make_client(settings: Settings) -> AsyncIterator[AppFactory]:
         customise: Callable[[FastAPI], None] | None = None,
         headers: dict[str, str] | None = None,
     ) -> httpx.AsyncClient:
-        app = create_app(app_settings or settings)
+        app_settings = app_settings or settings
+        app = create_app(app_settings)
         if customise is not None:
             customise(app)
         manager = LifespanManager(app)
         await manager.__aenter__()
         managers.append(manager)
-        # raise_app_exceptions=False: a 500 must reach the test as a response, as it would reach a client.
-        transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False)
-        client = httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=headers)
+        if app_settings.database_url == settings.database_url:
+            app.state.session_factory = session_factory
+        client = http_client(manager.app, headers)
         clients.append(client)
         return client
 
@@ -150,11 +309,6 @@ async def make_client(settings: Settings) -> AsyncIterator[AppFactory]:
         await client.aclose()
     for manager in reversed(managers):
         await manager.__aexit__(None, None, None)
-
-
-@pytest.fixture
-async def client(make_client: AppFactory) -> httpx.AsyncClient:
-    return await make_client()
 
 
 WorkerRunner = Callable[..., Awaitable[Worker]]
@@ -194,12 +348,22 @@ def run_worker(settings: Settings) -> WorkerRunner:
 
 
 @pytest.fixture
-async def world(session_factory: SessionFactory, settings: Settings) -> World:
-    """Two stations with a user of every role each, and a county admin, all signed in."""
-    return await build_world(session_factory, settings)
+async def world(
+    request: pytest.FixtureRequest,
+    session_factory: SessionFactory,
+    settings: Settings,
+    shared_world: SharedWorld,
+) -> World:
+    """Two stations with a user of every role each, and a county admin, all signed in: the shared one, or,
+    for a test that commits for real, one of its own."""
+    if commits_for_real(request.node):
+        return await build_world(session_factory, settings)
+    _, world = await shared_world.open()
+    return world
 
 
 @pytest.fixture
-async def admin_client(make_client: AppFactory, world: World) -> httpx.AsyncClient:
+async def admin_client(app: FastAPI, world: World) -> AsyncIterator[httpx.AsyncClient]:
     """A client signed in as the county admin."""
-    return await make_client(headers=world.headers(Role.ADMIN))
+    async with http_client(app, world.headers(Role.ADMIN)) as client:
+        yield client

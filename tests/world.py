@@ -30,9 +30,9 @@ from yijing.notifications.models import Notification
 from yijing.org.models import Site, Station
 from yijing.outbox.models import OutboxMessage
 from yijing.personal import id_card_check_code, protector_for
-from yijing.rota import calendar
 from yijing.rota import repository as rota_repository
-from yijing.rota.calendar_schemas import CalendarFeedCreated
+from yijing.rota.calendar import service as calendar
+from yijing.rota.calendar.schemas import CalendarFeedCreated
 from yijing.rota.models import CaptainSwap, SwapStatus, Unavailability
 from yijing.rota.reconcile import reconcile_group
 from yijing.rota.weeks import Handoff
@@ -147,7 +147,8 @@ async def sign_in_directly(session, settings: Settings, user: User) -> str:
     session.add(auth_session)
     await session.flush()
     claims = AccessClaims(user.id, auth_session.id, user.role, user.station_id)
-    return issue_access_token(settings.secret_key, claims, now, timedelta(minutes=15))
+    # Valid all day: the shared world (see tests/conftest.py) signs in once for the whole run.
+    return issue_access_token(settings.secret_key, claims, now, timedelta(days=1))
 
 
 async def build_world(factory: SessionFactory, settings: Settings) -> World:

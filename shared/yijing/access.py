@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, true
+from sqlalchemy import ColumnElement, false, true
 
 
 class Role(StrEnum):
@@ -55,6 +55,10 @@ class StationScope:
     def everywhere(cls) -> StationScope:
         return cls(None)
 
+    @classmethod
+    def nowhere(cls) -> StationScope:
+        return cls(frozenset())
+
     def reaches(self, station_id: uuid.UUID | None) -> bool:
         return self.stations is None or station_id in self.stations
 
@@ -62,6 +66,8 @@ class StationScope:
         """The SQL condition limiting ``column`` (a station id column) to this scope."""
         if self.stations is None:
             return true()
+        if not self.stations:
+            return false()
         return column.in_(self.stations)  # type: ignore[no-any-return]
 
 
@@ -78,11 +84,27 @@ class Principal:
 
 @dataclass(frozen=True)
 class Actor:
-    """A principal acting through one request (or a job): what the audit log records."""
+    """Who acts through one request (or a job or command): what the audit log records.
 
-    principal: Principal | None
+    Three kinds, never confused: a signed-in principal (a user or an API key) reaches its scope; the
+    anonymous caller of a public route reaches no station; the system (jobs, commands, the demo loader)
+    reaches every station."""
+
+    principal: Principal | None  # None: the anonymous caller, or the system
     request_id: str | None = None
     client_ip: str | None = None
+    system: bool = False
+
+    @classmethod
+    def anonymous(cls, request_id: str | None = None, client_ip: str | None = None) -> Actor:
+        return cls(None, request_id, client_ip)
+
+    @property
+    def kind(self) -> str:
+        """user, api_key, system or anonymous (the audit log's ``actor_type``)."""
+        if self.principal is not None:
+            return self.principal.kind
+        return "system" if self.system else "anonymous"
 
     @property
     def role(self) -> Role | None:
@@ -90,13 +112,15 @@ class Actor:
 
     @property
     def scope(self) -> StationScope:
-        return self.principal.scope if self.principal else StationScope.everywhere()
+        if self.principal is not None:
+            return self.principal.scope
+        return StationScope.everywhere() if self.system else StationScope.nowhere()
 
     @property
     def user_id(self) -> uuid.UUID | None:
-        """The signed-in user's id; None for an API key or the system."""
+        """The signed-in user's id; None for an API key, the anonymous caller or the system."""
         principal = self.principal
         return principal.id if principal is not None and principal.kind == "user" else None
 
 
-SYSTEM = Actor(principal=None)
+SYSTEM = Actor(principal=None, system=True)

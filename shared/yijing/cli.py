@@ -20,9 +20,9 @@ from yijing.errors import DomainError
 from yijing.identity import repository as identity_repository
 from yijing.identity import service as identity_service
 from yijing.identity.schemas import UserCreate
+from yijing.jobs.catalog import all_jobs, job_named
 from yijing.jobs.errors import InvalidJobPayload, UnknownJob
-from yijing.jobs.registry import all_jobs
-from yijing.jobs.service import execute, get_spec, parse_payload
+from yijing.jobs.service import execute, parse_payload
 from yijing.logging import configure_logging
 from yijing.org import service as org_service
 from yijing.personal import protector_for
@@ -87,7 +87,7 @@ def jobs_run(
     except json.JSONDecodeError as exc:
         raise typer.BadParameter(f"--payload is not valid JSON: {exc}") from exc
     try:
-        spec = get_spec(name)
+        spec = job_named(name)
     except UnknownJob as exc:
         raise typer.BadParameter(f"{exc.detail}; `yijing jobs list` shows them") from exc
     try:

@@ -32,7 +32,6 @@ PROVINCE_CODES = frozenset(
 )
 MOBILE_PATTERN = r"^1[3-9][0-9]{9}$"
 ID_CARD_PATTERN = r"^[0-9]{17}[0-9Xx]$"
-_MOBILE = re.compile(MOBILE_PATTERN)
 
 
 def id_card_check_code(first17: str) -> str:
@@ -61,13 +60,6 @@ def validate_id_card(value: str) -> str:
 def normalise_mobile(value: str) -> str:
     digits = re.sub(r"[\s-]", "", value)
     return digits.removeprefix("+86")
-
-
-def validate_mobile(value: str) -> str:
-    number = normalise_mobile(value)
-    if not _MOBILE.match(number):
-        raise ValueError("a mainland mobile number has 11 digits and starts with 13–19")
-    return number
 
 
 def mask_id_card(number: str) -> str:

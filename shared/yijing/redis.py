@@ -53,13 +53,23 @@ class GuardedRedis:
 
     def __init__(
         self,
-        url: str,
+        url: str | None = None,
         *,
+        client: ArqRedis | None = None,
         timeout: float = REQUEST_TIMEOUT_SECONDS,
         cooldown: float = BREAKER_COOLDOWN_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.client: ArqRedis = ArqRedis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+        """Connect to ``url`` (a client of its own, closed by :meth:`aclose`), or guard a ``client`` that
+        someone else owns and closes (the arq worker's pool)."""
+        if client is None:
+            if url is None:
+                raise ValueError("give a Redis URL or a client")
+            client = ArqRedis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+            self._owns_client = True
+        else:
+            self._owns_client = False
+        self.client: ArqRedis = client
         self.timeout = timeout
         self.cooldown = cooldown
         self._clock = clock
@@ -103,4 +113,5 @@ class GuardedRedis:
         self._open_until = self._clock() + self.cooldown
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        if self._owns_client:
+            await self.client.aclose()

@@ -39,6 +39,15 @@ def _known_time_zone(value: str) -> str:
 _ISO_DATE_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
 
 
+def _true_or_false_word(value: Any) -> Any:
+    # Only the words JSON uses: lax parsing would also take 1, "yes" and "on".
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise ValueError("must be true or false")
+
+
 def _iso_string_only(value: Any) -> Any:
     if isinstance(value, datetime):
         return value
@@ -73,6 +82,8 @@ CalendarDate = Annotated[
 Instant = Annotated[AwareDatetime, BeforeValidator(_iso_string_only)]
 # A JSON true or false, never 1 or "yes".
 StrictBool = Annotated[bool, Field(strict=True)]
+# A query-string or form boolean: the words true or false, never 1 or "yes".
+QueryBool = Annotated[bool, BeforeValidator(_true_or_false_word)]
 # An IANA time zone name such as Asia/Shanghai.
 TimeZoneName = Annotated[
     str,

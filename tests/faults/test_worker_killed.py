@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from tests.api.test_volunteer_imports import csv_file, rows_for
 from tests.faults.stack import Stack, kill, wait_for
+from tests.volunteers.test_imports import csv_file, rows_for
 from yijing.access import Role
 from yijing.audit.models import AuditEvent
 from yijing.db import SessionFactory, short_lived_sessions

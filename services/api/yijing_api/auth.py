@@ -29,8 +29,12 @@ api_key_header = APIKeyHeader(
 
 
 def _request_actor(request: Request, principal: Principal | None) -> Actor:
+    """The caller as an actor: ``principal``, or, for a public route, the anonymous caller (no station)."""
     state = request.scope.get("state", {})
-    return Actor(principal, state.get("request_id"), request.client.host if request.client else None)
+    request_id, client_ip = state.get("request_id"), request.client.host if request.client else None
+    if principal is None:
+        return Actor.anonymous(request_id, client_ip)
+    return Actor(principal, request_id, client_ip)
 
 
 @dataclass(frozen=True, eq=False)

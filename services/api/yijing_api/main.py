@@ -43,9 +43,11 @@ from yijing_api.routers import (
 API_PREFIX = "/api/v1"
 
 DESCRIPTION = """
-Backend of a county police station's volunteer-police (义警) programme: sites run "1+2+N", groups of ten
-with a weekly captain, patrols, hazards, disputes, training, assessment, rental self-registration, a
-report/bulletin channel and statistics for other police systems.
+Backend of a county police station's volunteer-police (义警) programme: stations and their sites, each run
+"1+2+N" (one community officer, two police assistants, N volunteers); volunteers and their bulk import;
+groups of ten with a weekly captain, swaps and calendar feeds; hazards from report to elimination, with
+photos; police incident alerts from other systems; and statistics with year-on-year and month-on-month
+change for other police systems.
 
 People sign in with phone number and password (OAuth2 password flow: use **Authorize** above); other police
 systems send an API key as `X-API-Key`. A record outside the caller's reach answers 404.
@@ -59,12 +61,15 @@ TAGS = [
     {"name": "me", "description": "The signed-in user's own account and notification inbox"},
     {"name": "stations", "description": "Police stations (派出所)"},
     {"name": "sites", "description": "A station's sites and grids (重点部位/网格)"},
+    {"name": "teams", "description": "A site's 1+2+N team: its officer, two assistants and volunteers"},
     {
         "name": "users",
         "description": "Accounts and roles; personal data masked unless revealed (and audited)",
     },
-    {"name": "api-keys", "description": "Credentials for other police systems (machine clients)"},
-    {"name": "audit", "description": "The append-only audit log"},
+    {"name": "volunteers", "description": "Volunteers (义警): records, status, bulk import"},
+    {"name": "groups", "description": "Groups of about ten stalls or households"},
+    {"name": "rota", "description": "The weekly captain rota: unavailability, overrides and swaps"},
+    {"name": "calendars", "description": "Calendar feeds (iCalendar) of a group's captain weeks"},
     {"name": "hazards", "description": "Hazards (隐患): report, verify, rectify, eliminate — with photos"},
     {
         "name": "incidents",
@@ -74,6 +79,8 @@ TAGS = [
         "name": "stats",
         "description": "Programme statistics, with year-on-year and month-on-month change; JSON, CSV, XLSX",
     },
+    {"name": "api-keys", "description": "Credentials for other police systems (machine clients)"},
+    {"name": "audit", "description": "The append-only audit log"},
     {"name": "jobs", "description": "Background job runs and their progress"},
     {"name": "system", "description": "Liveness and readiness probes"},
 ]

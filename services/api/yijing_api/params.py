@@ -4,41 +4,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from typing import Annotated, Literal, get_args, get_origin
 
 from fastapi import Header, Query, Request, Response, UploadFile
-from pydantic import BeforeValidator
+from pydantic import BaseModel
 
 from yijing.errors import InvalidInput
-from yijing.pagination import CURSOR_PATTERN, MAX_LIMIT
+from yijing.kit.pagination import PageParams
 
-
-def _query_integer(value: object) -> object:
-    # Digits only: lax parsing would also take "2.0".
-    if isinstance(value, str) and not value.lstrip("-").isdigit():
-        raise ValueError("must be a whole number")
-    return value
-
-
-Limit = Annotated[
-    int, Query(ge=1, le=MAX_LIMIT, description="Items per page"), BeforeValidator(_query_integer)
-]
-Cursor = Annotated[
-    str | None,
-    Query(pattern=CURSOR_PATTERN, description="The `next_cursor` of the previous page"),
-]
-
-
-def _query_boolean(value: object) -> object:
-    # Only the words JSON uses: lax parsing would also take 1, "yes" and "on".
-    if isinstance(value, bool):
-        return value
-    if value in ("true", "false"):
-        return value == "true"
-    raise ValueError("must be true or false")
-
-
-QueryBool = Annotated[bool, BeforeValidator(_query_boolean)]
+# Which page of a list; a list's filters are its own model, taken the same way: Annotated[XFilters, Query()].
+PageQuery = Annotated[PageParams, Query()]
 
 
 Reveal = Annotated[
@@ -88,17 +64,23 @@ def _is_sequence(annotation: object) -> bool:
     )
 
 
+def _query_parameters(route: object) -> Iterator[tuple[str, object]]:
+    """The name and type of each query parameter of the route, those of its query models included."""
+    for field in getattr(getattr(route, "dependant", None), "query_params", []):
+        model = field.field_info.annotation
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            for name, info in model.model_fields.items():
+                yield info.alias or name, info.annotation
+        else:
+            yield field.alias, model
+
+
 async def refuse_repeated_parameters(request: Request) -> None:
     """A query parameter that takes one value, given several times, is refused (422) instead of the last
     one silently winning: the client meant something this API does not do."""
-    route = request.scope.get("route")
-    for field in getattr(getattr(route, "dependant", None), "query_params", []):
-        if len(request.query_params.getlist(field.alias)) > 1 and not _is_sequence(
-            field.field_info.annotation
-        ):
+    for name, annotation in _query_parameters(request.scope.get("route")):
+        if len(request.query_params.getlist(name)) > 1 and not _is_sequence(annotation):
             raise InvalidInput(
-                f"the query parameter {field.alias!r} takes one value",
-                errors=[
-                    {"field": f"query.{field.alias}", "message": "given more than once", "code": "repeated"}
-                ],
+                f"the query parameter {name!r} takes one value",
+                errors=[{"field": f"query.{name}", "message": "given more than once", "code": "repeated"}],
             )

@@ -27,10 +27,10 @@ async def running(
     to the worker (tests shorten its pauses)."""
     if not settings.redis_url:
         raise RuntimeError("YIJING_REDIS_URL is not set; start the worker through `yijing run`")
-    ctx: jobs.Ctx = {"settings": settings}
+    pool = arq_redis(settings.redis_url)  # connects lazily: Redis may be down at the start
+    ctx: jobs.Ctx = {"settings": settings, "redis": pool}  # arq puts its pool there too, once polling
     # Builds the engine without connecting: a database that is down fails (and retries) jobs, not the start.
     await jobs.startup(ctx)
-    pool = arq_redis(settings.redis_url)
     worker = ResilientWorker(
         functions=jobs.functions(),
         cron_jobs=jobs.cron_jobs(),

@@ -16,10 +16,12 @@ from arq.worker import Function, func
 
 from yijing.db import create_engine, create_session_factory
 from yijing.hazards.jobs import DEADLINES
-from yijing.jobs.registry import JobSpec, JsonDict, all_jobs
+from yijing.jobs.catalog import all_jobs
+from yijing.jobs.registry import JobSpec, JsonDict
 from yijing.jobs.service import execute, is_transient
 from yijing.logging import configure_logging
 from yijing.outbox import service as outbox
+from yijing.redis import GuardedRedis
 from yijing.rota.jobs import RECONCILE
 from yijing.settings import Settings, get_settings
 from yijing.stats.jobs import CHECK
@@ -32,7 +34,8 @@ RETRY_BACKOFF_SECONDS = 5
 
 
 async def startup(ctx: Ctx) -> None:
-    """Open the worker's engine. Tests pass their own settings in ``ctx``."""
+    """Open the worker's engine. ``ctx`` holds the worker's Redis pool (``redis``); tests pass their own
+    settings in it."""
     settings: Settings = ctx.setdefault("settings", get_settings())
     # Whoever started the worker (the runner, a test, a benchmark), its log lines have the project's shape.
     configure_logging(settings.log_level, json=settings.log_json)
@@ -40,9 +43,16 @@ async def startup(ctx: Ctx) -> None:
         raise RuntimeError("YIJING_DATABASE_URL is not set; start the worker through `yijing run`")
     ctx["engine"] = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     ctx["session_factory"] = create_session_factory(ctx["engine"])
+    # Jobs relay the follow-up jobs they emit right after their commit, through the worker's own Redis
+    # with the API's short deadlines and breaker: a hung Redis delays a job by a moment, never by a
+    # socket timeout (the periodic relay sends what could not be sent).
+    ctx["relay_redis"] = GuardedRedis(client=ctx["redis"])
 
 
 async def shutdown(ctx: Ctx) -> None:
+    relay_redis = ctx.pop("relay_redis", None)
+    if relay_redis is not None:
+        await relay_redis.aclose()
     engine = ctx.pop("engine", None)
     if engine is not None:
         await engine.dispose()
@@ -62,6 +72,7 @@ def arq_function(spec: JobSpec[Any]) -> Function:
                 payload or {},
                 run_id=uuid.UUID(run_id) if run_id else None,
                 final_attempt=job_try >= spec.max_tries,
+                relay_to=ctx["relay_redis"],
             )
         except Exception as exc:
             if is_transient(exc) and job_try < spec.max_tries:
@@ -90,7 +101,9 @@ async def relay_outbox(ctx: Ctx) -> JsonDict:
 
 def _cron_of(spec: JobSpec[Any], **schedule: Any) -> CronJob:
     async def trigger(ctx: Ctx) -> JsonDict | None:
-        execution = await execute(ctx["session_factory"], ctx["settings"], spec, {})
+        execution = await execute(
+            ctx["session_factory"], ctx["settings"], spec, {}, relay_to=ctx["relay_redis"]
+        )
         return execution.result
 
     trigger.__qualname__ = trigger.__name__ = f"cron_{spec.name.replace('.', '_')}"

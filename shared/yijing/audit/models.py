@@ -19,7 +19,7 @@ class AuditEvent(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     occurred_at: datetime = instant(index=True)
-    actor_type: str = Field(max_length=16)  # user, api_key or system
+    actor_type: str = Field(max_length=16)  # user, api_key, system or anonymous (see Actor.kind)
     actor_id: uuid.UUID | None = Field(default=None, index=True)
     actor_role: str | None = Field(default=None, max_length=16)
     station_id: uuid.UUID | None = Field(default=None, index=True)

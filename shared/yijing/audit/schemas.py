@@ -2,9 +2,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from yijing.types import Instant
+
+
+class AuditEventFilters(BaseModel):
+    """The audit log's filters (all of them together)."""
+
+    action: Annotated[str | None, Field(max_length=64, examples=["user.personal_data.read"])] = None
+    actor_id: uuid.UUID | None = None
+    target_type: Annotated[str | None, Field(max_length=32)] = None
+    target_id: Annotated[str | None, Field(max_length=64)] = None
+    since: Instant | None = None
+    until: Instant | None = None
 
 
 class AuditEventRead(BaseModel):

@@ -4,7 +4,6 @@ so an event exists exactly when the change does."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from yijing.access import Actor
 from yijing.audit import repository
 from yijing.audit.models import AuditEvent
-from yijing.audit.schemas import AuditEventRead
-from yijing.pagination import Page, decode_cursor, page_of
+from yijing.audit.schemas import AuditEventFilters, AuditEventRead
+from yijing.kit.pagination import Page, PageParams, page_of
 
 # Field names whose values are never written to the audit log, only the fact that they changed.
 SECRET_FIELDS = frozenset({"password", "password_hash", "secret", "token", "id_card_number", "phone"})
@@ -34,10 +33,10 @@ async def record(
     changes: dict[str, Any] | None = None,
 ) -> None:
     principal = actor.principal
-    await repository.add(
+    await repository.save(
         session,
         AuditEvent(
-            actor_type=principal.kind if principal else "system",
+            actor_type=actor.kind,
             actor_id=principal.id if principal else None,
             actor_role=principal.role if principal else None,
             station_id=station_id,
@@ -52,28 +51,7 @@ async def record(
 
 
 async def list_events(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    limit: int,
-    cursor: str | None,
-    action: str | None = None,
-    actor_id: uuid.UUID | None = None,
-    target_type: str | None = None,
-    target_id: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    session: AsyncSession, actor: Actor, filters: AuditEventFilters, page: PageParams
 ) -> Page[AuditEventRead]:
-    events = await repository.list_events(
-        session,
-        actor.scope,
-        limit=limit,
-        after_id=decode_cursor(cursor),
-        action=action,
-        actor_id=actor_id,
-        target_type=target_type,
-        target_id=target_id,
-        since=since,
-        until=until,
-    )
-    return page_of(events, limit, AuditEventRead.model_validate)
+    events = await repository.list_events(session, actor.scope, filters, page)
+    return page_of(events, page.limit, AuditEventRead.model_validate)

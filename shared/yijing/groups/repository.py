@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,32 +9,23 @@ from sqlmodel import col
 
 from yijing.access import StationScope
 from yijing.groups.models import Group, GroupMembership
+from yijing.groups.schemas import GroupFilters
+from yijing.kit import repository as kit
+from yijing.kit.pagination import PageParams
 from yijing.volunteers.models import Volunteer, VolunteerStatus
 
-
-async def add(session: AsyncSession, record: Group | GroupMembership) -> None:
-    session.add(record)
-    await session.flush()
+# New and changed records that no declared unique constraint can refuse.
+save = kit.save
 
 
 async def get(
     session: AsyncSession, group_id: uuid.UUID, scope: StationScope, *, for_update: bool = False
 ) -> Group | None:
-    query = select(Group).where(col(Group.id) == group_id, scope.clause(Group.station_id))
-    if for_update:
-        query = query.with_for_update()
-    return (await session.scalars(query)).one_or_none()
+    return await kit.get(session, Group, group_id, scope.clause(Group.station_id), for_update=for_update)
 
 
 async def list_groups(
-    session: AsyncSession,
-    scope: StationScope,
-    *,
-    limit: int,
-    after_id: uuid.UUID | None,
-    station_id: uuid.UUID | None = None,
-    site_id: uuid.UUID | None = None,
-    updated_after: datetime | None = None,
+    session: AsyncSession, scope: StationScope, filters: GroupFilters, page: PageParams
 ) -> Sequence[tuple[Group, int]]:
     """A page of groups with their current member counts, in one query."""
     members = (
@@ -43,16 +33,11 @@ async def list_groups(
         .where(col(GroupMembership.group_id) == col(Group.id), col(GroupMembership.left_at).is_(None))
         .scalar_subquery()
     )
-    query = select(Group, members).where(scope.clause(Group.station_id))
-    if station_id is not None:
-        query = query.where(col(Group.station_id) == station_id)
-    if site_id is not None:
-        query = query.where(col(Group.site_id) == site_id)
-    if updated_after is not None:
-        query = query.where(col(Group.updated_at) > updated_after)
-    if after_id is not None:
-        query = query.where(col(Group.id) > after_id)
-    rows = await session.execute(query.order_by(col(Group.id)).limit(limit + 1))
+    conditions = kit.equal((Group.station_id, filters.station_id), (Group.site_id, filters.site_id))
+    if filters.updated_after is not None:
+        conditions.append(col(Group.updated_at) > filters.updated_after)
+    query = select(Group, members).where(scope.clause(Group.station_id), *conditions)
+    rows = await session.execute(kit.keyset(query, Group.id, page))
     return [(group, count) for group, count in rows.all()]
 
 
@@ -70,12 +55,13 @@ async def group_names(session: AsyncSession, site_id: uuid.UUID) -> set[str]:
 async def open_membership(
     session: AsyncSession, volunteer_id: uuid.UUID, *, for_update: bool = False
 ) -> GroupMembership | None:
-    query = select(GroupMembership).where(
-        col(GroupMembership.volunteer_id) == volunteer_id, col(GroupMembership.left_at).is_(None)
+    return await kit.one(
+        session,
+        GroupMembership,
+        col(GroupMembership.volunteer_id) == volunteer_id,
+        col(GroupMembership.left_at).is_(None),
+        for_update=for_update,
     )
-    if for_update:
-        query = query.with_for_update()
-    return (await session.scalars(query)).one_or_none()
 
 
 async def members(session: AsyncSession, group_id: uuid.UUID) -> Sequence[tuple[GroupMembership, Volunteer]]:

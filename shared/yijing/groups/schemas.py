@@ -15,7 +15,7 @@ from pydantic import (
 )
 
 from yijing.groups.models import Group
-from yijing.types import JSON_INTEGER, Name, Reason
+from yijing.types import JSON_INTEGER, Instant, Name, Reason
 
 
 def _clock_time(value: object) -> object:
@@ -72,6 +72,14 @@ class GroupUpdate(BaseModel):
     name: Name | None = None
     target_size: TargetSize | None = None
     horizon_weeks: HorizonWeeks | None = None
+
+
+class GroupFilters(BaseModel):
+    """The groups list's filters (all of them together)."""
+
+    station_id: uuid.UUID | None = None
+    site_id: uuid.UUID | None = None
+    updated_after: Instant | None = None
 
 
 class GroupRead(BaseModel):

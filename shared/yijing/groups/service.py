@@ -17,11 +17,18 @@ from yijing.errors import InvalidInput, check_version
 from yijing.groups import repository
 from yijing.groups.errors import AlreadyAMember, GroupNotFound, NotAMember, VolunteerNotServing
 from yijing.groups.models import Group, GroupMembership
-from yijing.groups.schemas import AutoAssigned, GroupCreate, GroupRead, GroupUpdate, MemberRead
+from yijing.groups.schemas import (
+    AutoAssigned,
+    GroupCreate,
+    GroupFilters,
+    GroupRead,
+    GroupUpdate,
+    MemberRead,
+)
 from yijing.ids import utcnow
+from yijing.kit.pagination import Page, PageParams, page_of
 from yijing.org import repository as org_repository
 from yijing.org.errors import SiteNotFound
-from yijing.pagination import Page, decode_cursor, page_of
 from yijing.personal import PersonalDataProtector
 from yijing.rota import repository as rota_repository
 from yijing.rota.reconcile import reconcile_group
@@ -59,21 +66,11 @@ async def read_group(session: AsyncSession, group: Group) -> GroupRead:
 
 
 async def list_groups(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    limit: int,
-    cursor: str | None,
-    station_id: uuid.UUID | None = None,
-    site_id: uuid.UUID | None = None,
-    updated_after: datetime | None = None,
+    session: AsyncSession, actor: Actor, filters: GroupFilters, page: PageParams
 ) -> Page[GroupRead]:
-    rows = await repository.list_groups(
-        session, actor.scope, limit=limit, after_id=decode_cursor(cursor), station_id=station_id,
-        site_id=site_id, updated_after=updated_after,
-    )  # fmt: skip
+    rows = await repository.list_groups(session, actor.scope, filters, page)
     reads = [GroupRead.of(group, count) for group, count in rows]
-    return page_of(reads, limit, lambda read: read)
+    return page_of(reads, page.limit, lambda read: read)
 
 
 async def create_group(session: AsyncSession, actor: Actor, data: GroupCreate) -> Group:
@@ -162,7 +159,7 @@ async def _serving_volunteer(
 async def _leave(session: AsyncSession, membership: GroupMembership, reason: str, now: datetime) -> None:
     membership.left_at = now
     membership.left_reason = reason
-    await repository.add(session, membership)
+    await repository.save(session, membership)
 
 
 async def add_member(
@@ -180,7 +177,7 @@ async def add_member(
         moved_from = current.group_id
         await _leave(session, current, f"moved to {group.name}", now)
     membership = GroupMembership(group_id=group.id, volunteer_id=volunteer.id, joined_at=now)
-    await repository.add(session, membership)
+    await repository.save(session, membership)
     await audit.record(
         session, actor, "group.member.join", target_type="group", target_id=group.id,
         station_id=group.station_id,

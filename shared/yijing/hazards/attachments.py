@@ -64,7 +64,7 @@ async def add_attachment(
     )
     try:
         async with session.begin_nested():
-            await repository.add(session, attachment)
+            await repository.save(session, attachment)
             details = {
                 "attachment_id": str(attachment.id),
                 "kind": kind.value,

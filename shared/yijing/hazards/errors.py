@@ -11,12 +11,6 @@ class AttachmentNotFound(NotFound):
     code = "attachment_not_found"
 
 
-class TransitionNotAllowed(Conflict):
-    """An action the hazard's status does not allow: the problem lists the ones it does."""
-
-    code = "transition_not_allowed"
-
-
 class EvidenceRequired(InvalidInput):
     """Elimination without an after-photo or another person's inspection note."""
 

@@ -17,27 +17,24 @@ from yijing.hazards.models import (
     AttachmentKind,
     Hazard,
     HazardAttachment,
-    HazardCategory,
     HazardDeadlineRule,
     HazardEvent,
     HazardSeverity,
     HazardStatus,
 )
+from yijing.hazards.schemas import HazardFilters
+from yijing.kit import repository as kit
+from yijing.kit.pagination import PageParams
 from yijing.org.models import Site, Station
 
-
-async def add(session: AsyncSession, record: Hazard | HazardEvent | HazardAttachment) -> None:
-    session.add(record)
-    await session.flush()
+# New and changed records that no declared unique constraint can refuse.
+save = kit.save
 
 
 async def get(
     session: AsyncSession, hazard_id: uuid.UUID, reach: ColumnElement[bool], *, for_update: bool = False
 ) -> Hazard | None:
-    query = select(Hazard).where(col(Hazard.id) == hazard_id, reach)
-    if for_update:
-        query = query.with_for_update()
-    return (await session.scalars(query)).one_or_none()
+    return await kit.get(session, Hazard, hazard_id, reach, for_update=for_update)
 
 
 async def lock(
@@ -71,50 +68,27 @@ async def get_by_client_id(
 
 
 async def list_hazards(
-    session: AsyncSession,
-    reach: ColumnElement[bool],
-    *,
-    limit: int,
-    after_id: uuid.UUID | None,
-    station_id: uuid.UUID | None = None,
-    site_id: uuid.UUID | None = None,
-    statuses: Sequence[HazardStatus] = (),
-    category: HazardCategory | None = None,
-    severity: HazardSeverity | None = None,
-    overdue: bool | None = None,
-    reporter_id: uuid.UUID | None = None,
-    reported_after: datetime | None = None,
-    reported_before: datetime | None = None,
-    updated_after: datetime | None = None,
+    session: AsyncSession, reach: ColumnElement[bool], filters: HazardFilters, page: PageParams
 ) -> Sequence[Hazard]:
-    """One query, whatever the filters: a page of ``limit + 1`` rows in id (reporting) order."""
-    query = select(Hazard).where(reach)
-    conditions: list[ColumnElement[bool]] = []
-    if station_id is not None:
-        conditions.append(col(Hazard.station_id) == station_id)
-    if site_id is not None:
-        conditions.append(col(Hazard.site_id) == site_id)
-    if statuses:
-        conditions.append(col(Hazard.status).in_(statuses))
-    if category is not None:
-        conditions.append(col(Hazard.category) == category)
-    if severity is not None:
-        conditions.append(col(Hazard.severity) == severity)
-    if overdue is not None:
+    """One query, whatever the filters, in id (reporting) order."""
+    conditions = kit.equal(
+        (Hazard.station_id, filters.station_id),
+        (Hazard.site_id, filters.site_id),
+        (Hazard.category, filters.category),
+        (Hazard.severity, filters.severity),
         # "overdue = true" matches the partial index's predicate; "overdue IS true" would not.
-        conditions.append(col(Hazard.overdue) == overdue)
-    if reporter_id is not None:
-        conditions.append(col(Hazard.reporter_id) == reporter_id)
-    if reported_after is not None:
-        conditions.append(col(Hazard.created_at) >= reported_after)
-    if reported_before is not None:
-        conditions.append(col(Hazard.created_at) < reported_before)
-    if updated_after is not None:
-        conditions.append(col(Hazard.updated_at) > updated_after)
-    if after_id is not None:
-        conditions.append(col(Hazard.id) > after_id)
-    query = query.where(*conditions).order_by(col(Hazard.id)).limit(limit + 1)
-    return (await session.scalars(query)).all()
+        (Hazard.overdue, filters.overdue),
+        (Hazard.reporter_id, filters.reporter_id),
+    )
+    if filters.status:
+        conditions.append(col(Hazard.status).in_(filters.status))
+    if filters.reported_after is not None:
+        conditions.append(col(Hazard.created_at) >= filters.reported_after)
+    if filters.reported_before is not None:
+        conditions.append(col(Hazard.created_at) < filters.reported_before)
+    if filters.updated_after is not None:
+        conditions.append(col(Hazard.updated_at) > filters.updated_after)
+    return await kit.fetch_page(session, select(Hazard).where(reach, *conditions), Hazard.id, page)
 
 
 async def events(session: AsyncSession, hazard_id: uuid.UUID) -> Sequence[HazardEvent]:

@@ -17,7 +17,7 @@ from yijing.hazards.models import (
     ReporterRole,
 )
 from yijing.org.schemas import Location
-from yijing.types import JSON_INTEGER, NOT_BLANK, Address, CalendarDate, Instant
+from yijing.types import JSON_INTEGER, NOT_BLANK, Address, CalendarDate, Instant, QueryBool
 
 Description = Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=NOT_BLANK)]
 Party = Annotated[
@@ -113,6 +113,28 @@ class HazardUpdate(BaseModel):
     address: Address | None = None
     responsible_party: Party | None = None
     deadline: CalendarDate | None = None
+
+
+class HazardFilters(BaseModel):
+    """The hazards list's filters (all of them together; a repeated ``status`` means any of them)."""
+
+    station_id: uuid.UUID | None = None
+    site_id: uuid.UUID | None = None
+    status: Annotated[
+        list[HazardStatus] | None, Field(description="Any of these statuses (repeat the parameter)")
+    ] = None
+    category: HazardCategory | None = None
+    severity: HazardSeverity | None = None
+    overdue: Annotated[
+        QueryBool | None,
+        Field(description="true: open and past the deadline; false: not flagged (closed ones included)"),
+    ] = None
+    reporter_id: Annotated[uuid.UUID | None, Field(description="Reported by this account")] = None
+    reported_after: Annotated[
+        Instant | None, Field(description="Reached the service at or after (not the capture time)")
+    ] = None
+    reported_before: Annotated[Instant | None, Field(description="Reached the service before")] = None
+    updated_after: Instant | None = None
 
 
 class HazardRead(BaseModel):

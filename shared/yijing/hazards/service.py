@@ -23,12 +23,11 @@ from yijing.audit import service as audit
 from yijing.conflicts import violated_constraint
 from yijing.errors import Forbidden, InvalidInput, check_version
 from yijing.hazards import repository
-from yijing.hazards.errors import ClientIdTaken, EvidenceRequired, HazardNotFound, TransitionNotAllowed
+from yijing.hazards.errors import ClientIdTaken, EvidenceRequired, HazardNotFound
 from yijing.hazards.models import (
     CLOSED_NOT_FIXED,
     OPEN_STATUSES,
     Hazard,
-    HazardCategory,
     HazardEvent,
     HazardSeverity,
     HazardStatus,
@@ -42,6 +41,7 @@ from yijing.hazards.schemas import (
     DuplicateAction,
     EliminateAction,
     HazardCreate,
+    HazardFilters,
     HazardRead,
     HazardSummary,
     HazardUpdate,
@@ -50,12 +50,13 @@ from yijing.hazards.schemas import (
     SiteHazardSummary,
 )
 from yijing.ids import new_id, station_today, utcnow
+from yijing.kit.lifecycle import Lifecycle
+from yijing.kit.pagination import Page, PageParams, page_of
 from yijing.notifications.jobs import notify
 from yijing.notifications.service import DeliverPayload
 from yijing.org import repository as org_repository
 from yijing.org.errors import SiteNotFound, StationNotFound
 from yijing.org.models import Station
-from yijing.pagination import Page, decode_cursor, page_of
 from yijing.rota import repository as rota_repository
 from yijing.stats.jobs import queue_recompute
 from yijing.teams import repository as teams_repository
@@ -86,26 +87,22 @@ class HazardAction(StrEnum):
 
 
 # Elimination straight from verified is a fix made on the spot (当场整改), still with evidence.
-TRANSITIONS: dict[HazardAction, tuple[frozenset[HazardStatus], HazardStatus]] = {
-    HazardAction.VERIFY: (frozenset({HazardStatus.REPORTED}), HazardStatus.VERIFIED),
-    HazardAction.RECTIFY: (frozenset({HazardStatus.VERIFIED}), HazardStatus.RECTIFYING),
-    HazardAction.ELIMINATE: (
-        frozenset({HazardStatus.VERIFIED, HazardStatus.RECTIFYING}),
-        HazardStatus.ELIMINATED,
-    ),
-    HazardAction.DUPLICATE: (OPEN_STATUSES, HazardStatus.DUPLICATE),
-    HazardAction.DISMISS: (OPEN_STATUSES, HazardStatus.NOT_HAZARD),
-    HazardAction.REFER: (OPEN_STATUSES, HazardStatus.REFERRED),
-    HazardAction.REOPEN: (CLOSED_NOT_FIXED | {HazardStatus.ELIMINATED}, HazardStatus.REPORTED),
-}
-
-
-def allowed_actions(status: HazardStatus) -> list[HazardAction]:
-    return [action for action, (sources, _) in TRANSITIONS.items() if status in sources]
+LIFECYCLE = Lifecycle(
+    "hazard",
+    {
+        HazardAction.VERIFY: ({HazardStatus.REPORTED}, HazardStatus.VERIFIED),
+        HazardAction.RECTIFY: ({HazardStatus.VERIFIED}, HazardStatus.RECTIFYING),
+        HazardAction.ELIMINATE: ({HazardStatus.VERIFIED, HazardStatus.RECTIFYING}, HazardStatus.ELIMINATED),
+        HazardAction.DUPLICATE: (OPEN_STATUSES, HazardStatus.DUPLICATE),
+        HazardAction.DISMISS: (OPEN_STATUSES, HazardStatus.NOT_HAZARD),
+        HazardAction.REFER: (OPEN_STATUSES, HazardStatus.REFERRED),
+        HazardAction.REOPEN: (CLOSED_NOT_FIXED | {HazardStatus.ELIMINATED}, HazardStatus.REPORTED),
+    },
+)
 
 
 def read(hazard: Hazard) -> HazardRead:
-    return HazardRead.of(hazard, [str(action) for action in allowed_actions(hazard.status)])
+    return HazardRead.of(hazard, [str(action) for action in LIFECYCLE.allowed(hazard.status)])
 
 
 async def _station(session: AsyncSession, station_id: uuid.UUID) -> Station:
@@ -216,29 +213,10 @@ async def get_hazard(session: AsyncSession, actor: Actor, hazard_id: uuid.UUID) 
 
 
 async def list_hazards(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    limit: int,
-    cursor: str | None,
-    station_id: uuid.UUID | None = None,
-    site_id: uuid.UUID | None = None,
-    statuses: Sequence[HazardStatus] = (),
-    category: HazardCategory | None = None,
-    severity: HazardSeverity | None = None,
-    overdue: bool | None = None,
-    reporter_id: uuid.UUID | None = None,
-    reported_after: datetime | None = None,
-    reported_before: datetime | None = None,
-    updated_after: datetime | None = None,
+    session: AsyncSession, actor: Actor, filters: HazardFilters, page: PageParams
 ) -> Page[HazardRead]:
-    hazards = await repository.list_hazards(
-        session, await hazard_reach(session, actor), limit=limit, after_id=decode_cursor(cursor),
-        station_id=station_id, site_id=site_id, statuses=statuses, category=category, severity=severity,
-        overdue=overdue, reporter_id=reporter_id, reported_after=reported_after,
-        reported_before=reported_before, updated_after=updated_after,
-    )  # fmt: skip
-    return page_of(hazards, limit, read)
+    hazards = await repository.list_hazards(session, await hazard_reach(session, actor), filters, page)
+    return page_of(hazards, page.limit, read)
 
 
 async def history(session: AsyncSession, actor: Actor, hazard_id: uuid.UUID) -> Sequence[HazardEvent]:
@@ -328,7 +306,7 @@ async def report_hazard(session: AsyncSession, actor: Actor, data: HazardCreate)
     )
     try:
         async with session.begin_nested():
-            await repository.add(session, hazard)
+            await repository.save(session, hazard)
     except IntegrityError as exc:
         # The same offline report sent twice at once: the other request stored it first.
         if violated_constraint(exc) == "uq_hazards_station_id_client_id" and data.client_id is not None:
@@ -431,16 +409,6 @@ async def update_hazard(
     return hazard
 
 
-def _refuse_transition(hazard: Hazard, action: HazardAction) -> TransitionNotAllowed:
-    allowed = allowed_actions(hazard.status)
-    return TransitionNotAllowed(
-        f"the hazard's status is {hazard.status}, from which {action} is not allowed; "
-        f"allowed: {', '.join(allowed)}",
-        current_status=hazard.status.value,
-        allowed_actions=[str(name) for name in allowed],
-    )
-
-
 async def _original(session: AsyncSession, actor: Actor, hazard: Hazard, original_id: uuid.UUID) -> Hazard:
     """The report a duplicate points to: of the same station, not itself, and an original (a duplicate's
     own original is taken instead, so chains never form)."""
@@ -499,9 +467,7 @@ async def take_action(
     # other's duplicate at once.
     also_lock = [body.duplicate_of] if isinstance(body, DuplicateAction) else []
     hazard = await _hazard_to_change(session, actor, hazard_id, expected_version, also_lock=also_lock)
-    sources, target = TRANSITIONS[action]
-    if hazard.status not in sources:
-        raise _refuse_transition(hazard, action)
+    target = LIFECYCLE.require(hazard.status, action)
     previous_status = hazard.status
     station = await _station(session, hazard.station_id)
     today = station_today(station.timezone)

@@ -14,12 +14,12 @@ from yijing.identity import repository
 from yijing.identity.auth import API_KEY_PREFIX
 from yijing.identity.errors import ApiKeyNotFound
 from yijing.identity.models import ApiKey
-from yijing.identity.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
+from yijing.identity.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyFilters, ApiKeyRead
 from yijing.identity.tokens import digest, new_secret
 from yijing.ids import utcnow
+from yijing.kit.pagination import Page, PageParams, page_of
 from yijing.org import repository as org_repository
 from yijing.org.errors import StationNotFound
-from yijing.pagination import Page, decode_cursor, page_of
 
 
 def to_read(key: ApiKey, default_rate_limit: int) -> ApiKeyRead:
@@ -62,7 +62,7 @@ async def create(
         expires_at=data.expires_at,
         created_by=actor.user_id,
     )
-    await repository.add(session, key)
+    await repository.save(session, key)
     await audit.record(
         session, actor, "api_key.create", target_type="api_key", target_id=key.id, station_id=None,
         changes=data.model_dump(mode="json", exclude_none=True),
@@ -79,12 +79,10 @@ async def get(session: AsyncSession, key_id: uuid.UUID) -> ApiKey:
 
 
 async def list_keys(
-    session: AsyncSession, *, limit: int, cursor: str | None, include_revoked: bool, default_rate_limit: int
+    session: AsyncSession, filters: ApiKeyFilters, page: PageParams, *, default_rate_limit: int
 ) -> Page[ApiKeyRead]:
-    keys = await repository.list_api_keys(
-        session, limit=limit, after_id=decode_cursor(cursor), include_revoked=include_revoked
-    )
-    return page_of(keys, limit, lambda key: to_read(key, default_rate_limit))
+    keys = await repository.list_api_keys(session, filters, page)
+    return page_of(keys, page.limit, lambda key: to_read(key, default_rate_limit))
 
 
 async def revoke(session: AsyncSession, actor: Actor, key_id: uuid.UUID) -> ApiKey:
@@ -94,7 +92,7 @@ async def revoke(session: AsyncSession, actor: Actor, key_id: uuid.UUID) -> ApiK
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         key.version += 1
-        await repository.add(session, key)
+        await repository.save(session, key)
         await audit.record(
             session, actor, "api_key.revoke", target_type="api_key", target_id=key.id, station_id=None
         )

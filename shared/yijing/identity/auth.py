@@ -44,7 +44,7 @@ async def _issue_tokens(
     session: AsyncSession, settings: Settings, user: User, auth_session: AuthSession
 ) -> TokenPair:
     refresh = new_secret()
-    await repository.add(session, RefreshToken(session_id=auth_session.id, token_hash=digest(refresh)))
+    await repository.save(session, RefreshToken(session_id=auth_session.id, token_hash=digest(refresh)))
     now = utcnow()
     lifetime = timedelta(minutes=settings.access_token_minutes)
     claims = AccessClaims(user.id, auth_session.id, user.role, user.station_id)
@@ -104,7 +104,7 @@ async def sign_in(
     await repository.clear_login_failures(session, fingerprint)
     now = utcnow()
     auth_session = AuthSession(user_id=user.id, expires_at=now + timedelta(days=settings.refresh_token_days))
-    await repository.add(session, auth_session)
+    await repository.save(session, auth_session)
     user.last_login_at = now
     tokens = await _issue_tokens(session, settings, user, auth_session)
     signed_in = Actor(

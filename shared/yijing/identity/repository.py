@@ -19,11 +19,12 @@ from yijing.identity.models import (
     User,
     UserSite,
 )
+from yijing.identity.schemas import ApiKeyFilters, UserFilters
+from yijing.kit import repository as kit
+from yijing.kit.pagination import PageParams
 
-
-async def add(session: AsyncSession, record: User | AuthSession | RefreshToken | ApiKey) -> None:
-    session.add(record)
-    await session.flush()
+# New and changed records that no declared unique constraint can refuse.
+save = kit.save
 
 
 # Users
@@ -32,10 +33,7 @@ async def add(session: AsyncSession, record: User | AuthSession | RefreshToken |
 async def get_user(
     session: AsyncSession, user_id: uuid.UUID, scope: StationScope, *, for_update: bool = False
 ) -> User | None:
-    query = select(User).where(col(User.id) == user_id, scope.clause(User.station_id))
-    if for_update:
-        query = query.with_for_update()
-    return (await session.scalars(query)).one_or_none()
+    return await kit.get(session, User, user_id, scope.clause(User.station_id), for_update=for_update)
 
 
 async def station_of(session: AsyncSession, user_id: uuid.UUID) -> uuid.UUID | None:
@@ -49,28 +47,15 @@ async def get_user_by_phone_fingerprint(session: AsyncSession, fingerprint: str)
 
 
 async def list_users(
-    session: AsyncSession,
-    scope: StationScope,
-    *,
-    limit: int,
-    after_id: uuid.UUID | None,
-    station_id: uuid.UUID | None = None,
-    role: Role | None = None,
-    is_active: bool | None = None,
-    updated_after: datetime | None = None,
+    session: AsyncSession, scope: StationScope, filters: UserFilters, page: PageParams
 ) -> Sequence[User]:
-    query = select(User).where(scope.clause(User.station_id))
-    if station_id is not None:
-        query = query.where(col(User.station_id) == station_id)
-    if role is not None:
-        query = query.where(col(User.role) == role)
-    if is_active is not None:
-        query = query.where(col(User.is_active) == is_active)
-    if updated_after is not None:
-        query = query.where(col(User.updated_at) > updated_after)
-    if after_id is not None:
-        query = query.where(col(User.id) > after_id)
-    return (await session.scalars(query.order_by(col(User.id)).limit(limit + 1))).all()
+    conditions = kit.equal(
+        (User.station_id, filters.station_id), (User.role, filters.role), (User.is_active, filters.is_active)
+    )
+    if filters.updated_after is not None:
+        conditions.append(col(User.updated_at) > filters.updated_after)
+    query = select(User).where(scope.clause(User.station_id), *conditions)
+    return await kit.fetch_page(session, query, User.id, page)
 
 
 async def site_ids_of(
@@ -125,7 +110,7 @@ async def get_refresh_token(session: AsyncSession, token_hash: str) -> RefreshTo
 
 
 async def get_auth_session(session: AsyncSession, session_id: uuid.UUID) -> AuthSession | None:
-    return await session.get(AuthSession, session_id, with_for_update=True)
+    return await kit.get(session, AuthSession, session_id, for_update=True)
 
 
 async def revoke_sessions_of(
@@ -144,22 +129,18 @@ async def revoke_sessions_of(
 
 
 async def get_api_key(session: AsyncSession, key_id: uuid.UUID, *, for_update: bool = False) -> ApiKey | None:
-    return await session.get(ApiKey, key_id, with_for_update=for_update)
+    return await kit.get(session, ApiKey, key_id, for_update=for_update)
 
 
 async def get_api_key_by_prefix(session: AsyncSession, prefix: str) -> ApiKey | None:
     return (await session.scalars(select(ApiKey).where(col(ApiKey.prefix) == prefix))).one_or_none()
 
 
-async def list_api_keys(
-    session: AsyncSession, *, limit: int, after_id: uuid.UUID | None, include_revoked: bool
-) -> Sequence[ApiKey]:
+async def list_api_keys(session: AsyncSession, filters: ApiKeyFilters, page: PageParams) -> Sequence[ApiKey]:
     query = select(ApiKey)
-    if not include_revoked:
+    if not filters.include_revoked:
         query = query.where(col(ApiKey.revoked_at).is_(None))
-    if after_id is not None:
-        query = query.where(col(ApiKey.id) > after_id)
-    return (await session.scalars(query.order_by(col(ApiKey.id)).limit(limit + 1))).all()
+    return await kit.fetch_page(session, query, ApiKey.id, page)
 
 
 async def touch_api_key(session: AsyncSession, key_id: uuid.UUID, now: datetime) -> None:

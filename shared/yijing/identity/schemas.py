@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from yijing.access import ApiScope, Role
 from yijing.personal import IdCardNumber, MobileNumber
-from yijing.types import JSON_INTEGER, Instant, Name, StrictBool
+from yijing.types import JSON_INTEGER, Instant, Name, QueryBool, StrictBool
 
 Password = Annotated[
     str, Field(min_length=8, max_length=128, description="8 to 128 characters", examples=["correct horse 42"])
@@ -129,6 +129,15 @@ class MeUpdate(BaseModel):
     password: PasswordChange | None = None
 
 
+class UserFilters(BaseModel):
+    """The users list's filters (all of them together)."""
+
+    station_id: uuid.UUID | None = None
+    role: Role | None = None
+    is_active: QueryBool | None = None
+    updated_after: Instant | None = None
+
+
 class UserRead(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -219,6 +228,12 @@ class ApiKeyCreate(BaseModel):
     rate_limit_per_minute: Annotated[int, Field(ge=1, le=100_000), JSON_INTEGER] | None = Field(
         default=None, description="Null: the service default"
     )
+
+
+class ApiKeyFilters(BaseModel):
+    """The API keys list's filters."""
+
+    include_revoked: Annotated[QueryBool, Field(description="Also list revoked keys")] = False
 
 
 class ApiKeyRead(BaseModel):

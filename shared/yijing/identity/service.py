@@ -16,13 +16,21 @@ from yijing.identity import repository
 from yijing.identity.errors import RoleNotGrantable, UserNotFound
 from yijing.identity.models import User
 from yijing.identity.passwords import hash_password, verify_password
-from yijing.identity.schemas import AdminCreate, MeUpdate, StaffCreate, UserCreate, UserRead, UserUpdate
+from yijing.identity.schemas import (
+    AdminCreate,
+    MeUpdate,
+    StaffCreate,
+    UserCreate,
+    UserFilters,
+    UserRead,
+    UserUpdate,
+)
 from yijing.ids import utcnow
+from yijing.kit.pagination import Page, PageParams, page_of
 from yijing.notifications.jobs import notify
 from yijing.notifications.service import DeliverPayload
 from yijing.org import repository as org_repository
 from yijing.org.errors import SiteNotFound, StationNotFound
-from yijing.pagination import Page, decode_cursor, page_of
 from yijing.personal import PersonalDataProtector
 
 # Roles whose work needs people's full phone and ID-card numbers (for records they reach).
@@ -92,28 +100,11 @@ async def get_user(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -> U
 
 
 async def list_users(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    limit: int,
-    cursor: str | None,
-    station_id: uuid.UUID | None = None,
-    role: Role | None = None,
-    is_active: bool | None = None,
-    updated_after: datetime | None = None,
+    session: AsyncSession, actor: Actor, filters: UserFilters, page: PageParams
 ) -> Page[UserRead]:
-    users = await repository.list_users(
-        session,
-        actor.scope,
-        limit=limit,
-        after_id=decode_cursor(cursor),
-        station_id=station_id,
-        role=role,
-        is_active=is_active,
-        updated_after=updated_after,
-    )
-    sites = await repository.site_ids_of(session, [user.id for user in users[:limit]])
-    return page_of(users, limit, lambda user: to_read(user, sites[user.id]))
+    users = await repository.list_users(session, actor.scope, filters, page)
+    sites = await repository.site_ids_of(session, [user.id for user in users[: page.limit]])
+    return page_of(users, page.limit, lambda user: to_read(user, sites[user.id]))
 
 
 def _require_manageable(actor: Actor, role: Role) -> None:
@@ -312,7 +303,7 @@ async def update_me(session: AsyncSession, actor: Actor, data: MeUpdate) -> User
     if changes:
         user.version += 1
         user.updated_at = utcnow()
-        await repository.add(session, user)
+        await repository.save(session, user)
         await audit.record(
             session, actor, "user.update_self", target_type="user", target_id=user.id,
             station_id=user.station_id, changes=changes,

@@ -1,6 +1,6 @@
-"""CSV files of incidents: the header checked at upload; the rows COPYed as text, every field's shape checked
-in SQL (a bad date in one row must not fail the whole file), then checked against stations, sites and code
-lists and merged like a JSON batch."""
+"""CSV files of incidents, on the import kit (``yijing.kit.imports``): the header checked at upload; the rows
+COPYed as text, every field's shape checked in SQL (a bad date in one row must not fail the whole file),
+then checked against stations, sites and code lists and merged like a JSON batch."""
 
 from __future__ import annotations
 
@@ -9,9 +9,13 @@ import io
 import unicodedata
 import uuid
 
-from yijing.access import StationScope
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yijing.access import Actor, StationScope
 from yijing.incidents import repository, service
-from yijing.jobs.registry import JobContext, JobPayload, JsonDict
+from yijing.incidents.models import IncidentImport
+from yijing.jobs.registry import JobContext, JsonDict
+from yijing.kit.imports import ImportPayload, Outcome, RowError, Upload, digest, outcome, report
 from yijing.uploads import decode_text, off_loop, refusal
 
 REQUIRED = ("source_system", "source_ref", "station_id", "occurred_at", "class_code")
@@ -47,8 +51,25 @@ def read_csv(content: bytes) -> tuple[list[str], str]:
     return header, text
 
 
-class ImportPayload(JobPayload):
-    import_id: uuid.UUID
+async def accept_upload(
+    session: AsyncSession, actor: Actor, *, file_name: str, content: bytes, keep_valid_rows: bool
+) -> Upload[IncidentImport]:
+    """Check the header now (a wrong file is a 422 at once) and store the file for the job, with the
+    stations the uploader reaches (the job stores rows of those only)."""
+    await off_loop(read_csv, content)
+    stations = actor.scope.stations
+    record = IncidentImport(
+        station_ids=None if stations is None else sorted(str(station) for station in stations),
+        keep_valid_rows=keep_valid_rows,
+        file_name=file_name,
+        file_sha256=digest(content),
+        content=content,
+        requested_by=actor.principal.id if actor.principal else None,
+    )
+    await repository.add_import(session, record)
+    # A run of one station's uploader is that station's (its staff see it); others are the county's.
+    only_station = next(iter(stations)) if stations is not None and len(stations) == 1 else None
+    return Upload(record, only_station)
 
 
 async def run_import(context: JobContext, payload: ImportPayload) -> JsonDict:
@@ -73,19 +94,19 @@ async def run_import(context: JobContext, payload: ImportPayload) -> JsonDict:
         all_or_nothing=not record.keep_valid_rows,
         refused_before=staged.refused > 0,
     )
-    errors = sorted(staged.errors + merged.errors, key=lambda error: error["row"])[:MAX_ERRORS]
+    errors = sorted(
+        (RowError(**error) for error in staged.errors + merged.errors), key=lambda error: error.row
+    )[:MAX_ERRORS]
     refused_rows = staged.refused + len({error["row"] for error in merged.errors})
     stored = merged.created + merged.updated
-    outcome = "imported_valid_rows" if record.keep_valid_rows and staged.rows > refused_rows else "rejected"
-    if not errors:
-        outcome = "imported"
+    result = outcome(errors, valid_rows_kept=record.keep_valid_rows and staged.rows > refused_rows)
     record.content = None  # read: the file is not kept
-    return {
-        "outcome": outcome,
-        "rows": staged.rows,
-        "created": merged.created,
-        "updated": merged.updated,
-        "unchanged": 0 if outcome == "rejected" else max(0, staged.rows - refused_rows - stored),
-        "refused_rows": refused_rows,
-        "errors": errors[:MAX_ERRORS],
-    }
+    return report(
+        result,
+        rows=staged.rows,
+        errors=errors,
+        created=merged.created,
+        updated=merged.updated,
+        unchanged=0 if result is Outcome.REJECTED else max(0, staged.rows - refused_rows - stored),
+        refused_rows=refused_rows,
+    )

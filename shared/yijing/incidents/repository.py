@@ -19,6 +19,7 @@ from sqlmodel import col
 from yijing.access import StationScope
 from yijing.db import copy_records
 from yijing.incidents.models import IncidentCode, IncidentImport
+from yijing.kit import repository as kit
 
 STAGING_COLUMNS = (
     "line", "source_system", "source_ref", "station_id", "site_id", "occurred_at", "class_code", "tags",
@@ -321,4 +322,4 @@ async def add_import(session: AsyncSession, record: IncidentImport) -> None:
 async def get_import(
     session: AsyncSession, import_id: uuid.UUID, *, for_update: bool = False
 ) -> IncidentImport | None:
-    return await session.get(IncidentImport, import_id, with_for_update=for_update)
+    return await kit.get(session, IncidentImport, import_id, for_update=for_update)

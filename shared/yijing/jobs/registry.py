@@ -1,5 +1,8 @@
 """The typed job registry: a job is a name, a pydantic payload model and a handler (a domain service
-function). The API enqueues by spec, never by a bare string; the worker builds its arq functions from it."""
+function). The API enqueues by spec, never by a bare string; the worker builds its arq functions from it.
+
+Domains' jobs modules register their specs here; this module imports no domain (see
+:mod:`yijing.jobs.catalog` for the complete list)."""
 
 from __future__ import annotations
 
@@ -68,14 +71,7 @@ def register(spec: JobSpec[P]) -> JobSpec[P]:
     return spec
 
 
-def all_jobs() -> list[JobSpec[Any]]:
-    """Every registered job, by name (importing the catalog first makes the list complete)."""
-    import yijing.jobs.catalog  # noqa: F401 - registers every domain's jobs
-
+def registered() -> list[JobSpec[Any]]:
+    """The jobs registered so far, by name. Complete only once every domain's jobs module is imported:
+    the composition roots read the complete list through :mod:`yijing.jobs.catalog`."""
     return sorted(_REGISTRY.values(), key=lambda spec: spec.name)
-
-
-def find_job(name: str) -> JobSpec[Any] | None:
-    import yijing.jobs.catalog  # noqa: F401 - registers every domain's jobs
-
-    return _REGISTRY.get(name)

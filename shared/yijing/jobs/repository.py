@@ -9,16 +9,14 @@ from sqlmodel import col
 
 from yijing.ids import utcnow
 from yijing.jobs.models import JobRun, JobStatus
+from yijing.kit import repository as kit
 
-
-async def add(session: AsyncSession, run: JobRun) -> JobRun:
-    session.add(run)
-    await session.flush()
-    return run
+# New and changed records that no declared unique constraint can refuse.
+save = kit.save
 
 
 async def get(session: AsyncSession, run_id: uuid.UUID, *, for_update: bool = False) -> JobRun | None:
-    return await session.get(JobRun, run_id, with_for_update=for_update)
+    return await kit.get(session, JobRun, run_id, for_update=for_update)
 
 
 async def lock_for_execution(session: AsyncSession, run_id: uuid.UUID) -> None:

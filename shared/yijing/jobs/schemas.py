@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
-from functools import lru_cache
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from yijing.jobs.models import JobRun, JobStatus
-from yijing.jobs.registry import JobPayload, JobSpec, all_jobs
+from yijing.jobs.registry import JobPayload, JobSpec
 
 
 class JobProgress(BaseModel):
@@ -98,11 +98,10 @@ def _request_model(spec: JobSpec[Any]) -> type[JobRequestBase]:
     return model
 
 
-@lru_cache
-def job_request_type() -> Any:
-    """The body of ``POST /api/v1/jobs``: one member per registered job, chosen by ``name``, so the OpenAPI
-    document states exactly which payload each job takes."""
-    models = tuple(_request_model(spec) for spec in all_jobs() if spec.requestable)
+def job_request_type(specs: Sequence[JobSpec[Any]]) -> Any:
+    """The body of ``POST /api/v1/jobs``: one member per job of ``specs`` that may be requested, chosen by
+    ``name``, so the OpenAPI document states exactly which payload each job takes."""
+    models = tuple(_request_model(spec) for spec in specs if spec.requestable)
     if len(models) == 1:
         return models[0]
     return Annotated[Union[models], Field(discriminator="name")]  # noqa: UP007 - a runtime-built union

@@ -18,20 +18,14 @@ from yijing.db import SessionFactory, database_unreachable, session_scope
 from yijing.errors import DomainError
 from yijing.ids import utcnow
 from yijing.jobs import repository
-from yijing.jobs.errors import InvalidJobPayload, JobRunNotFound, UnknownJob
+from yijing.jobs.errors import InvalidJobPayload, JobRunNotFound
 from yijing.jobs.models import JobRun, JobStatus
-from yijing.jobs.registry import JobContext, JobSpec, JsonDict, P, find_job
+from yijing.jobs.registry import JobContext, JobSpec, JsonDict, P
 from yijing.outbox import service as outbox
+from yijing.redis import GuardedRedis
 from yijing.settings import Settings
 
 log = structlog.get_logger(__name__)
-
-
-def get_spec(name: str) -> JobSpec[Any]:
-    spec = find_job(name)
-    if spec is None:
-        raise UnknownJob(f"no job is registered under the name {name!r}")
-    return spec
 
 
 def parse_payload(spec: JobSpec[P], raw: Any) -> P:
@@ -67,7 +61,7 @@ async def request_run(
         station_id=station_id,
         requested_by=requested_by,
     )
-    await repository.add(session, run)
+    await repository.save(session, run)
     await outbox.emit(session, spec, payload, run_id=run.id)
     return run
 
@@ -110,9 +104,14 @@ async def execute(
     *,
     run_id: uuid.UUID | None = None,
     final_attempt: bool = True,
+    relay_to: GuardedRedis | None = None,
 ) -> Execution:
     """Run ``spec``'s handler in one transaction. With a ``run_id``, the run's outcome commits in that same
-    transaction, so a job delivered twice — even at the same moment — has exactly one effect."""
+    transaction, so a job delivered twice — even at the same moment — has exactly one effect.
+
+    The follow-up jobs the handler emitted are relayed to ``relay_to`` right after that commit (the worker
+    passes its Redis), as the API relays a request's; without it, or if Redis fails, the worker's periodic
+    relay sends them."""
     try:
         payload = parse_payload(spec, raw_payload)
     except InvalidJobPayload as exc:
@@ -154,6 +153,8 @@ async def execute(
             await _settle(factory, run_id, _public_error(exc), retry=not final_attempt and is_transient(exc))
         raise
     log.info("job_done", job=spec.name, run_id=str(run_id) if run_id else None)
+    if relay_to is not None:
+        await outbox.relay_after_commit(factory, relay_to, outbox.take_emitted(session))
     return Execution(result=result)
 
 

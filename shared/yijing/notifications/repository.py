@@ -10,7 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from yijing.ids import new_id
+from yijing.kit import repository as kit
+from yijing.kit.pagination import PageParams
 from yijing.notifications.models import Notification
+from yijing.notifications.schemas import NotificationFilters
 
 
 async def insert_many(session: AsyncSession, rows: Sequence[Mapping[str, object]]) -> int:
@@ -27,29 +30,20 @@ async def insert_many(session: AsyncSession, rows: Sequence[Mapping[str, object]
 
 
 async def list_for(
-    session: AsyncSession,
-    recipient_id: uuid.UUID,
-    *,
-    limit: int,
-    after_id: uuid.UUID | None,
-    unread_only: bool,
+    session: AsyncSession, recipient_id: uuid.UUID, filters: NotificationFilters, page: PageParams
 ) -> Sequence[Notification]:
     """Newest first."""
     query = select(Notification).where(col(Notification.recipient_id) == recipient_id)
-    if unread_only:
+    if filters.unread:
         query = query.where(col(Notification.read_at).is_(None))
-    if after_id is not None:
-        query = query.where(col(Notification.id) < after_id)
-    return (await session.scalars(query.order_by(col(Notification.id).desc()).limit(limit + 1))).all()
+    return await kit.fetch_page(session, query, Notification.id, page, newest_first=True)
 
 
 async def get_for(
     session: AsyncSession, recipient_id: uuid.UUID, notification_id: uuid.UUID
 ) -> Notification | None:
-    query = select(Notification).where(
-        col(Notification.id) == notification_id, col(Notification.recipient_id) == recipient_id
-    )
-    return (await session.scalars(query)).one_or_none()
+    mine = col(Notification.recipient_id) == recipient_id
+    return await kit.get(session, Notification, notification_id, mine)
 
 
 async def mark_all_read(session: AsyncSession, recipient_id: uuid.UUID, now: datetime) -> int:

@@ -2,8 +2,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from yijing.types import QueryBool
+
+
+class NotificationFilters(BaseModel):
+    """The inbox's filters."""
+
+    unread: Annotated[QueryBool, Field(description="Only unread ones")] = False
 
 
 class NotificationRead(BaseModel):

@@ -13,10 +13,10 @@ from yijing.access import Actor
 from yijing.errors import NotFound
 from yijing.ids import utcnow
 from yijing.jobs.registry import JobContext, JobPayload, JsonDict
+from yijing.kit.pagination import Page, PageParams, page_of
 from yijing.notifications import repository
 from yijing.notifications.models import Notification
-from yijing.notifications.schemas import MarkedRead, NotificationRead
-from yijing.pagination import Page, decode_cursor, page_of
+from yijing.notifications.schemas import MarkedRead, NotificationFilters, NotificationRead
 
 
 class NotificationNotFound(NotFound):
@@ -48,13 +48,11 @@ async def deliver(context: JobContext, payload: DeliverPayload) -> JsonDict:
 
 
 async def list_mine(
-    session: AsyncSession, actor: Actor, *, limit: int, cursor: str | None, unread_only: bool
+    session: AsyncSession, actor: Actor, filters: NotificationFilters, page: PageParams
 ) -> Page[NotificationRead]:
     assert actor.principal is not None
-    rows = await repository.list_for(
-        session, actor.principal.id, limit=limit, after_id=decode_cursor(cursor), unread_only=unread_only
-    )
-    return page_of(rows, limit, NotificationRead.model_validate)
+    rows = await repository.list_for(session, actor.principal.id, filters, page)
+    return page_of(rows, page.limit, NotificationRead.model_validate)
 
 
 async def mark_read(session: AsyncSession, actor: Actor, notification_id: uuid.UUID) -> Notification:

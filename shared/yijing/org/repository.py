@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,21 +9,19 @@ from sqlmodel import col
 
 from yijing.access import StationScope
 from yijing.identity.models import UserSite
-from yijing.org.models import Site, SiteKind, Station
+from yijing.kit import repository as kit
+from yijing.kit.pagination import PageParams
+from yijing.org.models import Site, Station
+from yijing.org.schemas import SiteFilters, StationFilters
 
-
-async def add(session: AsyncSession, record: Station | Site) -> None:
-    session.add(record)
-    await session.flush()
+# New and changed records that no declared unique constraint can refuse.
+save = kit.save
 
 
 async def get_station(
     session: AsyncSession, station_id: uuid.UUID, scope: StationScope, *, for_update: bool = False
 ) -> Station | None:
-    query = select(Station).where(col(Station.id) == station_id, scope.clause(Station.id))
-    if for_update:
-        query = query.with_for_update()
-    return (await session.scalars(query)).one_or_none()
+    return await kit.get(session, Station, station_id, scope.clause(Station.id), for_update=for_update)
 
 
 async def station_id_by_name(session: AsyncSession, name: str) -> uuid.UUID | None:
@@ -36,22 +33,13 @@ async def any_station_exists(session: AsyncSession) -> bool:
 
 
 async def list_stations(
-    session: AsyncSession,
-    scope: StationScope,
-    *,
-    limit: int,
-    after_id: uuid.UUID | None,
-    division_code: str | None = None,
-    updated_after: datetime | None = None,
+    session: AsyncSession, scope: StationScope, filters: StationFilters, page: PageParams
 ) -> Sequence[Station]:
-    query = select(Station).where(scope.clause(Station.id))
-    if division_code is not None:
-        query = query.where(col(Station.division_code) == division_code)
-    if updated_after is not None:
-        query = query.where(col(Station.updated_at) > updated_after)
-    if after_id is not None:
-        query = query.where(col(Station.id) > after_id)
-    return (await session.scalars(query.order_by(col(Station.id)).limit(limit + 1))).all()
+    conditions = kit.equal((Station.division_code, filters.division_code))
+    if filters.updated_after is not None:
+        conditions.append(col(Station.updated_at) > filters.updated_after)
+    query = select(Station).where(scope.clause(Station.id), *conditions)
+    return await kit.fetch_page(session, query, Station.id, page)
 
 
 async def station_has_sites(session: AsyncSession, station_id: uuid.UUID) -> bool:
@@ -61,32 +49,17 @@ async def station_has_sites(session: AsyncSession, station_id: uuid.UUID) -> boo
 async def get_site(
     session: AsyncSession, site_id: uuid.UUID, scope: StationScope, *, for_update: bool = False
 ) -> Site | None:
-    query = select(Site).where(col(Site.id) == site_id, scope.clause(Site.station_id))
-    if for_update:
-        query = query.with_for_update()
-    return (await session.scalars(query)).one_or_none()
+    return await kit.get(session, Site, site_id, scope.clause(Site.station_id), for_update=for_update)
 
 
 async def list_sites(
-    session: AsyncSession,
-    scope: StationScope,
-    *,
-    limit: int,
-    after_id: uuid.UUID | None,
-    station_id: uuid.UUID | None = None,
-    kind: SiteKind | None = None,
-    updated_after: datetime | None = None,
+    session: AsyncSession, scope: StationScope, filters: SiteFilters, page: PageParams
 ) -> Sequence[Site]:
-    query = select(Site).where(scope.clause(Site.station_id))
-    if station_id is not None:
-        query = query.where(col(Site.station_id) == station_id)
-    if kind is not None:
-        query = query.where(col(Site.kind) == kind)
-    if updated_after is not None:
-        query = query.where(col(Site.updated_at) > updated_after)
-    if after_id is not None:
-        query = query.where(col(Site.id) > after_id)
-    return (await session.scalars(query.order_by(col(Site.id)).limit(limit + 1))).all()
+    conditions = kit.equal((Site.station_id, filters.station_id), (Site.kind, filters.kind))
+    if filters.updated_after is not None:
+        conditions.append(col(Site.updated_at) > filters.updated_after)
+    query = select(Site).where(scope.clause(Site.station_id), *conditions)
+    return await kit.fetch_page(session, query, Site.id, page)
 
 
 async def sites_exist(session: AsyncSession, site_ids: Sequence[uuid.UUID], station_id: uuid.UUID) -> bool:

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from yijing.org.models import Site, SiteKind
 from yijing.personal import PROVINCE_CODES
-from yijing.types import JSON_NUMBER, Name, TimeZoneName
+from yijing.types import JSON_NUMBER, Instant, Name, TimeZoneName
 
 # Six digits, the first two a province of GB/T 2260.
 DIVISION_CODE_PATTERN = "^(" + "|".join(str(code) for code in sorted(PROVINCE_CODES)) + r")[0-9]{4}$"
@@ -51,6 +51,13 @@ class StationUpdate(BaseModel):
     name: Name | None = None
     division_code: DivisionCode | None = None
     timezone: TimeZoneName | None = None
+
+
+class StationFilters(BaseModel):
+    """The stations list's filters (all of them together)."""
+
+    division_code: Annotated[str | None, Field(pattern=DIVISION_CODE_PATTERN)] = None
+    updated_after: Instant | None = None
 
 
 class StationRead(BaseModel):
@@ -109,6 +116,14 @@ class SiteUpdate(BaseModel):
     name: Name | None = None
     kind: SiteKind | None = None
     location: Location | None = Field(default=None, description="null removes the site's point")
+
+
+class SiteFilters(BaseModel):
+    """The sites list's filters (all of them together)."""
+
+    station_id: uuid.UUID | None = None
+    kind: SiteKind | None = None
+    updated_after: Instant | None = None
 
 
 class SiteRead(BaseModel):

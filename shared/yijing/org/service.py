@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -15,19 +14,21 @@ from yijing.access import Actor, StationScope
 from yijing.audit import service as audit
 from yijing.errors import check_version
 from yijing.ids import utcnow
+from yijing.kit.pagination import Page, PageParams, page_of
 from yijing.org import repository
 from yijing.org.errors import SiteInUse, SiteNotFound, StationInUse, StationNotFound
-from yijing.org.models import Site, SiteKind, Station
+from yijing.org.models import Site, Station
 from yijing.org.schemas import (
     Location,
     SiteCreate,
+    SiteFilters,
     SiteRead,
     SiteUpdate,
     StationCreate,
+    StationFilters,
     StationRead,
     StationUpdate,
 )
-from yijing.pagination import Page, decode_cursor, page_of
 
 
 def _changes(record: Station | Site, updates: dict[str, Any]) -> dict[str, Any]:
@@ -113,23 +114,10 @@ async def find_station_id(session: AsyncSession, id_or_name: str) -> uuid.UUID:
 
 
 async def list_stations(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    limit: int,
-    cursor: str | None,
-    division_code: str | None = None,
-    updated_after: datetime | None = None,
+    session: AsyncSession, actor: Actor, filters: StationFilters, page: PageParams
 ) -> Page[StationRead]:
-    stations = await repository.list_stations(
-        session,
-        actor.scope,
-        limit=limit,
-        after_id=decode_cursor(cursor),
-        division_code=division_code,
-        updated_after=updated_after,
-    )
-    return page_of(stations, limit, StationRead.model_validate)
+    stations = await repository.list_stations(session, actor.scope, filters, page)
+    return page_of(stations, page.limit, StationRead.model_validate)
 
 
 async def create_station(
@@ -197,25 +185,10 @@ async def get_site(session: AsyncSession, actor: Actor, site_id: uuid.UUID) -> S
 
 
 async def list_sites(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    limit: int,
-    cursor: str | None,
-    station_id: uuid.UUID | None = None,
-    kind: SiteKind | None = None,
-    updated_after: datetime | None = None,
+    session: AsyncSession, actor: Actor, filters: SiteFilters, page: PageParams
 ) -> Page[SiteRead]:
-    sites = await repository.list_sites(
-        session,
-        actor.scope,
-        limit=limit,
-        after_id=decode_cursor(cursor),
-        station_id=station_id,
-        kind=kind,
-        updated_after=updated_after,
-    )
-    return page_of(sites, limit, SiteRead.of)
+    sites = await repository.list_sites(session, actor.scope, filters, page)
+    return page_of(sites, page.limit, SiteRead.of)
 
 
 async def create_site(session: AsyncSession, actor: Actor, data: SiteCreate) -> Site:

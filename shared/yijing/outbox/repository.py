@@ -8,13 +8,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from yijing.kit import repository as kit
 from yijing.outbox.models import OutboxMessage
 
-
-async def add(session: AsyncSession, message: OutboxMessage) -> OutboxMessage:
-    session.add(message)
-    await session.flush()
-    return message
+# New and changed records that no declared unique constraint can refuse.
+save = kit.save
 
 
 async def lock_pending(

@@ -48,7 +48,7 @@ async def emit(
     arguments: dict[str, object] = {"payload": payload.model_dump(mode="json")}
     if run_id is not None:
         arguments["run_id"] = str(run_id)
-    message = await repository.add(session, OutboxMessage(job_name=spec.name, arguments=arguments))
+    message = await repository.save(session, OutboxMessage(job_name=spec.name, arguments=arguments))
     session.info.setdefault(_EMITTED, []).append(Emitted(message.id, message.job_name, message.arguments))
     return message
 

@@ -12,10 +12,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yijing.db import session_scope
 from yijing.groups.models import Group
-from yijing.ids import new_id
+from yijing.ids import new_id, utcnow
+from yijing.jobs.registry import JobContext, JobPayload, JsonDict
 from yijing.notifications.jobs import notify
 from yijing.notifications.service import DeliverPayload
 from yijing.rota import repository
@@ -183,3 +186,38 @@ async def _send_handoff_notices(session: AsyncSession, group: Group, now: dateti
             ),
         )
     return sent
+
+
+# The worker's job
+
+# Groups reconciled per run at most; the next run (a minute later) takes the rest.
+BATCH = 20_000
+
+
+class ReconcilePayload(JobPayload):
+    group_ids: list[uuid.UUID] | None = Field(
+        default=None, max_length=1000, description="Only these groups; by default every group that needs it"
+    )
+
+
+async def reconcile_groups(context: JobContext, payload: ReconcilePayload) -> JsonDict:
+    """One transaction per group (its rota is planned under the group's row lock), so a slow group holds up
+    no other, and two workers running this at once store one captain per group-week."""
+    now = utcnow()
+    if payload.group_ids is None:
+        group_ids = list(await repository.groups_needing_reconcile(context.session, now, BATCH))
+    else:
+        group_ids = payload.group_ids
+    totals = {"groups": 0, "weeks_inserted": 0, "weeks_changed": 0, "weeks_removed": 0, "notices": 0}
+    for done, group_id in enumerate(group_ids, start=1):
+        async with session_scope(context.session_factory) as session:
+            outcome = await reconcile_group(session, group_id, now)
+        if outcome is not None:
+            totals["groups"] += 1
+            totals["weeks_inserted"] += outcome.inserted
+            totals["weeks_changed"] += outcome.changed
+            totals["weeks_removed"] += outcome.removed
+            totals["notices"] += outcome.notices
+        if done % 500 == 0:
+            await context.report_progress(done, len(group_ids))
+    return totals

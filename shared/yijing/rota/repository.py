@@ -12,6 +12,8 @@ from sqlmodel import col
 
 from yijing.access import StationScope
 from yijing.groups.models import Group, GroupMembership
+from yijing.kit import repository as kit
+from yijing.kit.pagination import PageParams
 from yijing.org.models import Site, Station
 from yijing.rota.models import (
     CalendarFeed,
@@ -21,12 +23,13 @@ from yijing.rota.models import (
     SwapStatus,
     Unavailability,
 )
+from yijing.rota.swaps.schemas import SwapFilters
 from yijing.volunteers.models import Volunteer, VolunteerStatus
 
 
 async def lock_group(session: AsyncSession, group_id: uuid.UUID) -> Group | None:
     """The group's row, locked: planning its rota is serialised per group."""
-    return await session.get(Group, group_id, with_for_update=True)
+    return await kit.get(session, Group, group_id, for_update=True)
 
 
 async def station_timezone(session: AsyncSession, station_id: uuid.UUID) -> str:
@@ -215,12 +218,13 @@ async def weeks_between(
 async def week_by_start(
     session: AsyncSession, group_id: uuid.UUID, week_start: date, *, for_update: bool = False
 ) -> CaptainWeek | None:
-    query = select(CaptainWeek).where(
-        col(CaptainWeek.group_id) == group_id, col(CaptainWeek.week_start) == week_start
+    return await kit.one(
+        session,
+        CaptainWeek,
+        col(CaptainWeek.group_id) == group_id,
+        col(CaptainWeek.week_start) == week_start,
+        for_update=for_update,
     )
-    if for_update:
-        query = query.with_for_update()
-    return (await session.scalars(query)).one_or_none()
 
 
 async def next_week(
@@ -284,18 +288,15 @@ async def unavailability_of(session: AsyncSession, volunteer_id: uuid.UUID) -> S
     return (await session.scalars(query)).all()
 
 
-async def add(session: AsyncSession, record: Unavailability | CaptainWeek) -> None:
-    session.add(record)
-    await session.flush()
+# New and changed records that no declared unique constraint can refuse.
+save = kit.save
 
 
 async def get_unavailability(
     session: AsyncSession, unavailability_id: uuid.UUID, volunteer_id: uuid.UUID
 ) -> Unavailability | None:
-    query = select(Unavailability).where(
-        col(Unavailability.id) == unavailability_id, col(Unavailability.volunteer_id) == volunteer_id
-    )
-    return (await session.scalars(query)).one_or_none()
+    theirs = col(Unavailability.volunteer_id) == volunteer_id
+    return await kit.get(session, Unavailability, unavailability_id, theirs)
 
 
 async def weeks_of_captain(
@@ -344,33 +345,22 @@ async def expire_lapsed_swaps(
 
 
 async def swaps_of_group(
-    session: AsyncSession,
-    group_id: uuid.UUID,
-    status: SwapStatus | None,
-    *,
-    after_id: uuid.UUID | None,
-    limit: int,
+    session: AsyncSession, group_id: uuid.UUID, filters: SwapFilters, page: PageParams
 ) -> Sequence[tuple[CaptainSwap, date]]:
-    """A page of the group's swaps, oldest first, each with its week's start (``limit + 1`` rows: the extra
-    one only says there is a next page). Read afresh: an expiry UPDATE may have just changed them."""
+    """A page of the group's swaps, oldest first, each with its week's start. Read afresh: an expiry UPDATE
+    may have just changed them."""
     query = (
         select(CaptainSwap, col(CaptainWeek.week_start))
         .join(CaptainWeek, col(CaptainWeek.id) == col(CaptainSwap.week_id))
-        .where(col(CaptainSwap.group_id) == group_id)
-        .order_by(col(CaptainSwap.id))
-        .limit(limit + 1)
+        .where(col(CaptainSwap.group_id) == group_id, *kit.equal((CaptainSwap.status, filters.status)))
         .execution_options(populate_existing=True)
     )
-    if status is not None:
-        query = query.where(col(CaptainSwap.status) == status)
-    if after_id is not None:
-        query = query.where(col(CaptainSwap.id) > after_id)
-    return [(swap, week_start) for swap, week_start in (await session.execute(query)).all()]
+    rows = await session.execute(kit.keyset(query, CaptainSwap.id, page))
+    return [(swap, week_start) for swap, week_start in rows.all()]
 
 
 async def swap_in_scope(session: AsyncSession, scope: StationScope, swap_id: uuid.UUID) -> CaptainSwap | None:
-    query = select(CaptainSwap).where(col(CaptainSwap.id) == swap_id, scope.clause(CaptainSwap.station_id))
-    return await session.scalar(query)
+    return await kit.get(session, CaptainSwap, swap_id, scope.clause(CaptainSwap.station_id))
 
 
 async def lock_swap(session: AsyncSession, swap_id: uuid.UUID) -> CaptainSwap | None:
@@ -402,12 +392,8 @@ async def lock_calendar_feed(
     session: AsyncSession, scope: StationScope, feed_id: uuid.UUID
 ) -> CalendarFeed | None:
     """The feed's row, locked, so two revocations of it are serialised."""
-    query = (
-        select(CalendarFeed)
-        .where(col(CalendarFeed.id) == feed_id, scope.clause(CalendarFeed.station_id))
-        .with_for_update()
-    )
-    return (await session.scalars(query)).one_or_none()
+    reach = scope.clause(CalendarFeed.station_id)
+    return await kit.get(session, CalendarFeed, feed_id, reach, for_update=True)
 
 
 async def calendar_feed_by_token_hash(session: AsyncSession, token_hash: str) -> CalendarFeed | None:

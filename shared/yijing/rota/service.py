@@ -1,5 +1,5 @@
 """Reading the rota (who is captain when, past and planned weeks, fairness) and changing it by hand:
-overrides by officers and volunteers' unavailability. Swaps live in rota.swaps."""
+overrides by officers and volunteers' unavailability. Swaps live in rota.swaps, feeds in rota.calendar."""
 
 from __future__ import annotations
 
@@ -202,7 +202,7 @@ async def change_captain(
     week.reason = reason
     week.sequence += 1
     week.updated_at = utcnow()
-    await repository.add(session, week)
+    await repository.save(session, week)
     moves = [(week.week_start, previous, volunteer_id)]
     await tell_of_moves(session, group, moves, f"{source}:{week.id}:{week.sequence}")
 
@@ -313,7 +313,7 @@ async def add_unavailability(
         reason=data.reason,
         created_by=principal.id if principal else None,
     )
-    await repository.add(session, record)
+    await repository.save(session, record)
     await audit.record(
         session,
         actor,
@@ -337,7 +337,7 @@ async def remove_unavailability(
     if record.cancelled_at is not None:
         return
     record.cancelled_at = utcnow()
-    await repository.add(session, record)
+    await repository.save(session, record)
     await audit.record(
         session,
         actor,

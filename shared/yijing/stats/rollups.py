@@ -9,10 +9,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from pydantic import Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yijing.stats.sources import RollupSource
+from yijing.access import StationScope
+from yijing.db import session_scope
+from yijing.ids import utcnow
+from yijing.jobs.registry import JobContext, JobPayload, JsonDict
+from yijing.org import repository as org_repository
+from yijing.stats.sources import SOURCES, RollupSource
 
 _COLUMNS = "station_id, site_id, day, metric, dimension, value"
 # A site-less figure joins on this instead of NULL (a full join needs an equality it can hash).
@@ -163,3 +169,42 @@ async def check(
         int(written.rowcount),  # type: ignore[attr-defined]
         int(marked.rowcount),  # type: ignore[attr-defined]
     )
+
+
+# The worker's jobs
+
+# Days one recompute job takes at most (a write that touched more queues several).
+MAX_DAYS = 1000
+
+
+class RecomputePayload(JobPayload):
+    source: str = Field(min_length=1, max_length=32)
+    station_id: uuid.UUID
+    days: list[date] = Field(max_length=MAX_DAYS)
+
+
+async def recompute_station(context: JobContext, payload: RecomputePayload) -> JsonDict:
+    source = SOURCES[payload.source]
+    written = await recompute_days(
+        context.session, source, payload.station_id, sorted(set(payload.days)), utcnow()
+    )
+    return {"source": source.name, "days": len(set(payload.days)), "figures": written}
+
+
+class CheckPayload(JobPayload):
+    sources: list[str] | None = Field(default=None, description="Only these sources; by default every one")
+
+
+async def check_sources(context: JobContext, payload: CheckPayload) -> JsonDict:
+    """Every source in its own transaction, so one slow source holds up no other."""
+    stations = await org_repository.station_ids(context.session, StationScope.everywhere())
+    outcome: JsonDict = {}
+    for name in payload.sources or list(SOURCES):
+        async with session_scope(context.session_factory) as session:
+            result = await check(session, SOURCES[name], stations, utcnow())
+        outcome[name] = {
+            "days_repaired": result.days_repaired,
+            "figures_written": result.figures_written,
+            "days_marked": result.days_marked,
+        }
+    return outcome

@@ -91,6 +91,25 @@ async def site_in_reach(session: AsyncSession, reach: Reach, site_id: uuid.UUID 
 FIRST_YEAR, LAST_YEAR = 1971, 9998
 
 
+MAX_RANGE_DAYS = 3700
+
+
+def check_range(period: str | None, first: date | None, last: date | None) -> None:
+    """Refuse a query that gives both a period and a date range, half a range, or a range out of bounds."""
+    given = [name for name, value in (("from", first), ("to", last)) if value is not None]
+    problem = None
+    if period is not None and given:
+        problem = "give either period or from/to, not both"
+    elif len(given) == 1:
+        problem = "from and to go together"
+    elif first is not None and last is not None and not 0 <= (last - first).days < MAX_RANGE_DAYS:
+        problem = f"to must be on or after from, and the range at most {MAX_RANGE_DAYS} days"
+    elif any(day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR for day in (first, last)):
+        problem = f"dates run from {FIRST_YEAR} to {LAST_YEAR}"
+    if problem:
+        raise InvalidInput(problem, errors=[{"field": "query.from", "message": problem, "code": "range"}])
+
+
 def _bad_period(problem: str) -> InvalidInput:
     return InvalidInput(problem, errors=[{"field": "query.period", "message": problem, "code": "period"}])
 

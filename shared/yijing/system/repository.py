@@ -4,7 +4,7 @@ import os
 import socket
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -21,10 +21,6 @@ async def record_heartbeat(session: AsyncSession, minute: datetime) -> bool:
     )
     result = await session.execute(statement)
     return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def latest_heartbeat(session: AsyncSession) -> datetime | None:
-    return await session.scalar(select(func.max(Heartbeat.minute)))
 
 
 async def delete_heartbeats_before(session: AsyncSession, cutoff: datetime) -> int:

@@ -9,23 +9,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from yijing.identity.models import User
+from yijing.kit import repository as kit
+from yijing.kit.pagination import PageParams
 from yijing.teams.models import TeamAssignment
+from yijing.teams.schemas import AssignmentFilters
 
-
-async def add(session: AsyncSession, assignment: TeamAssignment) -> None:
-    session.add(assignment)
-    await session.flush()
+# New and changed records that no declared unique constraint can refuse.
+save = kit.save
 
 
 async def get(
     session: AsyncSession, assignment_id: uuid.UUID, site_id: uuid.UUID, *, for_update: bool = False
 ) -> TeamAssignment | None:
-    query = select(TeamAssignment).where(
-        col(TeamAssignment.id) == assignment_id, col(TeamAssignment.site_id) == site_id
-    )
-    if for_update:
-        query = query.with_for_update()
-    return (await session.scalars(query)).one_or_none()
+    of_site = col(TeamAssignment.site_id) == site_id
+    return await kit.get(session, TeamAssignment, assignment_id, of_site, for_update=for_update)
 
 
 async def held_at(
@@ -49,18 +46,16 @@ async def held_at(
 
 
 async def list_assignments(
-    session: AsyncSession, site_id: uuid.UUID, *, limit: int, after_id: uuid.UUID | None, include_ended: bool
+    session: AsyncSession, site_id: uuid.UUID, filters: AssignmentFilters, page: PageParams
 ) -> Sequence[tuple[TeamAssignment, str]]:
     query = (
         select(TeamAssignment, col(User.name))
         .join(User, col(User.id) == col(TeamAssignment.user_id))
         .where(col(TeamAssignment.site_id) == site_id)
     )
-    if not include_ended:
+    if not filters.include_ended:
         query = query.where(col(TeamAssignment.ends_at).is_(None))
-    if after_id is not None:
-        query = query.where(col(TeamAssignment.id) > after_id)
-    rows = await session.execute(query.order_by(col(TeamAssignment.id)).limit(limit + 1))
+    rows = await session.execute(kit.keyset(query, TeamAssignment.id, page))
     return rows.all()
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from yijing.teams.models import Post
-from yijing.types import NOT_BLANK
+from yijing.types import NOT_BLANK, QueryBool
 from yijing.volunteers.models import VolunteerStatus
 
 _SITE_ID = "0193a6a4-2222-7c3d-8f2a-3b4c5d6e7f80"
@@ -39,6 +39,12 @@ class AssignmentEnd(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "调往万家广场"}]})
 
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=NOT_BLANK)]
+
+
+class AssignmentFilters(BaseModel):
+    """The team assignments list's filters."""
+
+    include_ended: Annotated[QueryBool, Field(description="Include ended assignments")] = False
 
 
 class AssignmentRead(BaseModel):

@@ -14,10 +14,10 @@ from yijing.errors import InvalidInput
 from yijing.identity import repository as identity_repository
 from yijing.identity.errors import UserNotFound
 from yijing.ids import utcnow
+from yijing.kit.pagination import Page, PageParams, page_of
 from yijing.org import repository as org_repository
 from yijing.org.errors import SiteNotFound
 from yijing.org.models import Site
-from yijing.pagination import Page, decode_cursor, page_of
 from yijing.teams import repository
 from yijing.teams.errors import (
     AlreadyOnTeam,
@@ -29,6 +29,7 @@ from yijing.teams.errors import (
 from yijing.teams.models import POST_CAPACITY, Post, TeamAssignment
 from yijing.teams.schemas import (
     AssignmentCreate,
+    AssignmentFilters,
     AssignmentRead,
     TeamGap,
     TeamMember,
@@ -91,19 +92,11 @@ async def get_team(session: AsyncSession, actor: Actor, site_id: uuid.UUID, at: 
 
 
 async def list_assignments(
-    session: AsyncSession,
-    actor: Actor,
-    site_id: uuid.UUID,
-    *,
-    limit: int,
-    cursor: str | None,
-    include_ended: bool,
+    session: AsyncSession, actor: Actor, site_id: uuid.UUID, filters: AssignmentFilters, page: PageParams
 ) -> Page[AssignmentRead]:
     site = await _site(session, actor, site_id)
-    rows = await repository.list_assignments(
-        session, site.id, limit=limit, after_id=decode_cursor(cursor), include_ended=include_ended
-    )
-    return page_of([_read(assignment, name) for assignment, name in rows], limit, lambda read: read)
+    rows = await repository.list_assignments(session, site.id, filters, page)
+    return page_of([_read(assignment, name) for assignment, name in rows], page.limit, lambda read: read)
 
 
 async def assign(
@@ -146,7 +139,7 @@ async def assign(
         station_id=site.station_id, site_id=site.id, user_id=user.id, post=data.post,
         assigned_by=principal.id if principal else None,
     )  # fmt: skip
-    await repository.add(session, assignment)
+    await repository.save(session, assignment)
     await audit.record(
         session,
         actor,
@@ -173,7 +166,7 @@ async def end_assignment(
     assignment.ends_at = utcnow()
     assignment.end_reason = reason
     assignment.ended_by = principal.id if principal else None
-    await repository.add(session, assignment)
+    await repository.save(session, assignment)
     await audit.record(
         session, actor, "team.end", target_type="team_assignment", target_id=assignment.id,
         station_id=site.station_id, changes={"reason": reason},

@@ -22,10 +22,14 @@ class AccountAlreadyLinked(Conflict):
     code = "account_already_linked"
 
 
-class TransitionNotAllowed(Conflict):
-    """A lifecycle action the volunteer's status does not allow: the problem lists the ones it does."""
+class ImportNotFound(NotFound):
+    code = "volunteer_import_not_found"
 
-    code = "transition_not_allowed"
+
+class ImportAlreadyProcessed(Conflict):
+    """The import's job ran already: its file was dropped then."""
+
+    code = "volunteer_import_processed"
 
 
 register(

@@ -1,71 +1,80 @@
-"""Bulk enrolment from a spreadsheet (CSV or XLSX). The upload is checked at once (format, header row,
-size) and stored sealed; a worker job then validates every row, reports each bad one (row, column,
-message), and enrols the good ones — all of them or, unless the caller asked for the valid rows, none.
+"""Bulk enrolment from a spreadsheet (CSV or XLSX), on the import kit (``yijing.kit.imports``): the upload is
+checked at once and stored sealed (it holds ID-card numbers in clear); the job validates every row, reports
+each bad one, and enrols the good ones — all of them or, unless the caller asked for the valid rows, none.
 Rows whose person (by ID-card number) the station already has are skipped, so importing the same file
 again creates nothing new."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import uuid
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import openpyxl
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yijing.access import SYSTEM, StationScope
+from yijing.access import SYSTEM, Actor, StationScope
 from yijing.audit import service as audit
-from yijing.errors import DomainError, NotFound
+from yijing.errors import InvalidInput
 from yijing.ids import station_today
-from yijing.jobs.registry import JobContext, JobPayload, JsonDict
+from yijing.jobs.registry import JobContext, JsonDict
+from yijing.kit.imports import (
+    ImportColumn,
+    ImportPayload,
+    RowError,
+    SheetImport,
+    SheetRow,
+    Upload,
+    digest,
+    outcome,
+    report,
+    validate_rows,
+)
 from yijing.org import repository as org_repository
 from yijing.org.errors import StationNotFound
-from yijing.personal import protector_for
+from yijing.personal import PersonalDataProtector, protector_for
 from yijing.stats.jobs import queue_recompute
-from yijing.uploads import FileFormat, SheetLimits, off_loop, refusal, sheet_rows
+from yijing.uploads import SheetLimits, detect_format, off_loop
 from yijing.volunteers import repository
-from yijing.volunteers.models import Gender, VolunteerSource, VolunteerStatus
+from yijing.volunteers.errors import ImportAlreadyProcessed, ImportNotFound
+from yijing.volunteers.models import Gender, VolunteerImport, VolunteerSource, VolunteerStatus
 from yijing.volunteers.schemas import GENDER_LABELS_ZH, SOURCE_LABELS_ZH, STATUS_LABELS_ZH, VolunteerCreate
 from yijing.volunteers.service import enrolment_problems, enrolment_row, volunteer_row
 
 MAX_ROWS = 20_000
-# Rows validated between two progress reports.
-PROGRESS_EVERY = 1_000
-
-
-@dataclass(frozen=True)
-class ImportColumn:
-    key: str  # the field of VolunteerCreate it fills (site: by name)
-    label: str  # the header the template uses; the key is accepted as a header too
-    required: bool
-    note: str
-
 
 COLUMNS = (
     ImportColumn("name", "姓名", True, "1–100 个字符"),
     ImportColumn("gender", "性别", True, "男 / 女（male / female）"),
-    ImportColumn("phone", "手机号", True, "11 位手机号"),
-    ImportColumn("id_card_number", "身份证号", True, "18 位；在 Excel 中请将该列设为文本，以免末位被改为 0"),
-    ImportColumn("site", "站点", True, "站点名称（与系统中一致）"),
+    ImportColumn("phone", "手机号", True, "11 位手机号", as_text=True),
+    ImportColumn(
+        "id_card_number",
+        "身份证号",
+        True,
+        "18 位；在 Excel 中请将该列设为文本，以免末位被改为 0",
+        as_text=True,
+        width=22,
+    ),
+    ImportColumn("site", "站点", True, "站点名称（与系统中一致）", field="site_id"),
     ImportColumn(
         "source", "来源", True, "、".join(f"{label}（{code}）" for code, label in SOURCE_LABELS_ZH.items())
     ),
     ImportColumn("household_name", "摊位/户", False, "所代表的摊位或住户（名称或编号）"),
     ImportColumn("household_address", "地址", False, "摊位或住户地址"),
-    ImportColumn("badge_number", "袖标号", False, "字母、数字和连字符；站内唯一"),
+    ImportColumn("badge_number", "袖标号", False, "字母、数字和连字符；站内唯一", as_text=True),
     ImportColumn("skills", "技能", False, "以、或逗号分隔，如：急救、调解"),
     ImportColumn("joined_on", "加入日期", False, "YYYY-MM-DD；留空为导入当天"),
     ImportColumn("status", "状态", False, "在岗（active，默认）或 申请中（applied）"),
 )
-_COLUMN_BY_HEADER = {name: column for column in COLUMNS for name in (column.key, column.label)}
-_LABEL = {column.key: column.label for column in COLUMNS}
+SHEET = SheetImport(
+    columns=COLUMNS,
+    schema=VolunteerCreate,
+    max_rows=MAX_ROWS,
+    # Lines count blank ones too: room for the template's thousand pre-formatted rows around a full file.
+    limits=SheetLimits(rows=2 * MAX_ROWS, columns=64),
+    rows_are="volunteers",
+    template_title="义警名单",
+)
 
 _GENDERS = {label: code for code, label in GENDER_LABELS_ZH.items()} | {code.value: code for code in Gender}
 _SOURCES = {label: code for code, label in SOURCE_LABELS_ZH.items()} | {
@@ -81,102 +90,7 @@ _SKILL_SEPARATORS = re.compile(r"[、,，;；\s]+")
 _SLASHED_DATE = re.compile(r"^([0-9]{4})[/.-]([0-9]{1,2})[/.-]([0-9]{1,2})$")
 
 
-class ImportNotFound(NotFound):
-    code = "volunteer_import_not_found"
-
-
-class ImportAlreadyProcessed(DomainError):
-    status = 409
-    code = "volunteer_import_processed"
-
-
-# Reading files
-
-# Bounds for reading one file (see yijing.uploads): lines count blank ones too, so there is room for the
-# template's thousand pre-formatted rows around a full file.
-SHEET_LIMITS = SheetLimits(rows=2 * MAX_ROWS, columns=64)
-
-
-@dataclass(frozen=True)
-class SheetRow:
-    number: int  # as the spreadsheet shows it: the header is row 1
-    values: dict[str, str]
-
-
-def read_sheet(content: bytes) -> list[SheetRow]:
-    """The data rows (blank ones skipped), keyed by column; a problem with the file as a whole (its
-    bounds, its header) raises UploadRefused. CPU work: call it through ``uploads.off_loop``."""
-    rows = sheet_rows(content, SHEET_LIMITS)
-    header = next(rows, None)
-    if header is None:
-        raise refusal("the file is empty; start from the template", "empty")
-    keys: list[str | None] = []
-    for position, name in enumerate(header, start=1):
-        if name is None:
-            keys.append(None)
-            continue
-        column = _COLUMN_BY_HEADER.get(name.strip().lower() if name.isascii() else name.strip())
-        if column is None:
-            raise refusal(f"column {position} has an unknown header {name!r}; use the template", "header")
-        if column.key in keys:
-            raise refusal(f"the column {name!r} appears twice", "header")
-        keys.append(column.key)
-    missing = [column.label for column in COLUMNS if column.required and column.key not in keys]
-    if missing:
-        raise refusal(f"required columns are missing: {'、'.join(missing)}", "header")
-    sheet: list[SheetRow] = []
-    for number, row in enumerate(rows, start=2):
-        values = {key: value for key, value in zip(keys, row, strict=False) if key and value is not None}
-        if values:
-            sheet.append(SheetRow(number, values))
-        if len(sheet) > MAX_ROWS:
-            raise refusal(f"the file has more than {MAX_ROWS} rows; split it", "too_many_rows")
-    if not sheet:
-        raise refusal("the file has a header row but no volunteers", "no_rows")
-    return sheet
-
-
-# Templates
-
-
-def template(file_format: FileFormat) -> bytes:
-    """An empty enrolment file with the header row; the XLSX one explains each column on a second sheet."""
-    if file_format is FileFormat.CSV:
-        text = io.StringIO()
-        csv.writer(text).writerow([column.label for column in COLUMNS])
-        return text.getvalue().encode("utf-8-sig")  # the BOM makes Excel read it as UTF-8
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.title = "义警名单"
-    sheet.append([column.label for column in COLUMNS])
-    for index, column in enumerate(COLUMNS, start=1):
-        cell = sheet.cell(row=1, column=index)
-        cell.font = Font(bold=True, color="C00000" if column.required else "000000")
-        sheet.column_dimensions[get_column_letter(index)].width = 22 if column.key == "id_card_number" else 14
-        if column.key in ("phone", "id_card_number", "badge_number"):
-            for row in range(2, 1002):  # text cells, so Excel keeps every digit
-                sheet.cell(row=row, column=index).number_format = "@"
-    guide = workbook.create_sheet("填写说明")
-    guide.append(["列名", "字段", "必填", "说明"])
-    for column in COLUMNS:
-        guide.append([column.label, column.key, "是" if column.required else "否", column.note])
-    output = io.BytesIO()
-    workbook.save(output)
-    return output.getvalue()
-
-
 # Validation
-
-
-@dataclass
-class RowError:
-    row: int
-    column: str
-    message: str
-
-    def as_json(self) -> JsonDict:
-        return {"row": self.row, "column": self.column, "message": self.message}
 
 
 def _normalise_date(text: str) -> str:
@@ -195,7 +109,9 @@ def _labelled(
         return None
     choice = choices.get(text) or choices.get(text.lower())
     if choice is None:
-        errors.append(RowError(row, _LABEL[key], f"{text!r} is not one of: {'、'.join(sorted(choices))}"))
+        errors.append(
+            RowError(row, SHEET.label(key), f"{text!r} is not one of: {'、'.join(sorted(choices))}")
+        )
     return choice
 
 
@@ -216,38 +132,64 @@ def validate_row(row: SheetRow, sites: dict[str, uuid.UUID], today: date) -> Vol
         site_id = sites.get(values["site"])
         if site_id is None:
             errors.append(
-                RowError(row.number, _LABEL["site"], f"the station has no site named {values['site']!r}")
+                RowError(row.number, SHEET.label("site"), f"the station has no site named {values['site']!r}")
             )
         data["site_id"] = site_id
     if "skills" in values:
         data["skills"] = [skill for skill in _SKILL_SEPARATORS.split(values["skills"]) if skill]
     if "joined_on" in values:
         data["joined_on"] = _normalise_date(values["joined_on"])
-    try:
-        volunteer = VolunteerCreate.model_validate(data)
-    except ValidationError as exc:
-        reported = {error.column for error in errors}
-        for error in exc.errors():
-            key = str(error["loc"][0]) if error["loc"] else ""
-            column = _LABEL.get("site" if key == "site_id" else key, key)
-            if column not in reported:  # a value already reported (unknown label, unknown site) once only
-                errors.append(RowError(row.number, column, error["msg"]))
-                reported.add(column)
-    else:
+    volunteer = SHEET.validate(row, data, errors)
+    if volunteer is not None:
         for problem in enrolment_problems(volunteer.id_card_number, volunteer.joined_on, today):
-            errors.append(
-                RowError(row.number, _LABEL[problem["field"].removeprefix("body.")], problem["message"])
-            )
+            column = SHEET.label(problem["field"].removeprefix("body."))
+            errors.append(RowError(row.number, column, problem["message"]))
         if not errors:
             return volunteer
     return errors
 
 
-# Upload and job
+# Upload
 
 
-class ImportPayload(JobPayload):
-    import_id: uuid.UUID
+async def accept_upload(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    station_id: uuid.UUID | None,
+    file_name: str,
+    content: bytes,
+    import_valid_rows: bool,
+    protector: PersonalDataProtector,
+) -> Upload[VolunteerImport]:
+    """Check the file's shape now (so a wrong file is a 422 at once) and store it sealed for the job."""
+    principal = actor.principal
+    station_id = station_id or (principal.station_id if principal else None)
+    if station_id is None:
+        raise InvalidInput(
+            "say which station the volunteers join",
+            errors=[
+                {"field": "body.station_id", "message": "required for county accounts", "code": "missing"}
+            ],
+        )
+    if await org_repository.get_station(session, station_id, actor.scope) is None:
+        raise StationNotFound(f"no station {station_id}")
+    file_format = detect_format(content)
+    rows = await off_loop(SHEET.read, content)
+    record = VolunteerImport(
+        station_id=station_id,
+        file_name=file_name,
+        file_format=file_format,
+        file_sha256=digest(content),
+        content_sealed=protector.seal_bytes(content),
+        import_valid_rows=import_valid_rows,
+        requested_by=principal.id if principal else None,
+    )
+    await repository.save(session, record)
+    return Upload(record, station_id, noted={"rows": len(rows)})
+
+
+# Job
 
 
 async def _sort_out(
@@ -270,9 +212,8 @@ async def _sort_out(
     for number, row in candidates:
         card, badge = row["id_card_fingerprint"], row["badge_number"]
         if card in row_of_card:
-            errors.append(
-                RowError(number, _LABEL["id_card_number"], f"the same person as row {row_of_card[card]}")
-            )
+            message = f"the same person as row {row_of_card[card]}"
+            errors.append(RowError(number, SHEET.label("id_card_number"), message))
             continue
         row_of_card[card] = number
         if card in existing:
@@ -280,11 +221,11 @@ async def _sort_out(
             continue
         if badge and badge in badges_taken:
             message = f"badge number {badge} belongs to volunteer {badges_taken[badge]}"
-            errors.append(RowError(number, _LABEL["badge_number"], message))
+            errors.append(RowError(number, SHEET.label("badge_number"), message))
             continue
         if badge and badge in row_of_badge:
             message = f"badge number {badge} is on row {row_of_badge[badge]} too"
-            errors.append(RowError(number, _LABEL["badge_number"], message))
+            errors.append(RowError(number, SHEET.label("badge_number"), message))
             continue
         if badge:
             row_of_badge[badge] = number
@@ -303,8 +244,7 @@ async def run_import(context: JobContext, payload: ImportPayload) -> JsonDict:
     # deadlock on the unique indexes.
     await repository.lock_station_imports(session, record.station_id)
     protector = protector_for(context.settings.personal_data_key)
-    content = protector.open_bytes(record.content_sealed)
-    rows = await off_loop(read_sheet, content)
+    rows = await off_loop(SHEET.read, protector.open_bytes(record.content_sealed))
     station = await org_repository.get_station(session, record.station_id, StationScope.everywhere())
     if station is None:
         raise StationNotFound(f"no station {record.station_id}")
@@ -312,21 +252,9 @@ async def run_import(context: JobContext, payload: ImportPayload) -> JsonDict:
     sites |= {str(site_id): site_id for site_id in list(sites.values())}
     today = station_today(station.timezone)
 
-    errors: list[RowError] = []
-    valid: list[tuple[int, VolunteerCreate]] = []
-    # Progress counts each row twice: once validated, once written.
-    total = 2 * len(rows)
-    await context.report_progress(0, total)
-    for index, row in enumerate(rows, start=1):
-        outcome = validate_row(row, sites, today)
-        if isinstance(outcome, list):
-            errors.extend(outcome)
-        else:
-            valid.append((row.number, outcome))
-        if index % PROGRESS_EVERY == 0:
-            await context.report_progress(index, total)
-    await context.report_progress(len(rows), total)
-
+    valid, errors = await validate_rows(
+        rows, lambda row: validate_row(row, sites, today), context.report_progress
+    )
     candidates = [(number, volunteer_row(data, station.id, today, protector)) for number, data in valid]
     to_enrol, skipped = await _sort_out(session, station.id, candidates, errors)
     errors.sort(key=lambda error: error.row)
@@ -342,15 +270,15 @@ async def run_import(context: JobContext, payload: ImportPayload) -> JsonDict:
         joined = {row["joined_on"] for row in to_enrol if row["id"] in created}
         await queue_recompute(session, "volunteers_joined", station.id, joined)
     record.content_sealed = None  # the file held ID-card numbers in clear: keep it no longer than needed
-    await repository.add(session, record)
-    report: JsonDict = {
-        "outcome": "imported" if not errors else ("imported_valid_rows" if enrol else "rejected"),
-        "rows": len(rows),
-        "created": len(created),
-        "skipped_existing": skipped + (len(to_enrol) - len(created) if enrol else 0),
-        "invalid_rows": len({error.row for error in errors}),
-        "errors": [error.as_json() for error in errors],
-    }
+    await repository.save(session, record)
+    result = report(
+        outcome(errors, valid_rows_kept=enrol),
+        rows=len(rows),
+        errors=errors,
+        created=len(created),
+        skipped_existing=skipped + (len(to_enrol) - len(created) if enrol else 0),
+        invalid_rows=len({error.row for error in errors}),
+    )
     await audit.record(
         session,
         SYSTEM,
@@ -358,6 +286,6 @@ async def run_import(context: JobContext, payload: ImportPayload) -> JsonDict:
         target_type="volunteer_import",
         target_id=record.id,
         station_id=record.station_id,
-        changes={key: value for key, value in report.items() if key != "errors"},
+        changes={key: value for key, value in result.items() if key != "errors"},
     )
-    return report
+    return result

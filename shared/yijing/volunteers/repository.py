@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import column, func, inspect, or_, select, table, text
@@ -14,6 +13,8 @@ from sqlmodel import col
 from yijing.access import StationScope
 from yijing.db import copy_records
 from yijing.groups.models import GroupMembership
+from yijing.kit import repository as kit
+from yijing.kit.pagination import PageParams
 from yijing.volunteers.models import (
     Volunteer,
     VolunteerImport,
@@ -21,29 +22,23 @@ from yijing.volunteers.models import (
     VolunteerStatus,
     VolunteerStatusChange,
 )
+from yijing.volunteers.schemas import VolunteerFilters
 
-
-async def add(session: AsyncSession, record: Volunteer | VolunteerStatusChange | VolunteerImport) -> None:
-    session.add(record)
-    await session.flush()
+# New and changed records that no declared unique constraint can refuse.
+save = kit.save
 
 
 async def get(
     session: AsyncSession, volunteer_id: uuid.UUID, scope: StationScope, *, for_update: bool = False
 ) -> Volunteer | None:
-    query = select(Volunteer).where(col(Volunteer.id) == volunteer_id, scope.clause(Volunteer.station_id))
-    if for_update:
-        query = query.with_for_update()
-    return (await session.scalars(query)).one_or_none()
+    reach = scope.clause(Volunteer.station_id)
+    return await kit.get(session, Volunteer, volunteer_id, reach, for_update=for_update)
 
 
 async def get_by_user(
     session: AsyncSession, user_id: uuid.UUID, *, for_update: bool = False
 ) -> Volunteer | None:
-    query = select(Volunteer).where(col(Volunteer.user_id) == user_id)
-    if for_update:
-        query = query.with_for_update()
-    return (await session.scalars(query)).one_or_none()
+    return await kit.one(session, Volunteer, col(Volunteer.user_id) == user_id, for_update=for_update)
 
 
 def _escape_like(text: str) -> str:
@@ -53,34 +48,25 @@ def _escape_like(text: str) -> str:
 async def list_volunteers(
     session: AsyncSession,
     scope: StationScope,
+    filters: VolunteerFilters,
+    page: PageParams,
     *,
-    limit: int,
-    after_id: uuid.UUID | None,
-    station_id: uuid.UUID | None = None,
-    site_id: uuid.UUID | None = None,
-    status: VolunteerStatus | None = None,
-    source: VolunteerSource | None = None,
-    group_id: uuid.UUID | None = None,
-    text: str | None = None,
     phone_fingerprint: str | None = None,
-    updated_after: datetime | None = None,
 ) -> Sequence[Volunteer]:
-    """One query, whatever the filters: a page of ``limit + 1`` rows in id order."""
-    query = select(Volunteer).where(scope.clause(Volunteer.station_id))
-    if station_id is not None:
-        query = query.where(col(Volunteer.station_id) == station_id)
-    if site_id is not None:
-        query = query.where(col(Volunteer.site_id) == site_id)
-    if status is not None:
-        query = query.where(col(Volunteer.status) == status)
-    if source is not None:
-        query = query.where(col(Volunteer.source) == source)
-    if group_id is not None:  # its current members
+    """One query, whatever the filters, in id order. ``phone_fingerprint``: the search text's, when it is a
+    whole mobile number (the number itself is stored sealed)."""
+    conditions = kit.equal(
+        (Volunteer.station_id, filters.station_id),
+        (Volunteer.site_id, filters.site_id),
+        (Volunteer.status, filters.status),
+        (Volunteer.source, filters.source),
+    )
+    if filters.group_id is not None:  # its current members
         members = select(col(GroupMembership.volunteer_id)).where(
-            col(GroupMembership.group_id) == group_id, col(GroupMembership.left_at).is_(None)
+            col(GroupMembership.group_id) == filters.group_id, col(GroupMembership.left_at).is_(None)
         )
-        query = query.where(col(Volunteer.id).in_(members))
-    if text is not None:
+        conditions.append(col(Volunteer.id).in_(members))
+    if (text := filters.q) is not None:
         matches = [
             col(Volunteer.name).ilike(f"%{_escape_like(text)}%", escape="\\"),
             col(Volunteer.badge_number) == text.upper(),
@@ -89,12 +75,11 @@ async def list_volunteers(
             matches.append(col(Volunteer.phone_masked).endswith(text, autoescape=True))
         if phone_fingerprint is not None:
             matches.append(col(Volunteer.phone_fingerprint) == phone_fingerprint)
-        query = query.where(or_(*matches))
-    if updated_after is not None:
-        query = query.where(col(Volunteer.updated_at) > updated_after)
-    if after_id is not None:
-        query = query.where(col(Volunteer.id) > after_id)
-    return (await session.scalars(query.order_by(col(Volunteer.id)).limit(limit + 1))).all()
+        conditions.append(or_(*matches))
+    if filters.updated_after is not None:
+        conditions.append(col(Volunteer.updated_at) > filters.updated_after)
+    query = select(Volunteer).where(scope.clause(Volunteer.station_id), *conditions)
+    return await kit.fetch_page(session, query, Volunteer.id, page)
 
 
 async def count_by_status_and_source(
@@ -118,11 +103,6 @@ async def count_at_site(session: AsyncSession, site_id: uuid.UUID) -> dict[Volun
         .group_by(col(Volunteer.status))
     )
     return {status: count for status, count in (await session.execute(query)).all()}
-
-
-async def site_has_volunteers(session: AsyncSession, site_id: uuid.UUID) -> bool:
-    query = select(col(Volunteer.id)).where(col(Volunteer.site_id) == site_id).limit(1)
-    return await session.scalar(query) is not None
 
 
 async def status_changes(session: AsyncSession, volunteer_id: uuid.UUID) -> Sequence[VolunteerStatusChange]:
@@ -210,4 +190,4 @@ async def lock_station_imports(session: AsyncSession, station_id: uuid.UUID) -> 
 async def get_import(
     session: AsyncSession, import_id: uuid.UUID, *, for_update: bool = False
 ) -> VolunteerImport | None:
-    return await session.get(VolunteerImport, import_id, with_for_update=for_update)
+    return await kit.get(session, VolunteerImport, import_id, for_update=for_update)

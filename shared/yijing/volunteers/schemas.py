@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from yijing.personal import IdCardNumber, MobileNumber
-from yijing.types import Address, CalendarDate, Name, Reason
+from yijing.types import Address, CalendarDate, Instant, Name, Reason
 from yijing.volunteers.models import Gender, Volunteer, VolunteerSource, VolunteerStatus
 
 # Chinese labels, for import files, templates and people reading exports.
@@ -136,6 +136,26 @@ class StatusAction(BaseModel):
     )
 
     reason: Reason = Field(description="Why: kept in the status history")
+
+
+class VolunteerFilters(BaseModel):
+    """The volunteers list's filters (all of them together)."""
+
+    station_id: uuid.UUID | None = None
+    site_id: uuid.UUID | None = None
+    status: VolunteerStatus | None = None
+    source: VolunteerSource | None = None
+    group_id: Annotated[uuid.UUID | None, Field(description="Current members of this group")] = None
+    q: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=50,
+            description="Search: part of a name, an exact badge number, a whole mobile number, or a "
+            "mobile number's last four digits",
+        ),
+    ] = None
+    updated_after: Instant | None = None
 
 
 class VolunteerRead(BaseModel):

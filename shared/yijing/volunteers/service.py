@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -19,20 +19,22 @@ from yijing.errors import Forbidden, InvalidInput, check_version
 from yijing.identity import repository as identity_repository
 from yijing.identity.errors import UserNotFound
 from yijing.ids import new_id, station_today, utcnow
+from yijing.kit.lifecycle import Lifecycle
+from yijing.kit.pagination import Page, PageParams, page_of
 from yijing.notifications.jobs import notify
 from yijing.notifications.service import DeliverPayload
 from yijing.org import repository as org_repository
 from yijing.org.errors import SiteNotFound, StationNotFound
 from yijing.org.models import Site
-from yijing.pagination import Page, decode_cursor, page_of
 from yijing.personal import MOBILE_PATTERN, PersonalDataProtector
 from yijing.stats.jobs import queue_recompute
 from yijing.volunteers import repository
-from yijing.volunteers.errors import TransitionNotAllowed, VolunteerNotFound
+from yijing.volunteers.errors import VolunteerNotFound
 from yijing.volunteers.models import Volunteer, VolunteerSource, VolunteerStatus, VolunteerStatusChange
 from yijing.volunteers.schemas import (
     STATUS_LABELS_ZH,
     VolunteerCreate,
+    VolunteerFilters,
     VolunteerRead,
     VolunteerSelfUpdate,
     VolunteerSummary,
@@ -52,19 +54,18 @@ class VolunteerAction(StrEnum):
 
 # The lifecycle: applied → active → suspended ↔ active → retired. An applicant who never served may retire
 # too (a withdrawn application); retired is final.
-TRANSITIONS: dict[VolunteerAction, tuple[frozenset[VolunteerStatus], VolunteerStatus]] = {
-    VolunteerAction.ACTIVATE: (frozenset({VolunteerStatus.APPLIED}), VolunteerStatus.ACTIVE),
-    VolunteerAction.SUSPEND: (frozenset({VolunteerStatus.ACTIVE}), VolunteerStatus.SUSPENDED),
-    VolunteerAction.REINSTATE: (frozenset({VolunteerStatus.SUSPENDED}), VolunteerStatus.ACTIVE),
-    VolunteerAction.RETIRE: (
-        frozenset({VolunteerStatus.APPLIED, VolunteerStatus.ACTIVE, VolunteerStatus.SUSPENDED}),
-        VolunteerStatus.RETIRED,
-    ),
-}
-
-
-def allowed_actions(status: VolunteerStatus) -> list[VolunteerAction]:
-    return [action for action, (sources, _) in TRANSITIONS.items() if status in sources]
+LIFECYCLE = Lifecycle(
+    "volunteer",
+    {
+        VolunteerAction.ACTIVATE: ({VolunteerStatus.APPLIED}, VolunteerStatus.ACTIVE),
+        VolunteerAction.SUSPEND: ({VolunteerStatus.ACTIVE}, VolunteerStatus.SUSPENDED),
+        VolunteerAction.REINSTATE: ({VolunteerStatus.SUSPENDED}, VolunteerStatus.ACTIVE),
+        VolunteerAction.RETIRE: (
+            {VolunteerStatus.APPLIED, VolunteerStatus.ACTIVE, VolunteerStatus.SUSPENDED},
+            VolunteerStatus.RETIRED,
+        ),
+    },
+)
 
 
 MINIMUM_AGE = 18
@@ -217,29 +218,18 @@ async def read_volunteer(
 async def list_volunteers(
     session: AsyncSession,
     actor: Actor,
-    *,
-    limit: int,
-    cursor: str | None,
-    station_id: uuid.UUID | None = None,
-    site_id: uuid.UUID | None = None,
-    status: VolunteerStatus | None = None,
-    source: VolunteerSource | None = None,
-    group_id: uuid.UUID | None = None,
-    text: str | None = None,
-    updated_after: datetime | None = None,
+    filters: VolunteerFilters,
+    page: PageParams,
     protector: PersonalDataProtector | None = None,
 ) -> Page[VolunteerRead]:
     # A whole mobile number is found by its fingerprint (the number itself is stored sealed).
     phone_fingerprint = None
-    if text is not None and protector is not None and re.fullmatch(MOBILE_PATTERN, text):
-        phone_fingerprint = protector.fingerprint(text)
+    if filters.q is not None and protector is not None and re.fullmatch(MOBILE_PATTERN, filters.q):
+        phone_fingerprint = protector.fingerprint(filters.q)
     volunteers = await repository.list_volunteers(
-        session, actor.scope, limit=limit, after_id=decode_cursor(cursor), station_id=station_id,
-        site_id=site_id, status=status, source=source, group_id=group_id, text=text,
-        phone_fingerprint=phone_fingerprint,
-        updated_after=updated_after,
-    )  # fmt: skip
-    return page_of(volunteers, limit, VolunteerRead.of)
+        session, actor.scope, filters, page, phone_fingerprint=phone_fingerprint
+    )
+    return page_of(volunteers, page.limit, VolunteerRead.of)
 
 
 async def summarise(
@@ -287,7 +277,7 @@ async def create_volunteer(
     if data.user_id is not None:
         await _check_account(session, volunteer, data.user_id)
     await conflicts.add(session, volunteer)
-    await repository.add(session, VolunteerStatusChange(**enrolment_row(row, "enrol", actor.user_id)))
+    await repository.save(session, VolunteerStatusChange(**enrolment_row(row, "enrol", actor.user_id)))
     await queue_recompute(session, "volunteers_joined", volunteer.station_id, [volunteer.joined_on])
     await audit.record(
         session, actor, "volunteer.create", target_type="volunteer", target_id=volunteer.id,
@@ -396,20 +386,12 @@ async def take_action(
     expected_version: int | None,
 ) -> Volunteer:
     volunteer = await _volunteer_to_change(session, actor, volunteer_id, expected_version)
-    sources, target = TRANSITIONS[action]
-    if volunteer.status not in sources:
-        allowed = allowed_actions(volunteer.status)
-        raise TransitionNotAllowed(
-            f"the volunteer's status is {volunteer.status}, from which {action} is not allowed; "
-            f"allowed: {', '.join(allowed) or 'nothing (retired is final)'}",
-            current_status=volunteer.status.value,
-            allowed_actions=[str(name) for name in allowed],
-        )
+    target = LIFECYCLE.require(volunteer.status, action)
     previous = volunteer.status
     await _save_changes(session, actor, volunteer, {"status": target}, f"volunteer.{action}")
     # Joining counts once an applicant becomes a volunteer (and stops counting if they withdraw).
     await queue_recompute(session, "volunteers_joined", volunteer.station_id, [volunteer.joined_on])
-    await repository.add(
+    await repository.save(
         session,
         VolunteerStatusChange(
             volunteer_id=volunteer.id, from_status=previous, to_status=target, action=action, reason=reason,

@@ -7,11 +7,11 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from yijing.access import ADMINS, Actor
 from yijing.identity import api_keys
-from yijing.identity.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
-from yijing.pagination import DEFAULT_LIMIT, Page
+from yijing.identity.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyFilters, ApiKeyRead
+from yijing.kit.pagination import Page
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep, SettingsDep
-from yijing_api.params import Cursor, Limit, QueryBool
+from yijing_api.params import PageQuery
 from yijing_api.problems import problem_responses
 
 router = APIRouter(prefix="/api-keys", tags=["api-keys"])
@@ -24,17 +24,10 @@ async def list_keys(
     session: SessionDep,
     settings: SettingsDep,
     actor: Annotated[Actor, Depends(ADMIN)],
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
-    include_revoked: Annotated[QueryBool, Query(description="Also list revoked keys")] = False,
+    page: PageQuery,
+    filters: Annotated[ApiKeyFilters, Query()],
 ) -> Page[ApiKeyRead]:
-    return await api_keys.list_keys(
-        session,
-        limit=limit,
-        cursor=cursor,
-        include_revoked=include_revoked,
-        default_rate_limit=settings.api_key_rate_limit,
-    )
+    return await api_keys.list_keys(session, filters, page, default_rate_limit=settings.api_key_rate_limit)
 
 
 @router.post(

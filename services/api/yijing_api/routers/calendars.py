@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 
 from yijing.access import EVERY_ROLE, Actor
-from yijing.rota import calendar
-from yijing.rota.calendar_schemas import CalendarFeedCreated, CalendarFeedRead
+from yijing.rota.calendar import service as calendar
+from yijing.rota.calendar.schemas import CalendarFeedCreated, CalendarFeedRead
 from yijing_api.auth import PUBLIC, Access
 from yijing_api.deps import SessionDep
 from yijing_api.problems import problem_responses

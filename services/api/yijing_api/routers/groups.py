@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from yijing.access import EVERY_ROLE, STAFF, Actor
 from yijing.groups import service
@@ -11,17 +11,17 @@ from yijing.groups.schemas import (
     AutoAssign,
     AutoAssigned,
     GroupCreate,
+    GroupFilters,
     GroupRead,
     GroupUpdate,
     MemberAdd,
     MemberLeave,
     MemberRead,
 )
-from yijing.pagination import DEFAULT_LIMIT, Page
-from yijing.types import Instant
+from yijing.kit.pagination import Page
 from yijing_api.auth import Access
 from yijing_api.deps import ProtectorDep, SessionDep
-from yijing_api.params import Cursor, IfMatch, Limit, set_etag, version_of
+from yijing_api.params import IfMatch, PageQuery, set_etag, version_of
 from yijing_api.problems import problem_responses
 
 router = APIRouter(tags=["groups"])
@@ -38,16 +38,10 @@ READ = Access(EVERY_ROLE)
 async def list_groups(
     session: SessionDep,
     actor: Annotated[Actor, Depends(MANAGE)],
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
-    station_id: uuid.UUID | None = None,
-    site_id: uuid.UUID | None = None,
-    updated_after: Instant | None = None,
+    page: PageQuery,
+    filters: Annotated[GroupFilters, Query()],
 ) -> Page[GroupRead]:
-    return await service.list_groups(
-        session, actor, limit=limit, cursor=cursor, station_id=station_id, site_id=site_id,
-        updated_after=updated_after,
-    )  # fmt: skip
+    return await service.list_groups(session, actor, filters, page)
 
 
 @router.post(

@@ -2,6 +2,7 @@
 closed without a fix; photos; each station's rectification periods; per-site figures."""
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 from urllib.parse import quote
 
@@ -10,7 +11,7 @@ from pydantic import BaseModel
 
 from yijing.access import EVERY_ROLE, MANAGERS, STAFF, Actor, ApiScope
 from yijing.hazards import attachments, service
-from yijing.hazards.models import AttachmentKind, HazardCategory, HazardSeverity, HazardStatus
+from yijing.hazards.models import AttachmentKind
 from yijing.hazards.photos import ACCEPTED
 from yijing.hazards.schemas import (
     ActionNote,
@@ -22,6 +23,7 @@ from yijing.hazards.schemas import (
     EliminateAction,
     HazardCreate,
     HazardEventRead,
+    HazardFilters,
     HazardRead,
     HazardSummary,
     HazardUpdate,
@@ -29,12 +31,13 @@ from yijing.hazards.schemas import (
     ReferAction,
     ReopenAction,
 )
-from yijing.hazards.service import TRANSITIONS, HazardAction
-from yijing.pagination import DEFAULT_LIMIT, Page
-from yijing.types import Instant
+from yijing.hazards.service import HazardAction
+from yijing.kit.lifecycle import add_action_routes
+from yijing.kit.pagination import Page
+from yijing.types import QueryBool
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep, SettingsDep, StoreDep
-from yijing_api.params import Cursor, IfMatch, Limit, QueryBool, set_etag, upload_name, version_of
+from yijing_api.params import IfMatch, PageQuery, set_etag, upload_name, version_of
 from yijing_api.problems import problem_responses
 
 router = APIRouter(prefix="/hazards", tags=["hazards"])
@@ -56,32 +59,10 @@ COUNT = Access(STAFF, frozenset({ApiScope.STATS_READ}))
 async def list_hazards(
     session: SessionDep,
     actor: Annotated[Actor, Depends(SEE)],
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
-    station_id: uuid.UUID | None = None,
-    site_id: uuid.UUID | None = None,
-    status: Annotated[
-        list[HazardStatus] | None, Query(description="Any of these statuses (repeat the parameter)")
-    ] = None,
-    category: HazardCategory | None = None,
-    severity: HazardSeverity | None = None,
-    overdue: Annotated[
-        QueryBool | None,
-        Query(description="true: open and past the deadline; false: not flagged (closed ones included)"),
-    ] = None,
-    reporter_id: Annotated[uuid.UUID | None, Query(description="Reported by this account")] = None,
-    reported_after: Annotated[
-        Instant | None, Query(description="Reached the service at or after (not the capture time)")
-    ] = None,
-    reported_before: Annotated[Instant | None, Query(description="Reached the service before")] = None,
-    updated_after: Instant | None = None,
+    page: PageQuery,
+    filters: Annotated[HazardFilters, Query()],
 ) -> Page[HazardRead]:
-    return await service.list_hazards(
-        session, actor, limit=limit, cursor=cursor, station_id=station_id, site_id=site_id,
-        statuses=status or (), category=category, severity=severity, overdue=overdue,
-        reporter_id=reporter_id, reported_after=reported_after, reported_before=reported_before,
-        updated_after=updated_after,
-    )  # fmt: skip
+    return await service.list_hazards(session, actor, filters, page)
 
 
 @router.post(
@@ -293,26 +274,31 @@ async def download(
     )
 
 
-_ACTIONS: dict[HazardAction, tuple[type[BaseModel], str]] = {
-    HazardAction.VERIFY: (ActionNote, "Confirm the hazard on site (reported → verified)"),
-    HazardAction.RECTIFY: (
-        RectifyAction,
-        "Order the fix: the responsible party and a deadline (verified → rectifying)",
-    ),
-    HazardAction.ELIMINATE: (
-        EliminateAction,
-        "Record the fix as checked (verified or rectifying → eliminated); needs an `after` photo or "
-        "another person's inspection note",
-    ),
-    HazardAction.DUPLICATE: (DuplicateAction, "Close as a duplicate of another report"),
-    HazardAction.DISMISS: (DismissAction, "Close as not a hazard"),
-    HazardAction.REFER: (ReferAction, "Close by referring to another agency"),
-    HazardAction.REOPEN: (ReopenAction, "Open again (reported), with a fresh deadline"),
+# The lifecycle's actions: each one's body, and its summary.
+_ACTION_BODIES: dict[HazardAction, type[BaseModel]] = {
+    HazardAction.VERIFY: ActionNote,
+    HazardAction.RECTIFY: RectifyAction,
+    HazardAction.ELIMINATE: EliminateAction,
+    HazardAction.DUPLICATE: DuplicateAction,
+    HazardAction.DISMISS: DismissAction,
+    HazardAction.REFER: ReferAction,
+    HazardAction.REOPEN: ReopenAction,
+}
+_ACTION_SUMMARIES = {
+    HazardAction.VERIFY: "Confirm the hazard on site (reported → verified)",
+    HazardAction.RECTIFY: "Order the fix: the responsible party and a deadline (verified → rectifying)",
+    HazardAction.ELIMINATE: "Record the fix as checked (verified or rectifying → eliminated); needs an "
+    "`after` photo or another person's inspection note",
+    HazardAction.DUPLICATE: "Close as a duplicate of another report",
+    HazardAction.DISMISS: "Close as not a hazard",
+    HazardAction.REFER: "Close by referring to another agency",
+    HazardAction.REOPEN: "Open again (reported), with a fresh deadline",
 }
 
 
-def _add_action_route(action: HazardAction, body_model: type[BaseModel], summary: str) -> None:
-    """One POST per lifecycle action, each with its own body and documentation."""
+def _action_endpoint(action: HazardAction) -> Callable[..., Awaitable[HazardRead]]:
+    """One action's endpoint, with that action's own body (so each is documented with its fields)."""
+    body_model = _ACTION_BODIES[action]
 
     async def take_action(
         hazard_id: uuid.UUID,
@@ -326,18 +312,16 @@ def _add_action_route(action: HazardAction, body_model: type[BaseModel], summary
         set_etag(response, hazard.version)
         return service.read(hazard)
 
-    sources = ", ".join(sorted(TRANSITIONS[action][0]))
-    router.add_api_route(
-        f"/{{hazard_id:uuid}}/{action}",
-        take_action,
-        methods=["POST"],
-        operation_id=f"hazards_{action}",
-        summary=summary,
-        description=f"Allowed from: {sources}. From any other status: 409 with `allowed_actions`. "
-        "The note goes into the hazard's history; the reporter is notified.",
-        responses=problem_responses(401, 403, 404, 409, 412, 422),
-    )
+    return take_action
 
 
-for _action, (_body, _summary) in _ACTIONS.items():
-    _add_action_route(_action, _body, _summary)
+add_action_routes(
+    router,
+    service.LIFECYCLE,
+    _action_endpoint,
+    path="/{hazard_id:uuid}",
+    operation_prefix="hazards",
+    summaries=_ACTION_SUMMARIES,
+    effects="The note goes into the hazard's history; the reporter is notified.",
+    responses=problem_responses(401, 403, 404, 409, 412, 422),
+)

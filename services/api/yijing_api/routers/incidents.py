@@ -18,10 +18,11 @@ from yijing.incidents.schemas import (
     IncidentBatch,
     IngestResult,
 )
+from yijing.types import QueryBool
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep
 from yijing_api.middleware import body_limit
-from yijing_api.params import QueryBool, upload_name
+from yijing_api.params import upload_name
 from yijing_api.problems import problem_responses
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])

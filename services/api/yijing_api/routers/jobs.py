@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import APIRouter, Body, Depends, Response, status
 
 from yijing.access import ADMINS, STAFF, Actor
-from yijing.jobs import service
+from yijing.jobs import catalog, service
 from yijing.jobs.schemas import JobRead, JobRequestBase, job_request_type
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep
@@ -22,8 +22,8 @@ FOLLOWERS = Access(STAFF)
 if TYPE_CHECKING:
     JobRequest = JobRequestBase
 else:
-    # One body model per registered job, chosen by `name` (built from the registry at import).
-    JobRequest = job_request_type()
+    # One body model per job, chosen by `name` (built from the catalog at import).
+    JobRequest = job_request_type(catalog.all_jobs())
 
 
 @router.post(
@@ -50,7 +50,7 @@ async def create_job(
         ),
     ],
 ) -> JobRead:
-    spec = service.get_spec(request.name)
+    spec = catalog.job_named(request.name)
     run = await service.request_run(session, spec, request.payload)
     response.headers["Location"] = f"/api/v1/jobs/{run.id}"
     return JobRead.of(run)

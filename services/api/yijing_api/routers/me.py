@@ -8,16 +8,16 @@ from fastapi import APIRouter, Depends, Query, Response
 from yijing.access import EVERY_ROLE, Actor
 from yijing.identity import service
 from yijing.identity.schemas import MeUpdate, UserRead
+from yijing.kit.pagination import Page
 from yijing.notifications import service as notifications
-from yijing.notifications.schemas import MarkedRead, NotificationRead
-from yijing.pagination import DEFAULT_LIMIT, Page
+from yijing.notifications.schemas import MarkedRead, NotificationFilters, NotificationRead
 from yijing.rota import service as rota
 from yijing.rota.schemas import CurrentCaptain
 from yijing.volunteers import service as volunteers
 from yijing.volunteers.schemas import VolunteerRead, VolunteerSelfUpdate
 from yijing_api.auth import Access
 from yijing_api.deps import ProtectorDep, SessionDep
-from yijing_api.params import Cursor, IfMatch, Limit, QueryBool, Reveal, set_etag, version_of
+from yijing_api.params import IfMatch, PageQuery, Reveal, set_etag, version_of
 from yijing_api.problems import problem_responses
 
 router = APIRouter(prefix="/me", tags=["me"])
@@ -112,11 +112,10 @@ async def my_captain_weeks(
 async def list_notifications(
     session: SessionDep,
     actor: Annotated[Actor, Depends(SELF)],
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
-    unread: Annotated[QueryBool, Query(description="Only unread ones")] = False,
+    page: PageQuery,
+    filters: Annotated[NotificationFilters, Query()],
 ) -> Page[NotificationRead]:
-    return await notifications.list_mine(session, actor, limit=limit, cursor=cursor, unread_only=unread)
+    return await notifications.list_mine(session, actor, filters, page)
 
 
 @router.post(

@@ -3,17 +3,15 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from yijing.access import EVERY_ROLE, MANAGERS, Actor, ApiScope
+from yijing.kit.pagination import Page
 from yijing.org import service
-from yijing.org.models import SiteKind
-from yijing.org.schemas import SiteCreate, SiteRead, SiteUpdate
-from yijing.pagination import DEFAULT_LIMIT, Page
-from yijing.types import Instant
+from yijing.org.schemas import SiteCreate, SiteFilters, SiteRead, SiteUpdate
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep
-from yijing_api.params import Cursor, IfMatch, Limit, set_etag, version_of
+from yijing_api.params import IfMatch, PageQuery, set_etag, version_of
 from yijing_api.problems import problem_responses
 
 router = APIRouter(prefix="/sites", tags=["sites"])
@@ -31,21 +29,10 @@ WRITERS = Access(MANAGERS)
 async def list_sites(
     session: SessionDep,
     actor: Annotated[Actor, Depends(READERS)],
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
-    station_id: uuid.UUID | None = None,
-    kind: SiteKind | None = None,
-    updated_after: Instant | None = None,
+    page: PageQuery,
+    filters: Annotated[SiteFilters, Query()],
 ) -> Page[SiteRead]:
-    return await service.list_sites(
-        session,
-        actor,
-        limit=limit,
-        cursor=cursor,
-        station_id=station_id,
-        kind=kind,
-        updated_after=updated_after,
-    )
+    return await service.list_sites(session, actor, filters, page)
 
 
 @router.post(

@@ -6,13 +6,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from yijing.access import ADMINS, EVERY_ROLE, Actor, ApiScope
+from yijing.kit.pagination import Page
 from yijing.org import service
-from yijing.org.schemas import DIVISION_CODE_PATTERN, StationCreate, StationRead, StationUpdate
-from yijing.pagination import DEFAULT_LIMIT, Page
-from yijing.types import Instant
+from yijing.org.schemas import StationCreate, StationFilters, StationRead, StationUpdate
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep, SettingsDep
-from yijing_api.params import Cursor, IfMatch, Limit, set_etag, version_of
+from yijing_api.params import IfMatch, PageQuery, set_etag, version_of
 from yijing_api.problems import problem_responses
 
 router = APIRouter(prefix="/stations", tags=["stations"])
@@ -30,14 +29,10 @@ WRITERS = Access(ADMINS)
 async def list_stations(
     session: SessionDep,
     actor: Annotated[Actor, Depends(READERS)],
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
-    division_code: Annotated[str | None, Query(pattern=DIVISION_CODE_PATTERN)] = None,
-    updated_after: Instant | None = None,
+    page: PageQuery,
+    filters: Annotated[StationFilters, Query()],
 ) -> Page[StationRead]:
-    return await service.list_stations(
-        session, actor, limit=limit, cursor=cursor, division_code=division_code, updated_after=updated_after
-    )
+    return await service.list_stations(session, actor, filters, page)
 
 
 @router.post(

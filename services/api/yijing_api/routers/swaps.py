@@ -2,18 +2,20 @@
 accepts or declines, the captain may cancel, and station staff may act for either side."""
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Response, status
 
 from yijing.access import EVERY_ROLE, Actor
-from yijing.pagination import DEFAULT_LIMIT, Page
-from yijing.rota import swaps as service
-from yijing.rota.models import SwapStatus
-from yijing.rota.swap_schemas import SwapCreate, SwapDecision, SwapRead
+from yijing.kit.lifecycle import add_action_routes
+from yijing.kit.pagination import Page
+from yijing.rota.swaps import service
+from yijing.rota.swaps.schemas import SwapCreate, SwapDecision, SwapFilters, SwapRead
+from yijing.rota.swaps.service import SwapAction
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep
-from yijing_api.params import Cursor, Limit
+from yijing_api.params import PageQuery
 from yijing_api.problems import problem_responses
 
 router = APIRouter(tags=["rota"])
@@ -23,11 +25,6 @@ router = APIRouter(tags=["rota"])
 SWAPS = Access(EVERY_ROLE)
 
 Decision = Annotated[SwapDecision | None, Body(description="Optional: a note for the other side")]
-
-_DECISION_RULES = (
-    "Only an open swap whose week has not begun: a decided one is a 409 (`swap_not_open`, naming its "
-    "`swap_status`), one past the week's handoff is marked expired and is a 409 (`swap_expired`)."
-)
 
 
 @router.get(
@@ -41,11 +38,10 @@ async def list_swaps(
     group_id: uuid.UUID,
     session: SessionDep,
     actor: Annotated[Actor, Depends(SWAPS)],
-    swap_status: Annotated[SwapStatus | None, Query(alias="status")] = None,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
+    page: PageQuery,
+    filters: Annotated[SwapFilters, Query()],
 ) -> Page[SwapRead]:
-    return await service.list_swaps(session, actor, group_id, swap_status, limit=limit, cursor=cursor)
+    return await service.list_swaps(session, actor, group_id, filters, page)
 
 
 @router.post(
@@ -82,43 +78,39 @@ async def get_swap(
     return await service.get_swap(session, actor, swap_id)
 
 
-@router.post(
-    "/captain-swaps/{swap_id}/accept",
-    operation_id="captain_swaps_accept",
-    summary="Take the week (the member asked, or staff for them)",
-    description="The week's captain becomes the member asked (source `swap`); whose rota turn it was is "
-    "unchanged, so the queue stays fair. Both are notified. The week must not have begun and must still "
-    "be the asking captain's (otherwise 409 `swap_captain_changed`, and the swap is cancelled). "
-    + _DECISION_RULES,
+_ACTION_SUMMARIES = {
+    SwapAction.ACCEPT: "Take the week (the member asked, or staff for them)",
+    SwapAction.DECLINE: "Decline to take the week (the member asked, or staff for them)",
+    SwapAction.CANCEL: "Withdraw the request (the captain who asked, or staff)",
+}
+_ACTION_EFFECTS = {
+    SwapAction.ACCEPT: "The week's captain becomes the member asked (source `swap`); whose rota turn it was "
+    "is unchanged, so the queue stays fair. Both are notified. The week must still be the asking captain's "
+    "(otherwise 409 `swap_captain_changed`, and the swap is cancelled).",
+    SwapAction.DECLINE: "The captain is notified and keeps the week.",
+    SwapAction.CANCEL: "The member asked is notified.",
+}
+
+
+def _action_endpoint(action: SwapAction) -> Callable[..., Awaitable[SwapRead]]:
+    async def take_action(
+        swap_id: uuid.UUID,
+        session: SessionDep,
+        actor: Annotated[Actor, Depends(SWAPS)],
+        data: Decision = None,
+    ) -> SwapRead:
+        return await service.take_action(session, actor, swap_id, action, data)
+
+    return take_action
+
+
+add_action_routes(
+    router,
+    service.LIFECYCLE,
+    _action_endpoint,
+    path="/captain-swaps/{swap_id}",
+    operation_prefix="captain_swaps",
+    summaries=_ACTION_SUMMARIES,
+    effects=_ACTION_EFFECTS,
     responses=problem_responses(401, 403, 404, 409, 422),
 )
-async def accept_swap(
-    swap_id: uuid.UUID, session: SessionDep, actor: Annotated[Actor, Depends(SWAPS)], data: Decision = None
-) -> SwapRead:
-    return await service.accept_swap(session, actor, swap_id, data)
-
-
-@router.post(
-    "/captain-swaps/{swap_id}/decline",
-    operation_id="captain_swaps_decline",
-    summary="Decline to take the week (the member asked, or staff for them)",
-    description="The captain is notified and keeps the week. " + _DECISION_RULES,
-    responses=problem_responses(401, 403, 404, 409, 422),
-)
-async def decline_swap(
-    swap_id: uuid.UUID, session: SessionDep, actor: Annotated[Actor, Depends(SWAPS)], data: Decision = None
-) -> SwapRead:
-    return await service.decline_swap(session, actor, swap_id, data)
-
-
-@router.post(
-    "/captain-swaps/{swap_id}/cancel",
-    operation_id="captain_swaps_cancel",
-    summary="Withdraw the request (the captain who asked, or staff)",
-    description="The member asked is notified. " + _DECISION_RULES,
-    responses=problem_responses(401, 403, 404, 409, 422),
-)
-async def cancel_swap(
-    swap_id: uuid.UUID, session: SessionDep, actor: Annotated[Actor, Depends(SWAPS)], data: Decision = None
-) -> SwapRead:
-    return await service.cancel_swap(session, actor, swap_id, data)

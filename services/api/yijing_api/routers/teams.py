@@ -7,13 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 
 from yijing.access import EVERY_ROLE, Actor, Role
-from yijing.pagination import DEFAULT_LIMIT, Page
+from yijing.kit.pagination import Page
 from yijing.teams import service
-from yijing.teams.schemas import AssignmentCreate, AssignmentEnd, AssignmentRead, TeamRead
+from yijing.teams.schemas import AssignmentCreate, AssignmentEnd, AssignmentFilters, AssignmentRead, TeamRead
 from yijing.types import Instant
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep
-from yijing_api.params import Cursor, Limit, QueryBool
+from yijing_api.params import PageQuery
 from yijing_api.problems import problem_responses
 
 router = APIRouter(prefix="/sites/{site_id}/team", tags=["teams"])
@@ -50,13 +50,10 @@ async def list_assignments(
     site_id: uuid.UUID,
     session: SessionDep,
     actor: Annotated[Actor, Depends(READERS)],
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
-    include_ended: Annotated[QueryBool, Query(description="Include ended assignments")] = False,
+    page: PageQuery,
+    filters: Annotated[AssignmentFilters, Query()],
 ) -> Page[AssignmentRead]:
-    return await service.list_assignments(
-        session, actor, site_id, limit=limit, cursor=cursor, include_ended=include_ended
-    )
+    return await service.list_assignments(session, actor, site_id, filters, page)
 
 
 @router.post(

@@ -3,16 +3,15 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
-from yijing.access import MANAGERS, Actor, Role
+from yijing.access import MANAGERS, Actor
 from yijing.identity import service
-from yijing.identity.schemas import UserCreate, UserRead, UserUpdate
-from yijing.pagination import DEFAULT_LIMIT, Page
-from yijing.types import Instant
+from yijing.identity.schemas import UserCreate, UserFilters, UserRead, UserUpdate
+from yijing.kit.pagination import Page
 from yijing_api.auth import Access
 from yijing_api.deps import ProtectorDep, SessionDep
-from yijing_api.params import Cursor, IfMatch, Limit, QueryBool, Reveal, set_etag, version_of
+from yijing_api.params import IfMatch, PageQuery, Reveal, set_etag, version_of
 from yijing_api.problems import problem_responses
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -29,23 +28,10 @@ MANAGE = Access(MANAGERS)
 async def list_users(
     session: SessionDep,
     actor: Annotated[Actor, Depends(MANAGE)],
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
-    station_id: uuid.UUID | None = None,
-    role: Role | None = None,
-    is_active: QueryBool | None = None,
-    updated_after: Instant | None = None,
+    page: PageQuery,
+    filters: Annotated[UserFilters, Query()],
 ) -> Page[UserRead]:
-    return await service.list_users(
-        session,
-        actor,
-        limit=limit,
-        cursor=cursor,
-        station_id=station_id,
-        role=role,
-        is_active=is_active,
-        updated_after=updated_after,
-    )
+    return await service.list_users(session, actor, filters, page)
 
 
 @router.post(

@@ -1,6 +1,7 @@
 """Volunteers (义警) of a station: enrolment, search, status actions and bulk import from spreadsheets."""
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile, status
@@ -8,24 +9,25 @@ from pydantic.json_schema import SkipJsonSchema
 
 from yijing.access import STAFF, Actor, ApiScope
 from yijing.jobs.schemas import JobRead
-from yijing.pagination import DEFAULT_LIMIT, Page
-from yijing.types import Instant
+from yijing.kit.lifecycle import add_action_routes
+from yijing.kit.pagination import Page
+from yijing.types import QueryBool
 from yijing.uploads import FileFormat
 from yijing.volunteers import jobs, service
-from yijing.volunteers.imports import COLUMNS, template
-from yijing.volunteers.models import VolunteerSource, VolunteerStatus
+from yijing.volunteers.imports import COLUMNS, SHEET
 from yijing.volunteers.schemas import (
     StatusAction,
     StatusChangeRead,
     VolunteerCreate,
+    VolunteerFilters,
     VolunteerRead,
     VolunteerSummary,
     VolunteerUpdate,
 )
-from yijing.volunteers.service import TRANSITIONS, VolunteerAction
+from yijing.volunteers.service import VolunteerAction
 from yijing_api.auth import Access
 from yijing_api.deps import ProtectorDep, SessionDep
-from yijing_api.params import Cursor, IfMatch, Limit, QueryBool, Reveal, set_etag, upload_name, version_of
+from yijing_api.params import IfMatch, PageQuery, Reveal, set_etag, upload_name, version_of
 from yijing_api.problems import problem_responses
 
 router = APIRouter(prefix="/volunteers", tags=["volunteers"])
@@ -50,28 +52,10 @@ async def list_volunteers(
     session: SessionDep,
     protector: ProtectorDep,
     actor: Annotated[Actor, Depends(MANAGE)],
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
-    station_id: uuid.UUID | None = None,
-    site_id: uuid.UUID | None = None,
-    status: VolunteerStatus | None = None,
-    source: VolunteerSource | None = None,
-    group_id: Annotated[uuid.UUID | None, Query(description="Current members of this group")] = None,
-    q: Annotated[
-        str | None,
-        Query(
-            min_length=1,
-            max_length=50,
-            description="Search: part of a name, an exact badge number, a whole mobile number, or a "
-            "mobile number's last four digits",
-        ),
-    ] = None,
-    updated_after: Instant | None = None,
+    page: PageQuery,
+    filters: Annotated[VolunteerFilters, Query()],
 ) -> Page[VolunteerRead]:
-    return await service.list_volunteers(
-        session, actor, limit=limit, cursor=cursor, station_id=station_id, site_id=site_id, status=status,
-        source=source, group_id=group_id, text=q, updated_after=updated_after, protector=protector,
-    )  # fmt: skip
+    return await service.list_volunteers(session, actor, filters, page, protector)
 
 
 @router.post(
@@ -130,7 +114,7 @@ async def import_template(
     actor: Annotated[Actor, Depends(MANAGE)], format: FileFormat = FileFormat.XLSX
 ) -> Response:
     return Response(
-        template(format),
+        SHEET.template(format),
         media_type=MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="volunteers-template.{format}"'},
     )
@@ -244,9 +228,7 @@ _ACTION_SUMMARIES = {
 }
 
 
-def _add_action_route(action: VolunteerAction) -> None:
-    """One POST per lifecycle action, each documented on its own (so client generators name them)."""
-
+def _action_endpoint(action: VolunteerAction) -> Callable[..., Awaitable[VolunteerRead]]:
     async def take_action(
         volunteer_id: uuid.UUID,
         data: StatusAction,
@@ -261,18 +243,16 @@ def _add_action_route(action: VolunteerAction) -> None:
         set_etag(response, volunteer.version)
         return VolunteerRead.of(volunteer)
 
-    sources = ", ".join(sorted(TRANSITIONS[action][0]))
-    router.add_api_route(
-        f"/{{volunteer_id:uuid}}/{action}",
-        take_action,
-        methods=["POST"],
-        operation_id=f"volunteers_{action}",
-        summary=_ACTION_SUMMARIES[action],
-        description=f"Allowed from: {sources}. From any other status: 409 with `allowed_actions`. "
-        "The reason goes into the status history; a linked account is notified.",
-        responses=problem_responses(401, 403, 404, 409, 412, 422),
-    )
+    return take_action
 
 
-for _action in VolunteerAction:
-    _add_action_route(_action)
+add_action_routes(
+    router,
+    service.LIFECYCLE,
+    _action_endpoint,
+    path="/{volunteer_id:uuid}",
+    operation_prefix="volunteers",
+    summaries=_ACTION_SUMMARIES,
+    effects="The reason goes into the status history; a linked account is notified.",
+    responses=problem_responses(401, 403, 404, 409, 412, 422),
+)

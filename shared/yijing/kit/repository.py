@@ -1,0 +1,98 @@
+"""What every domain's repository does the same way: a record by id within the caller's reach, or the one
+record some conditions pick (either optionally locked); a new record (:func:`add`, which is
+:func:`yijing.conflicts.add`: a declared clash is its 409); a keyset page of a list. A repository declares
+only what is its own: which conditions make a caller's reach (its station column's
+``StationScope.clause``, a parent's id…) and which conditions its list's filters are::
+
+    async def get(session, volunteer_id, scope, *, for_update=False):
+        reach = scope.clause(Volunteer.station_id)
+        return await kit.get(session, Volunteer, volunteer_id, reach, for_update=for_update)
+
+    async def list_volunteers(session, scope, filters: VolunteerFilters, page: PageParams):
+        conditions = kit.equal((Volunteer.site_id, filters.site_id), (Volunteer.status, filters.status))
+        query = select(Volunteer).where(scope.clause(Volunteer.station_id), *conditions)
+        return await kit.fetch_page(session, query, Volunteer.id, page)
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any, TypeVar, TypeVarTuple
+
+from sqlalchemy import ColumnElement, Select, inspect, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel, col
+
+from yijing.conflicts import add
+from yijing.kit.pagination import PageParams, decode_cursor
+
+__all__ = ["add", "equal", "fetch_page", "get", "keyset", "one", "save"]
+
+M = TypeVar("M", bound=SQLModel)
+Columns = TypeVarTuple("Columns")
+
+
+async def save(session: AsyncSession, record: M) -> M:
+    """Write ``record`` (new or changed) at once, and return it: for records no declared unique constraint
+    can refuse (history rows, audit events, outbox messages, job runs). A write that may clash goes through
+    :func:`add` or ``conflicts.changing``, so that the clash is its 409."""
+    session.add(record)
+    await session.flush()
+    return record
+
+
+async def one(
+    session: AsyncSession, model: type[M], *conditions: ColumnElement[bool], for_update: bool = False
+) -> M | None:
+    """The ``model`` record the conditions pick (at most one: a unique key), or None. ``for_update`` locks
+    its row until the transaction ends."""
+    query = select(model).where(*conditions)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.scalars(query)).one_or_none()
+
+
+async def get(
+    session: AsyncSession,
+    model: type[M],
+    record_id: uuid.UUID,
+    *reach: ColumnElement[bool],
+    for_update: bool = False,
+) -> M | None:
+    """The ``model`` record with that id if ``reach`` holds for it; None when there is none or it is out of
+    reach (the caller cannot tell which: what it does not reach does not exist for it). ``for_update``
+    locks the row until the transaction ends."""
+    [id_column] = inspect(model).primary_key
+    return await one(session, model, id_column == record_id, *reach, for_update=for_update)
+
+
+def equal(*filters: tuple[Any, object]) -> list[ColumnElement[bool]]:
+    """``column == value`` for each ``(column, value)`` whose value is given: a list's optional filters."""
+    return [col(column) == value for column, value in filters if value is not None]
+
+
+def keyset(
+    query: Select[*Columns], id_column: Any, page: PageParams, *, newest_first: bool = False
+) -> Select[*Columns]:
+    """``query`` narrowed to one page, in id order (newest first when asked: ids are time-ordered): the
+    rows after the page's cursor, ``limit + 1`` of them, the extra one only saying there is a next page
+    (:func:`yijing.kit.pagination.page_of` makes the page)."""
+    after = decode_cursor(page.cursor)
+    if after is not None:
+        query = query.where(col(id_column) < after if newest_first else col(id_column) > after)
+    order = col(id_column).desc() if newest_first else col(id_column)
+    return query.order_by(order).limit(page.limit + 1)
+
+
+async def fetch_page(
+    session: AsyncSession,
+    query: Select[M],
+    id_column: Any,
+    page: PageParams,
+    *,
+    newest_first: bool = False,
+) -> Sequence[M]:
+    """One page of the records ``query`` selects (see :func:`keyset`); a query of several columns runs its
+    :func:`keyset` itself."""
+    return (await session.scalars(keyset(query, id_column, page, newest_first=newest_first))).all()

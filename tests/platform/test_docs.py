@@ -1,0 +1,63 @@
+"""The interactive docs work on a network with no outside access: every asset comes from the service."""
+
+import re
+from urllib.parse import urljoin
+
+import pytest
+
+URL = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']|url\(\s*["']?([^"')]+)|(https?://[^\s"'<>]+)""")
+
+
+def referenced_urls(html: str) -> set[str]:
+    found = set()
+    for match in URL.finditer(html):
+        found.add(next(group for group in match.groups() if group))
+    return found
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+async def test_docs_page_loads_only_local_assets(client, page):
+    response = await client.get(page)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    urls = referenced_urls(response.text)
+    assert urls, "the page should reference its scripts"
+    for url in urls:
+        assert not url.startswith(("http://", "https://", "//")), f"{page} references an outside host: {url}"
+        asset = await client.get(urljoin(page, url))
+        assert asset.status_code == 200, url
+
+
+async def test_swagger_ui_does_not_call_an_outside_validator(client):
+    html = (await client.get("/docs")).text
+    assert '"validatorUrl": null' in html
+
+
+async def test_openapi_document_is_complete(client):
+    document = (await client.get("/api/v1/openapi.json")).json()
+    operations = [
+        (path, method, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    ]
+    assert operations
+    declared = {tag["name"] for tag in document["tags"] if tag.get("description")}
+    for path, method, operation in operations:
+        where = f"{method.upper()} {path}"
+        assert operation.get("tags"), where
+        assert set(operation["tags"]) <= declared, f"{where}: a tag without a description"
+        assert operation.get("summary"), where
+        assert re.fullmatch(r"[a-z]+_[a-z_]+", operation["operationId"]), where
+        for status, response in operation["responses"].items():
+            if status[0] in "45":
+                assert list(response["content"]) == ["application/problem+json"], where
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    assert "Problem" in document["components"]["schemas"]
+
+
+async def test_the_description_promises_only_what_exists(client):
+    document = (await client.get("/api/v1/openapi.json")).json()
+    description = document["info"]["description"]
+    # Domains still to come are not named until their routes exist.
+    for missing in ("patrol", "dispute", "training", "assessment", "rental", "bulletin"):
+        assert missing not in description.lower() or any(missing in path for path in document["paths"])

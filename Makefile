@@ -27,7 +27,7 @@ run: $(STAMP)
 	$(BIN)/yijing run --demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 $(PYTEST_ARGS)
 
 # Each fault test starts its own servers and processes, whatever YIJING_*_URL say.
 faults: $(STAMP)

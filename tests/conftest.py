@@ -4,6 +4,10 @@ Servers: ``YIJING_DATABASE_URL`` / ``YIJING_REDIS_URL`` when set (the database n
 to reach the server: the suite creates its own database and drops it at the end; the Redis database in the
 URL is flushed before every test), otherwise embedded servers under ``.data/test``.
 
+Parallel runs (``make test`` runs ``pytest -n auto``, pytest-xdist): each worker process has a database of its
+own, its own Redis database (the URL's, then the ones below it) or embedded servers of its own under
+``.data/test/<worker>``, and its own app and world; nothing is shared between workers.
+
 Isolation: every test starts with empty tables and an empty Redis database. The app is built once; most tests
 run inside a transaction that is rolled back at their end (cheap), tests marked ``committed`` and tests that
 run the worker commit for real and truncate afterwards (see ``session_factory``).
@@ -12,6 +16,7 @@ run the worker commit for real and truncate afterwards (see ``session_factory``)
 from __future__ import annotations
 
 import asyncio
+import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
@@ -38,23 +43,43 @@ from yijing_api.main import create_app
 from yijing_worker import worker as worker_module
 
 
+def worker_index(worker_id: str) -> int:
+    """0 for a run without pytest-xdist (``master``) and for its first worker ``gw0``, N for ``gwN``."""
+    return int(worker_id.removeprefix("gw")) if worker_id.startswith("gw") else 0
+
+
+def redis_url_of_worker(url: str, index: int) -> str:
+    """The Redis database ``index`` places below the URL's own (wrapping within Redis's default 16), so that
+    parallel workers never flush each other's data."""
+    parts = urllib.parse.urlsplit(url)
+    query = dict(urllib.parse.parse_qsl(parts.query))
+    if "db" in query:  # unix://path?db=N
+        query["db"] = str((int(query["db"]) - index) % 16)
+        return f"{url.partition('?')[0]}?{urllib.parse.urlencode(query)}"
+    database = int(parts.path.strip("/") or 0)  # redis://host:port/N
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{(database - index) % 16}"))
+
+
 @pytest.fixture(scope="session")
-def server_urls() -> Iterator[tuple[str, str]]:
-    """(database server URL, Redis URL): configured ones, or embedded servers started for this run."""
+def server_urls(worker_id: str) -> Iterator[tuple[str, str]]:
+    """(database server URL, Redis URL): configured ones, or embedded servers started for this worker."""
     configured = Settings(_env_file=None, env=Environment.TEST)
+    own_redis_url = (
+        redis_url_of_worker(configured.redis_url, worker_index(worker_id)) if configured.redis_url else None
+    )
     if not configured.uses_embedded_servers:
         assert configured.database_url
-        assert configured.redis_url
-        yield configured.database_url, configured.redis_url
+        assert own_redis_url
+        yield configured.database_url, own_redis_url
         return
     with EmbeddedServers(
-        configured.data_dir / "test",
+        configured.data_dir / "test" / worker_id,
         database="postgres",
         need_postgres=configured.database_url is None,
         need_redis=configured.redis_url is None,
     ) as embedded:
         database_url = configured.database_url or embedded.database_url
-        redis_url = configured.redis_url or embedded.redis_url
+        redis_url = own_redis_url or embedded.redis_url
         assert database_url
         assert redis_url
         yield database_url, redis_url

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import sys
-from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -203,11 +202,11 @@ def run(
     """Run the API and the worker together (starting embedded PostgreSQL and Redis when no URL is set),
     starting either again if it dies. Ctrl-C stops everything."""
 
-    # SIGTERM (from a process manager) stops as cleanly as Ctrl-C does.
-    def on_sigterm(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_sigterm)
+    # Ctrl-C, and SIGTERM from a process manager, stop everything cleanly (both raise KeyboardInterrupt).
+    # SIGINT is set explicitly: started in the background (`&`, a CI script), a process inherits it ignored,
+    # and Python then raises nothing for it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with resolved_settings(_settings()) as settings:
         assert settings.database_url
         assert settings.redis_url

@@ -8,7 +8,7 @@ property-based tests in ``make test`` check exactly that).
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -57,6 +57,15 @@ def _iso_string_only(value: Any) -> Any:
     return value
 
 
+def _representable_in_utc(value: datetime) -> datetime:
+    # PostgreSQL stores an instant in UTC: 0001-01-01T00:00+02:00 is a valid ISO string but no storable time.
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must lie between the years 1 and 9999 in UTC") from None
+    return value
+
+
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
@@ -79,7 +88,7 @@ CalendarDate = Annotated[
     Field(json_schema_extra={"format": "date"}),
 ]
 # An instant with its offset, given as an ISO 8601 string (never a bare number).
-Instant = Annotated[AwareDatetime, BeforeValidator(_iso_string_only)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_string_only), AfterValidator(_representable_in_utc)]
 # A JSON true or false, never 1 or "yes".
 StrictBool = Annotated[bool, Field(strict=True)]
 # A query-string or form boolean: the words true or false, never 1 or "yes".

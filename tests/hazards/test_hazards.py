@@ -261,6 +261,12 @@ async def test_lists_filter_and_page(client, world, session_factory):
     assert response.status_code == 422
     response = await client.get("/api/v1/hazards", params={"status": "fixed"}, headers=headers)
     assert response.status_code == 422
+    # A valid ISO string whose UTC time lies before year 1 (found by the fuzzer: it was a 500).
+    response = await client.get(
+        "/api/v1/hazards", params={"updated_after": "0001-01-01T00:04:01+02:01"}, headers=headers
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "query.updated_after"
 
 
 async def test_staff_correct_a_report_with_if_match(client, world, session_factory):

@@ -48,18 +48,24 @@ def yijing(*arguments: str) -> list[str]:
     return [sys.executable, "-m", "yijing.cli", *arguments]
 
 
+def ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def start_run(command: list[str], **options) -> subprocess.Popen:
+    """`yijing run` in a process group of its own, as a terminal gives a foreground command, and with SIGINT
+    ignored, as a shell starts a background job (`&`, a CI script): Ctrl-C must stop it all the same."""
+    return subprocess.Popen(command, start_new_session=True, preexec_fn=ignore_sigint, **options)
+
+
 @pytest.fixture
 def service(tmp_path):
     data_dir = tmp_path / "data"
     port = free_port()
     env = environment_without_yijing_settings()
     env |= {"YIJING_DATA_DIR": str(data_dir), "YIJING_LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen(
-        yijing("run", "--port", str(port), "--demo"),
-        env=env,
-        cwd=tmp_path,
-        start_new_session=True,  # its own process group, as a terminal gives a foreground command
-        stdout=subprocess.DEVNULL,
+    process = start_run(
+        yijing("run", "--port", str(port), "--demo"), env=env, cwd=tmp_path, stdout=subprocess.DEVNULL
     )
     try:
         yield process, f"http://127.0.0.1:{port}", data_dir, env
@@ -135,8 +141,7 @@ def service_on_test_servers(settings, tmp_path):
     port = free_port()
     env = service_environment(settings)
     command = yijing("run", "--port", str(port))
-    # Its own process group, as a terminal gives a foreground command.
-    process = subprocess.Popen(command, env=env, cwd=tmp_path, start_new_session=True)
+    process = start_run(command, env=env, cwd=tmp_path)
     children: set[psutil.Process] = set()
     try:
         yield process, f"http://127.0.0.1:{port}", children

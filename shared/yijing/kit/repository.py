@@ -1,7 +1,7 @@
 """What every domain's repository does the same way: a record by id within the caller's reach, or the one
-record some conditions pick (either optionally locked); a new record (:func:`add`, which is
-:func:`yijing.conflicts.add`: a declared clash is its 409); a keyset page of a list. A repository declares
-only what is its own: which conditions make a caller's reach (its station column's
+record some conditions pick (either optionally locked); a record written at once (:func:`save`; one that
+may clash goes through :mod:`yijing.conflicts`, so that the clash is its 409); a keyset page of a list.
+A repository declares only what is its own: which conditions make a caller's reach (its station column's
 ``StationScope.clause``, a parent's id…) and which conditions its list's filters are::
 
     async def get(session, volunteer_id, scope, *, for_update=False):
@@ -24,10 +24,9 @@ from sqlalchemy import ColumnElement, Select, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
-from yijing.conflicts import add
 from yijing.kit.pagination import PageParams, decode_cursor
 
-__all__ = ["add", "equal", "fetch_page", "get", "keyset", "one", "save"]
+__all__ = ["equal", "fetch_page", "get", "keyset", "one", "save"]
 
 M = TypeVar("M", bound=SQLModel)
 Columns = TypeVarTuple("Columns")
@@ -36,7 +35,7 @@ Columns = TypeVarTuple("Columns")
 async def save(session: AsyncSession, record: M) -> M:
     """Write ``record`` (new or changed) at once, and return it: for records no declared unique constraint
     can refuse (history rows, audit events, outbox messages, job runs). A write that may clash goes through
-    :func:`add` or ``conflicts.changing``, so that the clash is its 409."""
+    ``conflicts.add`` or ``conflicts.changing``, so that the clash is its 409."""
     session.add(record)
     await session.flush()
     return record

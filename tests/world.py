@@ -29,6 +29,7 @@ from yijing.jobs.models import JobRun
 from yijing.notifications.models import Notification
 from yijing.org.models import Site, Station
 from yijing.outbox.models import OutboxMessage
+from yijing.patrols.routes.models import PatrolCheckpoint, PatrolRoute
 from yijing.personal import id_card_check_code, protector_for
 from yijing.rota import repository as rota_repository
 from yijing.rota.calendar import service as calendar
@@ -75,6 +76,8 @@ class Place:
     hazard: Hazard | None = None  # reported by the place's volunteer at its site, with a photo
     attachment: HazardAttachment | None = None
     incident_import: IncidentImport | None = None  # uploaded by the world's "all" key (own) or another
+    route: PatrolRoute | None = None  # a patrol route of the site, in use, with one checkpoint
+    checkpoint: PatrolCheckpoint | None = None
 
 
 @dataclass
@@ -208,6 +211,7 @@ async def build_world(factory: SessionFactory, settings: Settings) -> World:
             await session.flush()
         for served in places.values():
             served.hazard, served.attachment = await add_hazard(session, settings, served)
+            served.route, served.checkpoint = await add_route(session, served)
         admin = await add_user(session, settings, Role.ADMIN, None, "13999999999", 99)
         phones[admin.id] = "13999999999"
         world = World(settings, places["own"], places["other"], admin, phones)
@@ -268,6 +272,20 @@ async def add_hazard(session, settings: Settings, place: Place) -> tuple[Hazard,
     return hazard, attachment
 
 
+async def add_route(session, place: Place) -> tuple[PatrolRoute, PatrolCheckpoint]:
+    """A patrol route of the place's site with one checkpoint at its entrance."""
+    route = PatrolRoute(station_id=place.station.id, site_id=place.site.id, name="夜市巡防路线")
+    session.add(route)
+    await session.flush()
+    checkpoint = PatrolCheckpoint(
+        station_id=place.station.id, route_id=route.id, position=1, name="入口", latitude=26.1496,
+        longitude=119.1421, code=f"gate-{place.station.id.hex[-12:]}",
+    )  # fmt: skip
+    session.add(checkpoint)
+    await session.flush()
+    return route, checkpoint
+
+
 async def make_api_key(
     factory: SessionFactory,
     settings: Settings,
@@ -311,6 +329,8 @@ PATH_PARAMETERS = {
     "hazard_id": STATION_SCOPED,
     "import_id": STATION_SCOPED,  # an incident import: its uploader's (and county admins')
     "attachment_id": STATION_SCOPED,
+    "route_id": STATION_SCOPED,
+    "checkpoint_id": STATION_SCOPED,
 }
 
 
@@ -361,6 +381,12 @@ def path_value(world: World, name: str, place: str, caller: User | None) -> obje
     if name == "attachment_id":
         assert target.attachment is not None
         return target.attachment.id
+    if name == "route_id":
+        assert target.route is not None
+        return target.route.id
+    if name == "checkpoint_id":
+        assert target.checkpoint is not None
+        return target.checkpoint.id
     if name == "job_id":
         assert world.job_run_id is not None
         return world.job_run_id

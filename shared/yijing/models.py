@@ -20,6 +20,7 @@ from yijing.jobs.models import JobRun
 from yijing.notifications.models import Notification
 from yijing.org.models import Site, Station
 from yijing.outbox.models import OutboxMessage
+from yijing.patrols.routes.models import PatrolCheckpoint, PatrolRoute
 from yijing.rota.models import CalendarFeed, CaptainNotice, CaptainSwap, CaptainWeek, Unavailability
 from yijing.stats.models import DailyRollup, RollupDay
 from yijing.system.models import Heartbeat
@@ -52,6 +53,8 @@ __all__ = [
     "LoginFailure",
     "Notification",
     "OutboxMessage",
+    "PatrolCheckpoint",
+    "PatrolRoute",
     "RefreshToken",
     "RollupDay",
     "Site",

@@ -76,6 +76,7 @@ async def test_the_demo_loads_once_and_works_through_the_api(session_factory, se
     volunteer = await sign_in(demo.VOLUNTEER)
     await _groups_and_rota(session_factory, client, loaded.groups, officer, volunteer)
     await _hazards(client, loaded.hazards, await sign_in(demo.LEADER), volunteer)
+    await _patrols(client, loaded.patrols, officer, volunteer)
     await _statistics(client, loaded.incidents, officer)
 
 
@@ -193,6 +194,21 @@ async def _hazards(
     photo = await client.get(photos[0]["href"], headers=volunteer)
     assert photo.status_code == 200
     assert photo.headers["content-type"] == "image/jpeg"
+
+
+async def _patrols(
+    client: httpx.AsyncClient, made: int, officer: dict[str, str], volunteer: dict[str, str]
+) -> None:
+    """The night market's route, its checkpoints in order along the market; their codes for staff only."""
+    routes = (await client.get("/api/v1/patrol-routes", headers=volunteer)).json()["items"]
+    assert [route["name"] for route in routes] == [demo.patrols.ROUTE_NAME]
+    url = f"/api/v1/patrol-routes/{routes[0]['id']}"
+    checkpoints = (await client.get(url, headers=officer)).json()["checkpoints"]
+    assert [point["position"] for point in checkpoints] == list(range(1, made))
+    assert all(point["code"] for point in checkpoints)
+    assert all(
+        point["code"] is None for point in (await client.get(url, headers=volunteer)).json()["checkpoints"]
+    )
 
 
 async def _statistics(client: httpx.AsyncClient, made: int, officer: dict[str, str]) -> None:

@@ -130,6 +130,14 @@ async def group_name(client: httpx.AsyncClient, world: World) -> Clash:
     return Clash({"group_id": sibling["id"]}, name, ("/api/v1/groups", body | {"name": name}))
 
 
+async def patrol_route_name(client: httpx.AsyncClient, world: World) -> Clash:
+    body: dict[str, object] = {"site_id": str(world.own.site.id), "name": "夜市东环线"}
+    sibling = await _post(client, world, "/api/v1/patrol-routes", body)
+    assert world.own.route is not None
+    name = world.own.route.name
+    return Clash({"route_id": sibling["id"]}, name, ("/api/v1/patrol-routes", body | {"name": name}))
+
+
 # operation id -> body field -> how to edit it into a clash
 CLASHES: dict[str, dict[str, Arrange]] = {
     "stations_update": {"name": station_name},
@@ -141,6 +149,7 @@ CLASHES: dict[str, dict[str, Arrange]] = {
         "user_id": volunteer_account,
     },
     "groups_update": {"name": group_name},
+    "patrol_routes_update": {"name": patrol_route_name},
 }
 # operation id -> the body fields no unique constraint covers
 NO_UNIQUE_FIELD: dict[str, set[str]] = {
@@ -173,6 +182,9 @@ NO_UNIQUE_FIELD: dict[str, set[str]] = {
         "deadline",
     },
     "hazards_set_deadline_rules": {"days"},
+    "patrol_routes_update": {"description"},
+    # A checkpoint's code (unique in its station) changes only through rotate-code, a POST.
+    "patrol_routes_checkpoints_update": {"name", "position", "location", "radius_m"},
 }
 
 

@@ -29,6 +29,7 @@ from yijing_api.routers import (
     incidents,
     jobs,
     me,
+    patrols,
     rota,
     sites,
     stations,
@@ -71,6 +72,10 @@ TAGS = [
     {"name": "rota", "description": "The weekly captain rota: unavailability, overrides and swaps"},
     {"name": "calendars", "description": "Calendar feeds (iCalendar) of a group's captain weeks"},
     {"name": "hazards", "description": "Hazards (隐患): report, verify, rectify, eliminate — with photos"},
+    {
+        "name": "patrols",
+        "description": "Patrol routes (巡防路线) of a site and the checkpoints scanned on them",
+    },
     {
         "name": "incidents",
         "description": "Police incident alerts (警情) from other police systems; code lists",
@@ -149,6 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         swaps,
         calendars,
         hazards,
+        patrols,
         incidents,
         stats,
         api_keys,

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 
 from yijing.db import SessionFactory, session_scope
-from yijing.demo import groups, hazards, incidents, org, statistics, volunteers
+from yijing.demo import groups, hazards, incidents, org, patrols, statistics, volunteers
 from yijing.demo.context import TIMEZONE
 from yijing.demo.org import (
     DEFAULT_PASSWORD,
@@ -55,6 +55,7 @@ class DemoLoaded:
     groups: int = 0
     hazards: int = 0
     incidents: int = 0
+    patrols: int = 0  # routes and checkpoints
 
 
 async def load(
@@ -78,7 +79,9 @@ async def load(
         group_count = await groups.load(demo)
         hazard_count = await hazards.load(demo)
         incident_count = await incidents.load(demo)
+        patrol_count = await patrols.load(demo)
         await statistics.load(demo)
     return DemoLoaded(
-        demo.station.id, True, volunteer_count, printed_accounts(), group_count, hazard_count, incident_count
-    )
+        demo.station.id, True, volunteer_count, printed_accounts(), group_count, hazard_count, incident_count,
+        patrol_count,
+    )  # fmt: skip

@@ -27,6 +27,7 @@ from yijing.groups.schemas import (
 )
 from yijing.ids import utcnow
 from yijing.kit.pagination import Page, PageParams, page_of
+from yijing.kit.versions import apply_changes
 from yijing.org import repository as org_repository
 from yijing.org.errors import SiteNotFound
 from yijing.personal import PersonalDataProtector
@@ -93,13 +94,9 @@ async def update_group(
     group = await get_group(session, actor, group_id, for_update=True)
     check_version(group.version, expected_version)
     updates = data.model_dump(exclude_unset=True, exclude_none=True)
-    changed = {key: value for key, value in updates.items() if getattr(group, key) != value}
+    async with conflicts.changing(session, group):
+        changed = apply_changes(group, updates)
     if changed:
-        async with conflicts.changing(session, group):
-            for key, value in changed.items():
-                setattr(group, key, value)
-            group.version += 1
-            group.updated_at = utcnow()
         await audit.record(
             session, actor, "group.update", target_type="group", target_id=group.id,
             station_id=group.station_id, changes=changed,

@@ -13,8 +13,8 @@ from yijing import conflicts
 from yijing.access import Actor, StationScope
 from yijing.audit import service as audit
 from yijing.errors import check_version
-from yijing.ids import utcnow
 from yijing.kit.pagination import Page, PageParams, page_of
+from yijing.kit.versions import apply_changes
 from yijing.org import repository
 from yijing.org.errors import SiteInUse, SiteNotFound, StationInUse, StationNotFound
 from yijing.org.models import Site, Station
@@ -29,17 +29,6 @@ from yijing.org.schemas import (
     StationRead,
     StationUpdate,
 )
-
-
-def _changes(record: Station | Site, updates: dict[str, Any]) -> dict[str, Any]:
-    """Apply ``updates`` and return the fields that really changed, as JSON-friendly values."""
-    changed = {key: value for key, value in updates.items() if getattr(record, key) != value}
-    for key, value in changed.items():
-        setattr(record, key, value)
-    if changed:
-        record.version += 1
-        record.updated_at = utcnow()
-    return {key: str(value) if isinstance(value, uuid.UUID) else value for key, value in changed.items()}
 
 
 async def _save_new(
@@ -70,7 +59,7 @@ async def _save_changes(
 ) -> None:
     """Apply ``updates``; if anything really changed, write it with its audit event."""
     async with conflicts.changing(session, record):
-        changes = _changes(record, updates)
+        changes = apply_changes(record, updates)
     if changes:
         await audit.record(
             session, actor, f"{target_type}.update", target_type=target_type, target_id=record.id,

@@ -1,0 +1,28 @@
+"""Versioned records: each has a ``version`` that a client's If-Match names and an ``updated_at``. An edit
+applies what really differs and bumps both once; the fields it changed are the audit event's changes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+from yijing.ids import utcnow
+
+
+class Versioned(Protocol):
+    version: int
+    updated_at: datetime
+
+
+def apply_changes(record: Versioned, updates: Mapping[str, Any]) -> dict[str, Any]:
+    """Set each field of ``updates`` that differs on ``record``; if any did, bump its version and
+    ``updated_at``. Returns the fields that changed, with ids as strings (JSON-friendly)."""
+    changed = {key: value for key, value in updates.items() if getattr(record, key) != value}
+    for key, value in changed.items():
+        setattr(record, key, value)
+    if changed:
+        record.version += 1
+        record.updated_at = utcnow()
+    return {key: str(value) if isinstance(value, uuid.UUID) else value for key, value in changed.items()}

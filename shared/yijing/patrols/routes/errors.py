@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from yijing.conflicts import Clash, register
+from yijing.errors import Conflict, NotFound
+
+
+class PatrolRouteNotFound(NotFound):
+    code = "patrol_route_not_found"
+
+
+class CheckpointNotFound(NotFound):
+    code = "checkpoint_not_found"
+
+
+class RouteNameTaken(Conflict):
+    code = "route_name_taken"
+
+
+class CheckpointCodeTaken(Conflict):
+    code = "checkpoint_code_taken"
+
+
+class RouteRetired(Conflict):
+    """A retired route is kept as it was: no new checkpoints, no edits (deleting it stays possible)."""
+
+    code = "route_retired"
+
+
+register(
+    {
+        "uq_patrol_routes_site_id_name": Clash(RouteNameTaken, "the site has a route named {name!r} already"),
+        "uq_patrol_checkpoints_station_id_code": Clash(
+            CheckpointCodeTaken, "another checkpoint of the station has this code; choose another tag"
+        ),
+    }
+)

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from yijing.access import StationScope
+from yijing.kit import repository as kit
+from yijing.kit.pagination import PageParams
+from yijing.patrols.routes.models import PatrolCheckpoint, PatrolRoute
+from yijing.patrols.routes.schemas import PatrolRouteFilters
+
+# Changed records that no declared unique constraint can refuse.
+save = kit.save
+
+
+async def get_route(
+    session: AsyncSession, route_id: uuid.UUID, scope: StationScope, *, for_update: bool = False
+) -> PatrolRoute | None:
+    return await kit.get(
+        session, PatrolRoute, route_id, scope.clause(PatrolRoute.station_id), for_update=for_update
+    )
+
+
+async def list_routes(
+    session: AsyncSession, scope: StationScope, filters: PatrolRouteFilters, page: PageParams
+) -> Sequence[PatrolRoute]:
+    conditions = kit.equal((PatrolRoute.site_id, filters.site_id))
+    retired = col(PatrolRoute.retired_at)
+    conditions.append(retired.is_not(None) if filters.retired else retired.is_(None))
+    query = select(PatrolRoute).where(scope.clause(PatrolRoute.station_id), *conditions)
+    return await kit.fetch_page(session, query, PatrolRoute.id, page)
+
+
+async def checkpoints(session: AsyncSession, route_id: uuid.UUID) -> Sequence[PatrolCheckpoint]:
+    """The route's checkpoints in order: by position, then by when they were added."""
+    query = (
+        select(PatrolCheckpoint)
+        .where(col(PatrolCheckpoint.route_id) == route_id)
+        .order_by(col(PatrolCheckpoint.position), col(PatrolCheckpoint.id))
+    )
+    return (await session.scalars(query)).all()
+
+
+async def last_position(session: AsyncSession, route_id: uuid.UUID) -> int:
+    """The highest position on the route; 0 for a route without checkpoints."""
+    query = select(func.coalesce(func.max(col(PatrolCheckpoint.position)), 0)).where(
+        col(PatrolCheckpoint.route_id) == route_id
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def get_checkpoint(
+    session: AsyncSession, route_id: uuid.UUID, checkpoint_id: uuid.UUID, *, for_update: bool = False
+) -> PatrolCheckpoint | None:
+    """The route's checkpoint (a checkpoint of another route is none of its)."""
+    return await kit.get(
+        session,
+        PatrolCheckpoint,
+        checkpoint_id,
+        col(PatrolCheckpoint.route_id) == route_id,
+        for_update=for_update,
+    )
+
+
+async def checkpoint_ids(session: AsyncSession, route_id: uuid.UUID) -> list[uuid.UUID]:
+    query = select(col(PatrolCheckpoint.id)).where(col(PatrolCheckpoint.route_id) == route_id)
+    return list(await session.scalars(query.order_by(col(PatrolCheckpoint.id))))

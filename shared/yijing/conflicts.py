@@ -63,6 +63,15 @@ def violated_constraint(error: IntegrityError) -> str | None:
     return None
 
 
+def referring_table(error: IntegrityError) -> str | None:
+    """The table whose rows still refer to a record whose delete the foreign key ``error`` names refused."""
+    name = violated_constraint(error)
+    for table in SQLModel.metadata.tables.values():
+        if any(key.name == name for key in table.foreign_key_constraints):
+            return table.name
+    return None
+
+
 @dataclass(frozen=True)
 class UniqueKey:
     """A unique constraint or unique index of the schema: its table, columns and (partial index) predicate."""

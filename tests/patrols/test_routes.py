@@ -435,3 +435,15 @@ async def test_routes_are_listed_by_site_a_page_at_a_time(client, world):
     assert "checkpoints" not in first.json()["items"][0]
     other_site = await client.get(ROUTES, params={"site_id": str(world.other.site.id)}, headers=admin)
     assert [route["id"] for route in other_site.json()["items"]] == [str(world.other.route.id)]
+
+
+async def test_a_site_with_a_route_cannot_be_deleted(client, world):
+    leader = world.headers(Role.LEADER)
+    body = {"station_id": str(world.own.station.id), "name": "万家广场", "kind": "plaza"}
+    site = (await client.post("/api/v1/sites", json=body, headers=leader)).json()
+    route = {"site_id": site["id"], "name": "广场巡防路线"}
+    assert (await client.post("/api/v1/patrol-routes", json=route, headers=leader)).status_code == 201
+    response = await client.delete(f"/api/v1/sites/{site['id']}", headers=leader)
+    assert response.status_code == 409
+    assert response.json()["code"] == "site_in_use"
+    assert "patrol routes" in response.json()["detail"]

@@ -3,8 +3,9 @@ police station of Minhou County (甘蔗派出所), its night market, Wanjia Plaz
 rental-housing sites, 718 volunteers from the article's sources, and each site's 1+2+N team since the
 pilot began in July 2023, its groups of ten with their weekly captains since each site opened, and the
 hazards of the last months (the article's 133 eliminated among them) in every state of their lifecycle,
-and two years of police incident alerts whose last complete month shows the article's year-on-year and
-month-on-month falls. People, phone and ID-card numbers are invented.
+the night market's evening patrol route with the checkpoints scanned on it, and two years of police
+incident alerts whose last complete month shows the article's year-on-year and month-on-month falls.
+People, phone and ID-card numbers are invented.
 
 One module per domain, each a step of ``load``: it receives the ``DemoContext`` (the transaction, the station,
 its sites and accounts, the random source), adds its domain's rows, and returns how many it made."""

@@ -67,6 +67,11 @@ async def _save_changes(
         )  # fmt: skip
 
 
+def _still_referred(error: IntegrityError, what: str) -> str:
+    table = conflicts.referring_table(error) or "other records"
+    return f"records of {table.replace('_', ' ')} still refer to the {what}; move or remove them first"
+
+
 # Stations
 
 
@@ -140,7 +145,7 @@ async def delete_station(
     try:
         await session.flush()
     except IntegrityError as exc:  # users or other records still point at it
-        raise StationInUse("the station still has users or records; remove them first") from exc
+        raise StationInUse(_still_referred(exc, "station")) from exc
     await audit.record(
         session, actor, "station.delete", target_type="station", target_id=station_id, station_id=station_id
     )
@@ -211,8 +216,8 @@ async def delete_site(
     await session.delete(site)
     try:
         await session.flush()
-    except IntegrityError as exc:  # volunteers still serve there
-        raise SiteInUse("the site still has volunteers; move or remove them first") from exc
+    except IntegrityError as exc:  # volunteers, groups, hazards, routes… still point at it
+        raise SiteInUse(_still_referred(exc, "site")) from exc
     await audit.record(
         session, actor, "site.delete", target_type="site", target_id=site_id, station_id=site.station_id,
         changes={"detached_user_ids": [str(user_id) for user_id in detached]},

@@ -29,6 +29,8 @@ from yijing.jobs.models import JobRun
 from yijing.notifications.models import Notification
 from yijing.org.models import Site, Station
 from yijing.outbox.models import OutboxMessage
+from yijing.patrols.checkins.models import PatrolCheckin
+from yijing.patrols.models import MemberSource, Patrol, PatrolMember
 from yijing.patrols.routes.models import PatrolCheckpoint, PatrolRoute
 from yijing.personal import id_card_check_code, protector_for
 from yijing.rota import repository as rota_repository
@@ -78,6 +80,8 @@ class Place:
     incident_import: IncidentImport | None = None  # uploaded by the world's "all" key (own) or another
     route: PatrolRoute | None = None  # a patrol route of the site, in use, with one checkpoint
     checkpoint: PatrolCheckpoint | None = None
+    patrol: Patrol | None = None  # planned on the route tomorrow, the volunteer its member and leader
+    checkin: PatrolCheckin | None = None  # the volunteer's scan of the checkpoint, on the patrol
 
 
 @dataclass
@@ -212,6 +216,8 @@ async def build_world(factory: SessionFactory, settings: Settings) -> World:
         for served in places.values():
             served.hazard, served.attachment = await add_hazard(session, settings, served)
             served.route, served.checkpoint = await add_route(session, served)
+            served.patrol = await add_patrol(session, served)
+            served.checkin = await add_checkin(session, served)
         admin = await add_user(session, settings, Role.ADMIN, None, "13999999999", 99)
         phones[admin.id] = "13999999999"
         world = World(settings, places["own"], places["other"], admin, phones)
@@ -286,6 +292,39 @@ async def add_route(session, place: Place) -> tuple[PatrolRoute, PatrolCheckpoin
     return route, checkpoint
 
 
+async def add_patrol(session, place: Place) -> Patrol:
+    """A patrol planned on the place's route tomorrow evening, its volunteer the one member and leader."""
+    assert place.route is not None
+    assert place.volunteer is not None
+    start = utcnow().replace(microsecond=0) + timedelta(days=1)
+    patrol = Patrol(
+        station_id=place.station.id, site_id=place.site.id, route_id=place.route.id, planned_start=start,
+        planned_end=start + timedelta(hours=4), leader_volunteer_id=place.volunteer.id,
+    )  # fmt: skip
+    session.add(patrol)
+    await session.flush()
+    session.add(PatrolMember(patrol_id=patrol.id, volunteer_id=place.volunteer.id, source=MemberSource.NAMED))
+    await session.flush()
+    return patrol
+
+
+async def add_checkin(session, place: Place) -> PatrolCheckin:
+    """The place's volunteer's scan of its checkpoint at the start of its patrol, fitting (unflagged)."""
+    assert place.patrol is not None
+    assert place.checkpoint is not None
+    assert place.volunteer is not None
+    checkpoint = place.checkpoint
+    checkin = PatrolCheckin(
+        station_id=place.station.id, patrol_id=place.patrol.id, volunteer_id=place.volunteer.id,
+        client_id=uuid.uuid4(), fingerprint="0" * 64, checkpoint_id=checkpoint.id, code=checkpoint.code,
+        latitude=checkpoint.latitude, longitude=checkpoint.longitude, accuracy_m=5, distance_m=0,
+        captured_at=place.patrol.planned_start, received_at=place.patrol.planned_start,
+    )  # fmt: skip
+    session.add(checkin)
+    await session.flush()
+    return checkin
+
+
 async def make_api_key(
     factory: SessionFactory,
     settings: Settings,
@@ -331,6 +370,8 @@ PATH_PARAMETERS = {
     "attachment_id": STATION_SCOPED,
     "route_id": STATION_SCOPED,
     "checkpoint_id": STATION_SCOPED,
+    "patrol_id": STATION_SCOPED,
+    "checkin_id": STATION_SCOPED,
 }
 
 
@@ -387,6 +428,12 @@ def path_value(world: World, name: str, place: str, caller: User | None) -> obje
     if name == "checkpoint_id":
         assert target.checkpoint is not None
         return target.checkpoint.id
+    if name == "patrol_id":
+        assert target.patrol is not None
+        return target.patrol.id
+    if name == "checkin_id":
+        assert target.checkin is not None
+        return target.checkin.id
     if name == "job_id":
         assert world.job_run_id is not None
         return world.job_run_id

@@ -35,6 +35,11 @@ def enum_column(enum: type[StrEnum], *, default: StrEnum) -> Any:
     )
 
 
+def one_of(column: str, enum: type[StrEnum]) -> str:
+    """A CHECK constraint's condition: ``column`` holds one of the enum's values (see :func:`enum_column`)."""
+    return f"{column} IN ({', '.join(repr(member.value) for member in enum)})"
+
+
 def _values(enum: type[StrEnum]) -> list[str]:
     return [member.value for member in enum]
 
@@ -45,4 +50,4 @@ def json_column(*, nullable: bool = False) -> Any:
     return Field(default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}"))
 
 
-__all__ = ["datetime", "enum_column", "instant", "json_column"]
+__all__ = ["datetime", "enum_column", "instant", "json_column", "one_of"]

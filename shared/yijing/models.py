@@ -20,6 +20,8 @@ from yijing.jobs.models import JobRun
 from yijing.notifications.models import Notification
 from yijing.org.models import Site, Station
 from yijing.outbox.models import OutboxMessage
+from yijing.patrols.checkins.models import PatrolCheckin
+from yijing.patrols.models import Patrol, PatrolMember
 from yijing.patrols.routes.models import PatrolCheckpoint, PatrolRoute
 from yijing.rota.models import CalendarFeed, CaptainNotice, CaptainSwap, CaptainWeek, Unavailability
 from yijing.stats.models import DailyRollup, RollupDay
@@ -53,7 +55,10 @@ __all__ = [
     "LoginFailure",
     "Notification",
     "OutboxMessage",
+    "Patrol",
+    "PatrolCheckin",
     "PatrolCheckpoint",
+    "PatrolMember",
     "PatrolRoute",
     "RefreshToken",
     "RollupDay",

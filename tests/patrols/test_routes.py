@@ -4,10 +4,13 @@ retire action from every status, deletion, scoping and audit."""
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlmodel import col
 
 from yijing.access import Role
+from yijing.db import session_scope
+from yijing.patrols.checkins.models import PatrolCheckin
+from yijing.patrols.models import Patrol
 from yijing.patrols.routes.models import PatrolCheckpoint, RouteStatus
 from yijing.patrols.routes.service import LIFECYCLE, RouteAction
 
@@ -41,6 +44,15 @@ async def add_checkpoint(client, world, route_id, role: Role = Role.OFFICER, **f
     )
     assert response.status_code == 201, response.text
     return response.json()
+
+
+async def unplan(session_factory, route_id) -> None:
+    """Remove the patrols planned on the route and their check-ins (the world has one of each on each world
+    route): a route patrols refer to cannot be deleted."""
+    async with session_scope(session_factory) as session:
+        patrols = select(col(Patrol.id)).where(col(Patrol.route_id) == route_id)
+        await session.execute(delete(PatrolCheckin).where(col(PatrolCheckin.patrol_id).in_(patrols)))
+        await session.execute(delete(Patrol).where(col(Patrol.route_id) == route_id))
 
 
 async def audit_actions(client, world, target_id) -> list[str]:
@@ -367,7 +379,7 @@ async def test_every_action_from_every_status(action, client, world):
             assert problem["allowed_actions"] == [str(name) for name in LIFECYCLE.allowed(status)]
 
 
-async def test_a_retired_route_keeps_its_checkpoints_and_refuses_changes(client, world):
+async def test_a_retired_route_keeps_its_checkpoints_and_refuses_changes(client, world, session_factory):
     officer = world.headers(Role.OFFICER)
     route_id, point = world.own.route.id, world.own.checkpoint.id
     retired = await client.post(route_url(route_id, "retire"), headers=officer)
@@ -388,7 +400,8 @@ async def test_a_retired_route_keeps_its_checkpoints_and_refuses_changes(client,
         response = await client.request(method, url, json=body, headers=officer)
         assert response.status_code == 409, f"{method} {url}: {response.text}"
         assert response.json()["code"] == "route_retired"
-    # Still deletable: a retired route planned by mistake.
+    # Still deletable: a retired route planned by mistake (no patrol refers to it).
+    await unplan(session_factory, route_id)
     assert (await client.delete(route_url(route_id), headers=officer)).status_code == 204
 
 
@@ -396,6 +409,7 @@ async def test_deleting_a_route_deletes_its_checkpoints(client, world, session_f
     officer = world.headers(Role.OFFICER)
     route_id = world.own.route.id
     second = await add_checkpoint(client, world, route_id)
+    await unplan(session_factory, route_id)
     deleted = await client.delete(route_url(route_id), headers=officer | {"If-Match": '"1"'})
     assert deleted.status_code == 204, deleted.text
     assert (await client.get(route_url(route_id), headers=officer)).status_code == 404
@@ -411,13 +425,23 @@ async def test_deleting_a_route_deletes_its_checkpoints(client, world, session_f
 
 async def test_removing_a_checkpoint(client, world):
     officer = world.headers(Role.OFFICER)
-    route_id, point = world.own.route.id, world.own.checkpoint.id
+    route_id, used = world.own.route.id, world.own.checkpoint.id
+    # The world's checkpoint has a check-in: it stays.
+    refused = await client.delete(checkpoint_url(route_id, used), headers=officer)
+    assert (refused.status_code, refused.json()["code"]) == (409, "checkpoint_in_use")
+    body = {"name": "西口", "location": {"latitude": 26.1495, "longitude": 119.1403}}
+    added = await client.post(f"{route_url(route_id)}/checkpoints", json=body, headers=officer)
+    point = added.json()["id"]
     removed = await client.delete(checkpoint_url(route_id, point), headers=officer | {"If-Match": '"1"'})
     assert removed.status_code == 204, removed.text
-    assert (await client.get(route_url(route_id), headers=officer)).json()["checkpoints"] == []
+    remaining = (await client.get(route_url(route_id), headers=officer)).json()["checkpoints"]
+    assert [checkpoint["id"] for checkpoint in remaining] == [str(used)]
     again = await client.delete(checkpoint_url(route_id, point), headers=officer)
     assert again.status_code == 404
-    assert await audit_actions(client, world, point) == ["patrol_checkpoint.delete"]
+    assert await audit_actions(client, world, point) == [
+        "patrol_checkpoint.create",
+        "patrol_checkpoint.delete",
+    ]
 
 
 async def test_routes_are_listed_by_site_a_page_at_a_time(client, world):

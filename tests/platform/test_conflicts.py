@@ -28,6 +28,8 @@ NOT_A_CLASH = {
     "uq_group_memberships_open_volunteer": "a member leaves their group before joining another, under locks",
     "uq_hazards_station_id_client_id": "an offline report sent again answers with the stored one",
     "uq_hazard_attachments_hazard_id_upload_sha256_gps_stripped": "a photo sent again is stored once",
+    "uq_patrol_checkins_station_id_client_id": "a batch sent again stores each once (ON CONFLICT); a reused "
+    "id with another body is refused first (client_id_reused)",
 }
 
 

@@ -185,6 +185,7 @@ NO_UNIQUE_FIELD: dict[str, set[str]] = {
     "patrol_routes_update": {"description"},
     # A checkpoint's code (unique in its station) changes only through rotate-code, a POST.
     "patrol_routes_checkpoints_update": {"name", "position", "location", "radius_m"},
+    "patrols_update": {"planned_start", "planned_end", "leader_volunteer_id"},
 }
 
 

@@ -29,6 +29,8 @@ from yijing_api.routers import (
     incidents,
     jobs,
     me,
+    patrol_checkins,
+    patrol_routes,
     patrols,
     rota,
     sites,
@@ -47,8 +49,8 @@ DESCRIPTION = """
 Backend of a county police station's volunteer-police (义警) programme: stations and their sites, each run
 "1+2+N" (one community officer, two police assistants, N volunteers); volunteers and their bulk import;
 groups of ten with a weekly captain, swaps and calendar feeds; hazards from report to elimination, with
-photos; police incident alerts from other systems; and statistics with year-on-year and month-on-month
-change for other police systems.
+photos; patrol routes and checkpoints, planned patrols and their check-ins; police incident alerts from
+other systems; and statistics with year-on-year and month-on-month change for other police systems.
 
 People sign in with phone number and password (OAuth2 password flow: use **Authorize** above); other police
 systems send an API key as `X-API-Key`. A record outside the caller's reach answers 404.
@@ -74,7 +76,8 @@ TAGS = [
     {"name": "hazards", "description": "Hazards (隐患): report, verify, rectify, eliminate — with photos"},
     {
         "name": "patrols",
-        "description": "Patrol routes (巡防路线) of a site and the checkpoints scanned on them",
+        "description": "Patrols (巡防): a site's routes and checkpoints, the shifts planned on them, and "
+        "members' check-ins",
     },
     {
         "name": "incidents",
@@ -155,6 +158,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         calendars,
         hazards,
         patrols,
+        patrol_checkins,
+        patrol_routes,
         incidents,
         stats,
         api_keys,

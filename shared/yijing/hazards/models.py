@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, UniqueConstraint, Uuid, text
 from sqlmodel import Field, SQLModel
 
-from yijing.columns import enum_column, instant, json_column
+from yijing.columns import enum_column, instant, json_column, one_of
 from yijing.ids import new_id
 
 
@@ -67,18 +67,14 @@ class AttachmentKind(StrEnum):
     OTHER = "other"
 
 
-def _one_of(column: str, enum: type[StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(member.value) for member in enum)})"
-
-
 class Hazard(SQLModel, table=True):
     __tablename__ = "hazards"
     __table_args__ = (
-        CheckConstraint(_one_of("category", HazardCategory), name="category_known"),
-        CheckConstraint(_one_of("severity", HazardSeverity), name="severity_known"),
-        CheckConstraint(_one_of("source", HazardSource), name="source_known"),
-        CheckConstraint(_one_of("status", HazardStatus), name="status_known"),
-        CheckConstraint(_one_of("reporter_role", ReporterRole), name="reporter_role_known"),
+        CheckConstraint(one_of("category", HazardCategory), name="category_known"),
+        CheckConstraint(one_of("severity", HazardSeverity), name="severity_known"),
+        CheckConstraint(one_of("source", HazardSource), name="source_known"),
+        CheckConstraint(one_of("status", HazardStatus), name="status_known"),
+        CheckConstraint(one_of("reporter_role", ReporterRole), name="reporter_role_known"),
         CheckConstraint(
             "status <> 'duplicate' OR duplicate_of_id IS NOT NULL", name="duplicate_has_original"
         ),
@@ -165,7 +161,7 @@ class HazardAttachment(SQLModel, table=True):
 
     __tablename__ = "hazard_attachments"
     __table_args__ = (
-        CheckConstraint(_one_of("kind", AttachmentKind), name="kind_known"),
+        CheckConstraint(one_of("kind", AttachmentKind), name="kind_known"),
         # The same upload sent twice (a retry from a phone) is stored once; asked to strip the position, it
         # is another file.
         UniqueConstraint("hazard_id", "upload_sha256", "gps_stripped"),
@@ -195,7 +191,7 @@ class HazardDeadlineRule(SQLModel, table=True):
     """A station's rectification period for one severity; severities without a rule use the defaults."""
 
     __tablename__ = "hazard_deadline_rules"
-    __table_args__ = (CheckConstraint(_one_of("severity", HazardSeverity), name="severity_known"),)
+    __table_args__ = (CheckConstraint(one_of("severity", HazardSeverity), name="severity_known"),)
 
     station_id: uuid.UUID = Field(
         sa_column=Column(Uuid, ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True)

@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, LargeBinary, 
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from yijing.columns import enum_column, instant
+from yijing.columns import enum_column, instant, one_of
 from yijing.ids import new_id
 
 
@@ -38,10 +38,6 @@ class VolunteerStatus(StrEnum):
     RETIRED = "retired"
 
 
-def _one_of(column: str, enum: type[StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(member.value) for member in enum)})"
-
-
 class Volunteer(SQLModel, table=True):
     """One person serving one station. Phone and ID-card numbers are sealed, fingerprinted and masked
     (see yijing.personal); the ID-card fingerprint makes "one person, one volunteer per station" a
@@ -51,9 +47,9 @@ class Volunteer(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("station_id", "id_card_fingerprint"),
         UniqueConstraint("station_id", "badge_number"),
-        CheckConstraint(_one_of("gender", Gender), name="gender_known"),
-        CheckConstraint(_one_of("source", VolunteerSource), name="source_known"),
-        CheckConstraint(_one_of("status", VolunteerStatus), name="status_known"),
+        CheckConstraint(one_of("gender", Gender), name="gender_known"),
+        CheckConstraint(one_of("source", VolunteerSource), name="source_known"),
+        CheckConstraint(one_of("status", VolunteerStatus), name="status_known"),
         # Keyset pages walk (station, id), (station, status, id) or (site, id) in id order; other filters
         # then read few rows per page.
         Index("ix_volunteers_station_id_id", "station_id", "id"),

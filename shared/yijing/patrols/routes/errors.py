@@ -26,6 +26,18 @@ class RouteRetired(Conflict):
     code = "route_retired"
 
 
+class CheckpointInUse(Conflict):
+    """Check-ins refer to the checkpoint: it stays, as the place they were made at."""
+
+    code = "checkpoint_in_use"
+
+
+class RouteInUse(Conflict):
+    """A route patrols refer to is kept (retire it instead of deleting it)."""
+
+    code = "route_in_use"
+
+
 register(
     {
         "uq_patrol_routes_site_id_name": Clash(RouteNameTaken, "the site has a route named {name!r} already"),

@@ -3,13 +3,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from yijing.access import StationScope
 from yijing.kit import repository as kit
 from yijing.kit.pagination import PageParams
+from yijing.patrols.models import Patrol
 from yijing.patrols.routes.models import PatrolCheckpoint, PatrolRoute
 from yijing.patrols.routes.schemas import PatrolRouteFilters
 
@@ -69,3 +70,8 @@ async def get_checkpoint(
 async def checkpoint_ids(session: AsyncSession, route_id: uuid.UUID) -> list[uuid.UUID]:
     query = select(col(PatrolCheckpoint.id)).where(col(PatrolCheckpoint.route_id) == route_id)
     return list(await session.scalars(query.order_by(col(PatrolCheckpoint.id))))
+
+
+async def in_use(session: AsyncSession, route_id: uuid.UUID) -> bool:
+    """Whether any patrol (planned, walked or not) refers to the route."""
+    return bool(await session.scalar(select(exists().where(col(Patrol.route_id) == route_id))))

@@ -11,6 +11,7 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yijing import conflicts
@@ -24,7 +25,13 @@ from yijing.kit.versions import apply_changes
 from yijing.org import repository as org_repository
 from yijing.org.errors import SiteNotFound
 from yijing.patrols.routes import repository
-from yijing.patrols.routes.errors import CheckpointNotFound, PatrolRouteNotFound, RouteRetired
+from yijing.patrols.routes.errors import (
+    CheckpointInUse,
+    CheckpointNotFound,
+    PatrolRouteNotFound,
+    RouteInUse,
+    RouteRetired,
+)
 from yijing.patrols.routes.models import PatrolCheckpoint, PatrolRoute, RouteStatus
 from yijing.patrols.routes.schemas import (
     CheckpointCreate,
@@ -181,9 +188,11 @@ async def take_action(
 async def delete_route(
     session: AsyncSession, actor: Actor, route_id: uuid.UUID, expected_version: int | None
 ) -> None:
-    """Delete the route and, with it, its checkpoints. Once patrols of later slices walk a route, their
-    records refer to it (ON DELETE RESTRICT) and deleting it is refused: it is retired instead."""
+    """Delete the route and, with it, its checkpoints. A route patrols refer to (ON DELETE RESTRICT) is
+    refused (409 ``route_in_use``): it is retired instead."""
     route = await _route_to_change(session, actor, route_id, expected_version)
+    if await repository.in_use(session, route.id):
+        raise RouteInUse(f"patrols refer to the patrol route {route.id}: retire it instead of deleting it")
     removed = await repository.checkpoint_ids(session, route.id)
     await session.delete(route)
     await session.flush()
@@ -282,9 +291,14 @@ async def delete_checkpoint(
     checkpoint_id: uuid.UUID,
     expected_version: int | None,
 ) -> None:
-    """Remove a checkpoint. Once check-ins of later slices refer to it, it is retired instead."""
+    """Remove a checkpoint nobody has checked in at yet (one with check-ins stays: 409)."""
     checkpoint = await _checkpoint_to_change(session, actor, route_id, checkpoint_id, expected_version)
     await session.delete(checkpoint)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # check-ins refer to it
+        raise CheckpointInUse(
+            f"check-ins were made at the checkpoint {checkpoint_id}: it stays (move it or rotate its code)"
+        ) from exc
     changes = {"route_id": str(route_id), "name": checkpoint.name, "position": checkpoint.position}
     await _record(session, actor, "delete", checkpoint, changes)

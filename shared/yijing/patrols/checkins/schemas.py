@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from yijing.org.schemas import Location
+from yijing.patrols.checkins.models import CheckinFlag, CheckinReview, PatrolCheckin
+from yijing.patrols.routes.schemas import Code
+from yijing.types import JSON_NUMBER, NOT_BLANK, Instant
+
+MAX_BATCH = 1000
+COUNTING = frozenset({CheckinReview.NOT_NEEDED, CheckinReview.ACCEPTED})
+
+Accuracy = Annotated[
+    float, Field(ge=0, le=10_000, description="The GPS fix's accuracy radius in metres"), JSON_NUMBER
+]
+ReviewNote = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=NOT_BLANK)]
+
+_CHECKIN_EXAMPLE: dict[str, Any] = {
+    "client_id": "7d0e8a52-3c1b-4f1e-9a51-2f0c6b1d9e01",
+    "code": "bhl-nm-02-Qx7v",
+    "location": {"latitude": 26.14962, "longitude": 119.14281},
+    "accuracy_m": 8.0,
+    "captured_at": "2023-10-13T20:41:07+08:00",
+}
+
+
+class CheckinCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_CHECKIN_EXAMPLE]})
+
+    client_id: uuid.UUID = Field(
+        description="The device's own id for this check-in, made once: sent again, it is stored once"
+    )
+    code: Code | None = Field(default=None, description="The scanned tag's value; leave out for a free point")
+    location: Location = Field(description="Where the device was")
+    accuracy_m: Accuracy
+    captured_at: Instant = Field(description="When the device captured it (its own clock)")
+
+
+class CheckinBatch(BaseModel):
+    """One check-in, or an offline batch of up to 1,000."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"checkins": [_CHECKIN_EXAMPLE]}]}
+    )
+
+    checkins: list[CheckinCreate] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class CheckinFlagRead(BaseModel):
+    flag: CheckinFlag
+    reason: str
+
+
+class CheckinRead(BaseModel):
+    id: uuid.UUID
+    patrol_id: uuid.UUID
+    volunteer_id: uuid.UUID
+    client_id: uuid.UUID
+    checkpoint_id: uuid.UUID | None
+    code: str | None = Field(description="The scanned code: shown to station staff only")
+    location: Location
+    accuracy_m: float
+    distance_m: float | None = Field(description="Metres from the checkpoint the code names")
+    captured_at: datetime
+    received_at: datetime
+    flags: list[CheckinFlagRead] = Field(description="Why it does not fit its patrol (empty: it fits)")
+    review: CheckinReview
+    counts: bool = Field(description="Whether it counts toward coverage and minutes: unflagged, or accepted")
+    reviewed_by: uuid.UUID | None
+    reviewed_at: datetime | None
+    review_note: str | None
+
+    @classmethod
+    def of(cls, checkin: PatrolCheckin, *, show_code: bool) -> CheckinRead:
+        return cls(
+            **checkin.model_dump(exclude={"latitude", "longitude", "code", "flags", "fingerprint"}),
+            code=checkin.code if show_code else None,
+            location=Location(latitude=checkin.latitude, longitude=checkin.longitude),
+            flags=[
+                CheckinFlagRead(flag=CheckinFlag(flag), reason=reason)
+                for flag, reason in checkin.flags.items()
+            ],
+            counts=checkin.review in COUNTING,
+        )
+
+
+class CheckinBatchRead(BaseModel):
+    items: list[CheckinRead] = Field(description="The stored check-ins, in the order sent")
+    stored: int = Field(description="How many were new (0: the whole batch had been stored already)")
+
+
+class ReviewDecision(StrEnum):
+    ACCEPT = "accept"
+    REJECT = "reject"
+
+
+class CheckinReviewCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"decision": "accept", "note": "信号差，人在烧烤区，已电话核实"}]},
+    )
+
+    decision: ReviewDecision
+    note: ReviewNote | None = None
+
+
+class CheckinFilters(BaseModel):
+    """The check-ins list's filters (all of them together)."""
+
+    review: CheckinReview | None = None
+    volunteer_id: uuid.UUID | None = None

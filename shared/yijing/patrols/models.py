@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Column, DateTime, ForeignKey, Index, Uuid
+from sqlmodel import Field, SQLModel
+
+from yijing.columns import enum_column, instant, one_of
+from yijing.ids import new_id
+
+# The longest planned shift.
+MAX_HOURS = 12
+
+
+class PatrolStatus(StrEnum):
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    # A planned patrol nobody started: set by a later worker slice; no action of the lifecycle leads to it.
+    MISSED = "missed"
+
+
+class MemberSource(StrEnum):
+    """How a volunteer came to be on a patrol."""
+
+    NAMED = "named"  # named when it was planned
+    GROUP = "group"  # a member of the planned group then
+
+
+class Patrol(SQLModel, table=True):
+    """A planned shift on a route of a site, with a leader and members (``patrol_members``)."""
+
+    __tablename__ = "patrols"
+    __table_args__ = (
+        CheckConstraint(one_of("status", PatrolStatus), name="status_known"),
+        CheckConstraint("planned_end > planned_start", name="ends_after_start"),
+        # Keyset pages walk (station, id); a site's patrols are read by their planned start.
+        Index("ix_patrols_station_id_id", "station_id", "id"),
+        Index("ix_patrols_site_id_planned_start", "site_id", "planned_start"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    station_id: uuid.UUID = Field(foreign_key="stations.id")
+    site_id: uuid.UUID = Field(foreign_key="sites.id")
+    # A route patrols refer to cannot be deleted (RESTRICT): it is retired instead.
+    route_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("patrol_routes.id", ondelete="RESTRICT"), nullable=False)
+    )
+    group_id: uuid.UUID | None = Field(default=None, foreign_key="groups.id")
+    planned_start: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)
+    planned_end: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)
+    leader_volunteer_id: uuid.UUID | None = Field(default=None, foreign_key="volunteers.id")
+    status: PatrolStatus = enum_column(PatrolStatus, default=PatrolStatus.PLANNED)
+    started_at: datetime | None = instant(nullable=True)
+    ended_at: datetime | None = instant(nullable=True)
+    cancel_reason: str | None = Field(default=None, max_length=500)
+    version: int = Field(default=1)
+    created_at: datetime = instant()
+    updated_at: datetime = instant()
+
+
+class PatrolMember(SQLModel, table=True):
+    __tablename__ = "patrol_members"
+    __table_args__ = (CheckConstraint(one_of("source", MemberSource), name="source_known"),)
+
+    # Deleting a patrol deletes its members.
+    patrol_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("patrols.id", ondelete="CASCADE"), primary_key=True)
+    )
+    volunteer_id: uuid.UUID = Field(foreign_key="volunteers.id", primary_key=True)
+    source: MemberSource = enum_column(MemberSource, default=MemberSource.NAMED)

@@ -1,0 +1,296 @@
+"""Patrols: planned shifts on a site's routes, their members and leader, and their lifecycle.
+
+Reach: staff see their stations' patrols; a volunteer sees those of their own site (while active) and those
+they are a member of. Staff plan, change and cancel patrols; staff or the patrol's members start and
+complete it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from yijing.access import STAFF, Actor, Role
+from yijing.audit import service as audit
+from yijing.errors import Forbidden, InvalidInput, check_version
+from yijing.groups import repository as groups_repository
+from yijing.ids import utcnow
+from yijing.kit.lifecycle import Lifecycle
+from yijing.kit.pagination import Page, PageParams, page_of
+from yijing.kit.versions import apply_changes
+from yijing.patrols import repository
+from yijing.patrols.errors import PatrolNotFound, PatrolNotPlanned
+from yijing.patrols.models import MAX_HOURS, MemberSource, Patrol, PatrolStatus
+from yijing.patrols.routes import repository as routes_repository
+from yijing.patrols.routes.errors import PatrolRouteNotFound, RouteRetired
+from yijing.patrols.schemas import (
+    CancelAction,
+    PatrolCreate,
+    PatrolDetail,
+    PatrolFilters,
+    PatrolMemberRead,
+    PatrolRead,
+    PatrolUpdate,
+)
+from yijing.rota import repository as rota_repository
+from yijing.volunteers import repository as volunteers_repository
+from yijing.volunteers.models import Volunteer, VolunteerStatus
+
+PATROL = "patrol"
+LONGEST = timedelta(hours=MAX_HOURS)
+
+
+class PatrolAction(StrEnum):
+    START = "start"  # planned → in_progress: by staff or a member of the patrol
+    COMPLETE = "complete"  # in_progress → completed: by staff or a member of the patrol
+    CANCEL = "cancel"  # planned → cancelled: by staff, with a reason
+
+
+# Completed, cancelled and missed are final; nothing here leads to missed (a later worker slice sets it).
+LIFECYCLE = Lifecycle(
+    PATROL,
+    {
+        PatrolAction.START: ({PatrolStatus.PLANNED}, PatrolStatus.IN_PROGRESS),
+        PatrolAction.COMPLETE: ({PatrolStatus.IN_PROGRESS}, PatrolStatus.COMPLETED),
+        PatrolAction.CANCEL: ({PatrolStatus.PLANNED}, PatrolStatus.CANCELLED),
+    },
+)
+
+
+def _invalid(field: str, message: str, code: str) -> InvalidInput:
+    return InvalidInput(f"{field}: {message}", errors=[{"field": field, "message": message, "code": code}])
+
+
+def _json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def read(patrol: Patrol) -> PatrolRead:
+    return PatrolRead(
+        **patrol.model_dump(), allowed_actions=[str(action) for action in LIFECYCLE.allowed(patrol.status)]
+    )
+
+
+async def detail(session: AsyncSession, patrol: Patrol) -> PatrolDetail:
+    members = [
+        PatrolMemberRead(id=member.volunteer_id, name=name, source=member.source)
+        for member, name in await repository.members(session, patrol.id)
+    ]
+    leader = next((member for member in members if member.id == patrol.leader_volunteer_id), None)
+    return PatrolDetail(**read(patrol).model_dump(), members=members, leader=leader)
+
+
+async def _record(
+    session: AsyncSession, actor: Actor, action: str, patrol: Patrol, changes: dict[str, Any] | None = None
+) -> None:
+    await audit.record(
+        session, actor, f"{PATROL}.{action}", target_type=PATROL, target_id=patrol.id,
+        station_id=patrol.station_id, changes=changes,
+    )  # fmt: skip
+
+
+# Reach
+
+
+async def _own_volunteer(session: AsyncSession, actor: Actor) -> Volunteer | None:
+    """The caller's active volunteer record, if the caller is a volunteer with one."""
+    if actor.role is not Role.VOLUNTEER or actor.user_id is None:
+        return None
+    volunteer = await volunteers_repository.get_by_user(session, actor.user_id)
+    return volunteer if volunteer is not None and volunteer.status is VolunteerStatus.ACTIVE else None
+
+
+async def patrol_reach(session: AsyncSession, actor: Actor) -> ColumnElement[bool]:
+    """The SQL condition for the patrols the caller may see."""
+    clause = actor.scope.clause(Patrol.station_id)
+    if actor.role is not Role.VOLUNTEER:
+        return clause
+    volunteer = await _own_volunteer(session, actor)
+    if volunteer is None:
+        return false()
+    mine = or_(col(Patrol.site_id) == volunteer.site_id, repository.has_member(volunteer.id))
+    return and_(clause, mine)
+
+
+async def get_patrol(session: AsyncSession, actor: Actor, patrol_id: uuid.UUID) -> Patrol:
+    patrol = await repository.get(session, patrol_id, await patrol_reach(session, actor))
+    if patrol is None:
+        raise PatrolNotFound(f"no patrol {patrol_id}")
+    return patrol
+
+
+async def list_patrols(
+    session: AsyncSession, actor: Actor, filters: PatrolFilters, page: PageParams
+) -> Page[PatrolRead]:
+    patrols = await repository.list_patrols(session, await patrol_reach(session, actor), filters, page)
+    return page_of(patrols, page.limit, read)
+
+
+# Planning
+
+
+def _check_times(start: datetime, end: datetime) -> None:
+    if end <= start:
+        raise _invalid("body.planned_end", "must be after planned_start", "ends_before_start")
+    if end - start > LONGEST:
+        raise _invalid("body.planned_end", f"a patrol lasts at most {MAX_HOURS} hours", "too_long")
+
+
+async def _members(
+    session: AsyncSession, actor: Actor, station_id: uuid.UUID, site_id: uuid.UUID, data: PatrolCreate
+) -> dict[uuid.UUID, MemberSource]:
+    """The patrol's members: the volunteers named (each an active volunteer of the station) and the group's
+    current members who are active volunteers."""
+    named = list(dict.fromkeys(data.volunteer_ids))
+    found = {volunteer.id for volunteer in await repository.active_volunteers(session, station_id, named)}
+    unknown = [str(volunteer_id) for volunteer_id in named if volunteer_id not in found]
+    if unknown:
+        message = f"not active volunteers of the route's station: {', '.join(unknown)}"
+        raise _invalid("body.volunteer_ids", message, "not_active_volunteer")
+    members: dict[uuid.UUID, MemberSource] = {}
+    if data.group_id is not None:
+        group = await groups_repository.get(session, data.group_id, actor.scope)
+        if group is None or group.site_id != site_id:
+            raise _invalid("body.group_id", "is not a group of the route's site", "other_site")
+        for _, volunteer in await groups_repository.members(session, group.id):
+            if volunteer.status is VolunteerStatus.ACTIVE:
+                members[volunteer.id] = MemberSource.GROUP
+    members |= dict.fromkeys(named, MemberSource.NAMED)
+    if not members:
+        raise _invalid("body.volunteer_ids", "a patrol needs at least one member", "no_members")
+    return members
+
+
+async def _default_leader(
+    session: AsyncSession, group_id: uuid.UUID | None, at: datetime, members: dict[uuid.UUID, MemberSource]
+) -> uuid.UUID | None:
+    """The group's captain for the week that contains ``at``, if a member."""
+    if group_id is None:
+        return None
+    week = await rota_repository.week_at(session, group_id, at)
+    return week.volunteer_id if week is not None and week.volunteer_id in members else None
+
+
+def _not_a_member() -> InvalidInput:
+    return _invalid("body.leader_volunteer_id", "must be a member of the patrol", "not_a_member")
+
+
+async def plan_patrol(session: AsyncSession, actor: Actor, data: PatrolCreate) -> Patrol:
+    route = await routes_repository.get_route(session, data.route_id, actor.scope)
+    if route is None:
+        raise PatrolRouteNotFound(f"no patrol route {data.route_id}")
+    if route.retired_at is not None:
+        raise RouteRetired(f"the patrol route {route.id} is retired: no new patrols walk it")
+    _check_times(data.planned_start, data.planned_end)
+    members = await _members(session, actor, route.station_id, route.site_id, data)
+    leader: uuid.UUID | None = data.leader_volunteer_id
+    if leader is not None:
+        if leader not in members:
+            raise _not_a_member()
+    else:
+        leader = await _default_leader(session, data.group_id, data.planned_start, members)
+    patrol = Patrol(
+        station_id=route.station_id, site_id=route.site_id, route_id=route.id, group_id=data.group_id,
+        planned_start=data.planned_start, planned_end=data.planned_end, leader_volunteer_id=leader,
+    )  # fmt: skip
+    await repository.save(session, patrol)
+    await repository.add_members(
+        session,
+        [
+            {"patrol_id": patrol.id, "volunteer_id": volunteer_id, "source": source}
+            for volunteer_id, source in members.items()
+        ],
+    )
+    changes = data.model_dump(mode="json", exclude_none=True) | {
+        "leader_volunteer_id": str(leader) if leader else None,
+        "members": {str(volunteer_id): str(source) for volunteer_id, source in members.items()},
+    }
+    await _record(session, actor, "plan", patrol, changes)
+    return patrol
+
+
+# Changing
+
+
+async def _patrol_to_change(
+    session: AsyncSession, actor: Actor, patrol_id: uuid.UUID, expected_version: int | None
+) -> Patrol:
+    """The patrol, locked for this transaction, after the caller's If-Match is checked."""
+    reach = await patrol_reach(session, actor)
+    patrol = await repository.get(session, patrol_id, reach, for_update=True)
+    if patrol is None:
+        raise PatrolNotFound(f"no patrol {patrol_id}")
+    check_version(patrol.version, expected_version)
+    return patrol
+
+
+async def update_patrol(
+    session: AsyncSession,
+    actor: Actor,
+    patrol_id: uuid.UUID,
+    data: PatrolUpdate,
+    expected_version: int | None,
+) -> Patrol:
+    patrol = await _patrol_to_change(session, actor, patrol_id, expected_version)
+    if patrol.status is not PatrolStatus.PLANNED:
+        raise PatrolNotPlanned(
+            f"the patrol is {patrol.status}: only a planned patrol changes", current_status=str(patrol.status)
+        )
+    updates: dict[str, Any] = data.model_dump(exclude_unset=True, exclude_none=True)
+    if "leader_volunteer_id" in data.model_fields_set:  # given, even as null: null removes the leader
+        updates["leader_volunteer_id"] = data.leader_volunteer_id
+    _check_times(
+        updates.get("planned_start", patrol.planned_start), updates.get("planned_end", patrol.planned_end)
+    )
+    leader = updates.get("leader_volunteer_id")
+    if leader is not None and not await repository.is_member(session, patrol.id, leader):
+        raise _not_a_member()
+    changes = apply_changes(patrol, updates)
+    if changes:
+        await _record(session, actor, "update", patrol, {key: _json(value) for key, value in changes.items()})
+    return patrol
+
+
+async def _require_on_patrol(session: AsyncSession, actor: Actor, patrol: Patrol) -> None:
+    """Staff act on any patrol they reach; a volunteer only on a patrol they are a member of."""
+    if actor.role in STAFF:
+        return
+    volunteer = await _own_volunteer(session, actor)
+    if volunteer is None or not await repository.is_member(session, patrol.id, volunteer.id):
+        raise Forbidden("only station staff or the patrol's members start and complete it")
+
+
+async def take_action(
+    session: AsyncSession,
+    actor: Actor,
+    patrol_id: uuid.UUID,
+    action: PatrolAction,
+    body: CancelAction | None,
+    expected_version: int | None,
+) -> Patrol:
+    patrol = await _patrol_to_change(session, actor, patrol_id, expected_version)
+    await _require_on_patrol(session, actor, patrol)
+    previous = patrol.status
+    target = LIFECYCLE.require(previous, action)
+    now = utcnow()
+    details: dict[str, Any] = {}
+    match action:
+        case PatrolAction.START:
+            patrol.started_at = now
+        case PatrolAction.COMPLETE:
+            patrol.ended_at = now
+        case PatrolAction.CANCEL:
+            assert body is not None
+            patrol.cancel_reason = body.reason
+            details["reason"] = body.reason
+    patrol.status = target
+    patrol.version += 1
+    patrol.updated_at = now
+    await repository.save(session, patrol)
+    await _record(session, actor, str(action), patrol, {"from": str(previous), "to": str(target), **details})
+    return patrol

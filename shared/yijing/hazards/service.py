@@ -199,8 +199,8 @@ async def hazard_reach(session: AsyncSession, actor: Actor) -> ColumnElement[boo
     if actor.role is not Role.VOLUNTEER:
         return clause
     mine: ColumnElement[bool] = col(Hazard.reporter_id) == actor.user_id
-    volunteer = await volunteers_repository.get_by_user(session, actor.user_id) if actor.user_id else None
-    if volunteer is not None and volunteer.status is VolunteerStatus.ACTIVE:
+    volunteer = await volunteers_repository.active_volunteer_of(session, actor.user_id)
+    if volunteer is not None:
         mine = or_(mine, col(Hazard.site_id) == volunteer.site_id)
     return and_(clause, mine)
 

@@ -18,11 +18,17 @@ class Versioned(Protocol):
 
 def apply_changes(record: Versioned, updates: Mapping[str, Any]) -> dict[str, Any]:
     """Set each field of ``updates`` that differs on ``record``; if any did, bump its version and
-    ``updated_at``. Returns the fields that changed, with ids as strings (JSON-friendly)."""
+    ``updated_at``. Returns the fields that changed, JSON-friendly (ids as strings, instants in ISO 8601)."""
     changed = {key: value for key, value in updates.items() if getattr(record, key) != value}
     for key, value in changed.items():
         setattr(record, key, value)
     if changed:
         record.version += 1
         record.updated_at = utcnow()
-    return {key: str(value) if isinstance(value, uuid.UUID) else value for key, value in changed.items()}
+    return {key: _json(value) for key, value in changed.items()}
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value.isoformat() if isinstance(value, datetime) else value

@@ -39,7 +39,7 @@ from yijing.patrols.schemas import (
 )
 from yijing.rota import repository as rota_repository
 from yijing.volunteers import repository as volunteers_repository
-from yijing.volunteers.models import Volunteer, VolunteerStatus
+from yijing.volunteers.models import VolunteerStatus
 
 PATROL = "patrol"
 LONGEST = timedelta(hours=MAX_HOURS)
@@ -64,10 +64,6 @@ LIFECYCLE = Lifecycle(
 
 def _invalid(field: str, message: str, code: str) -> InvalidInput:
     return InvalidInput(f"{field}: {message}", errors=[{"field": field, "message": message, "code": code}])
-
-
-def _json(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def read(patrol: Patrol) -> PatrolRead:
@@ -97,20 +93,12 @@ async def _record(
 # Reach
 
 
-async def _own_volunteer(session: AsyncSession, actor: Actor) -> Volunteer | None:
-    """The caller's active volunteer record, if the caller is a volunteer with one."""
-    if actor.role is not Role.VOLUNTEER or actor.user_id is None:
-        return None
-    volunteer = await volunteers_repository.get_by_user(session, actor.user_id)
-    return volunteer if volunteer is not None and volunteer.status is VolunteerStatus.ACTIVE else None
-
-
 async def patrol_reach(session: AsyncSession, actor: Actor) -> ColumnElement[bool]:
     """The SQL condition for the patrols the caller may see."""
     clause = actor.scope.clause(Patrol.station_id)
     if actor.role is not Role.VOLUNTEER:
         return clause
-    volunteer = await _own_volunteer(session, actor)
+    volunteer = await volunteers_repository.active_volunteer_of(session, actor.user_id)
     if volunteer is None:
         return false()
     mine = or_(col(Patrol.site_id) == volunteer.site_id, repository.has_member(volunteer.id))
@@ -252,7 +240,7 @@ async def update_patrol(
         raise _not_a_member()
     changes = apply_changes(patrol, updates)
     if changes:
-        await _record(session, actor, "update", patrol, {key: _json(value) for key, value in changes.items()})
+        await _record(session, actor, "update", patrol, changes)
     return patrol
 
 
@@ -260,7 +248,7 @@ async def _require_on_patrol(session: AsyncSession, actor: Actor, patrol: Patrol
     """Staff act on any patrol they reach; a volunteer only on a patrol they are a member of."""
     if actor.role in STAFF:
         return
-    volunteer = await _own_volunteer(session, actor)
+    volunteer = await volunteers_repository.active_volunteer_of(session, actor.user_id)
     if volunteer is None or not await repository.is_member(session, patrol.id, volunteer.id):
         raise Forbidden("only station staff or the patrol's members start and complete it")
 

@@ -41,6 +41,14 @@ async def get_by_user(
     return await kit.one(session, Volunteer, col(Volunteer.user_id) == user_id, for_update=for_update)
 
 
+async def active_volunteer_of(session: AsyncSession, user_id: uuid.UUID | None) -> Volunteer | None:
+    """The account's volunteer record, if it has one and it is active (what a volunteer's reach rests on)."""
+    if user_id is None:
+        return None
+    active = col(Volunteer.status) == VolunteerStatus.ACTIVE
+    return await kit.one(session, Volunteer, col(Volunteer.user_id) == user_id, active)
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 

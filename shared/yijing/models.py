@@ -20,8 +20,10 @@ from yijing.jobs.models import JobRun
 from yijing.notifications.models import Notification
 from yijing.org.models import Site, Station
 from yijing.outbox.models import OutboxMessage
-from yijing.patrols.checkins.models import PatrolCheckin
-from yijing.patrols.models import Patrol, PatrolMember
+from yijing.patrols.checkins.models import CheckinNote, PatrolCheckin
+from yijing.patrols.logs.models import PatrolLog, PatrolLogPhoto
+from yijing.patrols.models import Patrol, PatrolCheckpointResult, PatrolMember
+from yijing.patrols.plans.models import PatrolPlan, PatrolPlanMember
 from yijing.patrols.routes.models import PatrolCheckpoint, PatrolRoute
 from yijing.rota.models import CalendarFeed, CaptainNotice, CaptainSwap, CaptainWeek, Unavailability
 from yijing.stats.models import DailyRollup, RollupDay
@@ -40,6 +42,7 @@ __all__ = [
     "CaptainNotice",
     "CaptainSwap",
     "CaptainWeek",
+    "CheckinNote",
     "DailyRollup",
     "Group",
     "GroupMembership",
@@ -58,7 +61,12 @@ __all__ = [
     "Patrol",
     "PatrolCheckin",
     "PatrolCheckpoint",
+    "PatrolCheckpointResult",
+    "PatrolLog",
+    "PatrolLogPhoto",
     "PatrolMember",
+    "PatrolPlan",
+    "PatrolPlanMember",
     "PatrolRoute",
     "RefreshToken",
     "RollupDay",

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, DateTime, ForeignKey, Index, Uuid
+from sqlalchemy import CheckConstraint, Column, Date, DateTime, ForeignKey, Index, UniqueConstraint, Uuid
 from sqlmodel import Field, SQLModel
 
 from yijing.columns import enum_column, instant, one_of
@@ -19,7 +19,7 @@ class PatrolStatus(StrEnum):
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
-    # A planned patrol nobody started: set by a later worker slice; no action of the lifecycle leads to it.
+    # A planned patrol nobody started by the end of its window: set by the worker, never by an action.
     MISSED = "missed"
 
 
@@ -28,6 +28,14 @@ class MemberSource(StrEnum):
 
     NAMED = "named"  # named when it was planned
     GROUP = "group"  # a member of the planned group then
+
+
+class CheckpointOutcome(StrEnum):
+    """What a settled patrol did at one checkpoint of its route (from counting check-ins only)."""
+
+    HIT = "hit"  # reached within the planned window
+    LATE = "late"  # first reached after the planned end
+    MISSED = "missed"  # never reached
 
 
 class Patrol(SQLModel, table=True):
@@ -40,6 +48,10 @@ class Patrol(SQLModel, table=True):
         # Keyset pages walk (station, id); a site's patrols are read by their planned start.
         Index("ix_patrols_station_id_id", "station_id", "id"),
         Index("ix_patrols_site_id_planned_start", "site_id", "planned_start"),
+        # A repeating plan makes one patrol a day, however often its job runs.
+        UniqueConstraint("plan_id", "plan_day"),
+        # The worker's settle job looks for patrols whose window has closed and that are not settled.
+        Index("ix_patrols_unsettled_planned_end", "planned_end", postgresql_where="settled_at IS NULL"),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -57,6 +69,15 @@ class Patrol(SQLModel, table=True):
     started_at: datetime | None = instant(nullable=True)
     ended_at: datetime | None = instant(nullable=True)
     cancel_reason: str | None = Field(default=None, max_length=500)
+    # The repeating plan that made it, and the plan's day (in the station's time zone).
+    plan_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(Uuid, ForeignKey("patrol_plans.id", ondelete="SET NULL"), nullable=True)
+    )
+    plan_day: date | None = Field(default=None, sa_type=Date, nullable=True)
+    # Completed by the worker: it was still in progress when its window (and grace) closed.
+    auto_closed: bool = Field(default=False)
+    # When the worker last settled its outcomes (coverage, minutes); null: not yet.
+    settled_at: datetime | None = instant(nullable=True)
     version: int = Field(default=1)
     created_at: datetime = instant()
     updated_at: datetime = instant()
@@ -72,3 +93,25 @@ class PatrolMember(SQLModel, table=True):
     )
     volunteer_id: uuid.UUID = Field(foreign_key="volunteers.id", primary_key=True)
     source: MemberSource = enum_column(MemberSource, default=MemberSource.NAMED)
+    # Settled by the worker from the member's counting check-ins (see patrols.settlement).
+    verified_minutes: int = Field(default=0)
+    verified_checkins: int = Field(default=0)
+    first_verified_at: datetime | None = instant(nullable=True)
+    last_verified_at: datetime | None = instant(nullable=True)
+
+
+class PatrolCheckpointResult(SQLModel, table=True):
+    """A settled patrol's outcome at one checkpoint of its route."""
+
+    __tablename__ = "patrol_checkpoint_results"
+    __table_args__ = (CheckConstraint(one_of("outcome", CheckpointOutcome), name="outcome_known"),)
+
+    patrol_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("patrols.id", ondelete="CASCADE"), primary_key=True)
+    )
+    checkpoint_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("patrol_checkpoints.id", ondelete="CASCADE"), primary_key=True)
+    )
+    outcome: CheckpointOutcome = enum_column(CheckpointOutcome, default=CheckpointOutcome.MISSED)
+    first_reached_at: datetime | None = instant(nullable=True)
+    checkins: int = Field(default=0)

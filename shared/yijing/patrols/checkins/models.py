@@ -67,3 +67,18 @@ class PatrolCheckin(SQLModel, table=True):
     reviewed_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     reviewed_at: datetime | None = instant(nullable=True)
     review_note: str | None = Field(default=None, max_length=500)
+
+
+class CheckinNote(SQLModel, table=True):
+    """An annotation of a check-in (a check-in itself is never edited)."""
+
+    __tablename__ = "patrol_checkin_notes"
+    __table_args__ = (Index("ix_patrol_checkin_notes_checkin_id_id", "checkin_id", "id"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    checkin_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("patrol_checkins.id", ondelete="CASCADE"), nullable=False)
+    )
+    author_id: uuid.UUID = Field(foreign_key="users.id")
+    text: str = Field(max_length=1000)
+    created_at: datetime = instant()

@@ -15,7 +15,7 @@ from pillow_heif import register_heif_opener
 from tests.world import png
 from yijing.access import Role
 from yijing.hazards import attachments
-from yijing.hazards.photos import GPS_IFD
+from yijing.photos import GPS_IFD
 from yijing.storage import LocalStore
 
 register_heif_opener()

@@ -13,7 +13,7 @@ import pytest
 
 from tests import hostile
 from yijing import uploads
-from yijing.hazards.photos import MAX_PIXELS, NotAnImage, read_photo
+from yijing.photos import MAX_PIXELS, NotAnImage, read_photo
 from yijing.uploads import SheetLimits, UploadRefused, sheet_rows
 from yijing.volunteers.imports import SHEET
 

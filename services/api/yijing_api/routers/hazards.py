@@ -12,7 +12,6 @@ from pydantic import BaseModel
 from yijing.access import EVERY_ROLE, MANAGERS, STAFF, Actor, ApiScope
 from yijing.hazards import attachments, service
 from yijing.hazards.models import AttachmentKind
-from yijing.hazards.photos import ACCEPTED
 from yijing.hazards.schemas import (
     ActionNote,
     AttachmentRead,
@@ -34,6 +33,7 @@ from yijing.hazards.schemas import (
 from yijing.hazards.service import HazardAction
 from yijing.kit.lifecycle import add_action_routes
 from yijing.kit.pagination import Page
+from yijing.photos import ACCEPTED
 from yijing.types import QueryBool
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep, SettingsDep, StoreDep

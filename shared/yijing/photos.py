@@ -1,17 +1,25 @@
-"""Hazard photos: what an upload really is (read from its content by decoding it, never from its name or
-declared type), and the same picture without its GPS position when the uploader asks."""
+"""Photos (of hazards, of patrol log entries): what an upload really is (read from its content by decoding it,
+never from its name or declared type), the same picture without its GPS position when the uploader asks, and
+the one way a domain stores a photo row and its file (:func:`store_photo`)."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import struct
 import warnings
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 from PIL import Image
 from pillow_heif import register_heif_opener
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from yijing.errors import InvalidInput
+from yijing.errors import InvalidInput, TooLarge
+from yijing.storage import AttachmentStore
+from yijing.uploads import off_loop
 
 register_heif_opener()
 # Every decoder now, at import: Pillow would otherwise import them during the first upload that is not a
@@ -120,3 +128,62 @@ def read_photo(data: bytes, *, strip_gps: bool) -> Photo:
         height=image.height,
         gps_stripped=strip_gps,
     )
+
+
+class PhotoRow(Protocol):
+    """What a domain's photo table has (``HazardAttachment``, ``PatrolLogPhoto``)."""
+
+    storage_key: str
+    media_type: str
+
+
+Row = TypeVar("Row", bound=PhotoRow)
+
+
+async def store_photo(
+    session: AsyncSession,
+    store: AttachmentStore,
+    data: bytes,
+    *,
+    strip_gps: bool,
+    max_bytes: int,
+    stored: Callable[[str], Awaitable[Row | None]],
+    new_row: Callable[[dict[str, Any]], Row],
+    write: Callable[[Row], Awaitable[None]],
+) -> tuple[Row, bool]:
+    """Store one uploaded photo: the row (``new_row`` given the photo's columns, written by ``write``) and
+    its file. Returns the row and whether it is new: the same upload sent again (``stored`` finds it by the
+    upload's SHA-256), even twice at once, answers the stored row. The row is written first and the file
+    last, so a refused or failed upload leaves no file behind; only a commit failing after the file is
+    written can leave one that no row names."""
+    if len(data) > max_bytes:
+        raise TooLarge(f"the photo is {len(data):,} bytes; the limit is {max_bytes:,}", limit_bytes=max_bytes)
+    upload_sha256 = hashlib.sha256(data).hexdigest()
+    existing = await stored(upload_sha256)
+    if existing is not None:
+        return existing, False
+    # Decoding a large photo takes a while: off the event loop.
+    photo = await off_loop(read_photo, data, strip_gps=strip_gps)
+    row = new_row(
+        {
+            "media_type": photo.media_type,
+            "size_bytes": len(photo.data),
+            "width": photo.width,
+            "height": photo.height,
+            "upload_sha256": upload_sha256,
+            "sha256": hashlib.sha256(photo.data).hexdigest(),
+            "gps_stripped": photo.gps_stripped,
+        }
+    )
+    try:
+        async with session.begin_nested():
+            await write(row)
+    except IntegrityError:
+        # The same upload sent twice at once: the other request stored it first.
+        existing = await stored(upload_sha256)
+        if existing is None:
+            raise
+        return existing, False
+    # The file goes last: a failure here rolls the rows back with the request.
+    await store.put(row.storage_key, photo.data, row.media_type)
+    return row, True

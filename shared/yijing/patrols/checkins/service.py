@@ -27,13 +27,7 @@ from yijing.kit.pagination import Page, PageParams, page_of
 from yijing.patrols import repository as patrols_repository
 from yijing.patrols import service as patrols
 from yijing.patrols.checkins import repository
-from yijing.patrols.checkins.errors import (
-    CheckinNotFound,
-    CheckinNotPending,
-    ClientIdReused,
-    NotAMember,
-    PatrolCancelled,
-)
+from yijing.patrols.checkins.errors import CheckinNotFound, CheckinNotPending, PatrolCancelled
 from yijing.patrols.checkins.models import CheckinFlag, CheckinReview, PatrolCheckin
 from yijing.patrols.checkins.schemas import (
     CheckinBatch,
@@ -44,6 +38,7 @@ from yijing.patrols.checkins.schemas import (
     CheckinReviewCreate,
     ReviewDecision,
 )
+from yijing.patrols.errors import ClientIdReused, NotAMember
 from yijing.patrols.models import Patrol, PatrolStatus
 from yijing.patrols.routes.models import PatrolCheckpoint
 from yijing.patrols.routes.service import shows_codes

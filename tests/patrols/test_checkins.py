@@ -11,7 +11,7 @@ from sqlmodel import col
 from tests.world import World
 from yijing.access import Role
 from yijing.ids import utcnow
-from yijing.patrols.checkins.models import PatrolCheckin
+from yijing.patrols.checkins.models import CheckinNote, PatrolCheckin
 
 # About 2 km west of the world's checkpoint (26.1496 N, 119.1421 E).
 FAR_AWAY = {"latitude": 26.1496, "longitude": 119.1221}
@@ -248,3 +248,54 @@ async def test_staff_accept_or_reject_a_flagged_check_in_once(client, world):
         "/api/v1/audit-events", params={"target_id": flagged["id"]}, headers=world.headers(Role.ADMIN)
     )
     assert [event["action"] for event in audit.json()["items"]] == ["patrol_checkin.accept"]
+
+
+async def test_a_check_in_is_annotated_by_its_member_and_staff(client, world, session_factory):
+    patrol = await plan(client, world)
+    [checkin] = (await send(client, world, patrol, scan(world, location=FAR_AWAY))).json()["items"]
+    path = f"/api/v1/patrols/{patrol['id']}/checkins/{checkin['id']}/notes"
+    mine = await client.post(path, json={"text": "此处信号差"}, headers=world.headers(Role.VOLUNTEER))
+    assert mine.status_code == 201, mine.text
+    staff = await client.post(path, json={"text": "已电话核实"}, headers=world.headers(Role.OFFICER))
+    assert staff.status_code == 201, staff.text
+    listed = await client.get(path, headers=world.headers(Role.VOLUNTEER))
+    assert [note["text"] for note in listed.json()] == ["此处信号差", "已电话核实"]
+    assert listed.json()[0]["author_id"] == str(world.own.users[Role.VOLUNTEER].id)
+    # The check-in itself is unchanged.
+    [stored] = (
+        await client.get(f"/api/v1/patrols/{patrol['id']}/checkins", headers=world.headers(Role.OFFICER))
+    ).json()["items"]
+    assert stored["review"] == "pending"
+    blank = await client.post(path, json={"text": "  "}, headers=world.headers(Role.OFFICER))
+    assert blank.status_code == 422
+    stranger = await client.post(path, json={"text": "x"}, headers=world.headers(Role.OFFICER, place="other"))
+    assert stranger.status_code == 404
+
+
+async def test_a_member_annotates_only_their_own_check_ins(client, world, session_factory):
+    assert world.own.patrol is not None
+    assert world.other.volunteer is not None
+    async with session_factory() as session:  # another volunteer's check-in on the world's patrol
+        checkin = PatrolCheckin(
+            station_id=world.own.station.id, patrol_id=world.own.patrol.id,
+            volunteer_id=world.other.volunteer.id, client_id=uuid.uuid4(), fingerprint="1" * 64,
+            latitude=26.1496, longitude=119.1421, accuracy_m=5,
+        )  # fmt: skip
+        session.add(checkin)
+        await session.commit()
+    path = f"/api/v1/patrols/{world.own.patrol.id}/checkins/{checkin.id}/notes"
+    response = await client.post(path, json={"text": "不是我的"}, headers=world.headers(Role.VOLUNTEER))
+    assert response.status_code == 403
+
+
+async def test_a_check_in_takes_at_most_50_notes(client, world, session_factory):
+    assert world.own.checkin is not None
+    author = world.own.users[Role.OFFICER].id
+    async with session_factory() as session:
+        session.add_all(
+            CheckinNote(checkin_id=world.own.checkin.id, author_id=author, text=f"{n}") for n in range(50)
+        )
+        await session.commit()
+    path = f"/api/v1/patrols/{world.own.patrol.id}/checkins/{world.own.checkin.id}/notes"
+    response = await client.post(path, json={"text": "第 51 条"}, headers=world.headers(Role.OFFICER))
+    assert (response.status_code, response.json()["code"]) == (409, "too_many_notes")

@@ -8,12 +8,14 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from yijing.access import EVERY_ROLE, STAFF, Actor
 from yijing.kit.pagination import Page
-from yijing.patrols.checkins import service
+from yijing.patrols.checkins import notes, service
 from yijing.patrols.checkins.schemas import (
     MAX_BATCH,
     CheckinBatch,
     CheckinBatchRead,
     CheckinFilters,
+    CheckinNoteCreate,
+    CheckinNoteRead,
     CheckinRead,
     CheckinReviewCreate,
 )
@@ -93,3 +95,40 @@ async def review(
 ) -> CheckinRead:
     checkin = await service.review(session, actor, patrol_id, checkin_id, data)
     return service.read(checkin, actor)
+
+
+@router.post(
+    "/{checkin_id}/notes",
+    operation_id="patrol_checkins_annotate",
+    summary="Annotate a check-in (its member, station staff)",
+    description="A check-in is never edited; a note says more about it (a drifting fix, a tag that was "
+    f"moved). At most {notes.MAX_NOTES} per check-in (409 `too_many_notes`).",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def annotate(
+    patrol_id: uuid.UUID,
+    checkin_id: uuid.UUID,
+    data: CheckinNoteCreate,
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(MEMBERS)],
+) -> CheckinNoteRead:
+    return CheckinNoteRead.model_validate(await notes.add_note(session, actor, patrol_id, checkin_id, data))
+
+
+@router.get(
+    "/{checkin_id}/notes",
+    operation_id="patrol_checkins_notes",
+    summary="A check-in's notes, oldest first",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def list_notes(
+    patrol_id: uuid.UUID,
+    checkin_id: uuid.UUID,
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(MEMBERS)],
+) -> list[CheckinNoteRead]:
+    return [
+        CheckinNoteRead.model_validate(note)
+        for note in await notes.list_notes(session, actor, patrol_id, checkin_id)
+    ]

@@ -15,3 +15,7 @@ class CheckinNotPending(Conflict):
     """Only a flagged check-in awaiting review is reviewed, once."""
 
     code = "checkin_not_pending"
+
+
+class TooManyNotes(Conflict):
+    code = "too_many_notes"

@@ -11,7 +11,7 @@ from sqlmodel import col
 
 from yijing.kit import repository as kit
 from yijing.kit.pagination import PageParams
-from yijing.patrols.checkins.models import PatrolCheckin
+from yijing.patrols.checkins.models import CheckinNote, PatrolCheckin
 from yijing.patrols.checkins.schemas import CheckinFilters
 from yijing.patrols.routes.models import PatrolCheckpoint
 
@@ -62,3 +62,9 @@ async def list_checkins(
     )
     query = select(PatrolCheckin).where(col(PatrolCheckin.patrol_id) == patrol_id, *conditions)
     return await kit.fetch_page(session, query, PatrolCheckin.id, page)
+
+
+async def notes_of(session: AsyncSession, checkin_id: uuid.UUID) -> Sequence[CheckinNote]:
+    """The check-in's notes, oldest first."""
+    query = select(CheckinNote).where(col(CheckinNote.checkin_id) == checkin_id).order_by(col(CheckinNote.id))
+    return (await session.scalars(query)).all()

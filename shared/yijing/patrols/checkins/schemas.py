@@ -114,3 +114,24 @@ class CheckinFilters(BaseModel):
 
     review: CheckinReview | None = None
     volunteer_id: uuid.UUID | None = None
+
+
+NoteText = Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=NOT_BLANK)]
+
+
+class CheckinNoteCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"text": "此处信号差，定位偏到河对岸"}]}
+    )
+
+    text: NoteText
+
+
+class CheckinNoteRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    checkin_id: uuid.UUID
+    author_id: uuid.UUID
+    text: str
+    created_at: datetime

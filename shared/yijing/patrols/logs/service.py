@@ -1,0 +1,247 @@
+"""Patrol logs: typed entries written during a patrol (or synced after it) by its members or station staff,
+never edited. Each is stored once by the device's ``client_id``; a resend answers the stored entry and a
+``client_id`` the station holds for a different entry is a 409.
+
+A ``hazard_found`` entry reports its hazard through the hazards service (at the patrol's site, source
+``patrol``, under the entry's ``client_id``) or links one the caller sees at the patrol's station; the entry
+and a hazard it reports are stored together or not at all. Its ``occurred_at`` lies within the patrol: from
+its planned start to its end (planned or actual, whichever is later), with the check-ins' grace either side,
+and not after the server receives it."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yijing.access import STAFF, Actor
+from yijing.errors import Forbidden, InvalidInput
+from yijing.hazards import service as hazards
+from yijing.hazards.models import HazardSource
+from yijing.hazards.schemas import HazardCreate
+from yijing.ids import new_id, utcnow
+from yijing.kit.pagination import Page, PageParams, page_of
+from yijing.patrols import repository as patrols_repository
+from yijing.patrols import service as patrols
+from yijing.patrols.checkins.service import CLOCK_SKEW, SHIFT_GRACE
+from yijing.patrols.errors import ClientIdReused, NotAMember
+from yijing.patrols.logs import repository
+from yijing.patrols.logs.errors import LogNotFound, LogPhotoNotFound, PatrolNotUnderWay
+from yijing.patrols.logs.models import LogKind, PatrolLog, PatrolLogPhoto
+from yijing.patrols.logs.schemas import TOPICAL, LogCreate, LogFilters, LogRead
+from yijing.patrols.models import Patrol, PatrolStatus
+from yijing.photos import store_photo
+from yijing.storage import AttachmentStore, ObjectMissing
+from yijing.volunteers import repository as volunteers_repository
+
+UNDER_WAY = frozenset({PatrolStatus.IN_PROGRESS, PatrolStatus.COMPLETED})
+
+
+def _invalid(field: str, message: str, code: str) -> InvalidInput:
+    return InvalidInput(f"{field}: {message}", errors=[{"field": field, "message": message, "code": code}])
+
+
+def fingerprint(patrol_id: uuid.UUID, author_id: uuid.UUID, data: LogCreate) -> str:
+    """Who sent what for one entry, as a hash: the same entry sent again has the same one."""
+    canonical = data.model_copy(update={"occurred_at": data.occurred_at.astimezone(UTC)})
+    return hashlib.sha256(f"{patrol_id}|{author_id}|{canonical.model_dump_json()}".encode()).hexdigest()
+
+
+def _check_kind(data: LogCreate) -> None:
+    """What each kind needs and allows beyond the schema."""
+    if data.kind in TOPICAL and data.topic is None:
+        raise _invalid("body.topic", f"a {data.kind} entry names its topic", "topic_missing")
+    if data.kind not in TOPICAL and data.topic is not None:
+        raise _invalid("body.topic", "only persuasion and outreach entries have a topic", "topic_not_allowed")
+    reports = data.kind is LogKind.HAZARD_FOUND
+    if reports and (data.hazard_id is None) == (data.hazard is None):
+        message = "a hazard_found entry gives either hazard (a new report) or hazard_id (a link)"
+        raise _invalid("body.hazard", message, "hazard_missing")
+    if not reports and (data.hazard_id is not None or data.hazard is not None):
+        raise _invalid(
+            "body.hazard", "only hazard_found entries report or link a hazard", "hazard_not_allowed"
+        )
+
+
+def _check_time(data: LogCreate, patrol: Patrol) -> None:
+    now = utcnow()
+    end = max(patrol.planned_end, patrol.ended_at or now)
+    if data.occurred_at > now + CLOCK_SKEW:
+        raise _invalid("body.occurred_at", "is in the future (check the device's clock)", "future_time")
+    if not patrol.planned_start - SHIFT_GRACE <= data.occurred_at <= end + SHIFT_GRACE:
+        message = (
+            f"is outside the patrol ({patrol.planned_start.isoformat()} – {end.isoformat()}, "
+            f"{SHIFT_GRACE.seconds // 60} minutes' grace)"
+        )
+        raise _invalid("body.occurred_at", message, "outside_patrol")
+
+
+async def _writer(session: AsyncSession, actor: Actor, patrol: Patrol) -> uuid.UUID | None:
+    """Staff write the log of any patrol they reach; a volunteer only of a patrol they are a member of.
+    The writer's volunteer record, when a volunteer writes."""
+    if actor.user_id is None:
+        raise Forbidden("patrol logs are written by people, not API keys")
+    if actor.role in STAFF:
+        return None
+    volunteer = await volunteers_repository.active_volunteer_of(session, actor.user_id)
+    if volunteer is None or not await patrols_repository.is_member(session, patrol.id, volunteer.id):
+        raise NotAMember("only the patrol's members and station staff write its log")
+    return volunteer.id
+
+
+def _stored(log: PatrolLog, sent: str) -> PatrolLog:
+    if log.fingerprint != sent:
+        raise ClientIdReused(
+            "the station holds another log entry under this client_id; make a new id for each entry",
+            client_ids=[str(log.client_id)],
+        )
+    return log
+
+
+async def _hazard_of(
+    session: AsyncSession, actor: Actor, patrol: Patrol, data: LogCreate
+) -> uuid.UUID | None:
+    """The hazard a hazard_found entry reports (now) or links."""
+    if data.hazard_id is not None:
+        hazard = await hazards.get_hazard(session, actor, data.hazard_id)
+        if hazard.station_id != patrol.station_id:
+            raise _invalid("body.hazard_id", "is a hazard of another station", "other_station")
+        return hazard.id
+    if data.hazard is None:
+        return None
+    report = HazardCreate(
+        **data.hazard.model_dump(), site_id=patrol.site_id, source=HazardSource.PATROL,
+        location=data.location, client_id=data.client_id, captured_at=min(data.occurred_at, utcnow()),
+    )  # fmt: skip
+    hazard, _ = await hazards.report_hazard(session, actor, report)
+    return hazard.id
+
+
+async def write_log(
+    session: AsyncSession, actor: Actor, patrol_id: uuid.UUID, data: LogCreate
+) -> tuple[LogRead, bool]:
+    """The stored entry, and whether it is new (False: the same entry sent again)."""
+    patrol = await patrols.get_patrol(session, actor, patrol_id)
+    volunteer_id = await _writer(session, actor, patrol)
+    assert actor.user_id is not None
+    _check_kind(data)
+    sent = fingerprint(patrol.id, actor.user_id, data)
+    replayed = await repository.by_client_id(session, patrol.station_id, data.client_id)
+    if replayed is not None:
+        return await _read(session, _stored(replayed, sent)), False
+    if patrol.status not in UNDER_WAY:
+        raise PatrolNotUnderWay(
+            f"the patrol is {patrol.status}: its log is written once it has started",
+            current_status=str(patrol.status),
+        )
+    _check_time(data, patrol)
+    log = PatrolLog(
+        **data.model_dump(exclude={"location", "hazard", "hazard_id", "topic"}),
+        topic=data.topic.value if data.topic else None,
+        latitude=data.location.latitude if data.location else None,
+        longitude=data.location.longitude if data.location else None,
+        station_id=patrol.station_id, patrol_id=patrol.id, fingerprint=sent, author_id=actor.user_id,
+        volunteer_id=volunteer_id,
+    )  # fmt: skip
+    try:
+        # The entry and a hazard it reports go together.
+        async with session.begin_nested():
+            log.hazard_id = await _hazard_of(session, actor, patrol, data)
+            await repository.save(session, log)
+    except IntegrityError:
+        # The same entry sent twice at once: the other request stored it first.
+        stored = await repository.by_client_id(session, patrol.station_id, data.client_id)
+        if stored is None:
+            raise
+        return await _read(session, _stored(stored, sent)), False
+    return LogRead.of(log), True
+
+
+async def _read(session: AsyncSession, log: PatrolLog) -> LogRead:
+    return LogRead.of(log, (await repository.photos_of(session, [log.id]))[log.id])
+
+
+async def _log(
+    session: AsyncSession, actor: Actor, patrol_id: uuid.UUID, log_id: uuid.UUID
+) -> tuple[Patrol, PatrolLog]:
+    patrol = await patrols.get_patrol(session, actor, patrol_id)
+    log = await repository.get(session, patrol.id, log_id)
+    if log is None:
+        raise LogNotFound(f"no log entry {log_id} of the patrol {patrol_id}")
+    return patrol, log
+
+
+async def get_log(session: AsyncSession, actor: Actor, patrol_id: uuid.UUID, log_id: uuid.UUID) -> LogRead:
+    _, log = await _log(session, actor, patrol_id, log_id)
+    return await _read(session, log)
+
+
+async def list_logs(
+    session: AsyncSession, actor: Actor, patrol_id: uuid.UUID, filters: LogFilters, page: PageParams
+) -> Page[LogRead]:
+    patrol = await patrols.get_patrol(session, actor, patrol_id)
+    logs = await repository.list_logs(session, patrol.id, filters, page)
+    photos = await repository.photos_of(session, [log.id for log in logs[: page.limit]])
+    return page_of(logs, page.limit, lambda log: LogRead.of(log, photos[log.id]))
+
+
+# Photos
+
+
+async def add_photo(
+    session: AsyncSession,
+    actor: Actor,
+    store: AttachmentStore,
+    patrol_id: uuid.UUID,
+    log_id: uuid.UUID,
+    *,
+    file_name: str,
+    data: bytes,
+    strip_gps: bool,
+    max_bytes: int,
+) -> tuple[PatrolLogPhoto, PatrolLog, bool]:
+    """The stored photo, its entry, and whether the photo is new (False: the same upload sent again).
+    Whoever may write the patrol's log adds photos to its entries."""
+    patrol, log = await _log(session, actor, patrol_id, log_id)
+    await _writer(session, actor, patrol)
+    photo_id = new_id()
+
+    async def stored(upload_sha256: str) -> PatrolLogPhoto | None:
+        return await repository.photo_by_upload(session, log.id, upload_sha256, strip_gps)
+
+    def new_row(photo: dict[str, Any]) -> PatrolLogPhoto:
+        return PatrolLogPhoto(
+            id=photo_id, log_id=log.id, file_name=file_name, uploaded_by=actor.user_id,
+            storage_key=f"patrols/{log.patrol_id}/logs/{log.id}/{photo_id}", **photo,
+        )  # fmt: skip
+
+    async def write(photo: PatrolLogPhoto) -> None:
+        await repository.save(session, photo)
+
+    photo, created = await store_photo(
+        session, store, data, strip_gps=strip_gps, max_bytes=max_bytes, stored=stored, new_row=new_row,
+        write=write,
+    )  # fmt: skip
+    return photo, log, created
+
+
+async def open_photo(
+    session: AsyncSession,
+    actor: Actor,
+    store: AttachmentStore,
+    patrol_id: uuid.UUID,
+    log_id: uuid.UUID,
+    photo_id: uuid.UUID,
+) -> tuple[PatrolLogPhoto, bytes]:
+    _, log = await _log(session, actor, patrol_id, log_id)
+    photo = await repository.get_photo(session, log.id, photo_id)
+    if photo is None:
+        raise LogPhotoNotFound(f"no photo {photo_id} of the log entry {log_id}")
+    try:
+        return photo, await store.get(photo.storage_key)
+    except ObjectMissing as exc:
+        raise LogPhotoNotFound(f"the file of photo {photo_id} is missing from the attachment store") from exc

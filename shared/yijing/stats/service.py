@@ -48,6 +48,13 @@ HEADLINES = (
     ("hazards_eliminated", "消除隐患", "Hazards eliminated"),
     ("hazards_closed_not_fixed", "未整改关闭隐患", "Hazards closed without a fix"),
     ("captain_weeks_served", "组长值守周", "Captain weeks served"),
+    ("patrols_held", "巡防次数", "Patrols held"),
+    ("patrols_missed", "漏巡次数", "Patrols missed"),
+    ("patrol_minutes", "巡防时长（分钟）", "Verified patrol minutes"),
+    ("checkpoint_visits", "应到巡防点次", "Checkpoint visits planned"),
+    ("checkpoints_covered", "实到巡防点次", "Checkpoint visits covered"),
+    ("persuasions", "安全劝导", "Safety persuasions"),
+    ("outreach", "安全宣传", "Safety outreach"),
 )
 
 

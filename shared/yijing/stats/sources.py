@@ -1,6 +1,6 @@
 """Where the figures come from: each source is one SQL query that counts its records per station, site,
 station-local day, metric and dimension, for chosen stations and days (or all days). A domain that lands
-later (disputes, rental households, trainings, patrols) adds its source here and is counted from then on.
+later (disputes, rental households, trainings) adds its source here and is counted from then on.
 
 Every query yields the columns ``station_id, site_id, day, metric, dimension, value`` and takes the bound
 parameters ``:stations`` (station ids) and ``:days`` (dates, or NULL for every day).
@@ -125,9 +125,74 @@ CAPTAIN_WEEKS = RollupSource(
     "JOIN groups g ON g.id = w.group_id WHERE g.station_id = ANY(:stations) GROUP BY g.station_id",
 )
 
+_PATROL_DAY = _local_day("p.planned_start")
+# Settled patrols, counted on the station-local day they were planned to start (a night's patrol past
+# midnight is that evening's): held and missed, members' verified minutes, and checkpoint visits — planned
+# (every checkpoint of a settled patrol's route) and covered (reached, in time or late). Coverage % is
+# covered / planned.
+PATROLS = RollupSource(
+    name="patrols",
+    metrics=("patrols_held", "patrols_missed", "patrol_minutes", "checkpoint_visits", "checkpoints_covered"),
+    query=f"""
+        WITH settled AS (
+            SELECT p.id, p.station_id, p.site_id, p.status, {_PATROL_DAY} AS day
+            FROM patrols p JOIN stations s ON s.id = p.station_id
+            WHERE p.station_id = ANY(:stations) AND p.settled_at IS NOT NULL
+              AND {_IN_DAYS.format(day=_PATROL_DAY)}
+        )
+        SELECT station_id, site_id, day,
+               CASE status WHEN 'completed' THEN 'patrols_held' ELSE 'patrols_missed' END AS metric,
+               '' AS dimension, count(*) AS value
+        FROM settled WHERE status IN ('completed', 'missed')
+        GROUP BY station_id, site_id, day, status
+        UNION ALL
+        SELECT t.station_id, t.site_id, t.day, 'patrol_minutes', '', sum(m.verified_minutes)
+        FROM settled t JOIN patrol_members m ON m.patrol_id = t.id
+        GROUP BY t.station_id, t.site_id, t.day
+        HAVING sum(m.verified_minutes) > 0
+        UNION ALL
+        SELECT t.station_id, t.site_id, t.day, figure.metric, '', count(*)
+        FROM settled t JOIN patrol_checkpoint_results r ON r.patrol_id = t.id
+        CROSS JOIN LATERAL (
+            VALUES ('checkpoint_visits', TRUE), ('checkpoints_covered', r.outcome <> 'missed')
+        ) AS figure (metric, counted)
+        WHERE figure.counted
+        GROUP BY t.station_id, t.site_id, t.day, figure.metric
+    """,
+    first_day=f"SELECT p.station_id, min({_PATROL_DAY}) FROM patrols p "
+    "JOIN stations s ON s.id = p.station_id WHERE p.station_id = ANY(:stations) GROUP BY p.station_id",
+)
+
+_LOG_DAY = _local_day("l.occurred_at")
+# Safety persuasion (安全劝导) and outreach (安全宣传) entries of patrol logs, by topic, on the station-local
+# day they happened, at the patrol's site.
+PATROL_LOGS = RollupSource(
+    name="patrol_logs",
+    metrics=("persuasions", "outreach"),
+    query=f"""
+        SELECT l.station_id, p.site_id, {_LOG_DAY} AS day,
+               CASE l.kind WHEN 'persuasion' THEN 'persuasions' ELSE 'outreach' END AS metric,
+               'topic:' || l.topic AS dimension, count(*) AS value
+        FROM patrol_logs l JOIN patrols p ON p.id = l.patrol_id JOIN stations s ON s.id = l.station_id
+        WHERE l.station_id = ANY(:stations) AND l.kind IN ('persuasion', 'outreach')
+          AND {_IN_DAYS.format(day=_LOG_DAY)}
+        GROUP BY l.station_id, p.site_id, {_LOG_DAY}, l.kind, l.topic
+    """,
+    first_day=f"SELECT l.station_id, min({_LOG_DAY}) FROM patrol_logs l "
+    "JOIN stations s ON s.id = l.station_id WHERE l.station_id = ANY(:stations) GROUP BY l.station_id",
+)
+
 SOURCES = {
     source.name: source
-    for source in (INCIDENTS, HAZARDS, VOLUNTEERS_JOINED, VOLUNTEERS_ACTIVE, CAPTAIN_WEEKS)
+    for source in (
+        INCIDENTS,
+        HAZARDS,
+        VOLUNTEERS_JOINED,
+        VOLUNTEERS_ACTIVE,
+        CAPTAIN_WEEKS,
+        PATROLS,
+        PATROL_LOGS,
+    )
 }
 # Which source each metric comes from.
 METRIC_SOURCES = {metric: source for source in SOURCES.values() for metric in source.metrics}

@@ -14,17 +14,19 @@ import hashlib
 import uuid
 from datetime import UTC
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yijing.access import STAFF, Actor
+from yijing.access import STAFF, Actor, StationScope
 from yijing.errors import Forbidden, InvalidInput
 from yijing.hazards import service as hazards
 from yijing.hazards.models import HazardSource
 from yijing.hazards.schemas import HazardCreate
 from yijing.ids import new_id, utcnow
 from yijing.kit.pagination import Page, PageParams, page_of
+from yijing.org import repository as org_repository
 from yijing.patrols import repository as patrols_repository
 from yijing.patrols import service as patrols
 from yijing.patrols.checkins.service import CLOCK_SKEW, SHIFT_GRACE
@@ -35,6 +37,7 @@ from yijing.patrols.logs.models import LogKind, PatrolLog, PatrolLogPhoto
 from yijing.patrols.logs.schemas import TOPICAL, LogCreate, LogFilters, LogRead
 from yijing.patrols.models import Patrol, PatrolStatus
 from yijing.photos import store_photo
+from yijing.stats.jobs import queue_recompute
 from yijing.storage import AttachmentStore, ObjectMissing
 from yijing.volunteers import repository as volunteers_repository
 
@@ -158,6 +161,11 @@ async def write_log(
         if stored is None:
             raise
         return await _read(session, _stored(stored, sent)), False
+    if log.kind in TOPICAL:  # persuasions and outreach are counted in the statistics
+        station = await org_repository.get_station(session, patrol.station_id, StationScope.everywhere())
+        assert station is not None  # a station with patrols cannot be deleted
+        day = log.occurred_at.astimezone(ZoneInfo(station.timezone)).date()
+        await queue_recompute(session, "patrol_logs", station.id, [day])
     return LogRead.of(log), True
 
 

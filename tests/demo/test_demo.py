@@ -199,16 +199,32 @@ async def _hazards(
 async def _patrols(
     client: httpx.AsyncClient, made: int, officer: dict[str, str], volunteer: dict[str, str]
 ) -> None:
-    """The night market's route, its checkpoints in order along the market; their codes for staff only."""
+    """The night market's route, its checkpoints in order along the market (their codes for staff only), and
+    a patrol every night since the pilot began: the article's drink-driving persuasion on 13 October 2023,
+    written by the demo volunteer, the stall keeper who stopped the driver."""
+    assert made > 1000 * 10  # some twelve hundred nights, each with members and check-ins
     routes = (await client.get("/api/v1/patrol-routes", headers=volunteer)).json()["items"]
     assert [route["name"] for route in routes] == [demo.patrols.ROUTE_NAME]
     url = f"/api/v1/patrol-routes/{routes[0]['id']}"
     checkpoints = (await client.get(url, headers=officer)).json()["checkpoints"]
-    assert [point["position"] for point in checkpoints] == list(range(1, made))
+    assert [point["position"] for point in checkpoints] == list(range(1, len(demo.patrols.CHECKPOINTS) + 1))
     assert all(point["code"] for point in checkpoints)
     assert all(
         point["code"] is None for point in (await client.get(url, headers=volunteer)).json()["checkpoints"]
     )
+    night = {"starts_after": "2023-10-13T00:00:00+08:00", "starts_before": "2023-10-14T00:00:00+08:00"}
+    [patrol] = (await client.get("/api/v1/patrols", params=night, headers=officer)).json()["items"]
+    assert (patrol["status"], patrol["settled_at"] is not None) == ("completed", True)
+    logs = (await client.get(f"/api/v1/patrols/{patrol['id']}/logs", headers=volunteer)).json()["items"]
+    [persuasion] = [log for log in logs if log["topic"] == "drink_driving" and log["volunteer_id"]]
+    assert "卤味摊" in persuasion["text"]
+    overview = (
+        await client.get("/api/v1/stats/overview", params={"period": "2023-10"}, headers=officer)
+    ).json()
+    figures = {figure["metric"]: figure["value"] for figure in overview["figures"]}
+    assert figures["patrols_held"] + figures["patrols_missed"] == 31  # a patrol each night of October
+    assert figures["persuasions"] >= 1
+    assert figures["patrol_minutes"] > 31 * 200
 
 
 async def _statistics(client: httpx.AsyncClient, made: int, officer: dict[str, str]) -> None:

@@ -10,7 +10,9 @@ from sqlmodel import col
 from yijing.access import Role
 from yijing.db import session_scope
 from yijing.patrols.checkins.models import PatrolCheckin
+from yijing.patrols.logs.models import PatrolLog
 from yijing.patrols.models import Patrol
+from yijing.patrols.plans.models import PatrolPlan
 from yijing.patrols.routes.models import PatrolCheckpoint, RouteStatus
 from yijing.patrols.routes.service import LIFECYCLE, RouteAction
 
@@ -47,11 +49,13 @@ async def add_checkpoint(client, world, route_id, role: Role = Role.OFFICER, **f
 
 
 async def unplan(session_factory, route_id) -> None:
-    """Remove the patrols planned on the route and their check-ins (the world has one of each on each world
-    route): a route patrols refer to cannot be deleted."""
+    """Remove the patrols and repeating plans on the route, the patrols' check-ins and log entries (the world
+    has one of each on each world route): a route patrols or plans refer to cannot be deleted."""
     async with session_scope(session_factory) as session:
+        await session.execute(delete(PatrolPlan).where(col(PatrolPlan.route_id) == route_id))
         patrols = select(col(Patrol.id)).where(col(Patrol.route_id) == route_id)
         await session.execute(delete(PatrolCheckin).where(col(PatrolCheckin.patrol_id).in_(patrols)))
+        await session.execute(delete(PatrolLog).where(col(PatrolLog.patrol_id).in_(patrols)))
         await session.execute(delete(Patrol).where(col(Patrol.route_id) == route_id))
 
 

@@ -52,6 +52,9 @@ CROSS_FIELD_RULES = {
     "stats_incidents",
     "stats_overview",
     "stats_series",
+    # A log entry's topic and hazard depend on its kind; a calendar spans at most 62 days.
+    "patrol_logs_create",
+    "patrols_calendar",
 }
 
 

@@ -3,7 +3,8 @@ police station of Minhou County (甘蔗派出所), its night market, Wanjia Plaz
 rental-housing sites, 718 volunteers from the article's sources, and each site's 1+2+N team since the
 pilot began in July 2023, its groups of ten with their weekly captains since each site opened, and the
 hazards of the last months (the article's 133 eliminated among them) in every state of their lifecycle,
-the night market's evening patrol route with the checkpoints scanned on it, and two years of police
+the night market's evening patrol route and every night's patrol on it since the pilot began (check-ins,
+log entries, the article's drink-driving persuasion among them), and two years of police
 incident alerts whose last complete month shows the article's year-on-year and month-on-month falls.
 People, phone and ID-card numbers are invented.
 
@@ -56,7 +57,9 @@ class DemoLoaded:
     groups: int = 0
     hazards: int = 0
     incidents: int = 0
-    patrols: int = 0  # routes and checkpoints
+    patrols: int = (
+        0  # the route, its checkpoints, and the nights' patrols, members, check-ins and log entries
+    )
 
 
 async def load(

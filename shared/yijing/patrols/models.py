@@ -71,7 +71,8 @@ class Patrol(SQLModel, table=True):
     cancel_reason: str | None = Field(default=None, max_length=500)
     # The repeating plan that made it, and the plan's day (in the station's time zone).
     plan_id: uuid.UUID | None = Field(
-        default=None, sa_column=Column(Uuid, ForeignKey("patrol_plans.id", ondelete="SET NULL"), nullable=True)
+        default=None,
+        sa_column=Column(Uuid, ForeignKey("patrol_plans.id", ondelete="SET NULL"), nullable=True),
     )
     plan_day: date | None = Field(default=None, sa_type=Date, nullable=True)
     # Completed by the worker: it was still in progress when its window (and grace) closed.
@@ -85,7 +86,11 @@ class Patrol(SQLModel, table=True):
 
 class PatrolMember(SQLModel, table=True):
     __tablename__ = "patrol_members"
-    __table_args__ = (CheckConstraint(one_of("source", MemberSource), name="source_known"),)
+    __table_args__ = (
+        CheckConstraint(one_of("source", MemberSource), name="source_known"),
+        # A volunteer's patrols (their history, the "member of" filter).
+        Index("ix_patrol_members_volunteer_id_patrol_id", "volunteer_id", "patrol_id"),
+    )
 
     # Deleting a patrol deletes its members.
     patrol_id: uuid.UUID = Field(

@@ -2,17 +2,35 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from datetime import date
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, exists, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    DateTime,
+    Select,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from yijing.kit import repository as kit
-from yijing.kit.pagination import PageParams
+from yijing.kit.pagination import PageParams, decode_cursor
+from yijing.org.models import Site
+from yijing.patrols.checkins.models import PatrolCheckin
 from yijing.patrols.models import Patrol, PatrolMember
-from yijing.patrols.schemas import PatrolFilters
+from yijing.patrols.routes.models import PatrolCheckpoint, PatrolRoute
+from yijing.patrols.schemas import PatrolFilters, VolunteerPatrolFilters
 from yijing.volunteers.models import Volunteer, VolunteerStatus
+
+Columns = TypeVarTuple("Columns")
 
 # New and changed records that no declared unique constraint can refuse.
 save = kit.save
@@ -77,3 +95,122 @@ async def members(session: AsyncSession, patrol_id: uuid.UUID) -> Sequence[tuple
 async def is_member(session: AsyncSession, patrol_id: uuid.UUID, volunteer_id: uuid.UUID) -> bool:
     member = await session.get(PatrolMember, (patrol_id, volunteer_id))
     return member is not None
+
+
+# Reads
+
+
+def _keyset_by(
+    query: Select[*Columns], sort: Any, id_column: Any, page: PageParams, *, newest_first: bool = False
+) -> Select[*Columns]:
+    """``query`` narrowed to one keyset page in (``sort``, id) order, ``limit + 1`` rows. The cursor stays
+    the last row's id (as on every list): its ``sort`` value is read back from its row, so the index on
+    (…, ``sort``) serves every page. A cursor naming no row gives an empty page."""
+    after = decode_cursor(page.cursor)
+    if after is not None:
+        # Not correlated: the cursor's row is looked up on its own, not among the query's rows.
+        cursor_sort = select(col(sort)).where(col(id_column) == after).correlate(None).scalar_subquery()
+        position = tuple_(col(sort), col(id_column))
+        cursor = tuple_(cursor_sort, literal(after))
+        query = query.where(position < cursor if newest_first else position > cursor)
+    if newest_first:
+        return query.order_by(col(sort).desc(), col(id_column).desc()).limit(page.limit + 1)
+    return query.order_by(col(sort), col(id_column)).limit(page.limit + 1)
+
+
+def _local_start(zone: str, day: date, *, days_later: int = 0) -> ColumnElement[Any]:
+    """The instant a day starts in the time zone (computed by PostgreSQL, which also handles the calendar's
+    last day and DST changes)."""
+    return func.timezone(zone, cast(literal(day, Date) + days_later, DateTime))
+
+
+def _starts_within(zone: str, first: date | None, last: date | None) -> list[ColumnElement[bool]]:
+    """Patrols planned to start from the day ``first`` to the day ``last`` (both included) in the zone."""
+    conditions = []
+    if first is not None:
+        conditions.append(col(Patrol.planned_start) >= _local_start(zone, first))
+    if last is not None:
+        conditions.append(col(Patrol.planned_start) < _local_start(zone, last, days_later=1))
+    return conditions
+
+
+async def track(
+    session: AsyncSession, patrol_id: uuid.UUID, page: PageParams
+) -> Sequence[tuple[PatrolCheckin, str, PatrolCheckpoint | None]]:
+    """A page of the patrol's check-ins in capture order, each with its volunteer's name and the checkpoint
+    its code names (on any route)."""
+    query = (
+        select(PatrolCheckin, col(Volunteer.name), PatrolCheckpoint)
+        .join(Volunteer, col(Volunteer.id) == col(PatrolCheckin.volunteer_id))
+        .outerjoin(PatrolCheckpoint, col(PatrolCheckpoint.id) == col(PatrolCheckin.checkpoint_id))
+        .where(col(PatrolCheckin.patrol_id) == patrol_id)
+    )
+    rows = await session.execute(_keyset_by(query, PatrolCheckin.captured_at, PatrolCheckin.id, page))
+    return [(checkin, name, checkpoint) for checkin, name, checkpoint in rows.all()]
+
+
+def _volunteer_patrols(
+    volunteer_id: uuid.UUID, reach: ColumnElement[bool], zone: str, filters: VolunteerPatrolFilters
+) -> list[ColumnElement[bool]]:
+    conditions = [
+        reach,
+        col(PatrolMember.patrol_id) == col(Patrol.id),
+        col(PatrolMember.volunteer_id) == volunteer_id,
+        *_starts_within(zone, filters.first, filters.last),
+    ]
+    if filters.status:
+        conditions.append(col(Patrol.status).in_(filters.status))
+    return conditions
+
+
+async def patrols_of_volunteer(
+    session: AsyncSession,
+    volunteer_id: uuid.UUID,
+    reach: ColumnElement[bool],
+    zone: str,
+    filters: VolunteerPatrolFilters,
+    page: PageParams,
+) -> Sequence[tuple[Patrol, PatrolMember, str, str]]:
+    """A page of the volunteer's patrols, newest planned start first, each with the volunteer's membership
+    (its verified figures), the route's name and the site's."""
+    query = (
+        select(Patrol, PatrolMember, col(PatrolRoute.name), col(Site.name))
+        .select_from(Patrol)
+        .join(PatrolRoute, col(PatrolRoute.id) == col(Patrol.route_id))
+        .join(Site, col(Site.id) == col(Patrol.site_id))
+        .where(*_volunteer_patrols(volunteer_id, reach, zone, filters))
+    )
+    rows = await session.execute(_keyset_by(query, Patrol.planned_start, Patrol.id, page, newest_first=True))
+    return [(patrol, member, route, site) for patrol, member, route, site in rows.all()]
+
+
+async def verified_minutes_of_volunteer(
+    session: AsyncSession,
+    volunteer_id: uuid.UUID,
+    reach: ColumnElement[bool],
+    zone: str,
+    filters: VolunteerPatrolFilters,
+) -> int:
+    """The volunteer's verified minutes over every patrol the filters match."""
+    query = select(func.coalesce(func.sum(col(PatrolMember.verified_minutes)), 0)).where(
+        *_volunteer_patrols(volunteer_id, reach, zone, filters)
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def calendar(
+    session: AsyncSession, site_id: uuid.UUID, zone: str, first: date, last: date
+) -> Sequence[tuple[date, Patrol, str, str | None, int]]:
+    """The site's patrols planned to start from the day ``first`` to ``last`` in the zone, in start order,
+    each with its local day, route name, leader's name and member count."""
+    day = func.date(func.timezone(zone, col(Patrol.planned_start)), type_=Date)
+    members = select(func.count()).where(col(PatrolMember.patrol_id) == col(Patrol.id)).scalar_subquery()
+    query = (
+        select(day, Patrol, col(PatrolRoute.name), col(Volunteer.name), members)
+        .join(PatrolRoute, col(PatrolRoute.id) == col(Patrol.route_id))
+        .outerjoin(Volunteer, col(Volunteer.id) == col(Patrol.leader_volunteer_id))
+        .where(col(Patrol.site_id) == site_id, *_starts_within(zone, first, last))
+        .order_by(col(Patrol.planned_start), col(Patrol.id))
+    )
+    rows = await session.execute(query)
+    return [(day, patrol, route, leader, count) for day, patrol, route, leader, count in rows.all()]

@@ -7,15 +7,18 @@ complete it."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, false, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from yijing.access import STAFF, Actor, Role
+from yijing.access import STAFF, Actor, Role, StationScope
 from yijing.audit import service as audit
 from yijing.errors import Forbidden, InvalidInput, check_version
 from yijing.groups import repository as groups_repository
@@ -23,23 +26,40 @@ from yijing.ids import utcnow
 from yijing.kit.lifecycle import Lifecycle
 from yijing.kit.pagination import Page, PageParams, page_of
 from yijing.kit.versions import apply_changes
+from yijing.org import repository as org_repository
+from yijing.org.errors import SiteNotFound
+from yijing.org.schemas import Location
 from yijing.patrols import repository
+from yijing.patrols.checkins.models import PatrolCheckin
+from yijing.patrols.checkins.schemas import CheckinRead
 from yijing.patrols.errors import PatrolNotFound, PatrolNotPlanned
 from yijing.patrols.models import MAX_HOURS, MemberSource, Patrol, PatrolStatus
 from yijing.patrols.routes import repository as routes_repository
 from yijing.patrols.routes.errors import PatrolRouteNotFound, RouteRetired
+from yijing.patrols.routes.models import PatrolCheckpoint, PatrolRoute
+from yijing.patrols.routes.service import shows_codes
 from yijing.patrols.schemas import (
+    MAX_CALENDAR_DAYS,
+    CalendarDay,
+    CalendarPatrol,
     CancelAction,
+    PatrolCalendar,
     PatrolCreate,
     PatrolDetail,
     PatrolFilters,
     PatrolMemberRead,
     PatrolRead,
     PatrolUpdate,
+    TrackCheckpoint,
+    TrackPoint,
+    VolunteerPatrolFilters,
+    VolunteerPatrolPage,
+    VolunteerPatrolRead,
 )
 from yijing.rota import repository as rota_repository
 from yijing.volunteers import repository as volunteers_repository
-from yijing.volunteers.models import VolunteerStatus
+from yijing.volunteers import service as volunteers_service
+from yijing.volunteers.models import Volunteer, VolunteerStatus
 
 PATROL = "patrol"
 LONGEST = timedelta(hours=MAX_HOURS)
@@ -129,31 +149,6 @@ def _check_times(start: datetime, end: datetime) -> None:
         raise _invalid("body.planned_end", f"a patrol lasts at most {MAX_HOURS} hours", "too_long")
 
 
-async def _members(
-    session: AsyncSession, actor: Actor, station_id: uuid.UUID, site_id: uuid.UUID, data: PatrolCreate
-) -> dict[uuid.UUID, MemberSource]:
-    """The patrol's members: the volunteers named (each an active volunteer of the station) and the group's
-    current members who are active volunteers."""
-    named = list(dict.fromkeys(data.volunteer_ids))
-    found = {volunteer.id for volunteer in await repository.active_volunteers(session, station_id, named)}
-    unknown = [str(volunteer_id) for volunteer_id in named if volunteer_id not in found]
-    if unknown:
-        message = f"not active volunteers of the route's station: {', '.join(unknown)}"
-        raise _invalid("body.volunteer_ids", message, "not_active_volunteer")
-    members: dict[uuid.UUID, MemberSource] = {}
-    if data.group_id is not None:
-        group = await groups_repository.get(session, data.group_id, actor.scope)
-        if group is None or group.site_id != site_id:
-            raise _invalid("body.group_id", "is not a group of the route's site", "other_site")
-        for _, volunteer in await groups_repository.members(session, group.id):
-            if volunteer.status is VolunteerStatus.ACTIVE:
-                members[volunteer.id] = MemberSource.GROUP
-    members |= dict.fromkeys(named, MemberSource.NAMED)
-    if not members:
-        raise _invalid("body.volunteer_ids", "a patrol needs at least one member", "no_members")
-    return members
-
-
 async def _default_leader(
     session: AsyncSession, group_id: uuid.UUID | None, at: datetime, members: dict[uuid.UUID, MemberSource]
 ) -> uuid.UUID | None:
@@ -168,6 +163,61 @@ def _not_a_member() -> InvalidInput:
     return _invalid("body.leader_volunteer_id", "must be a member of the patrol", "not_a_member")
 
 
+@dataclass(frozen=True)
+class Crew:
+    """Who walks a patrol: its members (and how each came to be one) and its leader."""
+
+    members: dict[uuid.UUID, MemberSource]
+    leader: uuid.UUID | None
+
+
+async def crew(
+    session: AsyncSession,
+    scope: StationScope,
+    route: PatrolRoute,
+    *,
+    group_id: uuid.UUID | None,
+    volunteer_ids: Sequence[uuid.UUID],
+    leader_volunteer_id: uuid.UUID | None,
+    start: datetime,
+    lenient: bool = False,
+) -> Crew:
+    """A patrol's members: the volunteers named (each an active volunteer of the route's station) and the
+    group's current members who are active volunteers; its leader: the one named (a member), else the
+    group's captain for the week that contains ``start`` (if a member), else none.
+
+    Planning refuses (422 naming the field) a volunteer who is not active, a group of another site, no
+    members and a leader who is not a member. ``lenient`` is for a repeating plan's later days, checked
+    when the plan was made: a named volunteer no longer active is left out, a named leader no longer a
+    member gives way to the captain, and nobody left is an empty crew (no patrol that day)."""
+    named = list(dict.fromkeys(volunteer_ids))
+    active = await repository.active_volunteers(session, route.station_id, named)
+    found = {volunteer.id for volunteer in active}
+    unknown = [str(volunteer_id) for volunteer_id in named if volunteer_id not in found]
+    if unknown and not lenient:
+        message = f"not active volunteers of the route's station: {', '.join(unknown)}"
+        raise _invalid("body.volunteer_ids", message, "not_active_volunteer")
+    members: dict[uuid.UUID, MemberSource] = {}
+    if group_id is not None:
+        group = await groups_repository.get(session, group_id, scope)
+        if group is not None and group.site_id == route.site_id:
+            for _, volunteer in await groups_repository.members(session, group.id):
+                if volunteer.status is VolunteerStatus.ACTIVE:
+                    members[volunteer.id] = MemberSource.GROUP
+        elif not lenient:
+            raise _invalid("body.group_id", "is not a group of the route's site", "other_site")
+    members |= {volunteer_id: MemberSource.NAMED for volunteer_id in named if volunteer_id in found}
+    if not members:
+        if lenient:
+            return Crew({}, None)
+        raise _invalid("body.volunteer_ids", "a patrol needs at least one member", "no_members")
+    if leader_volunteer_id is not None and leader_volunteer_id in members:
+        return Crew(members, leader_volunteer_id)
+    if leader_volunteer_id is not None and not lenient:
+        raise _not_a_member()
+    return Crew(members, await _default_leader(session, group_id, start, members))
+
+
 async def plan_patrol(session: AsyncSession, actor: Actor, data: PatrolCreate) -> Patrol:
     route = await routes_repository.get_route(session, data.route_id, actor.scope)
     if route is None:
@@ -175,13 +225,11 @@ async def plan_patrol(session: AsyncSession, actor: Actor, data: PatrolCreate) -
     if route.retired_at is not None:
         raise RouteRetired(f"the patrol route {route.id} is retired: no new patrols walk it")
     _check_times(data.planned_start, data.planned_end)
-    members = await _members(session, actor, route.station_id, route.site_id, data)
-    leader: uuid.UUID | None = data.leader_volunteer_id
-    if leader is not None:
-        if leader not in members:
-            raise _not_a_member()
-    else:
-        leader = await _default_leader(session, data.group_id, data.planned_start, members)
+    chosen = await crew(
+        session, actor.scope, route, group_id=data.group_id, volunteer_ids=data.volunteer_ids,
+        leader_volunteer_id=data.leader_volunteer_id, start=data.planned_start,
+    )  # fmt: skip
+    members, leader = chosen.members, chosen.leader
     patrol = Patrol(
         station_id=route.station_id, site_id=route.site_id, route_id=route.id, group_id=data.group_id,
         planned_start=data.planned_start, planned_end=data.planned_end, leader_volunteer_id=leader,
@@ -282,3 +330,121 @@ async def take_action(
     await repository.save(session, patrol)
     await _record(session, actor, str(action), patrol, {"from": str(previous), "to": str(target), **details})
     return patrol
+
+
+# Reads: a patrol's track, a volunteer's patrols, a site's calendar
+
+
+def _track_point(
+    checkin: PatrolCheckin, volunteer_name: str, checkpoint: PatrolCheckpoint | None, actor: Actor
+) -> TrackPoint:
+    named = None
+    if checkpoint is not None:
+        named = TrackCheckpoint(
+            **checkpoint.model_dump(include={"id", "route_id", "name", "position", "radius_m"}),
+            location=Location(latitude=checkpoint.latitude, longitude=checkpoint.longitude),
+        )
+    read_checkin = CheckinRead.of(checkin, show_code=shows_codes(actor))
+    return TrackPoint(**read_checkin.model_dump(), volunteer_name=volunteer_name, checkpoint=named)
+
+
+async def track(
+    session: AsyncSession, actor: Actor, patrol_id: uuid.UUID, page: PageParams
+) -> Page[TrackPoint]:
+    """The patrol's check-ins in the order the devices captured them (not the order they arrived)."""
+    patrol = await get_patrol(session, actor, patrol_id)
+    rows = await repository.track(session, patrol.id, page)
+    points = [_track_point(checkin, name, checkpoint, actor) for checkin, name, checkpoint in rows]
+    return page_of(points, page.limit, lambda point: point)
+
+
+_PATROL_SUMMARY = {"id", "site_id", "route_id", "planned_start", "planned_end", "status", "settled_at"}
+_MEMBER_FIGURES = {"source", "verified_minutes", "verified_checkins", "first_verified_at", "last_verified_at"}
+
+
+async def _patrols_of(
+    session: AsyncSession,
+    actor: Actor,
+    volunteer: Volunteer,
+    filters: VolunteerPatrolFilters,
+    page: PageParams,
+) -> VolunteerPatrolPage:
+    reach = actor.scope.clause(Patrol.station_id)
+    # The filters' days are the volunteer's station's.
+    zone = await rota_repository.station_timezone(session, volunteer.station_id)
+    rows = await repository.patrols_of_volunteer(session, volunteer.id, reach, zone, filters, page)
+    items = [
+        VolunteerPatrolRead(
+            **patrol.model_dump(include=_PATROL_SUMMARY),
+            **member.model_dump(include=_MEMBER_FIGURES),
+            site_name=site_name,
+            route_name=route_name,
+            is_leader=patrol.leader_volunteer_id == volunteer.id,
+        )
+        for patrol, member, route_name, site_name in rows
+    ]
+    listed = page_of(items, page.limit, lambda item: item)
+    total = await repository.verified_minutes_of_volunteer(session, volunteer.id, reach, zone, filters)
+    return VolunteerPatrolPage(**listed.model_dump(), verified_minutes_total=total)
+
+
+async def patrols_of_volunteer(
+    session: AsyncSession,
+    actor: Actor,
+    volunteer_id: uuid.UUID,
+    filters: VolunteerPatrolFilters,
+    page: PageParams,
+) -> VolunteerPatrolPage:
+    """A volunteer's patrols, for staff who reach the volunteer's record."""
+    volunteer = await volunteers_service.get_volunteer(session, actor, volunteer_id)
+    return await _patrols_of(session, actor, volunteer, filters, page)
+
+
+async def my_patrols(
+    session: AsyncSession, actor: Actor, filters: VolunteerPatrolFilters, page: PageParams
+) -> VolunteerPatrolPage:
+    """The caller's own patrols (404 for an account linked to no volunteer record)."""
+    volunteer = await volunteers_service.own_volunteer(session, actor)
+    return await _patrols_of(session, actor, volunteer, filters, page)
+
+
+def _check_calendar_range(first: date, last: date) -> None:
+    if last < first:
+        raise _invalid("query.to", "must be on or after from", "range_reversed")
+    if (last - first).days >= MAX_CALENDAR_DAYS:
+        message = f"a calendar shows at most {MAX_CALENDAR_DAYS} days, from and to included"
+        raise _invalid("query.to", message, "range_too_long")
+
+
+async def calendar(
+    session: AsyncSession, actor: Actor, site_id: uuid.UUID, first: date, last: date
+) -> PatrolCalendar:
+    """A site's patrols by the day (in the station's time zone) they are planned to start: for staff who
+    reach the site and for its own active volunteers."""
+    _check_calendar_range(first, last)
+    site = await org_repository.get_site(session, site_id, actor.scope)
+    if site is None:
+        raise SiteNotFound(f"no site {site_id}")
+    if actor.role is Role.VOLUNTEER:
+        volunteer = await volunteers_repository.active_volunteer_of(session, actor.user_id)
+        if volunteer is None or volunteer.site_id != site.id:
+            raise Forbidden("volunteers read the patrol calendar of their own site only")
+    zone = await rota_repository.station_timezone(session, site.station_id)
+    local = ZoneInfo(zone)
+    days: dict[date, list[CalendarPatrol]] = {
+        first + timedelta(days=offset): [] for offset in range((last - first).days + 1)
+    }
+    rows = await repository.calendar(session, site.id, zone, first, last)
+    for day, patrol, route_name, leader_name, member_count in rows:
+        days[day].append(
+            CalendarPatrol(
+                **patrol.model_dump(include={"id", "route_id", "status", "leader_volunteer_id"}),
+                planned_start=patrol.planned_start.astimezone(local),
+                planned_end=patrol.planned_end.astimezone(local),
+                route_name=route_name,
+                leader_name=leader_name,
+                member_count=member_count,
+            )
+        )
+    calendar_days = [CalendarDay(day=day, patrols=patrols) for day, patrols in days.items()]
+    return PatrolCalendar(site_id=site.id, time_zone=zone, days=calendar_days)

@@ -11,6 +11,8 @@ from yijing.identity.schemas import MeUpdate, UserRead
 from yijing.kit.pagination import Page
 from yijing.notifications import service as notifications
 from yijing.notifications.schemas import MarkedRead, NotificationFilters, NotificationRead
+from yijing.patrols import service as patrols
+from yijing.patrols.schemas import VolunteerPatrolFilters, VolunteerPatrolPage
 from yijing.rota import service as rota
 from yijing.rota.schemas import CurrentCaptain
 from yijing.volunteers import service as volunteers
@@ -101,6 +103,23 @@ async def my_captain_weeks(
     session: SessionDep, actor: Annotated[Actor, Depends(SELF)]
 ) -> list[CurrentCaptain]:
     return await rota.my_captain_weeks(session, actor)
+
+
+@router.get(
+    "/patrols",
+    operation_id="me_patrols_list",
+    summary="Your patrols with their verified minutes, newest first (for accounts linked to a volunteer)",
+    description="As `GET /api/v1/volunteers/{volunteer_id}/patrols`, for your own volunteer record (404 for "
+    "an account linked to none).",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def list_my_patrols(
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(SELF)],
+    page: PageQuery,
+    filters: Annotated[VolunteerPatrolFilters, Query()],
+) -> VolunteerPatrolPage:
+    return await patrols.my_patrols(session, actor, filters, page)
 
 
 @router.get(

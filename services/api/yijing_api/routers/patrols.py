@@ -13,14 +13,18 @@ from yijing.kit.lifecycle import add_action_routes
 from yijing.kit.pagination import Page
 from yijing.patrols import service
 from yijing.patrols.schemas import (
+    MAX_CALENDAR_DAYS,
     CancelAction,
+    PatrolCalendar,
     PatrolCreate,
     PatrolDetail,
     PatrolFilters,
     PatrolRead,
     PatrolUpdate,
+    TrackPoint,
 )
 from yijing.patrols.service import PatrolAction
+from yijing.types import CalendarDate
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep
 from yijing_api.params import IfMatch, PageQuery, set_etag, version_of
@@ -74,6 +78,27 @@ async def plan_patrol(
     return await service.detail(session, patrol)
 
 
+# Before "/{patrol_id}", which would take "calendar" for a patrol's id.
+@router.get(
+    "/calendar",
+    operation_id="patrols_calendar",
+    summary="A site's patrols by day, in the station's time zone (staff, and the site's volunteers)",
+    description=f"Every day from `from` to `to` (both included, at most {MAX_CALENDAR_DAYS} days: a longer "
+    "or reversed range is a 422 naming `query.to`), each with the patrols planned to start that day (a "
+    "patrol across midnight is on the day it starts): route, window, status, leader and member count. "
+    "Another station's site is a 404; a volunteer of another site gets 403.",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def calendar(
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(READERS)],
+    site_id: uuid.UUID,
+    first: Annotated[CalendarDate, Query(alias="from", description="The first day")],
+    last: Annotated[CalendarDate, Query(alias="to", description="The last day (included)")],
+) -> PatrolCalendar:
+    return await service.calendar(session, actor, site_id, first, last)
+
+
 @router.get(
     "/{patrol_id}",
     operation_id="patrols_get",
@@ -86,6 +111,21 @@ async def get_patrol(
     patrol = await service.get_patrol(session, actor, patrol_id)
     set_etag(response, patrol.version)
     return await service.detail(session, patrol)
+
+
+@router.get(
+    "/{patrol_id}/track",
+    operation_id="patrols_track",
+    summary="A patrol's track: its check-ins in the order they were captured",
+    description="Each with the volunteer's name, the checkpoint its code names (name, place on its route, "
+    "point), its flags and review, and whether it counts. The scanned `code` is shown to station staff only. "
+    "Pages follow the capture time, not the order the check-ins arrived in.",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def track(
+    patrol_id: uuid.UUID, session: SessionDep, actor: Annotated[Actor, Depends(READERS)], page: PageQuery
+) -> Page[TrackPoint]:
+    return await service.track(session, actor, patrol_id, page)
 
 
 @router.patch(

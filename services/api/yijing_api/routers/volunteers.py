@@ -11,6 +11,8 @@ from yijing.access import STAFF, Actor, ApiScope
 from yijing.jobs.schemas import JobRead
 from yijing.kit.lifecycle import add_action_routes
 from yijing.kit.pagination import Page
+from yijing.patrols import service as patrols
+from yijing.patrols.schemas import VolunteerPatrolFilters, VolunteerPatrolPage
 from yijing.types import QueryBool
 from yijing.uploads import FileFormat
 from yijing.volunteers import jobs, service
@@ -218,6 +220,26 @@ async def status_history(
 ) -> list[StatusChangeRead]:
     changes = await service.status_history(session, actor, volunteer_id)
     return [StatusChangeRead.model_validate(change) for change in changes]
+
+
+@router.get(
+    "/{volunteer_id:uuid}/patrols",
+    operation_id="volunteers_patrols_list",
+    summary="A volunteer's patrols with their verified minutes, newest first",
+    description="Each patrol with the volunteer's part: leader or not, and the minutes and check-ins the "
+    "system verified once the patrol was settled (0 and null before). `verified_minutes_total` sums the "
+    "verified minutes of every patrol the filters match, on every page. Volunteers read their own through "
+    "`GET /api/v1/me/patrols`.",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def list_patrols(
+    volunteer_id: uuid.UUID,
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(MANAGE)],
+    page: PageQuery,
+    filters: Annotated[VolunteerPatrolFilters, Query()],
+) -> VolunteerPatrolPage:
+    return await patrols.patrols_of_volunteer(session, actor, volunteer_id, filters, page)
 
 
 _ACTION_SUMMARIES = {

@@ -233,6 +233,12 @@ def upgrade() -> None:
     )
     op.add_column("patrol_members", sa.Column("first_verified_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("patrol_members", sa.Column("last_verified_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index(
+        "ix_patrol_members_volunteer_id_patrol_id",
+        "patrol_members",
+        ["volunteer_id", "patrol_id"],
+        unique=False,
+    )
     op.add_column("patrols", sa.Column("plan_id", sa.Uuid(), nullable=True))
     op.add_column("patrols", sa.Column("plan_day", sa.Date(), nullable=True))
     op.add_column(
@@ -267,6 +273,7 @@ def downgrade() -> None:
     op.drop_column("patrols", "auto_closed")
     op.drop_column("patrols", "plan_day")
     op.drop_column("patrols", "plan_id")
+    op.drop_index("ix_patrol_members_volunteer_id_patrol_id", table_name="patrol_members")
     op.drop_column("patrol_members", "last_verified_at")
     op.drop_column("patrol_members", "first_verified_at")
     op.drop_column("patrol_members", "verified_checkins")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -11,6 +11,7 @@ from yijing.access import StationScope
 from yijing.kit import repository as kit
 from yijing.kit.pagination import PageParams
 from yijing.patrols.models import Patrol
+from yijing.patrols.plans.models import PatrolPlan
 from yijing.patrols.routes.models import PatrolCheckpoint, PatrolRoute
 from yijing.patrols.routes.schemas import PatrolRouteFilters
 
@@ -73,5 +74,7 @@ async def checkpoint_ids(session: AsyncSession, route_id: uuid.UUID) -> list[uui
 
 
 async def in_use(session: AsyncSession, route_id: uuid.UUID) -> bool:
-    """Whether any patrol (planned, walked or not) refers to the route."""
-    return bool(await session.scalar(select(exists().where(col(Patrol.route_id) == route_id))))
+    """Whether any patrol (planned, walked or not) or repeating plan refers to the route."""
+    patrols = exists().where(col(Patrol.route_id) == route_id)
+    plans = exists().where(col(PatrolPlan.route_id) == route_id)
+    return bool(await session.scalar(select(or_(patrols, plans))))

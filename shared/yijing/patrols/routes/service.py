@@ -188,11 +188,13 @@ async def take_action(
 async def delete_route(
     session: AsyncSession, actor: Actor, route_id: uuid.UUID, expected_version: int | None
 ) -> None:
-    """Delete the route and, with it, its checkpoints. A route patrols refer to (ON DELETE RESTRICT) is
-    refused (409 ``route_in_use``): it is retired instead."""
+    """Delete the route and, with it, its checkpoints. A route patrols or repeating plans refer to (ON DELETE
+    RESTRICT) is refused (409 ``route_in_use``): it is retired instead."""
     route = await _route_to_change(session, actor, route_id, expected_version)
     if await repository.in_use(session, route.id):
-        raise RouteInUse(f"patrols refer to the patrol route {route.id}: retire it instead of deleting it")
+        raise RouteInUse(
+            f"patrols or plans refer to the patrol route {route.id}: retire it instead of deleting it"
+        )
     removed = await repository.checkpoint_ids(session, route.id)
     await session.delete(route)
     await session.flush()

@@ -1,17 +1,23 @@
 """Benchmarks: request latency through the full ASGI stack, outbox relay and worker throughput, volunteer
 lists over 100,000 volunteers and a 10,000-row import, the rota of 10,000 groups (reconcile job, captain
-endpoints), 100,000 hazards (lists, summary, photo uploads, the deadline job), and 2,000,000 incidents
-(import, rollups, statistics latency), on real PostgreSQL and Redis (embedded servers).
+endpoints), 100,000 hazards (lists, summary, photo uploads, the deadline job), 2,000,000 incidents
+(import, rollups, statistics latency), patrol check-ins (a batch of 500 against bare asyncpg, 64 clients
+at once) and patrol settlement (100,000 check-ins against one SQL aggregate), on real PostgreSQL and Redis
+(embedded servers).
 
-Run with `make bench`. Figures are printed, never asserted: targets live here, not in unit tests.
+Run with `make bench` (all of them) or `python -m bench NAME…` (only those named). Figures are printed, never
+asserted: targets live here, not in unit tests.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 import uuid
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import httpx
 from arq.worker import Worker
@@ -22,6 +28,8 @@ from sqlalchemy.engine import make_url
 from bench.common import report, timed
 from bench.hazards import bench_hazards
 from bench.incidents import bench_incidents
+from bench.patrol_checkins import bench_patrol_checkins
+from bench.patrol_settlement import bench_patrol_settlement
 from bench.rota import bench_rota
 from bench.volunteers import bench_volunteers
 from tests.world import add_user, sign_in_directly
@@ -124,7 +132,23 @@ async def bench_outbox_and_worker(settings: Settings) -> None:
         await engine.dispose()
 
 
+# In the order they run; `python -m bench NAME…` runs only those named (the rest are skipped).
+BENCHMARKS: dict[str, Callable[[Settings], Coroutine[Any, Any, None]]] = {
+    "http": bench_http,
+    "outbox": bench_outbox_and_worker,
+    "volunteers": bench_volunteers,
+    "rota": bench_rota,
+    "hazards": bench_hazards,
+    "incidents": bench_incidents,
+    "patrols": bench_patrol_checkins,
+    "patrol_settlement": bench_patrol_settlement,
+}
+
+
 def main() -> None:
+    chosen = sys.argv[1:] or list(BENCHMARKS)
+    if unknown := sorted(set(chosen) - set(BENCHMARKS)):
+        raise SystemExit(f"no benchmark named {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
     # Embedded servers of its own (under .data/bench), so a benchmark never disturbs a test run.
     bench_settings = Settings(
         env=Environment.TEST, data_dir=Path(".data/bench"), log_level="WARNING", log_json=False
@@ -138,12 +162,9 @@ def main() -> None:
             migrate.upgrade(database_url)
             settings = servers.model_copy(update={"database_url": database_url})
             print(f"yijing benchmarks — PostgreSQL: {url.host or 'unix socket'}, Redis: {settings.redis_url}")
-            asyncio.run(bench_http(settings))
-            asyncio.run(bench_outbox_and_worker(settings))
-            asyncio.run(bench_volunteers(settings))
-            asyncio.run(bench_rota(settings))
-            asyncio.run(bench_hazards(settings))
-            asyncio.run(bench_incidents(settings))
+            for name, bench in BENCHMARKS.items():
+                if name in chosen:
+                    asyncio.run(bench(settings))
         finally:
             asyncio.run(drop_database(database_url))
 

@@ -30,7 +30,9 @@ from yijing.notifications.models import Notification
 from yijing.org.models import Site, Station
 from yijing.outbox.models import OutboxMessage
 from yijing.patrols.checkins.models import PatrolCheckin
+from yijing.patrols.logs.models import LogKind, PatrolLog, PatrolLogPhoto
 from yijing.patrols.models import MemberSource, Patrol, PatrolMember
+from yijing.patrols.plans.models import PatrolPlan
 from yijing.patrols.routes.models import PatrolCheckpoint, PatrolRoute
 from yijing.personal import id_card_check_code, protector_for
 from yijing.rota import repository as rota_repository
@@ -81,7 +83,10 @@ class Place:
     route: PatrolRoute | None = None  # a patrol route of the site, in use, with one checkpoint
     checkpoint: PatrolCheckpoint | None = None
     patrol: Patrol | None = None  # planned on the route tomorrow, the volunteer its member and leader
+    plan: PatrolPlan | None = None  # a repeating plan of the route and group, over (it makes no patrols)
     checkin: PatrolCheckin | None = None  # the volunteer's scan of the checkpoint, on the patrol
+    log: PatrolLog | None = None  # the volunteer's observation on the patrol, with a photo
+    log_photo: PatrolLogPhoto | None = None
 
 
 @dataclass
@@ -217,7 +222,9 @@ async def build_world(factory: SessionFactory, settings: Settings) -> World:
             served.hazard, served.attachment = await add_hazard(session, settings, served)
             served.route, served.checkpoint = await add_route(session, served)
             served.patrol = await add_patrol(session, served)
+            served.plan = await add_plan(session, served)
             served.checkin = await add_checkin(session, served)
+            served.log, served.log_photo = await add_log(session, settings, served)
         admin = await add_user(session, settings, Role.ADMIN, None, "13999999999", 99)
         phones[admin.id] = "13999999999"
         world = World(settings, places["own"], places["other"], admin, phones)
@@ -325,6 +332,47 @@ async def add_checkin(session, place: Place) -> PatrolCheckin:
     return checkin
 
 
+async def add_plan(session, place: Place) -> PatrolPlan:
+    """A daily evening plan of the place's route and group whose one day is long past: no job makes
+    patrols of it, so it changes no other test's counts."""
+    assert place.route is not None
+    assert place.group is not None
+    day = date(2024, 1, 1)
+    plan = PatrolPlan(
+        station_id=place.station.id, site_id=place.site.id, route_id=place.route.id, group_id=place.group.id,
+        weekdays=[1, 2, 3, 4, 5, 6, 7], start_time=time(19, 0), end_time=time(23, 0), first_day=day,
+        last_day=day, made_until=day,
+    )  # fmt: skip
+    session.add(plan)
+    await session.flush()
+    return plan
+
+
+async def add_log(session, settings: Settings, place: Place) -> tuple[PatrolLog, PatrolLogPhoto]:
+    """The place's volunteer's observation at the start of its patrol, with a photo in the store."""
+    assert place.patrol is not None
+    assert place.volunteer is not None
+    log = PatrolLog(
+        station_id=place.station.id, patrol_id=place.patrol.id, client_id=uuid.uuid4(), fingerprint="0" * 64,
+        author_id=place.users[Role.VOLUNTEER].id, volunteer_id=place.volunteer.id, kind=LogKind.OBSERVATION,
+        text="夜市入口人流正常", occurred_at=place.patrol.planned_start,
+        received_at=place.patrol.planned_start,
+    )  # fmt: skip
+    session.add(log)
+    await session.flush()
+    picture = png()
+    digest = hashlib.sha256(picture).hexdigest()
+    photo = PatrolLogPhoto(
+        log_id=log.id, media_type="image/png", size_bytes=len(picture), width=32, height=24,
+        upload_sha256=digest, sha256=digest, file_name="entrance.png",
+        storage_key=f"patrols/{place.patrol.id}/logs/{log.id}/entrance",
+    )  # fmt: skip
+    session.add(photo)
+    await session.flush()
+    await store_for(settings).put(photo.storage_key, picture, photo.media_type)
+    return log, photo
+
+
 async def make_api_key(
     factory: SessionFactory,
     settings: Settings,
@@ -371,7 +419,10 @@ PATH_PARAMETERS = {
     "route_id": STATION_SCOPED,
     "checkpoint_id": STATION_SCOPED,
     "patrol_id": STATION_SCOPED,
+    "plan_id": STATION_SCOPED,
     "checkin_id": STATION_SCOPED,
+    "log_id": STATION_SCOPED,
+    "photo_id": STATION_SCOPED,
 }
 
 
@@ -431,9 +482,18 @@ def path_value(world: World, name: str, place: str, caller: User | None) -> obje
     if name == "patrol_id":
         assert target.patrol is not None
         return target.patrol.id
+    if name == "plan_id":
+        assert target.plan is not None
+        return target.plan.id
     if name == "checkin_id":
         assert target.checkin is not None
         return target.checkin.id
+    if name == "log_id":
+        assert target.log is not None
+        return target.log.id
+    if name == "photo_id":
+        assert target.log_photo is not None
+        return target.log_photo.id
     if name == "job_id":
         assert world.job_run_id is not None
         return world.job_run_id

@@ -3,13 +3,15 @@ patrol logs' safety persuasion and outreach, readable through the stats API like
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from tests.patrols.test_logs import entry, under_way, write
 from tests.stats.test_stats import settle
 from tests.world import World
 from yijing.access import Role
 from yijing.db import session_scope
-from yijing.ids import station_today
+from yijing.ids import station_today, utcnow
+from yijing.jobs import service as jobs
 from yijing.patrols.logs.models import LogKind, LogTopic, PatrolLog
 from yijing.patrols.models import (
     CheckpointOutcome,
@@ -18,13 +20,19 @@ from yijing.patrols.models import (
     PatrolMember,
     PatrolStatus,
 )
+from yijing.patrols.settlement.jobs import SETTLE
 
 # 13 October 2023, 19:00 in Shanghai: the evening of the article's drink-driving persuasion.
 EVENING = datetime(2023, 10, 13, 11, 0, tzinfo=UTC)
 
 
 async def settled_patrol(
-    session, world: World, status: PatrolStatus, minutes: int, outcomes: list[str]
+    session,
+    world: World,
+    status: PatrolStatus,
+    minutes: int,
+    outcomes: list[CheckpointOutcome],
+    start: datetime = EVENING,
 ) -> Patrol:
     """A patrol of that evening on the world's route, settled as the worker would have."""
     assert world.own.route is not None
@@ -32,8 +40,8 @@ async def settled_patrol(
     assert world.own.checkpoint is not None
     patrol = Patrol(
         station_id=world.own.station.id, site_id=world.own.site.id, route_id=world.own.route.id,
-        planned_start=EVENING, planned_end=EVENING + timedelta(hours=4), status=status,
-        settled_at=EVENING + timedelta(hours=5),
+        planned_start=start, planned_end=start + timedelta(hours=4), status=status,
+        settled_at=start + timedelta(hours=5),
     )  # fmt: skip
     session.add(patrol)
     await session.flush()
@@ -106,3 +114,20 @@ async def test_a_persuasion_written_on_patrol_is_recounted_at_once(
     await settle(session_factory, settings, redis, run_worker, check=False)  # only the recount it queued
     this_month = station_today(world.own.station.timezone).strftime("%Y-%m")
     assert (await overview(client, world, this_month))["outreach"] == 1
+
+
+async def test_a_patrol_settled_by_the_worker_is_recounted_at_once(
+    client, world, session_factory, settings, redis, run_worker
+):
+    two_days_ago = utcnow().replace(microsecond=0) - timedelta(days=2)
+    async with session_scope(session_factory) as session:
+        patrol = await settled_patrol(session, world, PatrolStatus.IN_PROGRESS, 0, [], start=two_days_ago)
+        patrol.settled_at = None  # due: the worker settles it (auto-closed)
+    await jobs.execute(session_factory, settings, SETTLE, {})
+    await settle(session_factory, settings, redis, run_worker, check=False)  # only the recount it queued
+    day = two_days_ago.astimezone(ZoneInfo(world.own.station.timezone))
+    figures = await overview(client, world, day.strftime("%Y-%m"))
+    assert (figures["patrols_held"], figures["checkpoint_visits"]) == (
+        1,
+        1,
+    )  # the route's one checkpoint, missed

@@ -30,8 +30,8 @@ NOT_A_CLASH = {
     "uq_hazard_attachments_hazard_id_upload_sha256_gps_stripped": "a photo sent again is stored once",
     "uq_patrol_checkins_station_id_client_id": "a batch sent again stores each once (ON CONFLICT); a reused "
     "id with another body is refused first (client_id_reused)",
-    "uq_patrol_logs_station_id_client_id": "an entry sent again answers with the stored one; a reused id with "
-    "another body is refused first (client_id_reused)",
+    "uq_patrol_logs_station_id_client_id": "an entry sent again answers with the stored one; a reused id "
+    "with another body is refused first (client_id_reused)",
     "uq_patrol_log_photos_log_id_upload_sha256_gps_stripped": "a photo sent again is stored once",
     "uq_patrols_plan_id_plan_day": "the plans job makes each plan's day once (ON CONFLICT)",
 }

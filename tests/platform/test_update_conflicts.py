@@ -186,6 +186,17 @@ NO_UNIQUE_FIELD: dict[str, set[str]] = {
     # A checkpoint's code (unique in its station) changes only through rotate-code, a POST.
     "patrol_routes_checkpoints_update": {"name", "position", "location", "radius_m"},
     "patrols_update": {"planned_start", "planned_end", "leader_volunteer_id"},
+    "patrol_plans_update": {
+        "group_id",
+        "volunteer_ids",
+        "leader_volunteer_id",
+        "weekdays",
+        "start_time",
+        "end_time",
+        "first_day",
+        "last_day",
+        "horizon_days",
+    },
 }
 
 

@@ -21,6 +21,8 @@ from yijing.jobs.registry import JobSpec, JsonDict
 from yijing.jobs.service import execute, is_transient
 from yijing.logging import configure_logging
 from yijing.outbox import service as outbox
+from yijing.patrols.plans.jobs import MAKE_PATROLS
+from yijing.patrols.settlement.jobs import SETTLE
 from yijing.redis import GuardedRedis
 from yijing.rota.jobs import RECONCILE
 from yijing.settings import Settings, get_settings
@@ -118,6 +120,10 @@ def cron_jobs() -> list[CronJob]:
         _cron_of(RECONCILE, second=30, run_at_startup=True),
         # Hourly, so that each station's day turns over in its own time zone; a run finds only what is due.
         _cron_of(DEADLINES, minute=5, second=0, run_at_startup=True),
+        # Every five minutes: a patrol is settled soon after its window closes; a run finds only what is due.
+        _cron_of(SETTLE, minute=set(range(0, 60, 5)), second=40, run_at_startup=True),
+        # Hourly too: a plan's next day comes within its horizon at midnight in its station's zone.
+        _cron_of(MAKE_PATROLS, minute=10, second=0, run_at_startup=True),
         _cron_of(PURGE, hour=3, minute=30, second=0),
         # Nightly, after every station's day has ended: recount everything, repair what drifted, and take
         # the day's snapshot figures.

@@ -12,6 +12,8 @@ from yijing.incidents import jobs as incidents_jobs
 from yijing.jobs.errors import UnknownJob
 from yijing.jobs.registry import JobSpec, registered
 from yijing.notifications import jobs as notifications_jobs
+from yijing.patrols.plans import jobs as patrol_plans_jobs
+from yijing.patrols.settlement import jobs as patrol_settlement_jobs
 from yijing.rota import jobs as rota_jobs
 from yijing.stats import jobs as stats_jobs
 from yijing.system import jobs as system_jobs
@@ -21,6 +23,8 @@ DOMAIN_JOB_MODULES = (
     hazards_jobs,
     incidents_jobs,
     notifications_jobs,
+    patrol_plans_jobs,
+    patrol_settlement_jobs,
     rota_jobs,
     stats_jobs,
     system_jobs,

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, TypeVar, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, inspect, select
+from sqlalchemy import ColumnElement, Select, inspect, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
@@ -72,16 +72,32 @@ def equal(*filters: tuple[Any, object]) -> list[ColumnElement[bool]]:
 
 
 def keyset(
-    query: Select[*Columns], id_column: Any, page: PageParams, *, newest_first: bool = False
+    query: Select[*Columns],
+    id_column: Any,
+    page: PageParams,
+    *,
+    newest_first: bool = False,
+    by: Any = None,
 ) -> Select[*Columns]:
-    """``query`` narrowed to one page, in id order (newest first when asked: ids are time-ordered): the
-    rows after the page's cursor, ``limit + 1`` of them, the extra one only saying there is a next page
-    (:func:`yijing.kit.pagination.page_of` makes the page)."""
+    """``query`` narrowed to one page, in id order (newest first when asked: ids are time-ordered), or in
+    (``by``, id) order when given: the rows after the page's cursor, ``limit + 1`` of them, the extra one only
+    saying there is a next page (:func:`yijing.kit.pagination.page_of` makes the page). The cursor is always
+    the last row's id; with ``by``, its ``by`` value is read back from its row (so an index on (…, ``by``)
+    serves every page), and a cursor naming no row gives an empty page."""
     after = decode_cursor(page.cursor)
+    if by is None:
+        if after is not None:
+            query = query.where(col(id_column) < after if newest_first else col(id_column) > after)
+        order = col(id_column).desc() if newest_first else col(id_column)
+        return query.order_by(order).limit(page.limit + 1)
     if after is not None:
-        query = query.where(col(id_column) < after if newest_first else col(id_column) > after)
-    order = col(id_column).desc() if newest_first else col(id_column)
-    return query.order_by(order).limit(page.limit + 1)
+        # Not correlated: the cursor's row is looked up on its own, not among the query's rows.
+        cursor_by = select(col(by)).where(col(id_column) == after).correlate(None).scalar_subquery()
+        position, cursor = tuple_(col(by), col(id_column)), tuple_(cursor_by, literal(after))
+        query = query.where(position < cursor if newest_first else position > cursor)
+    if newest_first:
+        return query.order_by(col(by).desc(), col(id_column).desc()).limit(page.limit + 1)
+    return query.order_by(col(by), col(id_column)).limit(page.limit + 1)
 
 
 async def fetch_page(

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Column, Date, DateTime, ForeignKey, Index, UniqueConstraint, Uuid
@@ -12,6 +12,11 @@ from yijing.ids import new_id
 
 # The longest planned shift.
 MAX_HOURS = 12
+# A shift's grace either side: a check-in or log entry this close to the planned window still fits it, and
+# a patrol is settled once its planned end and the grace have passed.
+SHIFT_GRACE = timedelta(minutes=15)
+# How far ahead of the server's clock a device's may run before its times count as "in the future".
+CLOCK_SKEW = timedelta(minutes=2)
 
 
 class PatrolStatus(StrEnum):

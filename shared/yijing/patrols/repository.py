@@ -9,20 +9,18 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     DateTime,
-    Select,
     cast,
     exists,
     func,
     insert,
     literal,
     select,
-    tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from yijing.kit import repository as kit
-from yijing.kit.pagination import PageParams, decode_cursor
+from yijing.kit.pagination import PageParams
 from yijing.org.models import Site
 from yijing.patrols.checkins.models import PatrolCheckin
 from yijing.patrols.models import Patrol, PatrolMember
@@ -100,24 +98,6 @@ async def is_member(session: AsyncSession, patrol_id: uuid.UUID, volunteer_id: u
 # Reads
 
 
-def _keyset_by(
-    query: Select[*Columns], sort: Any, id_column: Any, page: PageParams, *, newest_first: bool = False
-) -> Select[*Columns]:
-    """``query`` narrowed to one keyset page in (``sort``, id) order, ``limit + 1`` rows. The cursor stays
-    the last row's id (as on every list): its ``sort`` value is read back from its row, so the index on
-    (…, ``sort``) serves every page. A cursor naming no row gives an empty page."""
-    after = decode_cursor(page.cursor)
-    if after is not None:
-        # Not correlated: the cursor's row is looked up on its own, not among the query's rows.
-        cursor_sort = select(col(sort)).where(col(id_column) == after).correlate(None).scalar_subquery()
-        position = tuple_(col(sort), col(id_column))
-        cursor = tuple_(cursor_sort, literal(after))
-        query = query.where(position < cursor if newest_first else position > cursor)
-    if newest_first:
-        return query.order_by(col(sort).desc(), col(id_column).desc()).limit(page.limit + 1)
-    return query.order_by(col(sort), col(id_column)).limit(page.limit + 1)
-
-
 def _local_start(zone: str, day: date, *, days_later: int = 0) -> ColumnElement[Any]:
     """The instant a day starts in the time zone (computed by PostgreSQL, which also handles the calendar's
     last day and DST changes)."""
@@ -145,7 +125,7 @@ async def track(
         .outerjoin(PatrolCheckpoint, col(PatrolCheckpoint.id) == col(PatrolCheckin.checkpoint_id))
         .where(col(PatrolCheckin.patrol_id) == patrol_id)
     )
-    rows = await session.execute(_keyset_by(query, PatrolCheckin.captured_at, PatrolCheckin.id, page))
+    rows = await session.execute(kit.keyset(query, PatrolCheckin.id, page, by=PatrolCheckin.captured_at))
     return [(checkin, name, checkpoint) for checkin, name, checkpoint in rows.all()]
 
 
@@ -180,7 +160,8 @@ async def patrols_of_volunteer(
         .join(Site, col(Site.id) == col(Patrol.site_id))
         .where(*_volunteer_patrols(volunteer_id, reach, zone, filters))
     )
-    rows = await session.execute(_keyset_by(query, Patrol.planned_start, Patrol.id, page, newest_first=True))
+    newest_first = kit.keyset(query, Patrol.id, page, newest_first=True, by=Patrol.planned_start)
+    rows = await session.execute(newest_first)
     return [(patrol, member, route, site) for patrol, member, route, site in rows.all()]
 
 

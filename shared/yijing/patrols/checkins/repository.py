@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ColumnElement, Uuid, any_, bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -18,12 +19,25 @@ from yijing.patrols.routes.models import PatrolCheckpoint
 save = kit.save
 
 
+def _with_client_ids(station_id: uuid.UUID, client_ids: Sequence[uuid.UUID]) -> list[ColumnElement[bool]]:
+    # One array parameter, however many ids (an IN list would be a parameter each).
+    ids = bindparam("client_ids", list(client_ids), type_=ARRAY(Uuid))
+    return [col(PatrolCheckin.station_id) == station_id, col(PatrolCheckin.client_id) == any_(ids)]
+
+
+async def fingerprints(
+    session: AsyncSession, station_id: uuid.UUID, client_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """The fingerprints the station stores under these client_ids (a batch's check for what it holds)."""
+    query = select(col(PatrolCheckin.client_id), col(PatrolCheckin.fingerprint))
+    rows = await session.execute(query.where(*_with_client_ids(station_id, client_ids)))
+    return {client_id: fingerprint for client_id, fingerprint in rows}
+
+
 async def by_client_ids(
     session: AsyncSession, station_id: uuid.UUID, client_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, PatrolCheckin]:
-    query = select(PatrolCheckin).where(
-        col(PatrolCheckin.station_id) == station_id, col(PatrolCheckin.client_id).in_(client_ids)
-    )
+    query = select(PatrolCheckin).where(*_with_client_ids(station_id, client_ids))
     return {checkin.client_id: checkin for checkin in await session.scalars(query)}
 
 
@@ -37,14 +51,32 @@ async def checkpoints_with_codes(
     return {checkpoint.code: checkpoint for checkpoint in await session.scalars(query)}
 
 
-async def insert_new(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
-    """One INSERT for the batch; a client_id stored meanwhile (the same batch sent at once) is skipped.
-    Returns how many rows it stored."""
-    statement = insert(PatrolCheckin).values(list(rows))
-    result = await session.execute(
-        statement.on_conflict_do_nothing(index_elements=["station_id", "client_id"])
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+# A new check-in's columns and their types: a batch is inserted as one array per column, so that the
+# statement is the same (prepared once, nothing to compile) whatever the batch's size.
+_COLUMNS = {
+    "id": "uuid", "station_id": "uuid", "patrol_id": "uuid", "volunteer_id": "uuid", "client_id": "uuid",
+    "fingerprint": "varchar", "checkpoint_id": "uuid", "code": "varchar", "latitude": "float8",
+    "longitude": "float8", "accuracy_m": "float8", "distance_m": "float8", "captured_at": "timestamptz",
+    "received_at": "timestamptz", "flags": "jsonb", "review": "varchar",
+}  # fmt: skip
+# jsonb goes as text and is cast in SQL, whatever codec the driver has for jsonb.
+_ARRAYS = ", ".join(
+    "CAST(CAST(:flags AS text[]) AS jsonb[])" if name == "flags" else f"CAST(:{name} AS {kind}[])"
+    for name, kind in _COLUMNS.items()
+)
+_INSERT = text(
+    f"INSERT INTO patrol_checkins ({', '.join(_COLUMNS)}) SELECT * FROM unnest({_ARRAYS}) "
+    "ON CONFLICT (station_id, client_id) DO NOTHING RETURNING *"
+)
+
+
+async def insert_new(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> Sequence[PatrolCheckin]:
+    """One INSERT … SELECT FROM unnest(…) for the batch; a client_id stored meanwhile (the same batch sent
+    at once) is skipped. Returns the check-ins it stored."""
+    columns: dict[str, list[Any]] = {name: [row[name] for row in rows] for name in _COLUMNS}
+    columns["flags"] = [json.dumps(flags, ensure_ascii=False) for flags in columns["flags"]]
+    columns["review"] = [str(review) for review in columns["review"]]
+    return (await session.scalars(select(PatrolCheckin).from_statement(_INSERT), columns)).all()
 
 
 async def get(

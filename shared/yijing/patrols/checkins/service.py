@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,13 +39,11 @@ from yijing.patrols.checkins.schemas import (
     ReviewDecision,
 )
 from yijing.patrols.errors import ClientIdReused, NotAMember
-from yijing.patrols.models import Patrol, PatrolStatus
+from yijing.patrols.models import CLOCK_SKEW, SHIFT_GRACE, Patrol, PatrolStatus
 from yijing.patrols.routes.models import PatrolCheckpoint
 from yijing.patrols.routes.service import shows_codes
+from yijing.patrols.settlement.jobs import queue_resettle
 from yijing.volunteers import repository as volunteers_repository
-
-SHIFT_GRACE = timedelta(minutes=15)
-CLOCK_SKEW = timedelta(minutes=2)
 
 
 def fingerprint(patrol_id: uuid.UUID, volunteer_id: uuid.UUID, item: CheckinCreate) -> str:
@@ -99,9 +97,10 @@ async def _member_volunteer_id(session: AsyncSession, actor: Actor, patrol: Patr
     return volunteer.id
 
 
-def _refuse_reuse(stored: dict[uuid.UUID, PatrolCheckin], sent: dict[uuid.UUID, str]) -> None:
+def _refuse_reuse(stored: dict[uuid.UUID, str], sent: dict[uuid.UUID, str]) -> None:
+    """``stored``: the fingerprints the station holds under the batch's client_ids."""
     reused = sorted(
-        str(client_id) for client_id, checkin in stored.items() if checkin.fingerprint != sent[client_id]
+        str(client_id) for client_id, stored_print in stored.items() if stored_print != sent[client_id]
     )
     if reused:
         raise ClientIdReused(
@@ -156,19 +155,27 @@ async def check_in(
                 client_ids=[str(item.client_id)],
             )
         items[item.client_id] = item
-    stored = await repository.by_client_ids(session, patrol.station_id, list(items))
-    _refuse_reuse(stored, sent)
-    new = [item for client_id, item in items.items() if client_id not in stored]
+    known = await repository.fingerprints(session, patrol.station_id, list(items))
+    _refuse_reuse(known, sent)
+    stored = await repository.by_client_ids(session, patrol.station_id, list(known)) if known else {}
+    new = [item for client_id, item in items.items() if client_id not in known]
     inserted = 0
     if new:
         codes = sorted({item.code for item in new if item.code is not None})
         checkpoints = await repository.checkpoints_with_codes(session, patrol.station_id, codes)
-        inserted = await repository.insert_new(
+        fresh = await repository.insert_new(
             session, _rows(new, sent, patrol, volunteer_id, checkpoints=checkpoints)
         )
+        inserted = len(fresh)
+        stored |= {checkin.client_id: checkin for checkin in fresh}
         # The same batch sent at once by another request may have stored some first: each is as stored.
-        stored = await repository.by_client_ids(session, patrol.station_id, list(items))
-        _refuse_reuse(stored, sent)
+        meanwhile = [client_id for client_id in items if client_id not in stored]
+        if meanwhile:
+            stored |= await repository.by_client_ids(session, patrol.station_id, meanwhile)
+            _refuse_reuse({client_id: stored[client_id].fingerprint for client_id in meanwhile}, sent)
+        if inserted and utcnow() > patrol.planned_end + SHIFT_GRACE:
+            # An offline batch arriving after the window closed: a patrol settled already is settled again.
+            await queue_resettle(session, patrol.id)
     return CheckinBatchRead(items=[read(stored[client_id], actor) for client_id in items], stored=inserted)
 
 
@@ -206,4 +213,6 @@ async def review(
         target_id=checkin.id, station_id=checkin.station_id,
         changes={"flags": sorted(checkin.flags), "note": data.note},
     )  # fmt: skip
+    if accepted:  # it counts from now on: a patrol settled already is settled again
+        await queue_resettle(session, patrol.id)
     return checkin

@@ -29,13 +29,12 @@ from yijing.kit.pagination import Page, PageParams, page_of
 from yijing.org import repository as org_repository
 from yijing.patrols import repository as patrols_repository
 from yijing.patrols import service as patrols
-from yijing.patrols.checkins.service import CLOCK_SKEW, SHIFT_GRACE
 from yijing.patrols.errors import ClientIdReused, NotAMember
 from yijing.patrols.logs import repository
 from yijing.patrols.logs.errors import LogNotFound, LogPhotoNotFound, PatrolNotUnderWay
 from yijing.patrols.logs.models import LogKind, PatrolLog, PatrolLogPhoto
 from yijing.patrols.logs.schemas import TOPICAL, LogCreate, LogFilters, LogRead
-from yijing.patrols.models import Patrol, PatrolStatus
+from yijing.patrols.models import CLOCK_SKEW, SHIFT_GRACE, Patrol, PatrolStatus
 from yijing.photos import store_photo
 from yijing.stats.jobs import queue_recompute
 from yijing.storage import AttachmentStore, ObjectMissing

@@ -160,7 +160,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         swaps,
         calendars,
         hazards,
-        # Before patrols: its /patrols/coverage-summary would otherwise be taken for a /patrols/{patrol_id}.
         patrol_coverage,
         patrols,
         patrol_checkins,

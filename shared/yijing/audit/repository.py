@@ -14,6 +14,7 @@ from yijing.kit.pagination import PageParams
 
 # New and changed records that no declared unique constraint can refuse.
 save = kit.save
+save_all = kit.save_all
 
 
 async def list_events(

@@ -26,7 +26,7 @@ from sqlmodel import SQLModel, col
 
 from yijing.kit.pagination import PageParams, decode_cursor
 
-__all__ = ["equal", "fetch_page", "get", "keyset", "one", "save"]
+__all__ = ["equal", "fetch_page", "get", "keyset", "one", "save", "save_all"]
 
 M = TypeVar("M", bound=SQLModel)
 Columns = TypeVarTuple("Columns")
@@ -39,6 +39,12 @@ async def save(session: AsyncSession, record: M) -> M:
     session.add(record)
     await session.flush()
     return record
+
+
+async def save_all(session: AsyncSession, records: Sequence[M]) -> None:
+    """Write many new records (a job's batch) at once: one INSERT per table, as :func:`save` would one."""
+    session.add_all(records)
+    await session.flush()
 
 
 async def one(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yijing.jobs.registry import JobSpec, register
@@ -20,3 +22,8 @@ DELIVER = register(
 async def notify(session: AsyncSession, payload: DeliverPayload) -> None:
     """Ask for ``payload`` to reach its recipients once the caller's transaction commits."""
     await outbox.emit(session, DELIVER, payload)
+
+
+async def notify_many(session: AsyncSession, payloads: Sequence[DeliverPayload]) -> None:
+    """:func:`notify` for many notices (a job's batch), in one INSERT."""
+    await outbox.emit_many(session, DELIVER, payloads)

@@ -13,6 +13,7 @@ from yijing.outbox.models import OutboxMessage
 
 # New and changed records that no declared unique constraint can refuse.
 save = kit.save
+save_all = kit.save_all
 
 
 async def lock_pending(

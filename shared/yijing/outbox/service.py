@@ -39,18 +39,34 @@ class Emitted:
     arguments: dict[str, Any]
 
 
-async def emit(
-    session: AsyncSession, spec: JobSpec[P], payload: P, *, run_id: uuid.UUID | None = None
-) -> OutboxMessage:
-    """Ask for ``spec`` to run with ``payload`` once the current transaction commits."""
+def _message(spec: JobSpec[P], payload: P, run_id: uuid.UUID | None = None) -> OutboxMessage:
     if not isinstance(payload, spec.payload_model):
         raise TypeError(f"job {spec.name} takes {spec.payload_model.__name__}, not {type(payload).__name__}")
     arguments: dict[str, object] = {"payload": payload.model_dump(mode="json")}
     if run_id is not None:
         arguments["run_id"] = str(run_id)
-    message = await repository.save(session, OutboxMessage(job_name=spec.name, arguments=arguments))
-    session.info.setdefault(_EMITTED, []).append(Emitted(message.id, message.job_name, message.arguments))
+    return OutboxMessage(job_name=spec.name, arguments=arguments)
+
+
+def _remember(session: AsyncSession, messages: Sequence[OutboxMessage]) -> None:
+    emitted = session.info.setdefault(_EMITTED, [])
+    emitted += [Emitted(message.id, message.job_name, message.arguments) for message in messages]
+
+
+async def emit(
+    session: AsyncSession, spec: JobSpec[P], payload: P, *, run_id: uuid.UUID | None = None
+) -> OutboxMessage:
+    """Ask for ``spec`` to run with ``payload`` once the current transaction commits."""
+    message = await repository.save(session, _message(spec, payload, run_id))
+    _remember(session, [message])
     return message
+
+
+async def emit_many(session: AsyncSession, spec: JobSpec[P], payloads: Sequence[P]) -> None:
+    """:func:`emit` for many payloads (a job's batch), in one INSERT."""
+    messages = [_message(spec, payload) for payload in payloads]
+    await repository.save_all(session, messages)
+    _remember(session, messages)
 
 
 def take_emitted(session: AsyncSession) -> list[Emitted]:

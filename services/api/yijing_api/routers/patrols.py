@@ -78,7 +78,6 @@ async def plan_patrol(
     return await service.detail(session, patrol)
 
 
-# Before "/{patrol_id}", which would take "calendar" for a patrol's id.
 @router.get(
     "/calendar",
     operation_id="patrols_calendar",
@@ -100,7 +99,7 @@ async def calendar(
 
 
 @router.get(
-    "/{patrol_id}",
+    "/{patrol_id:uuid}",
     operation_id="patrols_get",
     summary="A patrol with its members and leader",
     responses=problem_responses(401, 403, 404, 422),
@@ -114,7 +113,7 @@ async def get_patrol(
 
 
 @router.get(
-    "/{patrol_id}/track",
+    "/{patrol_id:uuid}/track",
     operation_id="patrols_track",
     summary="A patrol's track: its check-ins in the order they were captured",
     description="Each with the volunteer's name, the checkpoint its code names (name, place on its route, "
@@ -129,7 +128,7 @@ async def track(
 
 
 @router.patch(
-    "/{patrol_id}",
+    "/{patrol_id:uuid}",
     operation_id="patrols_update",
     summary="Change a planned patrol's times or leader (station staff)",
     description="Only while planned (otherwise 409 `patrol_not_planned`); the leader must be a member.",
@@ -195,7 +194,7 @@ add_action_routes(
     router,
     service.LIFECYCLE,
     _action_endpoint,
-    path="/{patrol_id}",
+    path="/{patrol_id:uuid}",
     operation_prefix="patrols",
     summaries=_ACTION_SUMMARIES,
     effects=_ACTION_EFFECTS,

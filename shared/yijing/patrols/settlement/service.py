@@ -45,7 +45,7 @@ from yijing.db import session_scope
 from yijing.hazards.service import site_staff
 from yijing.ids import utcnow
 from yijing.jobs.registry import JobContext, JobPayload, JsonDict
-from yijing.notifications.jobs import notify
+from yijing.notifications.jobs import notify_many
 from yijing.notifications.service import DeliverPayload
 from yijing.org import repository as org_repository
 from yijing.org.errors import SiteNotFound
@@ -107,15 +107,19 @@ async def settle_batch(session: AsyncSession, limit: int = BATCH) -> Sequence[An
         return settled
     await _store_outcomes(session, [row.id for row in settled])
     await _recount(session, settled)
+    events = []
     for row in settled:
         if row.status != row.previous:
             changes: dict[str, Any] = {"from": str(row.previous), "to": str(row.status)}
             if row.status is PatrolStatus.COMPLETED:
                 changes |= {"auto_closed": True, "ended_at": row.ended_at.isoformat()}
-            await audit.record(
-                session, SYSTEM, f"{patrols.PATROL}.{ACTIONS[row.status]}", target_type=patrols.PATROL,
-                target_id=row.id, station_id=row.station_id, changes=changes,
+            events.append(
+                audit.event(
+                    SYSTEM, f"{patrols.PATROL}.{ACTIONS[row.status]}", target_type=patrols.PATROL,
+                    target_id=row.id, station_id=row.station_id, changes=changes,
+                )
             )  # fmt: skip
+    await audit.record_many(session, events)
     await _tell_staff(session, settled)
     return settled
 
@@ -124,6 +128,7 @@ async def _tell_staff(session: AsyncSession, settled: Sequence[Any]) -> None:
     """Tell each site's officer and assistants of its patrols missed, or settled with missed checkpoints."""
     facts = {fact.patrol_id: fact for fact in await repository.notice_facts(session, [r.id for r in settled])}
     staff: dict[uuid.UUID, list[uuid.UUID]] = {}
+    notices = []
     for row in settled:
         fact = facts[row.id]
         missed = row.status is PatrolStatus.MISSED
@@ -141,13 +146,13 @@ async def _tell_staff(session: AsyncSession, settled: Sequence[Any]) -> None:
             kind, title = "patrol.checkpoints_missed", "巡防漏检点位"
             names = "、".join(fact.missed)
             body = f"{fact.route_name} {when}：{len(fact.missed)}/{fact.checkpoints} 个点位未到（{names}）。"
-        await notify(
-            session,
+        notices.append(
             DeliverPayload(
                 recipients=staff[row.site_id], kind=kind, title=title, body=body[:2000],
                 link=f"/api/v1/patrols/{row.id}/coverage", dedupe_key=f"{kind}:{row.id}",
-            ),
+            )
         )  # fmt: skip
+    await notify_many(session, notices)
 
 
 async def settle_due(context: JobContext, payload: SettlePayload) -> JsonDict:

@@ -209,9 +209,12 @@ class RejectNulMiddleware:
         if content_type.startswith(b"multipart/form-data"):
             await self.app(scope, receive, send)
             return
-        # %00 encodes NUL in a form; in JSON it is just text, and NUL is the escape \u0000.
-        encoded = (
-            _NUL_IN_URL if content_type.startswith(b"application/x-www-form-urlencoded") else _NUL_IN_JSON
+        # %00 encodes NUL in a form; in JSON it is just text, and NUL is the escape \u0000. The regular
+        # expression runs only where its plain marker is found: on a large body it costs milliseconds.
+        marker, encoded = (
+            (b"%00", _NUL_IN_URL)
+            if content_type.startswith(b"application/x-www-form-urlencoded")
+            else (b"\\u0000", _NUL_IN_JSON)
         )
         tail = b""
 
@@ -220,7 +223,7 @@ class RejectNulMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 chunk = tail + message.get("body", b"")
-                if encoded.search(chunk) or b"\x00" in chunk:
+                if b"\x00" in chunk or (marker in chunk and encoded.search(chunk)):
                     raise NulInBody
                 tail = chunk[-7:]  # an escape split across two chunks is still found
             return message

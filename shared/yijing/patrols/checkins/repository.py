@@ -66,17 +66,17 @@ _ARRAYS = ", ".join(
 )
 _INSERT = text(
     f"INSERT INTO patrol_checkins ({', '.join(_COLUMNS)}) SELECT * FROM unnest({_ARRAYS}) "
-    "ON CONFLICT (station_id, client_id) DO NOTHING RETURNING *"
+    "ON CONFLICT (station_id, client_id) DO NOTHING RETURNING client_id"
 )
 
 
-async def insert_new(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> Sequence[PatrolCheckin]:
+async def insert_new(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
     """One INSERT … SELECT FROM unnest(…) for the batch; a client_id stored meanwhile (the same batch sent
-    at once) is skipped. Returns the check-ins it stored."""
+    at once) is skipped. Returns the client_ids of the check-ins it stored."""
     columns: dict[str, list[Any]] = {name: [row[name] for row in rows] for name in _COLUMNS}
     columns["flags"] = [json.dumps(flags, ensure_ascii=False) for flags in columns["flags"]]
     columns["review"] = [str(review) for review in columns["review"]]
-    return (await session.scalars(select(PatrolCheckin).from_statement(_INSERT), columns)).all()
+    return set((await session.scalars(_INSERT, columns)).all())
 
 
 async def get(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -77,16 +78,24 @@ class CheckinRead(BaseModel):
 
     @classmethod
     def of(cls, checkin: PatrolCheckin, *, show_code: bool) -> CheckinRead:
+        return cls.of_values(checkin.model_dump(), show_code=show_code)
+
+    @classmethod
+    def of_values(cls, values: Mapping[str, Any], *, show_code: bool) -> CheckinRead:
+        """From a check-in's column values (a row as inserted, or a stored record's)."""
+        flags = values["flags"]
         return cls(
-            **checkin.model_dump(exclude={"latitude", "longitude", "code", "flags", "fingerprint"}),
-            code=checkin.code if show_code else None,
-            location=Location(latitude=checkin.latitude, longitude=checkin.longitude),
-            flags=[
-                CheckinFlagRead(flag=CheckinFlag(flag), reason=reason)
-                for flag, reason in checkin.flags.items()
-            ],
-            counts=checkin.review in COUNTING,
-        )
+            id=values["id"], patrol_id=values["patrol_id"], volunteer_id=values["volunteer_id"],
+            client_id=values["client_id"], checkpoint_id=values["checkpoint_id"],
+            code=values["code"] if show_code else None,
+            location=Location(latitude=values["latitude"], longitude=values["longitude"]),
+            accuracy_m=values["accuracy_m"], distance_m=values["distance_m"],
+            captured_at=values["captured_at"], received_at=values["received_at"],
+            flags=[CheckinFlagRead(flag=CheckinFlag(flag), reason=why) for flag, why in flags.items()],
+            review=values["review"], counts=values["review"] in COUNTING,
+            reviewed_by=values.get("reviewed_by"), reviewed_at=values.get("reviewed_at"),
+            review_note=values.get("review_note"),
+        )  # fmt: skip
 
 
 class CheckinBatchRead(BaseModel):

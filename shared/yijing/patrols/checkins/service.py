@@ -48,8 +48,11 @@ from yijing.volunteers import repository as volunteers_repository
 
 def fingerprint(patrol_id: uuid.UUID, volunteer_id: uuid.UUID, item: CheckinCreate) -> str:
     """Who sent what for one check-in, as a hash: the same check-in sent again has the same one."""
-    canonical = item.model_copy(update={"captured_at": item.captured_at.astimezone(UTC)})
-    return hashlib.sha256(f"{patrol_id}|{volunteer_id}|{canonical.model_dump_json()}".encode()).hexdigest()
+    sent = (
+        patrol_id, volunteer_id, item.client_id, item.code, item.location.latitude, item.location.longitude,
+        item.accuracy_m, item.captured_at.astimezone(UTC).isoformat(),
+    )  # fmt: skip
+    return hashlib.sha256(repr(sent).encode()).hexdigest()
 
 
 def judge(
@@ -157,26 +160,33 @@ async def check_in(
         items[item.client_id] = item
     known = await repository.fingerprints(session, patrol.station_id, list(items))
     _refuse_reuse(known, sent)
-    stored = await repository.by_client_ids(session, patrol.station_id, list(known)) if known else {}
+    show_code = shows_codes(actor)
+    replayed = await repository.by_client_ids(session, patrol.station_id, list(known)) if known else {}
+    answers = {key: CheckinRead.of(checkin, show_code=show_code) for key, checkin in replayed.items()}
     new = [item for client_id, item in items.items() if client_id not in known]
     inserted = 0
     if new:
         codes = sorted({item.code for item in new if item.code is not None})
         checkpoints = await repository.checkpoints_with_codes(session, patrol.station_id, codes)
-        fresh = await repository.insert_new(
-            session, _rows(new, sent, patrol, volunteer_id, checkpoints=checkpoints)
-        )
-        inserted = len(fresh)
-        stored |= {checkin.client_id: checkin for checkin in fresh}
+        rows = _rows(new, sent, patrol, volunteer_id, checkpoints=checkpoints)
+        stored_now = await repository.insert_new(session, rows)
+        inserted = len(stored_now)
+        # Answered from the rows as inserted: nothing to read back.
+        answers |= {
+            row["client_id"]: CheckinRead.of_values(row, show_code=show_code)
+            for row in rows
+            if row["client_id"] in stored_now
+        }
         # The same batch sent at once by another request may have stored some first: each is as stored.
-        meanwhile = [client_id for client_id in items if client_id not in stored]
+        meanwhile = [client_id for client_id in items if client_id not in answers]
         if meanwhile:
-            stored |= await repository.by_client_ids(session, patrol.station_id, meanwhile)
-            _refuse_reuse({client_id: stored[client_id].fingerprint for client_id in meanwhile}, sent)
+            stored = await repository.by_client_ids(session, patrol.station_id, meanwhile)
+            _refuse_reuse({client_id: checkin.fingerprint for client_id, checkin in stored.items()}, sent)
+            answers |= {key: CheckinRead.of(checkin, show_code=show_code) for key, checkin in stored.items()}
         if inserted and utcnow() > patrol.planned_end + SHIFT_GRACE:
             # An offline batch arriving after the window closed: a patrol settled already is settled again.
             await queue_resettle(session, patrol.id)
-    return CheckinBatchRead(items=[read(stored[client_id], actor) for client_id in items], stored=inserted)
+    return CheckinBatchRead(items=[answers[client_id] for client_id in items], stored=inserted)
 
 
 async def list_checkins(

@@ -80,6 +80,11 @@ class InvalidInput(DomainError):
     title = "Validation failed"
     title_zh = "数据校验失败"
 
+    @classmethod
+    def on(cls, field: str, message: str, code: str) -> InvalidInput:
+        """The refusal of one field (``body.planned_end``), with the rule's ``code``."""
+        return cls(f"{field}: {message}", errors=[{"field": field, "message": message, "code": code}])
+
 
 class PreconditionFailed(DomainError):
     """An ``If-Match`` that names an older version: someone else changed the record first."""

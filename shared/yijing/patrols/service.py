@@ -82,10 +82,6 @@ LIFECYCLE = Lifecycle(
 )
 
 
-def _invalid(field: str, message: str, code: str) -> InvalidInput:
-    return InvalidInput(f"{field}: {message}", errors=[{"field": field, "message": message, "code": code}])
-
-
 def read(patrol: Patrol) -> PatrolRead:
     return PatrolRead(
         **patrol.model_dump(), allowed_actions=[str(action) for action in LIFECYCLE.allowed(patrol.status)]
@@ -144,9 +140,9 @@ async def list_patrols(
 
 def _check_times(start: datetime, end: datetime) -> None:
     if end <= start:
-        raise _invalid("body.planned_end", "must be after planned_start", "ends_before_start")
+        raise InvalidInput.on("body.planned_end", "must be after planned_start", "ends_before_start")
     if end - start > LONGEST:
-        raise _invalid("body.planned_end", f"a patrol lasts at most {MAX_HOURS} hours", "too_long")
+        raise InvalidInput.on("body.planned_end", f"a patrol lasts at most {MAX_HOURS} hours", "too_long")
 
 
 async def _default_leader(
@@ -160,7 +156,7 @@ async def _default_leader(
 
 
 def _not_a_member() -> InvalidInput:
-    return _invalid("body.leader_volunteer_id", "must be a member of the patrol", "not_a_member")
+    return InvalidInput.on("body.leader_volunteer_id", "must be a member of the patrol", "not_a_member")
 
 
 @dataclass(frozen=True)
@@ -196,7 +192,7 @@ async def crew(
     unknown = [str(volunteer_id) for volunteer_id in named if volunteer_id not in found]
     if unknown and not lenient:
         message = f"not active volunteers of the route's station: {', '.join(unknown)}"
-        raise _invalid("body.volunteer_ids", message, "not_active_volunteer")
+        raise InvalidInput.on("body.volunteer_ids", message, "not_active_volunteer")
     members: dict[uuid.UUID, MemberSource] = {}
     if group_id is not None:
         group = await groups_repository.get(session, group_id, scope)
@@ -205,12 +201,12 @@ async def crew(
                 if volunteer.status is VolunteerStatus.ACTIVE:
                     members[volunteer.id] = MemberSource.GROUP
         elif not lenient:
-            raise _invalid("body.group_id", "is not a group of the route's site", "other_site")
+            raise InvalidInput.on("body.group_id", "is not a group of the route's site", "other_site")
     members |= {volunteer_id: MemberSource.NAMED for volunteer_id in named if volunteer_id in found}
     if not members:
         if lenient:
             return Crew({}, None)
-        raise _invalid("body.volunteer_ids", "a patrol needs at least one member", "no_members")
+        raise InvalidInput.on("body.volunteer_ids", "a patrol needs at least one member", "no_members")
     if leader_volunteer_id is not None and leader_volunteer_id in members:
         return Crew(members, leader_volunteer_id)
     if leader_volunteer_id is not None and not lenient:
@@ -410,10 +406,10 @@ async def my_patrols(
 
 def _check_calendar_range(first: date, last: date) -> None:
     if last < first:
-        raise _invalid("query.to", "must be on or after from", "range_reversed")
+        raise InvalidInput.on("query.to", "must be on or after from", "range_reversed")
     if (last - first).days >= MAX_CALENDAR_DAYS:
         message = f"a calendar shows at most {MAX_CALENDAR_DAYS} days, from and to included"
-        raise _invalid("query.to", message, "range_too_long")
+        raise InvalidInput.on("query.to", message, "range_too_long")
 
 
 async def calendar(

@@ -43,10 +43,6 @@ from yijing.volunteers import repository as volunteers_repository
 UNDER_WAY = frozenset({PatrolStatus.IN_PROGRESS, PatrolStatus.COMPLETED})
 
 
-def _invalid(field: str, message: str, code: str) -> InvalidInput:
-    return InvalidInput(f"{field}: {message}", errors=[{"field": field, "message": message, "code": code}])
-
-
 def fingerprint(patrol_id: uuid.UUID, author_id: uuid.UUID, data: LogCreate) -> str:
     """Who sent what for one entry, as a hash: the same entry sent again has the same one."""
     canonical = data.model_copy(update={"occurred_at": data.occurred_at.astimezone(UTC)})
@@ -56,15 +52,16 @@ def fingerprint(patrol_id: uuid.UUID, author_id: uuid.UUID, data: LogCreate) -> 
 def _check_kind(data: LogCreate) -> None:
     """What each kind needs and allows beyond the schema."""
     if data.kind in TOPICAL and data.topic is None:
-        raise _invalid("body.topic", f"a {data.kind} entry names its topic", "topic_missing")
+        raise InvalidInput.on("body.topic", f"a {data.kind} entry names its topic", "topic_missing")
     if data.kind not in TOPICAL and data.topic is not None:
-        raise _invalid("body.topic", "only persuasion and outreach entries have a topic", "topic_not_allowed")
+        message = "only persuasion and outreach entries have a topic"
+        raise InvalidInput.on("body.topic", message, "topic_not_allowed")
     reports = data.kind is LogKind.HAZARD_FOUND
     if reports and (data.hazard_id is None) == (data.hazard is None):
         message = "a hazard_found entry gives either hazard (a new report) or hazard_id (a link)"
-        raise _invalid("body.hazard", message, "hazard_missing")
+        raise InvalidInput.on("body.hazard", message, "hazard_missing")
     if not reports and (data.hazard_id is not None or data.hazard is not None):
-        raise _invalid(
+        raise InvalidInput.on(
             "body.hazard", "only hazard_found entries report or link a hazard", "hazard_not_allowed"
         )
 
@@ -73,13 +70,14 @@ def _check_time(data: LogCreate, patrol: Patrol) -> None:
     now = utcnow()
     end = max(patrol.planned_end, patrol.ended_at or now)
     if data.occurred_at > now + CLOCK_SKEW:
-        raise _invalid("body.occurred_at", "is in the future (check the device's clock)", "future_time")
+        message = "is in the future (check the device's clock)"
+        raise InvalidInput.on("body.occurred_at", message, "future_time")
     if not patrol.planned_start - SHIFT_GRACE <= data.occurred_at <= end + SHIFT_GRACE:
         message = (
             f"is outside the patrol ({patrol.planned_start.isoformat()} – {end.isoformat()}, "
             f"{SHIFT_GRACE.seconds // 60} minutes' grace)"
         )
-        raise _invalid("body.occurred_at", message, "outside_patrol")
+        raise InvalidInput.on("body.occurred_at", message, "outside_patrol")
 
 
 async def _writer(session: AsyncSession, actor: Actor, patrol: Patrol) -> uuid.UUID | None:
@@ -111,7 +109,7 @@ async def _hazard_of(
     if data.hazard_id is not None:
         hazard = await hazards.get_hazard(session, actor, data.hazard_id)
         if hazard.station_id != patrol.station_id:
-            raise _invalid("body.hazard_id", "is a hazard of another station", "other_station")
+            raise InvalidInput.on("body.hazard_id", "is a hazard of another station", "other_station")
         return hazard.id
     if data.hazard is None:
         return None

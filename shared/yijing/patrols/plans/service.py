@@ -113,10 +113,6 @@ async def _record(
     )  # fmt: skip
 
 
-def _invalid(field: str, message: str, code: str) -> InvalidInput:
-    return InvalidInput(f"{field}: {message}", errors=[{"field": field, "message": message, "code": code}])
-
-
 # Reading
 
 
@@ -139,12 +135,12 @@ async def list_plans(
 
 def _check_shape(start_time: time, end_time: time, first_day: date, last_day: date | None) -> None:
     if last_day is not None and last_day < first_day:
-        raise _invalid("body.last_day", "must be on or after first_day", "ends_before_first")
+        raise InvalidInput.on("body.last_day", "must be on or after first_day", "ends_before_first")
     start, end = (moment.hour * 60 + moment.minute for moment in (start_time, end_time))
     minutes = end - start if end > start else end - start + 24 * 60
     if minutes > MAX_HOURS * 60:
         message = f"a patrol lasts at most {MAX_HOURS} hours (an end at or before the start is the next day)"
-        raise _invalid("body.end_time", message, "too_long")
+        raise InvalidInput.on("body.end_time", message, "too_long")
 
 
 def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
-from typing import Annotated, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
+from urllib.parse import quote
 
 from fastapi import Header, Query, Request, Response, UploadFile
 from pydantic import BaseModel
@@ -50,6 +51,26 @@ def upload_name(file: UploadFile, default: str) -> str:
     name = re.split(r"[/\\]", file.filename or "")[-1]
     name = "".join(char for char in name if not unicodedata.category(char).startswith("C")).strip()
     return name[-255:] or default
+
+
+# A stored photo's download (hazard attachments, patrol log photos) and how it is documented.
+PHOTO_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"image/*": {"schema": {"type": "string", "format": "binary"}}}}
+}
+
+
+def photo_response(content: bytes, *, media_type: str, file_name: str, sha256: str) -> Response:
+    """A stored photo, shown inline under its name, cached privately, never sniffed as another type."""
+    return Response(
+        content,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f"inline; filename*=UTF-8''{quote(file_name)}",
+            "ETag": f'"{sha256}"',
+            "Cache-Control": "private, max-age=3600",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 def set_etag(response: Response, version: int) -> None:

@@ -4,7 +4,6 @@ closed without a fix; photos; each station's rectification periods; per-site fig
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile, status
 from pydantic import BaseModel
@@ -37,7 +36,15 @@ from yijing.photos import ACCEPTED
 from yijing.types import QueryBool
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep, SettingsDep, StoreDep
-from yijing_api.params import IfMatch, PageQuery, set_etag, upload_name, version_of
+from yijing_api.params import (
+    PHOTO_RESPONSE,
+    IfMatch,
+    PageQuery,
+    photo_response,
+    set_etag,
+    upload_name,
+    version_of,
+)
 from yijing_api.problems import problem_responses
 
 router = APIRouter(prefix="/hazards", tags=["hazards"])
@@ -250,7 +257,7 @@ async def attach(
     summary="Download a photo",
     response_class=Response,
     responses={
-        200: {"content": {"image/*": {"schema": {"type": "string", "format": "binary"}}}},
+        **PHOTO_RESPONSE,
         **problem_responses(401, 403, 404, 422),
     },
 )
@@ -262,15 +269,8 @@ async def download(
     actor: Annotated[Actor, Depends(SEE)],
 ) -> Response:
     attachment, content = await attachments.open_attachment(session, actor, store, hazard_id, attachment_id)
-    return Response(
-        content,
-        media_type=attachment.media_type,
-        headers={
-            "Content-Disposition": f"inline; filename*=UTF-8''{quote(attachment.file_name)}",
-            "ETag": f'"{attachment.sha256}"',
-            "Cache-Control": "private, max-age=3600",
-            "X-Content-Type-Options": "nosniff",
-        },
+    return photo_response(
+        content, media_type=attachment.media_type, file_name=attachment.file_name, sha256=attachment.sha256
     )
 
 

@@ -3,7 +3,6 @@ interventions, hazards found, disputes — written by its members or station sta
 
 import uuid
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile, status
 
@@ -15,7 +14,7 @@ from yijing.photos import ACCEPTED
 from yijing.types import QueryBool
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep, SettingsDep, StoreDep
-from yijing_api.params import PageQuery, upload_name
+from yijing_api.params import PHOTO_RESPONSE, PageQuery, photo_response, upload_name
 from yijing_api.problems import problem_responses
 
 router = APIRouter(prefix="/patrols/{patrol_id}/logs", tags=["patrols"])
@@ -128,7 +127,7 @@ async def attach(
     summary="Download a log entry's photo",
     response_class=Response,
     responses={
-        200: {"content": {"image/*": {"schema": {"type": "string", "format": "binary"}}}},
+        **PHOTO_RESPONSE,
         **problem_responses(401, 403, 404, 422),
     },
 )
@@ -141,13 +140,6 @@ async def download(
     actor: Annotated[Actor, Depends(PEOPLE)],
 ) -> Response:
     photo, content = await service.open_photo(session, actor, store, patrol_id, log_id, photo_id)
-    return Response(
-        content,
-        media_type=photo.media_type,
-        headers={
-            "Content-Disposition": f"inline; filename*=UTF-8''{quote(photo.file_name)}",
-            "ETag": f'"{photo.sha256}"',
-            "Cache-Control": "private, max-age=3600",
-            "X-Content-Type-Options": "nosniff",
-        },
+    return photo_response(
+        content, media_type=photo.media_type, file_name=photo.file_name, sha256=photo.sha256
     )

@@ -2,8 +2,8 @@
 lists over 100,000 volunteers and a 10,000-row import, the rota of 10,000 groups (reconcile job, captain
 endpoints), 100,000 hazards (lists, summary, photo uploads, the deadline job), 2,000,000 incidents
 (import, rollups, statistics latency), patrol check-ins (a batch of 500 against bare asyncpg, 64 clients
-at once) and patrol settlement (100,000 check-ins against one SQL aggregate), on real PostgreSQL and Redis
-(embedded servers).
+at once), patrol settlement (100,000 check-ins against one SQL aggregate) and the disputes' monthly summary
+(100,000 disputes against one SQL aggregate), on real PostgreSQL and Redis (embedded servers).
 
 Run with `make bench` (all of them) or `python -m bench NAME…` (only those named). Figures are printed, never
 asserted: targets live here, not in unit tests.
@@ -26,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bench.common import report, timed
+from bench.dispute_summary import bench_dispute_summary
 from bench.hazards import bench_hazards
 from bench.incidents import bench_incidents
 from bench.patrol_checkins import bench_patrol_checkins
@@ -142,6 +143,7 @@ BENCHMARKS: dict[str, Callable[[Settings], Coroutine[Any, Any, None]]] = {
     "incidents": bench_incidents,
     "patrols": bench_patrol_checkins,
     "patrol_settlement": bench_patrol_settlement,
+    "dispute_summary": bench_dispute_summary,
 }
 
 

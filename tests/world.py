@@ -17,6 +17,15 @@ from sqlalchemy import delete
 
 from yijing.access import SYSTEM, ApiScope, Role
 from yijing.db import SessionFactory, session_scope
+from yijing.disputes.models import (
+    Dispute,
+    DisputeKind,
+    DisputeMediator,
+    DisputeParty,
+    DisputeSource,
+    MediatorRole,
+    PartyRole,
+)
 from yijing.groups.models import Group, GroupMembership
 from yijing.hazards.models import Hazard, HazardAttachment, HazardCategory
 from yijing.identity import api_keys
@@ -87,6 +96,7 @@ class Place:
     checkin: PatrolCheckin | None = None  # the volunteer's scan of the checkpoint, on the patrol
     log: PatrolLog | None = None  # the volunteer's observation on the patrol, with a photo
     log_photo: PatrolLogPhoto | None = None
+    dispute: Dispute | None = None  # reported by the volunteer at the site, who mediates it; one party
 
 
 @dataclass
@@ -225,6 +235,7 @@ async def build_world(factory: SessionFactory, settings: Settings) -> World:
             served.plan = await add_plan(session, served)
             served.checkin = await add_checkin(session, served)
             served.log, served.log_photo = await add_log(session, settings, served)
+            served.dispute = await add_dispute(session, settings, served)
         admin = await add_user(session, settings, Role.ADMIN, None, "13999999999", 99)
         phones[admin.id] = "13999999999"
         world = World(settings, places["own"], places["other"], admin, phones)
@@ -373,6 +384,35 @@ async def add_log(session, settings: Settings, place: Place) -> tuple[PatrolLog,
     return log, photo
 
 
+async def add_dispute(session, settings: Settings, place: Place) -> Dispute:
+    """A reported dispute at the place's site, by its volunteer, who is its mediator; one party with a phone
+    and an ID-card number."""
+    assert place.volunteer is not None
+    volunteer_user = place.users[Role.VOLUNTEER]
+    now = utcnow()
+    dispute = Dispute(
+        station_id=place.station.id, site_id=place.site.id, kind=DisputeKind.PARKING,
+        source=DisputeSource.RESIDENT, occurred_at=now, reported_at=now, account="两车主争抢卸货车位",
+        party_count=1, reporter_id=volunteer_user.id,
+    )  # fmt: skip
+    session.add(dispute)
+    await session.flush()
+    protector = protector_for(settings.personal_data_key)
+    phone, card = protector.protect_mobile("13812345678"), protector.protect_id_card(id_card_number(700))
+    party = DisputeParty(
+        dispute_id=dispute.id, position=1, name="林某", role=PartyRole.APPLICANT, phone_sealed=phone.sealed,
+        phone_fingerprint=phone.fingerprint, phone_masked=phone.masked, id_card_sealed=card.sealed,
+        id_card_fingerprint=card.fingerprint, id_card_masked=card.masked,
+    )  # fmt: skip
+    mediator = DisputeMediator(
+        dispute_id=dispute.id, role=MediatorRole.VOLUNTEER, volunteer_id=place.volunteer.id,
+        user_id=volunteer_user.id,
+    )  # fmt: skip
+    session.add_all([party, mediator])
+    await session.flush()
+    return dispute
+
+
 async def make_api_key(
     factory: SessionFactory,
     settings: Settings,
@@ -423,6 +463,7 @@ PATH_PARAMETERS = {
     "checkin_id": STATION_SCOPED,
     "log_id": STATION_SCOPED,
     "photo_id": STATION_SCOPED,
+    "dispute_id": STATION_SCOPED,
 }
 
 
@@ -494,6 +535,9 @@ def path_value(world: World, name: str, place: str, caller: User | None) -> obje
     if name == "photo_id":
         assert target.log_photo is not None
         return target.log_photo.id
+    if name == "dispute_id":
+        assert target.dispute is not None
+        return target.dispute.id
     if name == "job_id":
         assert world.job_run_id is not None
         return world.job_run_id

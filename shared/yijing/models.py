@@ -4,6 +4,14 @@ A new domain adds its models module here."""
 from sqlmodel import SQLModel
 
 from yijing.audit.models import AuditEvent
+from yijing.disputes.models import (
+    Dispute,
+    DisputeEvent,
+    DisputeFollowup,
+    DisputeMediator,
+    DisputeParty,
+    DisputeSettings,
+)
 from yijing.groups.models import Group, GroupMembership
 from yijing.hazards.models import Hazard, HazardAttachment, HazardDeadlineRule, HazardEvent
 from yijing.identity.models import (
@@ -44,6 +52,12 @@ __all__ = [
     "CaptainWeek",
     "CheckinNote",
     "DailyRollup",
+    "Dispute",
+    "DisputeEvent",
+    "DisputeFollowup",
+    "DisputeMediator",
+    "DisputeParty",
+    "DisputeSettings",
     "Group",
     "GroupMembership",
     "Hazard",

@@ -4,16 +4,18 @@ import itertools
 from datetime import date, timedelta
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import Date, cast, func, select
 from sqlmodel import col
 
 from tests.db import count_rows
 from yijing import demo
 from yijing.db import SessionFactory
+from yijing.disputes.models import Dispute, DisputeStatus
 from yijing.groups.models import GroupMembership
 from yijing.hazards.models import HazardStatus
 from yijing.ids import station_today
 from yijing.org.models import Site, Station
+from yijing.patrols.logs.models import LogKind, PatrolLog
 from yijing.rota.models import CaptainWeek, Unavailability
 from yijing.volunteers.models import Volunteer, VolunteerStatus, VolunteerStatusChange
 
@@ -77,6 +79,7 @@ async def test_the_demo_loads_once_and_works_through_the_api(session_factory, se
     await _groups_and_rota(session_factory, client, loaded.groups, officer, volunteer)
     await _hazards(client, loaded.hazards, await sign_in(demo.LEADER), volunteer)
     await _patrols(client, loaded.patrols, officer, volunteer)
+    await _disputes(session_factory, client, loaded.disputes, officer)
     await _statistics(client, loaded.incidents, officer)
 
 
@@ -225,6 +228,49 @@ async def _patrols(
     assert figures["patrols_held"] + figures["patrols_missed"] == 31  # a patrol each night of October
     assert figures["persuasions"] >= 1
     assert figures["patrol_minutes"] > 31 * 200
+
+
+async def _disputes(
+    session_factory: SessionFactory, client: httpx.AsyncClient, made: int, officer: dict[str, str]
+) -> None:
+    """The article's 258 disputes settled from 1 July to 26 October 2023, read back through the statistics
+    API for exactly that period and counted in the records; the quarrel outside the barbecue shop is linked
+    to its patrol's log entry."""
+    assert made > 258 * 5  # more than three years of evenings
+    span = {"from": "2023-07-01", "to": "2023-10-26"}
+    overview = (await client.get("/api/v1/stats/overview", params=span, headers=officer)).json()
+    figures = {figure["metric"]: figure["value"] for figure in overview["figures"]}
+    assert figures["disputes_resolved"] == 258
+    assert 0 < figures["disputes_escalated"] < 10
+    resolved_on = cast(func.timezone(demo.TIMEZONE.key, col(Dispute.resolved_at)), Date)
+    async with session_factory() as session:
+        settled = await session.scalar(
+            select(func.count()).where(
+                col(Dispute.status) == DisputeStatus.RESOLVED,
+                resolved_on.between(date(2023, 7, 1), date(2023, 10, 26)),
+            )
+        )
+        statuses = dict(
+            (
+                await session.execute(select(col(Dispute.status), func.count()).group_by(col(Dispute.status)))
+            ).all()
+        )
+        quarrel = await session.scalar(
+            select(col(Dispute.source))
+            .join(PatrolLog, col(PatrolLog.dispute_id) == col(Dispute.id))
+            .where(col(PatrolLog.kind) == LogKind.DISPUTE)
+        )
+    assert settled == 258
+    assert set(statuses) == set(DisputeStatus)
+    assert quarrel == "patrol"
+    summary = (
+        await client.get("/api/v1/disputes/summary", params={"month": "2023-10"}, headers=officer)
+    ).json()
+    assert len(summary["sites"]) == len(demo.SITES)
+    assert summary["total"]["by_kind"]["parking"] + summary["total"]["by_kind"]["quarrel"] > (
+        summary["total"]["reported"] / 2
+    )
+    assert summary["total"]["share_within_10_minutes"] > 0.7
 
 
 async def _statistics(client: httpx.AsyncClient, made: int, officer: dict[str, str]) -> None:

@@ -1,5 +1,5 @@
 """Patrol logs: typed entries stored once per client_id, hazards reported or linked through the hazards
-service, photos, and who may write them when."""
+service, dispute cases opened or linked through the disputes service, photos, and who may write them when."""
 
 import asyncio
 import uuid
@@ -12,6 +12,7 @@ from sqlmodel import col
 from tests.patrols.test_checkins import plan
 from tests.world import World, png
 from yijing.access import Role
+from yijing.disputes.models import Dispute
 from yijing.hazards.models import Hazard
 from yijing.ids import utcnow
 from yijing.patrols.logs.models import PatrolLog
@@ -112,6 +113,56 @@ async def test_a_hazard_found_on_patrol_is_reported_through_the_hazards_service(
     assert response.status_code == 404
 
 
+QUARREL = {
+    "kind": "parking",
+    "account": "两车主因占用卸货车位发生争吵",
+    "risk_of_violence": True,
+    "parties": [{"name": "林某", "role": "applicant", "phone": "13812345678"}, {"name": "陈某"}],
+}
+
+
+async def test_a_dispute_met_on_patrol_opens_its_case_through_the_disputes_service(
+    client, world, session_factory
+):
+    patrol = await under_way(client, world)
+    body = entry(kind="dispute", topic=None, people=None, dispute=QUARREL)
+    response = await write(client, world, patrol, body)
+    assert response.status_code == 201, response.text
+    dispute_id = response.json()["dispute_id"]
+    case = await client.get(f"/api/v1/disputes/{dispute_id}", headers=world.headers(Role.OFFICER))
+    assert case.status_code == 200, case.text
+    shown = case.json()
+    assert (shown["site_id"], shown["source"], shown["patrol_id"]) == (
+        str(world.own.site.id),
+        "patrol",
+        patrol["id"],
+    )
+    assert (shown["status"], shown["kind"], shown["risk_of_violence"]) == ("reported", "parking", True)
+    assert (shown["client_id"], shown["party_count"]) == (body["client_id"], 2)
+    assert [party["phone"] for party in shown["parties"]] == ["138****5678", None]
+    # The volunteer who met it is its first mediator.
+    assert [mediator["volunteer_id"] for mediator in shown["mediators"]] == [str(world.own.volunteer.id)]
+    again = await write(client, world, patrol, body)
+    assert (again.status_code, again.json()["dispute_id"]) == (200, dispute_id)
+    async with session_factory() as session:
+        cases = await session.scalar(
+            select(func.count()).select_from(Dispute).where(col(Dispute.client_id) == body["client_id"])
+        )
+    assert cases == 1
+
+
+async def test_a_dispute_entry_links_a_case_or_stands_alone(client, world):
+    patrol = await under_way(client, world)
+    linked = entry(kind="dispute", topic=None, dispute_id=str(world.own.dispute.id))
+    response = await write(client, world, patrol, linked)
+    assert (response.status_code, response.json()["dispute_id"]) == (201, str(world.own.dispute.id))
+    alone = await write(client, world, patrol, entry(kind="dispute", topic=None))
+    assert (alone.status_code, alone.json()["dispute_id"]) == (201, None)
+    elsewhere = entry(kind="dispute", topic=None, dispute_id=str(world.other.dispute.id))
+    response = await write(client, world, patrol, elsewhere, role=Role.OFFICER)
+    assert response.status_code == 404
+
+
 @pytest.mark.parametrize(
     ("change", "field", "code"),
     [
@@ -119,6 +170,13 @@ async def test_a_hazard_found_on_patrol_is_reported_through_the_hazards_service(
         ({"kind": "observation"}, "body.topic", "topic_not_allowed"),
         ({"kind": "hazard_found", "topic": None}, "body.hazard", "hazard_missing"),
         ({"hazard_id": str(uuid.uuid4())}, "body.hazard", "hazard_not_allowed"),
+        ({"dispute_id": str(uuid.uuid4())}, "body.dispute", "dispute_not_allowed"),
+        ({"kind": "observation", "topic": None, "dispute": QUARREL}, "body.dispute", "dispute_not_allowed"),
+        (
+            {"kind": "dispute", "topic": None, "dispute": QUARREL, "dispute_id": str(uuid.uuid4())},
+            "body.dispute",
+            "dispute_twice",
+        ),
         ({"occurred_at": (utcnow() + timedelta(hours=1)).isoformat()}, "body.occurred_at", "future_time"),
         ({"occurred_at": (utcnow() - timedelta(hours=3)).isoformat()}, "body.occurred_at", "outside_patrol"),
     ],
@@ -141,6 +199,7 @@ async def test_entries_that_break_a_rule_are_422_naming_the_field(
         ({"text": "  "}, "text"),
         ({"location": {"latitude": 91, "longitude": 119.14}}, "location.latitude"),
         ({"hazard": {"category": "fire", "description": "x", "colour": "red"}}, "hazard.colour"),
+        ({"dispute": QUARREL | {"parties": [{"name": "林某", "phone": "12345"}]}}, "dispute.parties.0.phone"),
     ],
 )
 async def test_bad_input_is_422_naming_the_field(client, world, change, field):

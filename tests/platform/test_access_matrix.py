@@ -161,6 +161,10 @@ SENSITIVE = {
     "hazards_eliminate": STAFF_ROLES,
     "hazards_reopen": STAFF_ROLES,
     "hazards_set_deadline_rules": {Role.LEADER, Role.ADMIN},
+    "disputes_update": STAFF_ROLES,
+    "disputes_reopen": STAFF_ROLES,
+    "disputes_settings": STAFF_ROLES,
+    "disputes_set_settings": {Role.LEADER, Role.ADMIN},
 }
 
 

@@ -34,6 +34,12 @@ NOT_A_CLASH = {
     "with another body is refused first (client_id_reused)",
     "uq_patrol_log_photos_log_id_upload_sha256_gps_stripped": "a photo sent again is stored once",
     "uq_patrols_plan_id_plan_day": "the plans job makes each plan's day once (ON CONFLICT)",
+    "uq_disputes_station_id_client_id": "an offline case sent again answers with the stored one",
+    "uq_dispute_parties_dispute_id_position": "the service numbers a case's parties when it stores them",
+    "uq_dispute_mediators_dispute_id_volunteer_id": "a mediator named again is added once (ON CONFLICT)",
+    "uq_dispute_mediators_dispute_id_user_id": "a mediator named again is added once (ON CONFLICT)",
+    "uq_dispute_followups_one_pending": "a visit is scheduled on resolution under the dispute's row lock; "
+    "a reopen cancels the one still to make first",
 }
 
 

@@ -67,6 +67,8 @@ CROSS_FIELD_RULES = {
     # A log entry's topic and hazard depend on its kind; a calendar spans at most 62 days.
     "patrol_logs_create",
     "patrols_calendar",
+    # A written agreement has its text and a compensation its amount; no other outcome has either.
+    "disputes_resolve",
 }
 
 

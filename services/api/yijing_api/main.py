@@ -24,6 +24,8 @@ from yijing_api.routers import (
     audit,
     auth,
     calendars,
+    dispute_summary,
+    disputes,
     groups,
     hazards,
     incidents,
@@ -52,8 +54,9 @@ DESCRIPTION = """
 Backend of a county police station's volunteer-police (义警) programme: stations and their sites, each run
 "1+2+N" (one community officer, two police assistants, N volunteers); volunteers and their bulk import;
 groups of ten with a weekly captain, swaps and calendar feeds; hazards from report to elimination, with
-photos; patrol routes and checkpoints, planned patrols and their check-ins; police incident alerts from
-other systems; and statistics with year-on-year and month-on-month change for other police systems.
+photos; patrol routes and checkpoints, planned patrols, their check-ins and logs; small disputes mediated
+by volunteers first, with follow-up visits; police incident alerts from other systems; and statistics
+with year-on-year and month-on-month change for other police systems.
 
 People sign in with phone number and password (OAuth2 password flow: use **Authorize** above); other police
 systems send an API key as `X-API-Key`. A record outside the caller's reach answers 404.
@@ -81,6 +84,11 @@ TAGS = [
         "name": "patrols",
         "description": "Patrols (巡防): a site's routes and checkpoints, the shifts planned on them, and "
         "members' check-ins",
+    },
+    {
+        "name": "disputes",
+        "description": "Disputes (纠纷调解): cases stepped into by volunteers first, mediated, resolved, "
+        "escalated or failed; follow-up visits (回访)",
     },
     {
         "name": "incidents",
@@ -166,6 +174,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         patrol_logs,
         patrol_routes,
         patrol_plans,
+        dispute_summary,
+        disputes,
         incidents,
         stats,
         api_keys,

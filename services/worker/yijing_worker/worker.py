@@ -15,6 +15,7 @@ from arq.cron import CronJob, cron
 from arq.worker import Function, func
 
 from yijing.db import create_engine, create_session_factory
+from yijing.disputes.jobs import FOLLOWUPS
 from yijing.hazards.jobs import DEADLINES
 from yijing.jobs.catalog import all_jobs
 from yijing.jobs.registry import JobSpec, JsonDict
@@ -124,6 +125,8 @@ def cron_jobs() -> list[CronJob]:
         _cron_of(SETTLE, minute=set(range(0, 60, 5)), second=40, run_at_startup=True),
         # Hourly too: a plan's next day comes within its horizon at midnight in its station's zone.
         _cron_of(MAKE_PATROLS, minute=10, second=0, run_at_startup=True),
+        # Hourly too, at a minute of its own: a visit falls due at midnight in its station's zone.
+        _cron_of(FOLLOWUPS, minute=12, second=0, run_at_startup=True),
         _cron_of(PURGE, hour=3, minute=30, second=0),
         # Nightly, after every station's day has ended: recount everything, repair what drifted, and take
         # the day's snapshot figures.

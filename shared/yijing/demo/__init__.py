@@ -4,7 +4,8 @@ rental-housing sites, 718 volunteers from the article's sources, and each site's
 pilot began in July 2023, its groups of ten with their weekly captains since each site opened, and the
 hazards of the last months (the article's 133 eliminated among them) in every state of their lifecycle,
 the night market's evening patrol route and every night's patrol on it since the pilot began (check-ins,
-log entries, the article's drink-driving persuasion among them), and two years of police
+log entries, the article's drink-driving persuasion among them), the disputes mediated since then (the
+article's 258 settled by its date among them, with their follow-up visits), and two years of police
 incident alerts whose last complete month shows the article's year-on-year and month-on-month falls.
 People, phone and ID-card numbers are invented.
 
@@ -17,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 
 from yijing.db import SessionFactory, session_scope
-from yijing.demo import groups, hazards, incidents, org, patrols, statistics, volunteers
+from yijing.demo import disputes, groups, hazards, incidents, org, patrols, statistics, volunteers
 from yijing.demo.context import TIMEZONE
 from yijing.demo.org import (
     DEFAULT_PASSWORD,
@@ -60,6 +61,7 @@ class DemoLoaded:
     patrols: int = (
         0  # the route, its checkpoints, and the nights' patrols, members, check-ins and log entries
     )
+    disputes: int = 0
 
 
 async def load(
@@ -84,8 +86,9 @@ async def load(
         hazard_count = await hazards.load(demo)
         incident_count = await incidents.load(demo)
         patrol_count = await patrols.load(demo)
+        dispute_count = await disputes.load(demo)
         await statistics.load(demo)
     return DemoLoaded(
         demo.station.id, True, volunteer_count, printed_accounts(), group_count, hazard_count, incident_count,
-        patrol_count,
+        patrol_count, dispute_count,
     )  # fmt: skip

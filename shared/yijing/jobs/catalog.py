@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from yijing.disputes import jobs as disputes_jobs
 from yijing.hazards import jobs as hazards_jobs
 from yijing.incidents import jobs as incidents_jobs
 from yijing.jobs.errors import UnknownJob
@@ -20,6 +21,7 @@ from yijing.system import jobs as system_jobs
 from yijing.volunteers import jobs as volunteers_jobs
 
 DOMAIN_JOB_MODULES = (
+    disputes_jobs,
     hazards_jobs,
     incidents_jobs,
     notifications_jobs,

@@ -55,6 +55,9 @@ HEADLINES = (
     ("checkpoints_covered", "实到巡防点次", "Checkpoint visits covered"),
     ("persuasions", "安全劝导", "Safety persuasions"),
     ("outreach", "安全宣传", "Safety outreach"),
+    ("disputes_reported", "纠纷上报", "Disputes reported"),
+    ("disputes_resolved", "化解纠纷", "Disputes resolved"),
+    ("disputes_escalated", "移交纠纷", "Disputes escalated"),
 )
 
 

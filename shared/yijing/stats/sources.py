@@ -1,6 +1,6 @@
 """Where the figures come from: each source is one SQL query that counts its records per station, site,
 station-local day, metric and dimension, for chosen stations and days (or all days). A domain that lands
-later (disputes, rental households, trainings) adds its source here and is counted from then on.
+later (rental households, trainings) adds its source here and is counted from then on.
 
 Every query yields the columns ``station_id, site_id, day, metric, dimension, value`` and takes the bound
 parameters ``:stations`` (station ids) and ``:days`` (dates, or NULL for every day).
@@ -49,14 +49,16 @@ INCIDENTS = RollupSource(
 )
 
 
-def _hazard_count(metric: str, column: str, dimension: str, condition: str) -> str:
-    day = _local_day(f"h.{column}")
+def _daily_count(table: str, metric: str, column: str, dimension: str, condition: str) -> str:
+    """One metric of a table whose rows carry station and site (as alias ``r``), on the station-local day
+    of ``column``."""
+    day = _local_day(f"r.{column}")
     return f"""
-        SELECT h.station_id, h.site_id, {day} AS day, '{metric}' AS metric, {dimension} AS dimension,
+        SELECT r.station_id, r.site_id, {day} AS day, '{metric}' AS metric, {dimension} AS dimension,
                count(*) AS value
-        FROM hazards h JOIN stations s ON s.id = h.station_id
-        WHERE h.station_id = ANY(:stations) AND {condition} AND {_IN_DAYS.format(day=day)}
-        GROUP BY h.station_id, h.site_id, {day}, {dimension}
+        FROM {table} r JOIN stations s ON s.id = r.station_id
+        WHERE r.station_id = ANY(:stations) AND {condition} AND {_IN_DAYS.format(day=day)}
+        GROUP BY r.station_id, r.site_id, {day}, {dimension}
     """
 
 
@@ -65,15 +67,20 @@ HAZARDS = RollupSource(
     metrics=("hazards_found", "hazards_eliminated", "hazards_closed_not_fixed"),
     query=" UNION ALL ".join(
         (
-            _hazard_count("hazards_found", "created_at", "'category:' || h.category", "TRUE"),
-            _hazard_count(
-                "hazards_eliminated", "eliminated_at", "'category:' || h.category", "h.status = 'eliminated'"
+            _daily_count("hazards", "hazards_found", "created_at", "'category:' || r.category", "TRUE"),
+            _daily_count(
+                "hazards",
+                "hazards_eliminated",
+                "eliminated_at",
+                "'category:' || r.category",
+                "r.status = 'eliminated'",
             ),
-            _hazard_count(
+            _daily_count(
+                "hazards",
                 "hazards_closed_not_fixed",
                 "closed_at",
-                "'outcome:' || h.status",
-                "h.status IN ('duplicate', 'not_hazard', 'referred')",
+                "'outcome:' || r.status",
+                "r.status IN ('duplicate', 'not_hazard', 'referred')",
             ),
         )
     ),
@@ -182,6 +189,35 @@ PATROL_LOGS = RollupSource(
     "JOIN stations s ON s.id = l.station_id WHERE l.station_id = ANY(:stations) GROUP BY l.station_id",
 )
 
+
+# Disputes reported (by kind), resolved (by outcome) and escalated (by destination), each on the
+# station-local day it happened.
+DISPUTES = RollupSource(
+    name="disputes",
+    metrics=("disputes_reported", "disputes_resolved", "disputes_escalated"),
+    query=" UNION ALL ".join(
+        (
+            _daily_count("disputes", "disputes_reported", "reported_at", "'kind:' || r.kind", "TRUE"),
+            _daily_count(
+                "disputes",
+                "disputes_resolved",
+                "resolved_at",
+                "'outcome:' || r.outcome",
+                "r.status = 'resolved'",
+            ),
+            _daily_count(
+                "disputes",
+                "disputes_escalated",
+                "closed_at",
+                "'to:' || r.escalated_to",
+                "r.status = 'escalated'",
+            ),
+        )
+    ),
+    first_day=f"SELECT d.station_id, min({_local_day('d.reported_at')}) FROM disputes d "
+    "JOIN stations s ON s.id = d.station_id WHERE d.station_id = ANY(:stations) GROUP BY d.station_id",
+)
+
 SOURCES = {
     source.name: source
     for source in (
@@ -192,6 +228,7 @@ SOURCES = {
         CAPTAIN_WEEKS,
         PATROLS,
         PATROL_LOGS,
+        DISPUTES,
     )
 }
 # Which source each metric comes from.

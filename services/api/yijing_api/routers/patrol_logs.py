@@ -13,7 +13,7 @@ from yijing.patrols.logs.schemas import LogCreate, LogFilters, LogPhotoRead, Log
 from yijing.photos import ACCEPTED
 from yijing.types import QueryBool
 from yijing_api.auth import Access
-from yijing_api.deps import SessionDep, SettingsDep, StoreDep
+from yijing_api.deps import ProtectorDep, SessionDep, SettingsDep, StoreDep
 from yijing_api.params import PHOTO_RESPONSE, PageQuery, photo_response, upload_name
 from yijing_api.problems import problem_responses
 
@@ -32,7 +32,10 @@ PEOPLE = Access(EVERY_ROLE)
     "a `client_id` the station holds for a different entry is a 409 `client_id_reused`. `persuasion` "
     "(安全劝导) and `outreach` (安全宣传) name their `topic`; `hazard_found` reports a new hazard (`hazard`, "
     "at the patrol's site, source `patrol`) or links one (`hazard_id`) — the entry and the hazard are "
-    "stored together. `occurred_at` lies within the patrol, with 15 minutes' grace (422 otherwise). Entries "
+    "stored together. `dispute` opens a case (`dispute`, at the patrol's site, source `patrol`, the "
+    "volunteer writing it its first mediator) or links one (`dispute_id`), stored together likewise; the "
+    "parties' phone and ID-card numbers are kept sealed. `occurred_at` lies within the patrol, with 15 "
+    "minutes' grace (422 otherwise). Entries "
     "are written once the patrol has started (409 `patrol_not_under_way` before, or when cancelled or "
     "missed); they are never edited.",
     status_code=status.HTTP_201_CREATED,
@@ -47,8 +50,9 @@ async def write_log(
     session: SessionDep,
     response: Response,
     actor: Annotated[Actor, Depends(PEOPLE)],
+    protector: ProtectorDep,
 ) -> LogRead:
-    log, created = await service.write_log(session, actor, patrol_id, data)
+    log, created = await service.write_log(session, actor, patrol_id, data, protector)
     if not created:
         response.status_code = status.HTTP_200_OK
     response.headers["Location"] = f"/api/v1/patrols/{patrol_id}/logs/{log.id}"

@@ -17,8 +17,8 @@ class LogKind(StrEnum):
     OUTREACH = "outreach"  # 安全宣传: leaflets handed out, a talk given (a topic says which)
     INTERVENTION = "intervention"  # 现场处置: stepped in (a crowd, a blocked lane, a lost child)
     HAZARD_FOUND = "hazard_found"  # 发现隐患: made or linked a hazard
-    # 纠纷: a quarrel met on patrol. The disputes domain links its case here when it lands (a dispute_id
-    # column of its migration); until then the entry is the record.
+    # 纠纷: a dispute met on patrol, with its case (made or linked through the disputes service) when it
+    # needed one.
     DISPUTE = "dispute"
 
 
@@ -46,6 +46,7 @@ class PatrolLog(SQLModel, table=True):
         CheckConstraint(f"topic IS NULL OR {one_of('topic', LogTopic)}", name="topic_known"),
         CheckConstraint("people IS NULL OR people >= 0", name="people_not_negative"),
         CheckConstraint("kind <> 'hazard_found' OR hazard_id IS NOT NULL", name="hazard_found_links_hazard"),
+        CheckConstraint("kind = 'dispute' OR dispute_id IS NULL", name="only_dispute_links_dispute"),
         # A patrol's log in the order things happened.
         Index("ix_patrol_logs_patrol_id_occurred_at", "patrol_id", "occurred_at"),
         Index("ix_patrol_logs_station_id_occurred_at", "station_id", "occurred_at"),
@@ -70,6 +71,9 @@ class PatrolLog(SQLModel, table=True):
     received_at: datetime = instant()
     hazard_id: uuid.UUID | None = Field(
         default=None, sa_column=Column(Uuid, ForeignKey("hazards.id"), nullable=True, index=True)
+    )
+    dispute_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(Uuid, ForeignKey("disputes.id"), nullable=True, index=True)
     )
 
 

@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from yijing.disputes.models import DisputeKind
+from yijing.disputes.schemas import Account, PartyCreate
 from yijing.hazards.models import HazardCategory, HazardSeverity
 from yijing.hazards.schemas import Description, Party
 from yijing.org.schemas import Location
@@ -45,6 +47,18 @@ _HAZARD_FOUND: dict[str, Any] = {
         "address": "滨河路夜市 B 区",
     },
 }
+_DISPUTE: dict[str, Any] = {
+    "client_id": "7a3e9c51-2b4d-4f6a-8c1e-3d5f7a9b1c2e",
+    "kind": "dispute",
+    "text": "B 区入口两车主争抢卸货车位，已上前劝开",
+    "occurred_at": "2023-10-13T20:05:00+08:00",
+    "dispute": {
+        "kind": "parking",
+        "account": "两车主因占用摊位卸货车位发生争吵，围观群众十余人",
+        "risk_of_violence": True,
+        "parties": [{"name": "林某", "role": "applicant"}, {"name": "陈某", "role": "respondent"}],
+    },
+}
 
 
 class LogHazard(BaseModel):
@@ -60,12 +74,29 @@ class LogHazard(BaseModel):
     responsible_party: Party | None = None
 
 
+class LogDispute(BaseModel):
+    """A dispute met on patrol, opened as a case through the disputes service: at the patrol's site, source
+    ``patrol``, at the entry's point and time, under the entry's ``client_id``; a volunteer writing the
+    entry is its first mediator."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: DisputeKind
+    account: Account = Field(description="A short account of what happened (简要案情)")
+    address: Address | None = None
+    risk_of_violence: bool = False
+    parties: list[PartyCreate] = Field(default_factory=list, max_length=20)
+
+
 class LogCreate(BaseModel):
     """One entry of a patrol's log. ``persuasion`` and ``outreach`` name their ``topic``; ``hazard_found``
     reports a new hazard (``hazard``) or links one of the patrol's station (``hazard_id``); ``dispute``
-    records a quarrel met on patrol (the disputes domain will link its case)."""
+    may open a case (``dispute``) or link one of the patrol's station (``dispute_id``), or stand alone for a
+    quarrel that needed no case."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_PERSUASION, _HAZARD_FOUND]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [_PERSUASION, _HAZARD_FOUND, _DISPUTE]}
+    )
 
     client_id: uuid.UUID = Field(
         description="The device's own id for this entry, made once: sent again, it is stored once"
@@ -78,6 +109,8 @@ class LogCreate(BaseModel):
     occurred_at: Instant = Field(description="When it happened (the device's clock), during the patrol")
     hazard_id: uuid.UUID | None = Field(default=None, description="hazard_found: an existing hazard to link")
     hazard: LogHazard | None = Field(default=None, description="hazard_found: a new hazard to report")
+    dispute_id: uuid.UUID | None = Field(default=None, description="dispute: an existing case to link")
+    dispute: LogDispute | None = Field(default=None, description="dispute: a new case to open")
 
 
 class LogPhotoRead(BaseModel):
@@ -115,6 +148,7 @@ class LogRead(BaseModel):
                     "volunteer_id": "0193a6a4-5555-7c3d-8f2a-3b4c5d6e7f80",
                     "received_at": "2023-10-13T21:12:04+08:00",
                     "hazard_id": None,
+                    "dispute_id": None,
                     "photos": [],
                 }
             ]
@@ -137,6 +171,7 @@ class LogRead(BaseModel):
     occurred_at: datetime
     received_at: datetime
     hazard_id: uuid.UUID | None = Field(description="The hazard reported or linked (hazard_found)")
+    dispute_id: uuid.UUID | None = Field(description="The case opened or linked (dispute)")
     photos: list[LogPhotoRead] = Field(default_factory=list)
 
     @classmethod

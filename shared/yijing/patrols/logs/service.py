@@ -4,9 +4,10 @@ never edited. Each is stored once by the device's ``client_id``; a resend answer
 
 A ``hazard_found`` entry reports its hazard through the hazards service (at the patrol's site, source
 ``patrol``, under the entry's ``client_id``) or links one the caller sees at the patrol's station; the entry
-and a hazard it reports are stored together or not at all. Its ``occurred_at`` lies within the patrol: from
-its planned start to its end (planned or actual, whichever is later), with the check-ins' grace either side,
-and not after the server receives it."""
+and a hazard it reports are stored together or not at all. A ``dispute`` entry opens its case through the
+disputes service the same way (or links one, or stands alone). Its ``occurred_at`` lies within the patrol:
+from its planned start to its end (planned or actual, whichever is later), with the check-ins' grace either
+side, and not after the server receives it."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yijing.access import STAFF, Actor, StationScope
+from yijing.disputes import service as disputes
+from yijing.disputes.models import DisputeSource
+from yijing.disputes.schemas import DisputeCreate
 from yijing.errors import Forbidden, InvalidInput
 from yijing.hazards import service as hazards
 from yijing.hazards.models import HazardSource
@@ -35,6 +39,7 @@ from yijing.patrols.logs.errors import LogNotFound, LogPhotoNotFound, PatrolNotU
 from yijing.patrols.logs.models import LogKind, PatrolLog, PatrolLogPhoto
 from yijing.patrols.logs.schemas import TOPICAL, LogCreate, LogFilters, LogRead
 from yijing.patrols.models import CLOCK_SKEW, SHIFT_GRACE, Patrol, PatrolStatus
+from yijing.personal import PersonalDataProtector
 from yijing.photos import store_photo
 from yijing.stats.jobs import queue_recompute
 from yijing.storage import AttachmentStore, ObjectMissing
@@ -63,6 +68,13 @@ def _check_kind(data: LogCreate) -> None:
     if not reports and (data.hazard_id is not None or data.hazard is not None):
         raise InvalidInput.on(
             "body.hazard", "only hazard_found entries report or link a hazard", "hazard_not_allowed"
+        )
+    if data.kind is LogKind.DISPUTE and data.dispute_id is not None and data.dispute is not None:
+        message = "a dispute entry gives either dispute (a new case) or dispute_id (a link), not both"
+        raise InvalidInput.on("body.dispute", message, "dispute_twice")
+    if data.kind is not LogKind.DISPUTE and (data.dispute_id is not None or data.dispute is not None):
+        raise InvalidInput.on(
+            "body.dispute", "only dispute entries open or link a dispute", "dispute_not_allowed"
         )
 
 
@@ -121,8 +133,37 @@ async def _hazard_of(
     return hazard.id
 
 
+async def _dispute_of(
+    session: AsyncSession,
+    actor: Actor,
+    patrol: Patrol,
+    data: LogCreate,
+    volunteer_id: uuid.UUID | None,
+    protector: PersonalDataProtector,
+) -> uuid.UUID | None:
+    """The case a dispute entry opens (now) or links, if any."""
+    if data.dispute_id is not None:
+        dispute = await disputes.get_dispute(session, actor, data.dispute_id)
+        if dispute.station_id != patrol.station_id:
+            raise InvalidInput.on("body.dispute_id", "is a dispute of another station", "other_station")
+        return dispute.id
+    if data.dispute is None:
+        return None
+    case = DisputeCreate(
+        **data.dispute.model_dump(), site_id=patrol.site_id, source=DisputeSource.PATROL, patrol_id=patrol.id,
+        location=data.location, occurred_at=data.occurred_at, reported_at=min(data.occurred_at, utcnow()),
+        mediator_volunteer_ids=[volunteer_id] if volunteer_id else [], client_id=data.client_id,
+    )  # fmt: skip
+    dispute, _ = await disputes.report_dispute(session, actor, case, protector)
+    return dispute.id
+
+
 async def write_log(
-    session: AsyncSession, actor: Actor, patrol_id: uuid.UUID, data: LogCreate
+    session: AsyncSession,
+    actor: Actor,
+    patrol_id: uuid.UUID,
+    data: LogCreate,
+    protector: PersonalDataProtector,
 ) -> tuple[LogRead, bool]:
     """The stored entry, and whether it is new (False: the same entry sent again)."""
     patrol = await patrols.get_patrol(session, actor, patrol_id)
@@ -140,7 +181,7 @@ async def write_log(
         )
     _check_time(data, patrol)
     log = PatrolLog(
-        **data.model_dump(exclude={"location", "hazard", "hazard_id", "topic"}),
+        **data.model_dump(exclude={"location", "hazard", "hazard_id", "dispute", "dispute_id", "topic"}),
         topic=data.topic.value if data.topic else None,
         latitude=data.location.latitude if data.location else None,
         longitude=data.location.longitude if data.location else None,
@@ -148,9 +189,10 @@ async def write_log(
         volunteer_id=volunteer_id,
     )  # fmt: skip
     try:
-        # The entry and a hazard it reports go together.
+        # The entry and a hazard or case it opens go together.
         async with session.begin_nested():
             log.hazard_id = await _hazard_of(session, actor, patrol, data)
+            log.dispute_id = await _dispute_of(session, actor, patrol, data, volunteer_id, protector)
             await repository.save(session, log)
     except IntegrityError:
         # The same entry sent twice at once: the other request stored it first.

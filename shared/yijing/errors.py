@@ -65,6 +65,12 @@ class Conflict(DomainError):
     title_zh = "冲突"
 
 
+class ClientIdTaken(Conflict):
+    """Another person's record captured offline (a hazard, a dispute) already carries this client id."""
+
+    code = "client_id_taken"
+
+
 class TooLarge(DomainError):
     status = 413
     code = "payload_too_large"

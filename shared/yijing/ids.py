@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import uuid6
+
+# A capture time this far ahead of the server's clock is a wrong phone clock, not a record from the future.
+CLOCK_SKEW = timedelta(minutes=10)
+# A record captured offline longer ago than this is a wrong clock (or one for staff to enter).
+OFFLINE_AT_MOST = timedelta(days=30)
 
 
 def new_id() -> uuid.UUID:

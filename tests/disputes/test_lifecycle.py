@@ -361,3 +361,69 @@ async def test_every_action_is_documented_with_its_sources(client):
         operation = document["paths"][f"/api/v1/disputes/{{dispute_id}}/{action}"]["post"]
         assert operation["operationId"] == f"disputes_{action}"
         assert all(source in operation["description"] for source in sources)
+
+
+async def test_a_reopen_recounts_the_day_the_dispute_had_closed(client, world, session_factory):
+    closed = utcnow() - timedelta(days=3)
+    dispute = await dispute_in(
+        session_factory, world, DisputeStatus.RESOLVED, resolved_at=closed, closed_at=closed
+    )
+    response = await act(client, world, dispute.id, "reopen")
+    assert response.status_code == 200, response.text
+    async with session_factory() as session:
+        messages = (await session.scalars(select(OutboxMessage))).all()
+    recounts = [m.arguments["payload"] for m in messages if m.job_name == "stats.recompute"]
+    assert [(payload["source"], sorted(payload["days"])) for payload in recounts] == [
+        ("disputes", sorted({str(closed.astimezone(SHANGHAI).date()), str(station_today())}))
+    ]
+
+
+async def test_the_audit_log_keeps_no_free_text_of_a_case(client, world, session_factory):
+    """The account and an agreement may name the parties: the audit log says they were given, the
+    dispute's own history keeps them."""
+    dispute = await dispute_in(session_factory, world, DisputeStatus.MEDIATING)
+    agreement = "林某赔偿陈某车门划痕修理费，双方不再追究"
+    resolved = await act(
+        client, world, dispute.id, "resolve", {"outcome": "written_agreement", "agreement_text": agreement}
+    )
+    assert resolved.status_code == 200, resolved.text
+    account = "林某与陈某因车位争执，林某划伤陈某车门"
+    corrected = await client.patch(
+        f"/api/v1/disputes/{dispute.id}", json={"account": account}, headers=world.headers(Role.OFFICER)
+    )
+    assert corrected.status_code == 200, corrected.text
+    async with session_factory() as session:
+        audited = (
+            await session.scalars(select(AuditEvent).where(col(AuditEvent.target_id) == str(dispute.id)))
+        ).all()
+    changes = {event.action: event.changes for event in audited}
+    assert changes["dispute.resolve"]["agreement_text"] == "(text)"
+    assert changes["dispute.update"] == {"account": "(text)"}
+    assert all("林某" not in str(event.changes) for event in audited)
+    history = (
+        await client.get(f"/api/v1/disputes/{dispute.id}/events", headers=world.headers(Role.OFFICER))
+    ).json()
+    assert history[-2]["details"]["agreement_text"] == agreement
+    assert history[-1]["details"]["account"]["to"] == account
+
+
+async def test_a_volunteer_no_longer_active_loses_the_cases_they_mediated(client, world, session_factory):
+    reporter = world.user(Role.OFFICER).id
+    dispute = await dispute_in(session_factory, world, DisputeStatus.MEDIATING, reporter_id=reporter)
+    async with session_scope(session_factory) as session:
+        session.add(
+            DisputeMediator(
+                dispute_id=dispute.id,
+                volunteer_id=world.own.volunteer.id,
+                user_id=world.user(Role.VOLUNTEER).id,
+            )
+        )
+    url = f"/api/v1/disputes/{dispute.id}"
+    assert (await client.get(url, headers=world.headers(Role.VOLUNTEER))).status_code == 200
+    async with session_scope(session_factory) as session:
+        await session.execute(
+            update(Volunteer).where(col(Volunteer.id) == world.own.volunteer.id).values(status="suspended")
+        )
+    assert (await client.get(url, headers=world.headers(Role.VOLUNTEER))).status_code == 404
+    response = await act(client, world, dispute.id, "resolve", role=Role.VOLUNTEER)
+    assert response.status_code == 404

@@ -182,6 +182,16 @@ NO_UNIQUE_FIELD: dict[str, set[str]] = {
         "deadline",
     },
     "hazards_set_deadline_rules": {"days"},
+    "disputes_update": {
+        "site_id",
+        "kind",
+        "address",
+        "location",
+        "occurred_at",
+        "account",
+        "risk_of_violence",
+    },
+    "disputes_set_settings": {"followup_days"},
     "patrol_routes_update": {"description"},
     # A checkpoint's code (unique in its station) changes only through rotate-code, a POST.
     "patrol_routes_checkpoints_update": {"name", "position", "location", "radius_m"},

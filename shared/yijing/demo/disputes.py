@@ -154,7 +154,10 @@ def _by_article(rng: random.Random) -> list[tuple[date, DisputeStatus]]:
         DisputeStatus.FAILED
     ] * _FAILED_BY_ARTICLE
     span = (ARTICLE_DAY - PILOT_START.date()).days
-    days = sorted(PILOT_START.date() + timedelta(days=rng.randint(0, span)) for _ in statuses[1:])
+    # The others fall on other evenings: a case resolved on the quarrel's night would be taken for it.
+    evenings = [PILOT_START.date() + timedelta(days=day) for day in range(span + 1)]
+    evenings.remove(QUARREL_NIGHT)
+    days = sorted(rng.choice(evenings) for _ in statuses[1:])
     rng.shuffle(statuses)
     # The article's quarrel outside the barbecue shop is one of them.
     statuses.remove(DisputeStatus.RESOLVED)

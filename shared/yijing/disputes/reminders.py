@@ -16,13 +16,13 @@ from sqlmodel import col
 
 from yijing.disputes.models import Dispute, DisputeEvent, DisputeFollowup, DisputeKind, DisputeMediator
 from yijing.disputes.schemas import KIND_LABELS_ZH
-from yijing.hazards.service import site_staff
 from yijing.ids import utcnow
 from yijing.jobs.registry import JobContext, JobPayload, JsonDict
 from yijing.kit import repository as kit
 from yijing.notifications.jobs import notify_many
 from yijing.notifications.service import DeliverPayload
 from yijing.org.models import Site, Station
+from yijing.teams.service import site_staff
 
 # A visit means reaching the parties (a call, a knock at the door), which may take a few tries: the mediator
 # reminded on the due day has this many days before the visit is flagged and the site's staff told.

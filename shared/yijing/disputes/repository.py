@@ -53,10 +53,9 @@ def mediated_by(user_id: uuid.UUID | None, volunteer_id: uuid.UUID | None) -> Co
     return exists().where(col(DisputeMediator.dispute_id) == col(Dispute.id), or_(*who))
 
 
-async def is_mediator(
-    session: AsyncSession, dispute_id: uuid.UUID, user_id: uuid.UUID | None, volunteer_id: uuid.UUID | None
-) -> bool:
-    query = select(col(Dispute.id)).where(col(Dispute.id) == dispute_id, mediated_by(user_id, volunteer_id))
+async def is_mediator(session: AsyncSession, dispute_id: uuid.UUID, volunteer_id: uuid.UUID) -> bool:
+    """Whether the volunteer mediates the dispute."""
+    query = select(col(Dispute.id)).where(col(Dispute.id) == dispute_id, mediated_by(None, volunteer_id))
     return (await session.scalar(query)) is not None
 
 

@@ -57,10 +57,8 @@ from yijing.disputes.schemas import (
     PartyRead,
     ResolveAction,
 )
-from yijing.errors import Forbidden, InvalidInput, check_version
-from yijing.hazards.errors import ClientIdTaken
-from yijing.hazards.service import CLOCK_SKEW, OFFLINE_AT_MOST, site_staff
-from yijing.ids import new_id, utcnow
+from yijing.errors import ClientIdTaken, Forbidden, InvalidInput, check_version
+from yijing.ids import CLOCK_SKEW, OFFLINE_AT_MOST, new_id, utcnow
 from yijing.kit.lifecycle import Lifecycle
 from yijing.kit.pagination import Page, PageParams, page_of
 from yijing.kit.versions import apply_changes
@@ -75,6 +73,7 @@ from yijing.patrols import service as patrols_service
 from yijing.personal import PersonalDataProtector
 from yijing.stats.jobs import queue_recompute
 from yijing.teams import repository as teams_repository
+from yijing.teams.service import site_staff
 from yijing.volunteers import repository as volunteers_repository
 from yijing.volunteers.models import Volunteer, VolunteerStatus
 from yijing.volunteers.service import REVEALING_ROLES
@@ -162,13 +161,13 @@ async def dispute_reach(session: AsyncSession, actor: Actor) -> ColumnElement[bo
     clause = actor.scope.clause(Dispute.station_id)
     if actor.role is not Role.VOLUNTEER:
         return clause
+    mine: ColumnElement[bool] = col(Dispute.reporter_id) == actor.user_id
+    # Only while active: a suspended or retired volunteer keeps their own reports, not their cases.
     volunteer = await volunteers_repository.active_volunteer_of(session, actor.user_id)
-    mine = or_(
-        col(Dispute.reporter_id) == actor.user_id,
-        repository.mediated_by(actor.user_id, volunteer.id if volunteer else None),
-    )
     if volunteer is not None:
-        mine = or_(mine, col(Dispute.site_id) == volunteer.site_id)
+        mine = or_(
+            mine, col(Dispute.site_id) == volunteer.site_id, repository.mediated_by(None, volunteer.id)
+        )
     return and_(clause, mine)
 
 
@@ -239,6 +238,15 @@ def _local_day(moment: datetime, timezone: ZoneInfo) -> date:
 def _seconds(start: datetime, end: datetime) -> int:
     # A report captured offline a little ahead of the server's clock must not make a negative clock.
     return max(0, int((end - start).total_seconds()))
+
+
+# A case's free text may name its parties: the audit log (read across the station) records that it was given
+# or changed, not what it says; the dispute's own history, shown to those who see the dispute, keeps it.
+_FREE_TEXT = frozenset({"account", "address", "agreement_text", "reason", "previous_failure_reason"})
+
+
+def _audited(changes: dict[str, Any]) -> dict[str, Any]:
+    return {key: "(text)" if key in _FREE_TEXT else value for key, value in changes.items()}
 
 
 def _details(**values: Any) -> dict[str, Any]:
@@ -556,7 +564,7 @@ async def update_dispute(
     await _record_event(session, dispute, "update", actor.user_id, details=report)
     await audit.record(
         session, actor, "dispute.update", target_type="dispute", target_id=dispute.id,
-        station_id=dispute.station_id, changes=report,
+        station_id=dispute.station_id, changes=_audited(report),
     )  # fmt: skip
     if changed.keys() & _COUNTED_BY:
         timezone = await _timezone(session, dispute.station_id)
@@ -570,9 +578,9 @@ async def _may_step_in(session: AsyncSession, actor: Actor, dispute: Dispute) ->
     if actor.role in STAFF:
         return None
     volunteer = await volunteers_repository.active_volunteer_of(session, actor.user_id)
-    at_site = volunteer is not None and volunteer.site_id == dispute.site_id
-    if not at_site and not await repository.is_mediator(
-        session, dispute.id, actor.user_id, volunteer.id if volunteer else None
+    if volunteer is None or (
+        volunteer.site_id != dispute.site_id
+        and not await repository.is_mediator(session, dispute.id, volunteer.id)
     ):
         raise Forbidden(
             "only active volunteers of the dispute's site, its mediators and station staff step in"
@@ -584,10 +592,9 @@ async def _check_mediator(session: AsyncSession, actor: Actor, dispute: Dispute)
     """Staff carry on every dispute they reach; anyone else only one they mediate."""
     if actor.role in STAFF:
         return
+    # A volunteer mediates by their record, and only while active.
     volunteer = await volunteers_repository.active_volunteer_of(session, actor.user_id)
-    if not await repository.is_mediator(
-        session, dispute.id, actor.user_id, volunteer.id if volunteer else None
-    ):
+    if volunteer is None or not await repository.is_mediator(session, dispute.id, volunteer.id):
         raise NotAMediator("only the dispute's mediators and station staff carry its mediation on")
 
 
@@ -724,9 +731,10 @@ async def _transition(
         session, dispute, action, actor.user_id, note=note, from_status=previous_status, details=done
     )
     await queue_recompute(session, "disputes", dispute.station_id, recount)
+    changes = _audited({"from": previous_status.value, "to": target.value, **done})
     await audit.record(
         session, actor, f"dispute.{action}", target_type="dispute", target_id=dispute.id,
-        station_id=dispute.station_id, changes={"from": previous_status.value, "to": target.value, **done},
+        station_id=dispute.station_id, changes=changes,
     )  # fmt: skip
     if dispute.reporter_id != actor.user_id:
         await _tell(

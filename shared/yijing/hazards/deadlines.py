@@ -10,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from yijing.hazards import repository
 from yijing.hazards.models import Hazard
-from yijing.hazards.service import event_row, site_staff, tell
+from yijing.hazards.service import event_row, tell
 from yijing.ids import utcnow
 from yijing.jobs.registry import JobContext, JobPayload, JsonDict
+from yijing.teams.service import site_staff
 
 
 class DeadlinesPayload(JobPayload):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from yijing.errors import Conflict, InvalidInput, NotFound
+from yijing.errors import InvalidInput, NotFound
 
 
 class HazardNotFound(NotFound):
@@ -15,9 +15,3 @@ class EvidenceRequired(InvalidInput):
     """Elimination without an after-photo or another person's inspection note."""
 
     code = "evidence_required"
-
-
-class ClientIdTaken(Conflict):
-    """Another reporter's offline report already carries this client id."""
-
-    code = "client_id_taken"

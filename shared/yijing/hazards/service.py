@@ -21,9 +21,9 @@ from sqlmodel import col
 from yijing.access import STAFF, Actor, Role, StationScope
 from yijing.audit import service as audit
 from yijing.conflicts import violated_constraint
-from yijing.errors import Forbidden, InvalidInput, check_version
+from yijing.errors import ClientIdTaken, Forbidden, InvalidInput, check_version
 from yijing.hazards import repository
-from yijing.hazards.errors import ClientIdTaken, EvidenceRequired, HazardNotFound
+from yijing.hazards.errors import EvidenceRequired, HazardNotFound
 from yijing.hazards.models import (
     CLOSED_NOT_FIXED,
     OPEN_STATUSES,
@@ -49,7 +49,7 @@ from yijing.hazards.schemas import (
     ReferAction,
     SiteHazardSummary,
 )
-from yijing.ids import new_id, station_today, utcnow
+from yijing.ids import CLOCK_SKEW, OFFLINE_AT_MOST, new_id, station_today, utcnow
 from yijing.kit.lifecycle import Lifecycle
 from yijing.kit.pagination import Page, PageParams, page_of
 from yijing.notifications.jobs import notify
@@ -59,7 +59,7 @@ from yijing.org.errors import SiteNotFound, StationNotFound
 from yijing.org.models import Station
 from yijing.rota import repository as rota_repository
 from yijing.stats.jobs import queue_recompute
-from yijing.teams import repository as teams_repository
+from yijing.teams.service import site_staff
 from yijing.volunteers import repository as volunteers_repository
 from yijing.volunteers.models import VolunteerStatus
 
@@ -70,10 +70,6 @@ DEFAULT_DEADLINE_DAYS = {
     HazardSeverity.HIGH: 3,
     HazardSeverity.CRITICAL: 1,
 }
-# A capture time this far ahead of the server's clock is a wrong phone clock, not a report from the future.
-CLOCK_SKEW = timedelta(minutes=10)
-# An offline report older than this is a wrong clock (or a report that should be entered by staff).
-OFFLINE_AT_MOST = timedelta(days=30)
 
 
 class HazardAction(StrEnum):
@@ -154,13 +150,6 @@ async def record_event(
 ) -> None:
     row = event_row(hazard, action, actor_id, note=note, from_status=from_status, details=details)
     await repository.insert_events(session, [row])
-
-
-async def site_staff(session: AsyncSession, site_id: uuid.UUID) -> list[uuid.UUID]:
-    """The accounts of the site's officer and assistants now: who follows its hazards up."""
-    return [
-        assignment.user_id for assignment, _ in await teams_repository.held_at(session, site_id, utcnow())
-    ]
 
 
 async def tell(

@@ -172,3 +172,8 @@ async def end_assignment(
         station_id=site.station_id, changes={"reason": reason},
     )  # fmt: skip
     return _read(assignment, await repository.holder_name(session, assignment.user_id))
+
+
+async def site_staff(session: AsyncSession, site_id: uuid.UUID) -> list[uuid.UUID]:
+    """The accounts of the site's officer and assistants now: who follows its hazards and disputes up."""
+    return [assignment.user_id for assignment, _ in await repository.held_at(session, site_id, utcnow())]

@@ -42,7 +42,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from yijing.access import SYSTEM, Actor, StationScope
 from yijing.audit import service as audit
 from yijing.db import session_scope
-from yijing.hazards.service import site_staff
 from yijing.ids import utcnow
 from yijing.jobs.registry import JobContext, JobPayload, JsonDict
 from yijing.notifications.jobs import notify_many
@@ -63,6 +62,7 @@ from yijing.patrols.settlement.schemas import (
     SiteCoverage,
 )
 from yijing.stats.jobs import queue_recompute
+from yijing.teams.service import site_staff
 
 # Patrols settled per transaction, one statement each for their statuses, results and minutes: a backlog
 # (the worker stopped for a day) is still a few batches.

@@ -154,7 +154,9 @@ async def test_huge_json_batches_are_refused_quickly_with_little_memory(
     print(f"3,000,000 empty records: {answer[:12]!r} in {elapsed:.2f} s, server +{growth() / MB:.1f} MB")
     assert answer.startswith(b"HTTP/1.1 413 ")
     assert sent < 16 * MB
-    assert elapsed < 2
+    # The memory bound below proves the body was not read; the time bound only catches a hang (a loaded CI
+    # machine once took 2.4 s to send and answer).
+    assert elapsed < 10
     assert growth() < 20 * MB
 
     # The largest body the batch may have, all empty records, three at once: counted, not validated. Each

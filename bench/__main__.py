@@ -2,8 +2,10 @@
 lists over 100,000 volunteers and a 10,000-row import, the rota of 10,000 groups (reconcile job, captain
 endpoints), 100,000 hazards (lists, summary, photo uploads, the deadline job), 2,000,000 incidents
 (import, rollups, statistics latency), patrol check-ins (a batch of 500 against bare asyncpg, 64 clients
-at once), patrol settlement (100,000 check-ins against one SQL aggregate) and the disputes' monthly summary
-(100,000 disputes against one SQL aggregate), on real PostgreSQL and Redis (embedded servers).
+at once), patrol settlement (100,000 check-ins against one SQL aggregate), the disputes' monthly summary
+(100,000 disputes against one SQL aggregate), and training settlement (a session of 5,000 against one SQL
+UPDATE) and monthly compliance (10,000 volunteers against one SQL statement), on real PostgreSQL and Redis
+(embedded servers).
 
 Run with `make bench` (all of them) or `python -m bench NAME…` (only those named). Figures are printed, never
 asserted: targets live here, not in unit tests.
@@ -32,6 +34,8 @@ from bench.incidents import bench_incidents
 from bench.patrol_checkins import bench_patrol_checkins
 from bench.patrol_settlement import bench_patrol_settlement
 from bench.rota import bench_rota
+from bench.training_compliance import bench_training_compliance
+from bench.training_settlement import bench_training_settlement
 from bench.volunteers import bench_volunteers
 from tests.world import add_user, sign_in_directly
 from yijing import migrate
@@ -144,6 +148,8 @@ BENCHMARKS: dict[str, Callable[[Settings], Coroutine[Any, Any, None]]] = {
     "patrols": bench_patrol_checkins,
     "patrol_settlement": bench_patrol_settlement,
     "dispute_summary": bench_dispute_summary,
+    "training_compliance": bench_training_compliance,
+    "training_settlement": bench_training_settlement,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
@@ -53,6 +54,13 @@ from yijing.rota.weeks import Handoff
 from yijing.settings import Settings
 from yijing.storage import store_for
 from yijing.teams.models import Post, TeamAssignment
+from yijing.training.models import (
+    AudienceKind,
+    Training,
+    TrainingAttendance,
+    TrainingAudience,
+    TrainingMode,
+)
 from yijing.volunteers.models import Gender, Volunteer, VolunteerSource
 from yijing.volunteers.schemas import VolunteerCreate
 from yijing.volunteers.service import volunteer_row
@@ -97,6 +105,7 @@ class Place:
     log: PatrolLog | None = None  # the volunteer's observation on the patrol, with a photo
     log_photo: PatrolLogPhoto | None = None
     dispute: Dispute | None = None  # reported by the volunteer at the site, who mediates it; one party
+    training: Training | None = None  # offline, scheduled tomorrow for the site; the volunteer enrolled
 
 
 @dataclass
@@ -236,6 +245,7 @@ async def build_world(factory: SessionFactory, settings: Settings) -> World:
             served.checkin = await add_checkin(session, served)
             served.log, served.log_photo = await add_log(session, settings, served)
             served.dispute = await add_dispute(session, settings, served)
+            served.training = await add_training(session, served)
         admin = await add_user(session, settings, Role.ADMIN, None, "13999999999", 99)
         phones[admin.id] = "13999999999"
         world = World(settings, places["own"], places["other"], admin, phones)
@@ -413,6 +423,27 @@ async def add_dispute(session, settings: Settings, place: Place) -> Dispute:
     return dispute
 
 
+async def add_training(session, place: Place) -> Training:
+    """An offline training of the place's site starting tomorrow, its volunteer enrolled."""
+    assert place.volunteer is not None
+    starts_at = utcnow() + timedelta(days=1)
+    training = Training(
+        station_id=place.station.id, title="十月义警培训", topics=["laws_regulations"],
+        mode=TrainingMode.OFFLINE, starts_at=starts_at, ends_at=starts_at + timedelta(hours=1),
+        place="派出所三楼会议室", trainer="林警官", code_secret=os.urandom(32),
+    )  # fmt: skip
+    session.add(training)
+    await session.flush()
+    audience = TrainingAudience(training_id=training.id, kind=AudienceKind.SITE, site_id=place.site.id)
+    attendance = TrainingAttendance(
+        training_id=training.id, volunteer_id=place.volunteer.id, station_id=place.station.id,
+        site_id=place.site.id,
+    )  # fmt: skip
+    session.add_all([audience, attendance])
+    await session.flush()
+    return training
+
+
 async def make_api_key(
     factory: SessionFactory,
     settings: Settings,
@@ -464,6 +495,7 @@ PATH_PARAMETERS = {
     "log_id": STATION_SCOPED,
     "photo_id": STATION_SCOPED,
     "dispute_id": STATION_SCOPED,
+    "training_id": STATION_SCOPED,
 }
 
 
@@ -538,6 +570,9 @@ def path_value(world: World, name: str, place: str, caller: User | None) -> obje
     if name == "dispute_id":
         assert target.dispute is not None
         return target.dispute.id
+    if name == "training_id":
+        assert target.training is not None
+        return target.training.id
     if name == "job_id":
         assert world.job_run_id is not None
         return world.job_run_id

@@ -37,6 +37,13 @@ from yijing.rota.models import CalendarFeed, CaptainNotice, CaptainSwap, Captain
 from yijing.stats.models import DailyRollup, RollupDay
 from yijing.system.models import Heartbeat
 from yijing.teams.models import TeamAssignment
+from yijing.training.models import (
+    AttendanceRule,
+    OnlineAttendanceImport,
+    Training,
+    TrainingAttendance,
+    TrainingAudience,
+)
 from yijing.volunteers.models import Volunteer, VolunteerImport, VolunteerStatusChange
 
 metadata = SQLModel.metadata
@@ -44,6 +51,7 @@ metadata = SQLModel.metadata
 __all__ = [
     "ApiKey",
     "ApiKeyUsage",
+    "AttendanceRule",
     "AuditEvent",
     "AuthSession",
     "CalendarFeed",
@@ -71,6 +79,7 @@ __all__ = [
     "JobRun",
     "LoginFailure",
     "Notification",
+    "OnlineAttendanceImport",
     "OutboxMessage",
     "Patrol",
     "PatrolCheckin",
@@ -87,6 +96,9 @@ __all__ = [
     "Site",
     "Station",
     "TeamAssignment",
+    "Training",
+    "TrainingAttendance",
+    "TrainingAudience",
     "Unavailability",
     "User",
     "UserSite",

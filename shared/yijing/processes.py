@@ -3,7 +3,9 @@
 The API runs on uvicorn's h11 protocol with a bound on the request head. uvicorn's default, httptools,
 buffers a header of any size (a 100 MB header cost the server 188 MB and stalled every other client for 12 s);
 h11 refuses more than ``--h11-max-incomplete-event-size`` bytes with a 400 and closes the connection.
-deploy/Dockerfile and the README start the API with the same options.
+deploy/Dockerfile and the README start the API with the same options. Forwarded headers are believed only
+from the proxies ``YIJING_FORWARDED_ALLOW_IPS`` names (the image's entrypoint hands it to uvicorn as
+``FORWARDED_ALLOW_IPS``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from yijing.settings import Settings, get_settings
+
 log = structlog.get_logger(__name__)
 
 # The request line and every header together, in bytes. A request of this API needs a few KB at most (a token
@@ -23,8 +27,10 @@ log = structlog.get_logger(__name__)
 MAX_HEADER_BYTES = 64 * 1024
 
 
-def api_command(host: str, port: int) -> list[str]:
-    """The API server's command line, as ``yijing run`` starts it."""
+def api_command(host: str, port: int, settings: Settings | None = None) -> list[str]:
+    """The API server's command line, as ``yijing run`` starts it (with the process's own settings unless
+    others are given)."""
+    trusted_proxies = (settings or get_settings()).forwarded_allow_ips
     return [
         sys.executable,
         "-m",
@@ -36,6 +42,9 @@ def api_command(host: str, port: int) -> list[str]:
         str(port),
         # The API's own middleware logs every request, with its request id.
         "--no-access-log",
+        "--proxy-headers",
+        "--forwarded-allow-ips",
+        trusted_proxies,
         "--http",
         "h11",
         "--h11-max-incomplete-event-size",

@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     # several workers, or a worker beside tests, never compete for a port.
     worker_health_port: int | None = Field(default=None, ge=1, le=65535)
     worker_health_host: str = "127.0.0.1"
+    # The reverse proxies whose X-Forwarded-For and X-Forwarded-Proto the API believes (the client address the
+    # audit log records): comma-separated addresses or networks, "*" for any. Given to uvicorn where the API
+    # starts (yijing.processes, deploy/Dockerfile); any other sender's forwarded headers are ignored.
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @field_validator("timezone")
     @classmethod

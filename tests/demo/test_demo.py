@@ -1,5 +1,7 @@
 """The demo station: loaded once, shaped like the article, and usable through the API at once."""
 
+import csv
+import io
 import itertools
 from datetime import date, timedelta
 
@@ -10,6 +12,7 @@ from sqlmodel import col
 from tests.db import count_rows
 from yijing import demo
 from yijing.db import SessionFactory
+from yijing.demo.context import opening
 from yijing.disputes.models import Dispute, DisputeStatus
 from yijing.groups.models import GroupMembership
 from yijing.hazards.models import HazardStatus
@@ -17,6 +20,7 @@ from yijing.ids import station_today
 from yijing.org.models import Site, Station
 from yijing.patrols.logs.models import LogKind, PatrolLog
 from yijing.rota.models import CaptainWeek, Unavailability
+from yijing.training.models import Training, TrainingAttendance, TrainingAudience, TrainingStatus
 from yijing.volunteers.models import Volunteer, VolunteerStatus, VolunteerStatusChange
 
 
@@ -80,6 +84,7 @@ async def test_the_demo_loads_once_and_works_through_the_api(session_factory, se
     await _hazards(client, loaded.hazards, await sign_in(demo.LEADER), volunteer)
     await _patrols(client, loaded.patrols, officer, volunteer)
     await _disputes(session_factory, client, loaded.disputes, officer)
+    await _trainings(session_factory, client, loaded.trainings, officer)
     await _statistics(client, loaded.incidents, officer)
 
 
@@ -271,6 +276,68 @@ async def _disputes(
         summary["total"]["reported"] / 2
     )
     assert summary["total"]["share_within_10_minutes"] > 0.7
+
+
+async def _trainings(
+    session_factory: SessionFactory, client: httpx.AsyncClient, made: int, officer: dict[str, str]
+) -> None:
+    """Every site has a settled training in each month since it joined the pilot, up to the last complete
+    month; about nine volunteers in ten trained in a month."""
+    held_in = func.to_char(func.timezone(demo.TIMEZONE.key, col(Training.starts_at)), "YYYY-MM")
+    async with session_factory() as session:
+        held = set(
+            (
+                await session.execute(
+                    select(col(TrainingAudience.site_id), held_in)
+                    .join(Training, col(Training.id) == col(TrainingAudience.training_id))
+                    .where(col(Training.status) == TrainingStatus.SETTLED)
+                )
+            ).all()
+        )
+        sites = (await session.execute(select(col(Site.id), col(Site.name)))).all()
+    assert made == len(held)
+    last_month = station_today(demo.TIMEZONE.key).replace(day=1) - timedelta(days=1)
+    names = [site.name for site in demo.SITES]
+    for site_id, name in sites:
+        month = opening(names.index(name)).date().replace(day=1)
+        while month <= last_month:
+            assert (site_id, f"{month:%Y-%m}") in held, (name, month)
+            month = (month + timedelta(days=32)).replace(day=1)
+    answer = await client.get("/api/v1/trainings/compliance", params={"month": "2023-10"}, headers=officer)
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert len(report["sites"]) == len(demo.SITES)
+    for site in report["sites"]:
+        assert 0.8 <= site["rate"] <= 0.97, site
+    listed = await client.get(
+        "/api/v1/trainings/compliance/volunteers",
+        params={"month": "2023-10", "format": "csv"},
+        headers=officer,
+    )
+    assert listed.status_code == 200, listed.text
+    rows = list(csv.DictReader(io.StringIO(listed.content.decode("utf-8-sig"))))
+    assert len(rows) == report["volunteers"]
+    assert sum(row["trained"] == "true" for row in rows) == report["trained"]
+    assert sum(int(row["excused"]) for row in rows) > 0
+    # Their statistics: sessions held and attendances, counted from the records.
+    async with session_factory() as session:
+        attended = await session.scalar(
+            select(func.count()).where(col(TrainingAttendance.status).in_(("present", "late")))
+        )
+    overview = (await client.get("/api/v1/stats/overview", headers=officer)).json()
+    figures = {figure["metric"]: figure["running_total"] for figure in overview["figures"]}
+    assert (figures["trainings_held"], figures["training_attendances"]) == (made, attended)
+    series = await client.get(
+        "/api/v1/stats/series",
+        params={
+            "metric": "volunteers_trained",
+            "granularity": "month",
+            "from": "2023-10-01",
+            "to": "2023-10-31",
+        },
+        headers=officer,
+    )
+    assert [point["value"] for point in series.json()["points"]] == [report["trained"]]
 
 
 async def _statistics(client: httpx.AsyncClient, made: int, officer: dict[str, str]) -> None:

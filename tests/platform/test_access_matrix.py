@@ -165,6 +165,13 @@ SENSITIVE = {
     "disputes_reopen": STAFF_ROLES,
     "disputes_settings": STAFF_ROLES,
     "disputes_set_settings": {Role.LEADER, Role.ADMIN},
+    # The session's code checks in whoever holds it; attendance decides each volunteer's compliance.
+    "trainings_code": STAFF_ROLES,
+    "trainings_officer_checkin": STAFF_ROLES,
+    "trainings_set_minutes": STAFF_ROLES,
+    "trainings_excuse": STAFF_ROLES,
+    "trainings_checkin": {Role.VOLUNTEER},
+    "trainings_set_rules": {Role.LEADER, Role.ADMIN},
 }
 
 

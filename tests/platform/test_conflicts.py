@@ -40,6 +40,7 @@ NOT_A_CLASH = {
     "uq_dispute_mediators_dispute_id_user_id": "a mediator named again is added once (ON CONFLICT)",
     "uq_dispute_followups_one_pending": "a visit is scheduled on resolution under the dispute's row lock; "
     "a reopen cancels the one still to make first",
+    "uq_training_attendance_training_id_volunteer_id": "enrolment adds a training's rows with ON CONFLICT",
 }
 
 

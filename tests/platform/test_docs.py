@@ -3,6 +3,7 @@
 import re
 from urllib.parse import urljoin
 
+import httpx
 import pytest
 
 URL = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']|url\(\s*["']?([^"')]+)|(https?://[^\s"'<>]+)""")
@@ -26,6 +27,67 @@ async def test_docs_page_loads_only_local_assets(client, page):
         assert not url.startswith(("http://", "https://", "//")), f"{page} references an outside host: {url}"
         asset = await client.get(urljoin(page, url))
         assert asset.status_code == 200, url
+
+
+OUTSIDE_URL = re.compile(r"""(?:https?:)?//[^\s"'<>)]+""")
+
+
+async def test_the_redoc_page_names_no_outside_url(client):
+    html = (await client.get("/redoc")).text
+    assert OUTSIDE_URL.findall(html) == []
+    assert "fonts.googleapis" not in html
+
+
+async def test_the_redoc_page_forbids_fetching_from_other_hosts(client):
+    # ReDoc's bundle itself would fetch the Redocly logo from a CDN; the browser must refuse it.
+    policy = (await client.get("/redoc")).headers["content-security-policy"]
+    directives = dict(directive.strip().split(" ", 1) for directive in policy.split(";"))
+    assert directives["default-src"] == "'self'"
+    for sources in directives.values():
+        assert set(sources.split()) <= {"'self'", "'unsafe-inline'", "data:", "blob:"}, policy
+
+
+def headers_but_request_id(response) -> dict[str, str]:
+    return {name: value for name, value in response.headers.items() if name != "x-request-id"}
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        "/api/v1/openapi.json",
+        "/static/docs/redoc.standalone.js",
+        "/static/docs/swagger-ui.css",
+    ],
+)
+async def test_a_docs_page_answers_head_as_get_without_the_body(client, page):
+    got = await client.get(page)
+    head = await client.head(page)
+    assert head.status_code == got.status_code == 200
+    assert head.content == b""
+    assert headers_but_request_id(head) == headers_but_request_id(got)
+    assert int(head.headers["content-length"]) == len(got.content) > 0
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+async def test_the_root_redirects_to_the_docs(client, method):
+    response = await client.request(method, "/")
+    assert response.status_code == 307
+    assert response.headers["location"] == "/docs"
+    followed = await client.request(method, "/", follow_redirects=True)
+    assert followed.status_code == 200
+    assert str(followed.url) == "http://testserver/docs"
+
+
+async def test_the_root_redirect_keeps_the_root_path(app):
+    # Behind a proxy that serves the service under a prefix (uvicorn --root-path /yijing).
+    transport = httpx.ASGITransport(app=app, root_path="/yijing")
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.get("/yijing/")
+    assert response.status_code == 307
+    assert response.headers["location"] == "/yijing/docs"
 
 
 async def test_swagger_ui_does_not_call_an_outside_validator(client):

@@ -69,6 +69,15 @@ CROSS_FIELD_RULES = {
     "patrols_calendar",
     # A written agreement has its text and a compensation its amount; no other outcome has either.
     "disputes_resolve",
+    # A training ends after it starts, within 12 hours; its mode needs a place or a link; its audience names
+    # the station's records; minutes fit the session; a check-in code is the session's own this minute.
+    "trainings_create",
+    "trainings_update",
+    "trainings_set_minutes",
+    "trainings_checkin",
+    # A caller who reaches several stations (the admin here) names the one whose compliance it reads.
+    "trainings_compliance",
+    "trainings_compliance_volunteers",
 }
 
 

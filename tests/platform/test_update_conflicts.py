@@ -207,6 +207,20 @@ NO_UNIQUE_FIELD: dict[str, set[str]] = {
         "last_day",
         "horizon_days",
     },
+    "trainings_update": {
+        "title",
+        "topics",
+        "mode",
+        "starts_at",
+        "ends_at",
+        "place",
+        "meeting_url",
+        "trainer",
+        "required",
+        "audience",
+    },
+    "trainings_set_minutes": {"minutes"},
+    "trainings_set_rules": {"online_present_percent", "late_after_minutes"},
 }
 
 

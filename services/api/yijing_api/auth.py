@@ -50,10 +50,14 @@ PUBLIC = Public()
 
 @dataclass(frozen=True, eq=False)
 class Access:
-    """Signed-in users with one of ``roles``, and API keys with one of ``api_scopes``."""
+    """Signed-in users with one of ``roles``, and API keys with one of ``api_scopes``. With
+    ``api_key_as_bearer`` an API key may also come as the bearer token (told from an access token by its
+    ``yj_`` form), for clients that only send ``Authorization: Bearer`` (Prometheus); elsewhere a key as a
+    bearer token is refused like any invalid token."""
 
     roles: frozenset[Role] = frozenset()
     api_scopes: frozenset[ApiScope] = field(default_factory=frozenset)
+    api_key_as_bearer: bool = False
 
     async def __call__(
         self,
@@ -64,6 +68,8 @@ class Access:
         token: Annotated[str | None, Depends(bearer)],
         api_key: Annotated[str | None, Depends(api_key_header)],
     ) -> Actor:
+        if token and self.api_key_as_bearer and auth.split_api_key(token) is not None:
+            token, api_key = None, token
         if token:
             principal = await auth.authenticate_token(session, settings, token)
             if principal.role not in self.roles:

@@ -44,6 +44,10 @@ from yijing_api.routers import (
     swaps,
     system,
     teams,
+    training_compliance,
+    training_imports,
+    training_rules,
+    trainings,
     users,
     volunteers,
 )
@@ -89,6 +93,11 @@ TAGS = [
         "name": "disputes",
         "description": "Disputes (纠纷调解): cases stepped into by volunteers first, mediated, resolved, "
         "escalated or failed; follow-up visits (回访)",
+    },
+    {
+        "name": "training",
+        "description": "Training (培训): monthly trainings online and offline, attendance, attendance "
+        "rules and monthly compliance",
     },
     {
         "name": "incidents",
@@ -176,6 +185,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         patrol_plans,
         dispute_summary,
         disputes,
+        # Before trainings: their static paths (/trainings/rules/…, /trainings/compliance) come first.
+        training_rules,
+        training_imports,
+        training_compliance,
+        trainings,
         incidents,
         stats,
         api_keys,

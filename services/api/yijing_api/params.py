@@ -12,10 +12,29 @@ from fastapi import Header, Query, Request, Response, UploadFile
 from pydantic import BaseModel
 
 from yijing.errors import InvalidInput
+from yijing.kit.imports import SheetImport
 from yijing.kit.pagination import PageParams
+from yijing.uploads import FileFormat
+from yijing_api.tables import XLSX_TYPE
 
 # Which page of a list; a list's filters are its own model, taken the same way: Annotated[XFilters, Query()].
 PageQuery = Annotated[PageParams, Query()]
+
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+# An import's template, as XLSX or CSV.
+TEMPLATE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {XLSX_TYPE: _BINARY, "text/csv": _BINARY}}
+}
+_FILE_TYPES = {FileFormat.XLSX: XLSX_TYPE, FileFormat.CSV: "text/csv; charset=utf-8"}
+
+
+def template_response(sheet: SheetImport[Any], file_format: FileFormat, name: str) -> Response:
+    """The import's header row (and, in XLSX, its columns explained) as the file ``name``.csv or .xlsx."""
+    return Response(
+        sheet.template(file_format),
+        media_type=_FILE_TYPES[file_format],
+        headers={"Content-Disposition": f'attachment; filename="{name}.{file_format}"'},
+    )
 
 
 Reveal = Annotated[

@@ -29,6 +29,8 @@ from yijing.rota.jobs import RECONCILE
 from yijing.settings import Settings, get_settings
 from yijing.stats.jobs import CHECK
 from yijing.system.jobs import HEARTBEAT, PURGE
+from yijing.training.jobs import COMPLIANCE_REMINDERS
+from yijing.training.jobs import SETTLE as SETTLE_TRAININGS
 
 log = structlog.get_logger(__name__)
 
@@ -127,6 +129,10 @@ def cron_jobs() -> list[CronJob]:
         _cron_of(MAKE_PATROLS, minute=10, second=0, run_at_startup=True),
         # Hourly too, at a minute of its own: a visit falls due at midnight in its station's zone.
         _cron_of(FOLLOWUPS, minute=12, second=0, run_at_startup=True),
+        # Every five minutes, at a second of its own: a session is settled soon after its grace has passed.
+        _cron_of(SETTLE_TRAININGS, minute=set(range(0, 60, 5)), second=45, run_at_startup=True),
+        # Daily, in the morning in China (09:30 Beijing time): a month's last week lasts seven days.
+        _cron_of(COMPLIANCE_REMINDERS, hour=1, minute=30, second=0),
         _cron_of(PURGE, hour=3, minute=30, second=0),
         # Nightly, after every station's day has ended: recount everything, repair what drifted, and take
         # the day's snapshot figures.

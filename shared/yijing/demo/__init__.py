@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 
 from yijing.db import SessionFactory, session_scope
-from yijing.demo import disputes, groups, hazards, incidents, org, patrols, statistics, volunteers
+from yijing.demo import disputes, groups, hazards, incidents, org, patrols, statistics, training, volunteers
 from yijing.demo.context import TIMEZONE
 from yijing.demo.org import (
     DEFAULT_PASSWORD,
@@ -62,6 +62,7 @@ class DemoLoaded:
         0  # the route, its checkpoints, and the nights' patrols, members, check-ins and log entries
     )
     disputes: int = 0
+    trainings: int = 0
 
 
 async def load(
@@ -87,8 +88,9 @@ async def load(
         incident_count = await incidents.load(demo)
         patrol_count = await patrols.load(demo)
         dispute_count = await disputes.load(demo)
+        training_count = await training.load(demo)
         await statistics.load(demo)
     return DemoLoaded(
         demo.station.id, True, volunteer_count, printed_accounts(), group_count, hazard_count, incident_count,
-        patrol_count, dispute_count,
+        patrol_count, dispute_count, training_count,
     )  # fmt: skip

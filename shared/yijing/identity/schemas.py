@@ -165,7 +165,11 @@ class UserRead(BaseModel):
     name: str
     role: Role
     station_id: uuid.UUID | None
-    site_ids: list[uuid.UUID]
+    site_ids: list[uuid.UUID] = Field(
+        description="Sites given to the account when it was created or changed (`POST`/`PATCH "
+        "/api/v1/users`; officers and assistants only). Not the posts held: a site's 1+2+N team says "
+        "who holds its posts, and `GET /api/v1/me/posts` lists yours."
+    )
     phone: str = Field(description="Masked unless personal_data is full")
     id_card_number: str | None = Field(description="Masked unless personal_data is full")
     personal_data: Literal["masked", "full"]

@@ -18,6 +18,7 @@ from yijing.patrols.settlement import jobs as patrol_settlement_jobs
 from yijing.rota import jobs as rota_jobs
 from yijing.stats import jobs as stats_jobs
 from yijing.system import jobs as system_jobs
+from yijing.training import jobs as training_jobs
 from yijing.volunteers import jobs as volunteers_jobs
 
 DOMAIN_JOB_MODULES = (
@@ -30,6 +31,7 @@ DOMAIN_JOB_MODULES = (
     rota_jobs,
     stats_jobs,
     system_jobs,
+    training_jobs,
     volunteers_jobs,
 )
 

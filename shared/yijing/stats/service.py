@@ -58,6 +58,9 @@ HEADLINES = (
     ("disputes_reported", "纠纷上报", "Disputes reported"),
     ("disputes_resolved", "化解纠纷", "Disputes resolved"),
     ("disputes_escalated", "移交纠纷", "Disputes escalated"),
+    ("trainings_held", "培训场次", "Trainings held"),
+    ("training_attendances", "参训人次", "Training attendances"),
+    ("volunteers_trained", "参训义警", "Volunteers trained"),
 )
 
 

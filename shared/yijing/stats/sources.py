@@ -218,6 +218,51 @@ DISPUTES = RollupSource(
     "JOIN stations s ON s.id = d.station_id WHERE d.station_id = ANY(:stations) GROUP BY d.station_id",
 )
 
+_TRAINING_DAY = _local_day("t.starts_at")
+# Settled trainings on the station-local day they started (a session past midnight is that evening's), by
+# mode, for the station as a whole (one session may train several sites); their present or late
+# attendances, by status, at the site each counts for; and the volunteers trained at required ones, each
+# on the day of their first of the month, so that a month's sum is the compliance endpoint's `trained`
+# (its rate divides by the volunteers who owed the month, which no sum of days gives).
+TRAININGS = RollupSource(
+    name="trainings",
+    metrics=("trainings_held", "training_attendances", "volunteers_trained"),
+    query=f"""
+        WITH settled AS (
+            SELECT t.id, t.station_id, t.mode, {_TRAINING_DAY} AS day
+            FROM trainings t JOIN stations s ON s.id = t.station_id
+            WHERE t.station_id = ANY(:stations) AND t.status = 'settled'
+              AND {_IN_DAYS.format(day=_TRAINING_DAY)}
+        ), firsts AS (
+            SELECT DISTINCT ON (a.volunteer_id, date_trunc('month', {_TRAINING_DAY}))
+                   t.station_id, a.site_id, {_TRAINING_DAY} AS day
+            FROM trainings t JOIN stations s ON s.id = t.station_id
+            JOIN training_attendance a ON a.training_id = t.id
+            WHERE t.station_id = ANY(:stations) AND t.status = 'settled' AND t.required
+              AND a.status IN ('present', 'late')
+              AND (CAST(:days AS date[]) IS NULL OR date_trunc('month', {_TRAINING_DAY}) = ANY(
+                  SELECT date_trunc('month', asked) FROM unnest(CAST(:days AS date[])) AS asked))
+            ORDER BY a.volunteer_id, date_trunc('month', {_TRAINING_DAY}), t.starts_at
+        )
+        SELECT station_id, CAST(NULL AS uuid) AS site_id, day, 'trainings_held' AS metric,
+               'mode:' || mode AS dimension, count(*) AS value
+        FROM settled
+        GROUP BY station_id, day, mode
+        UNION ALL
+        SELECT t.station_id, a.site_id, t.day, 'training_attendances', 'status:' || a.status, count(*)
+        FROM settled t JOIN training_attendance a ON a.training_id = t.id
+        WHERE a.status IN ('present', 'late')
+        GROUP BY t.station_id, a.site_id, t.day, a.status
+        UNION ALL
+        SELECT station_id, site_id, day, 'volunteers_trained', '', count(*)
+        FROM firsts
+        WHERE {_IN_DAYS.format(day="day")}
+        GROUP BY station_id, site_id, day
+    """,
+    first_day=f"SELECT t.station_id, min({_TRAINING_DAY}) FROM trainings t "
+    "JOIN stations s ON s.id = t.station_id WHERE t.station_id = ANY(:stations) GROUP BY t.station_id",
+)
+
 SOURCES = {
     source.name: source
     for source in (
@@ -229,6 +274,7 @@ SOURCES = {
         PATROLS,
         PATROL_LOGS,
         DISPUTES,
+        TRAININGS,
     )
 }
 # Which source each metric comes from.

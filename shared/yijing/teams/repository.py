@@ -4,13 +4,14 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from yijing.identity.models import User
 from yijing.kit import repository as kit
 from yijing.kit.pagination import PageParams
+from yijing.org.models import Site
 from yijing.teams.models import TeamAssignment
 from yijing.teams.schemas import AssignmentFilters
 
@@ -34,15 +35,30 @@ async def held_at(
         .join(User, col(User.id) == col(TeamAssignment.user_id))
         .where(col(TeamAssignment.site_id) == site_id)
     )
-    if at is None:
-        query = query.where(col(TeamAssignment.ends_at).is_(None))
-    else:
-        query = query.where(
-            col(TeamAssignment.starts_at) <= at,
-            or_(col(TeamAssignment.ends_at).is_(None), col(TeamAssignment.ends_at) > at),
-        )
+    query = query.where(col(TeamAssignment.ends_at).is_(None) if at is None else _holding(at))
     rows = await session.execute(query.order_by(col(TeamAssignment.starts_at), col(TeamAssignment.id)))
     return rows.all()
+
+
+def _holding(at: datetime) -> ColumnElement[bool]:
+    """Assignments that had started by ``at`` and had not ended."""
+    return and_(
+        col(TeamAssignment.starts_at) <= at,
+        or_(col(TeamAssignment.ends_at).is_(None), col(TeamAssignment.ends_at) > at),
+    )
+
+
+async def held_by(
+    session: AsyncSession, user_id: uuid.UUID, at: datetime
+) -> Sequence[tuple[TeamAssignment, str]]:
+    """The user's assignments holding at ``at``, with their sites' names, by site name."""
+    query = (
+        select(TeamAssignment, col(Site.name))
+        .join(Site, col(Site.id) == col(TeamAssignment.site_id))
+        .where(col(TeamAssignment.user_id) == user_id, _holding(at))
+        .order_by(col(Site.name), col(Site.id))
+    )
+    return (await session.execute(query)).all()
 
 
 async def list_assignments(

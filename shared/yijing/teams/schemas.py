@@ -10,6 +10,7 @@ from yijing.teams.models import Post
 from yijing.types import NOT_BLANK, QueryBool
 from yijing.volunteers.models import VolunteerStatus
 
+_STATION_ID = "0193a6a4-1111-7c3d-8f2a-3b4c5d6e7f80"
 _SITE_ID = "0193a6a4-2222-7c3d-8f2a-3b4c5d6e7f80"
 _USER_ID = "0193a6a4-3333-7c3d-8f2a-3b4c5d6e7f80"
 _ASSIGNMENT_ID = "0193a6a4-7777-7c3d-8f2a-3b4c5d6e7f80"
@@ -84,6 +85,32 @@ class TeamMember(BaseModel):
     ends_at: datetime | None
 
 
+class HeldPost(BaseModel):
+    """A post someone holds now: the link between an officer or assistant and their site."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "assignment_id": _ASSIGNMENT_ID,
+                    "site_id": _SITE_ID,
+                    "site_name": "滨河路夜市",
+                    "station_id": _STATION_ID,
+                    "post": "officer",
+                    "starts_at": "2023-07-01T09:00:00+08:00",
+                }
+            ]
+        }
+    )
+
+    assignment_id: uuid.UUID
+    site_id: uuid.UUID
+    site_name: str
+    station_id: uuid.UUID
+    post: Post
+    starts_at: datetime
+
+
 class TeamGap(BaseModel):
     post: Post
     missing: int = Field(description="How many more the 1+2 structure needs")
@@ -100,7 +127,7 @@ class TeamRead(BaseModel):
             "examples": [
                 {
                     "site_id": _SITE_ID,
-                    "station_id": "0193a6a4-1111-7c3d-8f2a-3b4c5d6e7f80",
+                    "station_id": _STATION_ID,
                     "at": "2026-11-29T10:00:00+08:00",
                     "officer": _MEMBER_EXAMPLE,
                     "assistants": [],

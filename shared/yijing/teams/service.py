@@ -31,6 +31,7 @@ from yijing.teams.schemas import (
     AssignmentCreate,
     AssignmentFilters,
     AssignmentRead,
+    HeldPost,
     TeamGap,
     TeamMember,
     TeamRead,
@@ -52,6 +53,13 @@ def _member(assignment: TeamAssignment, name: str) -> TeamMember:
     return TeamMember(
         assignment_id=assignment.id, user_id=assignment.user_id, name=name, post=assignment.post,
         starts_at=assignment.starts_at, ends_at=assignment.ends_at,
+    )  # fmt: skip
+
+
+def _held(assignment: TeamAssignment, site_name: str) -> HeldPost:
+    return HeldPost(
+        assignment_id=assignment.id, site_id=assignment.site_id, site_name=site_name,
+        station_id=assignment.station_id, post=assignment.post, starts_at=assignment.starts_at,
     )  # fmt: skip
 
 
@@ -177,3 +185,11 @@ async def end_assignment(
 async def site_staff(session: AsyncSession, site_id: uuid.UUID) -> list[uuid.UUID]:
     """The accounts of the site's officer and assistants now: who follows its hazards and disputes up."""
     return [assignment.user_id for assignment, _ in await repository.held_at(session, site_id, utcnow())]
+
+
+async def current_posts(session: AsyncSession, user_id: uuid.UUID) -> list[HeldPost]:
+    """The posts the user holds now, by site name: how an officer or assistant finds their sites."""
+    return [
+        _held(assignment, site_name)
+        for assignment, site_name in await repository.held_by(session, user_id, utcnow())
+    ]

@@ -1,9 +1,11 @@
 """The caller's own account, volunteer record and notification inbox."""
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from yijing.access import EVERY_ROLE, Actor
 from yijing.identity import service
@@ -15,6 +17,8 @@ from yijing.patrols import service as patrols
 from yijing.patrols.schemas import VolunteerPatrolFilters, VolunteerPatrolPage
 from yijing.rota import service as rota
 from yijing.rota.schemas import CurrentCaptain
+from yijing.teams import service as teams
+from yijing.teams.schemas import HeldPost
 from yijing.volunteers import service as volunteers
 from yijing.volunteers.schemas import VolunteerRead, VolunteerSelfUpdate
 from yijing_api.auth import Access
@@ -25,6 +29,26 @@ from yijing_api.problems import problem_responses
 router = APIRouter(prefix="/me", tags=["me"])
 
 SELF = Access(EVERY_ROLE)
+
+
+def _example(model: type[BaseModel]) -> dict[str, Any]:
+    example: dict[str, Any] = model.model_json_schema()["examples"][0]
+    return example
+
+
+# Put together at the edge: the teams package builds on identity, so identity knows nothing of posts.
+class MeRead(UserRead):
+    """Your account, with the team posts you hold."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [_example(UserRead) | {"posts": [_example(HeldPost)]}]}
+    )
+
+    posts: list[HeldPost] = Field(description="The 1+2+N team posts you hold now, by site name")
+
+
+async def _me_read(session: AsyncSession, user: UserRead) -> MeRead:
+    return MeRead(**dict(user), posts=await teams.current_posts(session, user.id))
 
 
 @router.get(
@@ -39,11 +63,12 @@ async def get_me(
     response: Response,
     actor: Annotated[Actor, Depends(SELF)],
     reveal: Reveal = None,
-) -> UserRead:
+) -> MeRead:
     assert actor.principal is not None
     user = await service.get_user(session, actor, actor.principal.id)
     set_etag(response, user.version)
-    return await service.read_user(session, actor, user, reveal=reveal is not None, protector=protector)
+    read = await service.read_user(session, actor, user, reveal=reveal is not None, protector=protector)
+    return await _me_read(session, read)
 
 
 @router.patch(
@@ -54,9 +79,11 @@ async def get_me(
 )
 async def update_me(
     data: MeUpdate, session: SessionDep, protector: ProtectorDep, actor: Annotated[Actor, Depends(SELF)]
-) -> UserRead:
+) -> MeRead:
     user = await service.update_me(session, actor, data)
-    return await service.read_user(session, actor, user, reveal=False, protector=protector)
+    return await _me_read(
+        session, await service.read_user(session, actor, user, reveal=False, protector=protector)
+    )
 
 
 @router.get(
@@ -103,6 +130,19 @@ async def my_captain_weeks(
     session: SessionDep, actor: Annotated[Actor, Depends(SELF)]
 ) -> list[CurrentCaptain]:
     return await rota.my_captain_weeks(session, actor)
+
+
+@router.get(
+    "/posts",
+    operation_id="me_posts_list",
+    summary="The 1+2+N team posts you hold now, by site name (empty for accounts holding none)",
+    description="Each post names its site and station: how an officer or assistant finds their sites. A "
+    "plain list, not a page: a person holds a post at a handful of sites at most.",
+    responses=problem_responses(401, 403),
+)
+async def list_my_posts(session: SessionDep, actor: Annotated[Actor, Depends(SELF)]) -> list[HeldPost]:
+    assert actor.principal is not None
+    return await teams.current_posts(session, actor.principal.id)
 
 
 @router.get(

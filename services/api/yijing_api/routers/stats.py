@@ -15,7 +15,7 @@ from yijing.types import CalendarDate
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep, SettingsDep
 from yijing_api.problems import problem_responses
-from yijing_api.tables import TABLE_RESPONSES, FormatParam, respond
+from yijing_api.tables import TABLE_RESPONSES, TableParams, respond
 
 router = APIRouter(prefix="/stats", tags=["stats"])
 
@@ -56,6 +56,7 @@ async def incidents(
     session: SessionDep,
     settings: SettingsDep,
     actor: Annotated[Actor, Depends(READ)],
+    table: TableParams,
     station_id: StationParam = None,
     site_id: uuid.UUID | None = None,
     period: PeriodParam = None,
@@ -65,7 +66,6 @@ async def incidents(
     compare: Annotated[
         str, Query(pattern=r"^(|yoy|mom|yoy,mom|mom,yoy)$", description="yoy, mom, both (default) or none")
     ] = "yoy,mom",
-    format: FormatParam = None,
 ) -> Response:
     service.check_range(period, first, last)
     reach = await service.reach_of(session, actor, station_id, settings.tz)
@@ -74,7 +74,7 @@ async def incidents(
     answer = await service.incidents(
         session, reach, chosen, by=by, site=site, compare_with={name for name in compare.split(",") if name}
     )
-    return respond(request, answer, answer.table(), f"incidents-{chosen.label.replace('/', '_')}", format)
+    return respond(request, answer, answer.table(), f"incidents-{chosen.label.replace('/', '_')}", table)
 
 
 @router.get(
@@ -89,17 +89,17 @@ async def overview(
     session: SessionDep,
     settings: SettingsDep,
     actor: Annotated[Actor, Depends(READ)],
+    table: TableParams,
     station_id: StationParam = None,
     period: PeriodParam = None,
     first: FromParam = None,
     last: ToParam = None,
-    format: FormatParam = None,
 ) -> Response:
     service.check_range(period, first, last)
     reach = await service.reach_of(session, actor, station_id, settings.tz)
     chosen = service.choose_period(period, first, last, reach)
     answer = await service.overview(session, reach, chosen)
-    return respond(request, answer, answer.table(), f"overview-{chosen.label.replace('/', '_')}", format)
+    return respond(request, answer, answer.table(), f"overview-{chosen.label.replace('/', '_')}", table)
 
 
 @router.get(
@@ -119,11 +119,11 @@ async def series(
     metric: Annotated[str, Query(pattern="^(" + "|".join(sorted(METRIC_SOURCES)) + ")$")],
     first: Annotated[CalendarDate, Query(alias="from")],
     last: Annotated[CalendarDate, Query(alias="to")],
+    table: TableParams,
     granularity: Literal["day", "week", "month"] = "month",
     dimension: Annotated[str | None, Query(pattern=r"^[a-z]+:[a-z0-9_]{1,48}$")] = None,
     station_id: StationParam = None,
     site_id: uuid.UUID | None = None,
-    format: FormatParam = None,
 ) -> Response:
     service.check_range(None, first, last)
     reach = await service.reach_of(session, actor, station_id, settings.tz)
@@ -132,7 +132,7 @@ async def series(
         session, reach, metric=metric, dimension=dimension, site=site, granularity=granularity, first=first,
         last=last,
     )  # fmt: skip
-    return respond(request, answer, answer.table(), f"series-{metric}", format)
+    return respond(request, answer, answer.table(), f"series-{metric}", table)
 
 
 @router.get(
@@ -147,9 +147,9 @@ async def meta(
     session: SessionDep,
     settings: SettingsDep,
     actor: Annotated[Actor, Depends(READ)],
+    table: TableParams,
     station_id: StationParam = None,
-    format: FormatParam = None,
 ) -> Response:
     reach = await service.reach_of(session, actor, station_id, settings.tz)
     answer = await service.meta(session, reach)
-    return respond(request, answer, answer.table(), "meta", format)
+    return respond(request, answer, answer.table(), "meta", table)

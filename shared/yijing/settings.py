@@ -44,8 +44,8 @@ class Settings(BaseSettings):
     secret_key: str = DEVELOPMENT_SECRET_KEY
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
-    # JSON logs for machines; console rendering is easier to read in a terminal during development.
-    log_json: bool = True
+    # JSON logs for machines (the default in production); readable console lines otherwise, for a terminal.
+    log_json: bool = Field(default_factory=lambda data: data.get("env") is Environment.PRODUCTION)
     # Where embedded servers keep their data (git-ignored).
     data_dir: Path = Path(".data")
     # Largest request body accepted, in bytes (imports of spreadsheets are the biggest bodies).
@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=10, gt=0)
     # How long relayed outbox rows are kept for tracing before the daily purge removes them.
     outbox_retention_days: int = Field(default=7, gt=0)
+    # How long a create's Idempotency-Key replays its first answer; the daily purge removes older keys.
+    idempotency_key_hours: int = Field(default=24, gt=0, le=24 * 30)
     # Encrypts ID-card and phone numbers at rest and keys their lookup fingerprints (base64 of 32 bytes).
     personal_data_key: str = DEVELOPMENT_PERSONAL_DATA_KEY
     access_token_minutes: int = Field(default=15, gt=0, le=24 * 60)

@@ -26,6 +26,7 @@ from yijing.access import Role
 pytestmark = pytest.mark.committed
 
 STARTUP_SECONDS = 90
+SAID = "run.stderr"  # what `yijing run` says, in its working folder
 ADMIN_PHONE = "13900001111"
 ADMIN_PASSWORD = "run-command-test-password"
 
@@ -64,9 +65,14 @@ def service(tmp_path):
     port = free_port()
     env = environment_without_yijing_settings()
     env |= {"YIJING_DATA_DIR": str(data_dir), "YIJING_LOG_LEVEL": "WARNING"}
-    process = start_run(
-        yijing("run", "--port", str(port), "--demo"), env=env, cwd=tmp_path, stdout=subprocess.DEVNULL
-    )
+    with (tmp_path / SAID).open("wb") as said:
+        process = start_run(
+            yijing("run", "--port", str(port), "--demo"),
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=said,
+        )
     try:
         yield process, f"http://127.0.0.1:{port}", data_dir, env
     finally:
@@ -118,6 +124,11 @@ def test_run_serves_runs_jobs_and_ctrl_c_stops_everything(service, tmp_path):
     ):
         assert time.monotonic() < deadline, "the worker did not run the job"
         time.sleep(0.2)
+    # What a newcomer reads, in this order: the demo's load announced and done, then ready, then its accounts.
+    said = (tmp_path / SAID).read_text()
+    steps = ["Loading the demo station", "Loaded the demo station", "yijing is ready", demo.OFFICERS[0].phone]
+    assert all(step in said for step in steps), said
+    assert [said.index(step) for step in steps] == sorted(said.index(step) for step in steps), said
 
     children = psutil.Process(process.pid).children(recursive=True)
     assert len(children) >= 3, "API, worker and Redis should be running"
@@ -174,6 +185,31 @@ def answers(url: str) -> bool:
         return httpx.get(url, timeout=2).status_code == 200
     except httpx.TransportError:
         return False
+
+
+def test_ready_is_said_once_the_api_answers_and_not_before(settings, tmp_path):
+    port = free_port()
+    process = start_run(
+        yijing("run", "--port", str(port), "--no-worker"),
+        env=service_environment(settings),
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    try:
+        said: list[str] = []
+        while not any("yijing is ready" in line for line in said):
+            line = process.stderr.readline()  # the test's timeout bounds a run that never says it
+            assert line, f"yijing run ended without saying it is ready: {said}"
+            said.append(line)
+        assert answers(f"http://127.0.0.1:{port}/healthz"), "ready was said before the API answered"
+        assert "Starting the API" in "".join(said[:-1])
+        assert f"http://127.0.0.1:{port}/docs" in said[-1]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        process.stderr.close()
 
 
 def test_a_killed_worker_is_started_again(service_on_test_servers, world):

@@ -15,6 +15,7 @@ from yijing.settings import Settings, get_settings
 from yijing.storage import store_for
 from yijing.uploads import return_freed_memory_promptly
 from yijing_api.docs import install_docs
+from yijing_api.idempotency import guard_creates
 from yijing_api.middleware import BodySizeLimitMiddleware, RejectNulMiddleware, RequestContextMiddleware
 from yijing_api.openapi import install_openapi
 from yijing_api.params import refuse_repeated_parameters
@@ -196,6 +197,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit,
         jobs,
     ):
+        guard_creates(domain.router)
         api.include_router(domain.router)
     app.include_router(api)
     return app

@@ -6,6 +6,7 @@ runner (``yijing.jobs.service.execute``): transactions, idempotency and run reco
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -37,6 +38,32 @@ log = structlog.get_logger(__name__)
 Ctx = dict[str, Any]
 RETRY_BACKOFF_SECONDS = 5
 
+RELAY_TRIGGER = "cron:outbox.relay"
+# Triggers that run every minute or more often: arq's lines for each of their runs are routine (DEBUG).
+ROUTINE_TRIGGERS = frozenset({RELAY_TRIGGER, f"cron:{HEARTBEAT.name}", f"cron:{RECONCILE.name}"})
+ARQ_JOB_STARTED = "%6.2fs → %s(%s)%s"  # arq's line for a job's start: waited, reference, arguments, extra
+
+
+class ArqJobLines(logging.Filter):
+    """arq logs each job's start, with its arguments, and its end at INFO. The arguments are what the job
+    works on (a notification's title and body, people's names), so the start line keeps only the job's
+    reference; and the routine triggers' lines (the relay's every 10 seconds) go to DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or not isinstance(record.args, tuple) or len(record.args) < 2:
+            return True
+        reference = record.args[1]
+        if record.msg == ARQ_JOB_STARTED:
+            waited, _reference, _arguments, extra = record.args
+            record.msg, record.args = "%6.2fs → %s%s", (waited, reference, extra)
+        if reference in ROUTINE_TRIGGERS:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return True
+
+
+ARQ_JOB_LINES = ArqJobLines()
+
 
 async def startup(ctx: Ctx) -> None:
     """Open the worker's engine. ``ctx`` holds the worker's Redis pool (``redis``); tests pass their own
@@ -44,6 +71,8 @@ async def startup(ctx: Ctx) -> None:
     settings: Settings = ctx.setdefault("settings", get_settings())
     # Whoever started the worker (the runner, a test, a benchmark), its log lines have the project's shape.
     configure_logging(settings.log_level, json=settings.log_json)
+    # Startup may run many times in one process (tests): addFilter skips a filter that is there already.
+    logging.getLogger("arq.worker").addFilter(ARQ_JOB_LINES)
     if not settings.database_url:
         raise RuntimeError("YIJING_DATABASE_URL is not set; start the worker through `yijing run`")
     ctx["engine"] = create_engine(settings.database_url, pool_size=settings.database_pool_size)
@@ -117,7 +146,7 @@ def _cron_of(spec: JobSpec[Any], **schedule: Any) -> CronJob:
 
 def cron_jobs() -> list[CronJob]:
     return [
-        cron(relay_outbox, name="cron:outbox.relay", second=set(range(0, 60, 10)), run_at_startup=True),
+        cron(relay_outbox, name=RELAY_TRIGGER, second=set(range(0, 60, 10)), run_at_startup=True),
         _cron_of(HEARTBEAT, second=0, run_at_startup=True),
         # Every minute: cheap when nothing is due (one query finds the groups that need work).
         _cron_of(RECONCILE, second=30, run_at_startup=True),

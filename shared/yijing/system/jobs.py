@@ -16,6 +16,7 @@ PURGE = register(
         name="system.purge",
         payload_model=PurgePayload,
         handler=purge,
-        summary="Delete relayed outbox rows, heartbeats, sign-in attempts and API-key counts past their use",
+        summary="Delete relayed outbox rows, heartbeats, sign-in attempts, API-key counts and idempotency "
+        "keys past their use",
     )
 )

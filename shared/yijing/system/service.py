@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from yijing import idempotency
 from yijing.identity import repository as identity_repository
 from yijing.identity.auth import API_KEY_RATE_WINDOW_SECONDS
 from yijing.ids import utcnow
@@ -41,8 +42,8 @@ async def heartbeat(context: JobContext, payload: HeartbeatPayload) -> JsonDict:
 
 
 async def purge(context: JobContext, payload: PurgePayload) -> JsonDict:
-    """Delete relayed outbox rows and old heartbeats past their retention, and sign-in attempts and API-key
-    request counts that no longer count."""
+    """Delete relayed outbox rows and old heartbeats past their retention, sign-in attempts and API-key
+    request counts that no longer count, and idempotency keys that no longer replay."""
     days = payload.outbox_retention_days or context.settings.outbox_retention_days
     outbox_deleted = await outbox.purge_relayed(context.session, older_than=timedelta(days=days))
     now = utcnow()
@@ -53,9 +54,13 @@ async def purge(context: JobContext, payload: PurgePayload) -> JsonDict:
     api_key_usage_deleted = await identity_repository.delete_api_key_usage_before(
         context.session, now - timedelta(seconds=API_KEY_RATE_WINDOW_SECONDS)
     )
+    idempotency_keys_deleted = await idempotency.delete_before(
+        context.session, now - timedelta(hours=context.settings.idempotency_key_hours)
+    )
     return {
         "outbox_deleted": outbox_deleted,
         "heartbeats_deleted": heartbeats_deleted,
         "login_failures_deleted": login_failures_deleted,
         "api_key_usage_deleted": api_key_usage_deleted,
+        "idempotency_keys_deleted": idempotency_keys_deleted,
     }

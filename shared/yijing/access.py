@@ -23,6 +23,11 @@ class Role(StrEnum):
     def rank(self) -> int:
         return _RANKS[self]
 
+    @property
+    def name_zh(self) -> str:
+        """The role as Chinese users call it, in notifications and error messages."""
+        return _NAMES_ZH[self]
+
     def may_manage(self, other: Role) -> bool:
         """Whether this role may give ``other`` to someone, or change an account that has it: only roles
         below its own, so that no one can take over a peer's account. County admins manage admins too."""
@@ -30,6 +35,13 @@ class Role(StrEnum):
 
 
 _RANKS = {Role.VOLUNTEER: 1, Role.ASSISTANT: 2, Role.OFFICER: 3, Role.LEADER: 4, Role.ADMIN: 5}
+_NAMES_ZH = {
+    Role.VOLUNTEER: "义警",
+    Role.ASSISTANT: "警务助理",
+    Role.OFFICER: "社区民警",
+    Role.LEADER: "所领导",
+    Role.ADMIN: "县局管理员",
+}
 EVERY_ROLE = frozenset(Role)
 MANAGERS = frozenset({Role.LEADER, Role.ADMIN})
 # Everyone who works a station rather than volunteering at it.

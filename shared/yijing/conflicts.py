@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -29,17 +29,20 @@ from yijing.errors import DomainError
 
 # When the record that broke the constraint is unknown (a clash at the commit), only the error's kind is.
 UNNAMED_DETAIL = "another record already has this value"
+UNNAMED_DETAIL_ZH = "已有其他记录使用了该值"
 
 
 @dataclass(frozen=True)
 class Clash:
     """What breaking one unique constraint means: ``error``, its ``detail`` formatted with the values being
     written (``{name}``, ``{badge_number}``…) and, when ``holder`` names a problem member, the id of the
-    record that already holds the value (in that member, and as ``{holder}`` in the detail)."""
+    record that already holds the value (in that member, and as ``{holder}`` in the detail). ``zh`` is the
+    detail in Chinese, formatted the same way."""
 
     error: type[DomainError]
     detail: str
     holder: str | None = None
+    zh: str = field(kw_only=True)
 
 
 CLASHES: dict[str, Clash] = {}
@@ -98,7 +101,7 @@ def unique_key(name: str) -> UniqueKey | None:
 def clash_error(error: IntegrityError) -> DomainError | None:
     """The domain error of a registered clash whose record is unknown (the edges' commit); None otherwise."""
     clash = CLASHES.get(violated_constraint(error) or "")
-    return clash.error(UNNAMED_DETAIL) if clash else None
+    return clash.error(UNNAMED_DETAIL, zh=UNNAMED_DETAIL_ZH) if clash else None
 
 
 @asynccontextmanager
@@ -127,13 +130,13 @@ async def changing(session: AsyncSession, record: SQLModel) -> AsyncIterator[Non
             raise
         key = unique_key(name)
         if values is None or key is None or key.table is not mapper.local_table:  # not this record's write
-            raise clash.error(UNNAMED_DETAIL) from exc
+            raise clash.error(UNNAMED_DETAIL, zh=UNNAMED_DETAIL_ZH) from exc
         extra: dict[str, Any] = {}
         if clash.holder is not None:
             holder = await _holder(session, key, mapper, values)
             extra[clash.holder] = str(holder) if holder else None
             values["holder"] = holder
-        raise clash.error(clash.detail.format_map(values), **extra) from exc
+        raise clash.error(clash.detail.format_map(values), zh=clash.zh.format_map(values), **extra) from exc
 
 
 async def add(session: AsyncSession, record: SQLModel) -> None:

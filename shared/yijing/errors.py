@@ -15,9 +15,13 @@ class DomainError(Exception):
     # audit event, a token family revoked on reuse) and still answers with the error.
     keeps_changes: ClassVar[bool] = False
 
-    def __init__(self, detail: str, *, headers: dict[str, str] | None = None, **extra: Any) -> None:
+    def __init__(self, detail: str, *, zh: str, headers: dict[str, str] | None = None, **extra: Any) -> None:
+        """``detail`` is English (logs, job failures, ``Accept-Language: en``); ``zh`` is the same sentence in
+        Chinese with the same values, what the API answers by default. Field errors in ``errors=[...]`` carry
+        both too: ``{"field", "message", "message_zh", "code"}``."""
         super().__init__(detail)
         self.detail = detail
+        self.detail_zh = zh
         # Response headers the error needs (Retry-After, WWW-Authenticate).
         self.headers = headers or {}
         # Extra members of the problem document (e.g. the allowed transitions of a state machine).
@@ -37,8 +41,8 @@ class Unauthenticated(DomainError):
     title = "Authentication required"
     title_zh = "需要登录认证"
 
-    def __init__(self, detail: str, **extra: Any) -> None:
-        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"}, **extra)
+    def __init__(self, detail: str, *, zh: str, **extra: Any) -> None:
+        super().__init__(detail, zh=zh, headers={"WWW-Authenticate": "Bearer"}, **extra)
 
 
 class Forbidden(DomainError):
@@ -54,8 +58,10 @@ class TooManyRequests(DomainError):
     title = "Too many requests"
     title_zh = "请求过于频繁"
 
-    def __init__(self, detail: str, *, retry_after: int, **extra: Any) -> None:
-        super().__init__(detail, headers={"Retry-After": str(retry_after)}, retry_after=retry_after, **extra)
+    def __init__(self, detail: str, *, zh: str, retry_after: int, **extra: Any) -> None:
+        super().__init__(
+            detail, zh=zh, headers={"Retry-After": str(retry_after)}, retry_after=retry_after, **extra
+        )
 
 
 class Conflict(DomainError):
@@ -87,9 +93,24 @@ class InvalidInput(DomainError):
     title_zh = "数据校验失败"
 
     @classmethod
-    def on(cls, field: str, message: str, code: str) -> InvalidInput:
-        """The refusal of one field (``body.planned_end``), with the rule's ``code``."""
-        return cls(f"{field}: {message}", errors=[{"field": field, "message": message, "code": code}])
+    def on(cls, field: str, message: str, code: str, *, zh: str) -> InvalidInput:
+        """The refusal of one field (``body.planned_end``), with the rule's ``code``; ``zh`` is ``message``
+        in Chinese."""
+        return cls(
+            f"{field}: {message}",
+            zh=f"{field}：{zh}",
+            errors=[{"field": field, "message": message, "message_zh": zh, "code": code}],
+        )
+
+    @classmethod
+    def listing(cls, errors: list[dict[str, str]]) -> InvalidInput:
+        """The refusal of several fields at once, each ``{"field", "message", "message_zh", "code"}``; the
+        detail lists them."""
+        return cls(
+            "; ".join(f"{error['field']}: {error['message']}" for error in errors),
+            zh="；".join(f"{error['field']}：{error['message_zh']}" for error in errors),
+            errors=errors,
+        )
 
 
 class PreconditionFailed(DomainError):
@@ -105,5 +126,7 @@ def check_version(current: int, expected: int | None) -> None:
     """Optimistic concurrency: a stale ``If-Match`` is refused; no ``If-Match`` means last write wins."""
     if expected is not None and expected != current:
         raise PreconditionFailed(
-            f"the record is at version {current}, not {expected}; read it again", current_version=current
+            f"the record is at version {current}, not {expected}; read it again",
+            zh=f"记录已是第 {current} 版，而不是第 {expected} 版，请重新读取",
+            current_version=current,
         )

@@ -48,8 +48,8 @@ class IdempotencyKeyInProgress(Conflict):
 
     code = "idempotency_key_in_progress"
 
-    def __init__(self, detail: str, *, retry_after: int = 1) -> None:
-        super().__init__(detail, headers={"Retry-After": str(retry_after)}, retry_after=retry_after)
+    def __init__(self, detail: str, *, zh: str, retry_after: int = 1) -> None:
+        super().__init__(detail, zh=zh, headers={"Retry-After": str(retry_after)}, retry_after=retry_after)
 
 
 class IdempotencyKeyReused(InvalidInput):
@@ -57,15 +57,21 @@ class IdempotencyKeyReused(InvalidInput):
 
     code = "idempotency_key_reused"
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail, errors=[{"field": f"header.{HEADER}", "message": detail, "code": self.code}])
+    def __init__(self, detail: str, *, zh: str) -> None:
+        super().__init__(
+            detail,
+            zh=zh,
+            errors=[{"field": f"header.{HEADER}", "message": detail, "message_zh": zh, "code": self.code}],
+        )
 
 
 conflicts.register(
     {
         # Only reachable around the key's lock (which answers first): still the caller's "in progress".
         "pk_idempotency_keys": conflicts.Clash(
-            IdempotencyKeyInProgress, "a request with the key {key!r} is already being answered"
+            IdempotencyKeyInProgress,
+            "a request with the key {key!r} is already being answered",
+            zh="使用幂等键“{key}”的请求正在处理中",
         ),
     }
 )

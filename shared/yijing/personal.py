@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from yijing.i18n import invalid
 from yijing.ids import utcnow
 
 _ID_CARD_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -43,17 +44,24 @@ def validate_id_card(value: str) -> str:
     """A resident ID-card number: 18 characters, a known province, a real birth date, a correct check code."""
     number = value.strip().upper()
     if not _ID_CARD_SHAPE.match(number):
-        raise ValueError("an ID-card number has 17 digits and a check digit or X")
+        raise invalid(
+            "an ID-card number has 17 digits and a check digit or X",
+            zh="身份证号应为 17 位数字加 1 位校验码（数字或 X）",
+        )
     if int(number[:2]) not in PROVINCE_CODES:
-        raise ValueError("the ID-card number's region code is not a known province")
+        raise invalid(
+            "the ID-card number's region code is not a known province", zh="身份证号的地区码不是已知的省份"
+        )
     try:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError as exc:
-        raise ValueError("the ID-card number's birth date is not a real date") from exc
+        raise invalid(
+            "the ID-card number's birth date is not a real date", zh="身份证号中的出生日期不是有效日期"
+        ) from exc
     if not date(1900, 1, 1) <= born <= utcnow().date():
-        raise ValueError("the ID-card number's birth date is not plausible")
+        raise invalid("the ID-card number's birth date is not plausible", zh="身份证号中的出生日期不合常理")
     if id_card_check_code(number[:17]) != number[17]:
-        raise ValueError("the ID-card number's check digit is wrong")
+        raise invalid("the ID-card number's check digit is wrong", zh="身份证号的校验码不正确")
     return number
 
 

@@ -36,11 +36,11 @@ MEDIA_TYPES = {
     "HEIF": "image/heic",
 }
 ACCEPTED = "JPEG, PNG, WebP or HEIC"
+_ACCEPTED_ZH = "JPEG、PNG、WebP 或 HEIC"
 # Larger pictures are refused from their header, before decoding (a 200 KB file can claim a huge size: a
 # decompression bomb). 40 Mpx is above any phone camera's main picture (a 48 Mpx sensor saves 12 Mpx by
 # default) and decodes to at most 160 MB, two at a time per process (yijing.uploads.off_loop).
 MAX_PIXELS = 40_000_000
-_TOO_MANY_PIXELS = f"the picture has more than {MAX_PIXELS:,} pixels"
 GPS_IFD = 0x8825
 # What Pillow's decoders raise for a file that is not (or not wholly) an image they read
 # (UnidentifiedImageError is an OSError).
@@ -60,8 +60,16 @@ class Photo:
     gps_stripped: bool
 
 
-def _refuse(message: str) -> NotAnImage:
-    return NotAnImage(message, errors=[{"field": "body.file", "message": message, "code": "not_an_image"}])
+def _refuse(message: str, *, zh: str) -> NotAnImage:
+    return NotAnImage(
+        message,
+        zh=zh,
+        errors=[{"field": "body.file", "message": message, "message_zh": zh, "code": "not_an_image"}],
+    )
+
+
+def _too_many_pixels() -> NotAnImage:
+    return _refuse(f"the picture has more than {MAX_PIXELS:,} pixels", zh=f"图片超过了 {MAX_PIXELS:,} 像素")
 
 
 def _open(data: bytes) -> Image.Image:
@@ -70,13 +78,18 @@ def _open(data: bytes) -> Image.Image:
         try:
             image = Image.open(io.BytesIO(data))
         except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
-            raise _refuse(_TOO_MANY_PIXELS) from exc
+            raise _too_many_pixels() from exc
         except _DECODING_ERRORS as exc:
-            raise _refuse(f"the file is not a {ACCEPTED} image") from exc
+            raise _refuse(
+                f"the file is not a {ACCEPTED} image", zh=f"该文件不是 {_ACCEPTED_ZH} 图片"
+            ) from exc
     if image.format not in MEDIA_TYPES:
-        raise _refuse(f"{image.format} images are not accepted: send {ACCEPTED}")
+        raise _refuse(
+            f"{image.format} images are not accepted: send {ACCEPTED}",
+            zh=f"不接受 {image.format} 格式的图片，请上传 {_ACCEPTED_ZH} 图片",
+        )
     if image.width * image.height > MAX_PIXELS:
-        raise _refuse(_TOO_MANY_PIXELS)
+        raise _too_many_pixels()
     return image
 
 
@@ -107,7 +120,10 @@ def _without_position(image: Image.Image) -> bytes | None:
     try:
         image.save(output, format=format, **options)
     except _DECODING_ERRORS as exc:
-        raise _refuse(f"the {image.format} image could not be saved without its position: {exc}") from exc
+        raise _refuse(
+            f"the {image.format} image could not be saved without its position: {exc}",
+            zh=f"无法在去除位置信息后保存该 {image.format} 图片：{exc}",
+        ) from exc
     return output.getvalue()
 
 
@@ -118,7 +134,9 @@ def read_photo(data: bytes, *, strip_gps: bool) -> Photo:
     try:
         image.load()
     except _DECODING_ERRORS as exc:
-        raise _refuse(f"the {image.format} image is damaged or incomplete") from exc
+        raise _refuse(
+            f"the {image.format} image is damaged or incomplete", zh=f"该 {image.format} 图片已损坏或不完整"
+        ) from exc
     stored = _without_position(image) if strip_gps else None
     media_type = MEDIA_TYPES[str(image.format)]
     return Photo(
@@ -157,7 +175,11 @@ async def store_photo(
     last, so a refused or failed upload leaves no file behind; only a commit failing after the file is
     written can leave one that no row names."""
     if len(data) > max_bytes:
-        raise TooLarge(f"the photo is {len(data):,} bytes; the limit is {max_bytes:,}", limit_bytes=max_bytes)
+        raise TooLarge(
+            f"the photo is {len(data):,} bytes; the limit is {max_bytes:,}",
+            zh=f"照片大小为 {len(data):,} 字节，上限为 {max_bytes:,} 字节",
+            limit_bytes=max_bytes,
+        )
     upload_sha256 = hashlib.sha256(data).hexdigest()
     existing = await stored(upload_sha256)
     if existing is not None:

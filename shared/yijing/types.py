@@ -14,17 +14,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
 
+from yijing.i18n import invalid
+
 
 def _json_integer_only(value: Any) -> Any:
     # JSON Schema's "integer" admits 7 and 7.0, never true or "7"; pydantic's lax int admits all four.
     if isinstance(value, bool | str | bytes):
-        raise ValueError("must be a JSON integer")
+        raise invalid("must be a JSON integer", zh="必须是 JSON 整数")
     return value
 
 
 def _json_number_only(value: Any) -> Any:
     if isinstance(value, bool | str | bytes):
-        raise ValueError("must be a JSON number")
+        raise invalid("must be a JSON number", zh="必须是 JSON 数字")
     return value
 
 
@@ -32,7 +34,7 @@ def _known_time_zone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        raise invalid(f"unknown IANA time zone {value!r}", zh=f"未知的 IANA 时区“{value}”") from exc
     return value
 
 
@@ -45,7 +47,7 @@ def _true_or_false_word(value: Any) -> Any:
         return value
     if value in ("true", "false"):
         return value == "true"
-    raise ValueError("must be true or false")
+    raise invalid("must be true or false", zh="必须是 true 或 false")
 
 
 def _iso_string_only(value: Any) -> Any:
@@ -53,7 +55,10 @@ def _iso_string_only(value: Any) -> Any:
         return value
     # Pydantic would also take a number, or a string of digits, as seconds since 1970.
     if not isinstance(value, str) or not _ISO_DATE_TIME.match(value):
-        raise ValueError("must be an ISO 8601 date-time string with a UTC offset")
+        raise invalid(
+            "must be an ISO 8601 date-time string with a UTC offset",
+            zh="必须是带 UTC 偏移的 ISO 8601 日期时间字符串",
+        )
     return value
 
 
@@ -62,7 +67,9 @@ def _representable_in_utc(value: datetime) -> datetime:
     try:
         value.astimezone(UTC)
     except OverflowError:
-        raise ValueError("must lie between the years 1 and 9999 in UTC") from None
+        raise invalid(
+            "must lie between the years 1 and 9999 in UTC", zh="按 UTC 计算必须在公元 1 年至 9999 年之间"
+        ) from None
     return value
 
 
@@ -73,7 +80,7 @@ def _iso_date_only(value: Any) -> Any:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if not isinstance(value, str) or not _ISO_DATE.match(value):
-        raise ValueError("must be an ISO 8601 date, YYYY-MM-DD")
+        raise invalid("must be an ISO 8601 date, YYYY-MM-DD", zh="必须是 ISO 8601 日期，格式为 YYYY-MM-DD")
     return value
 
 

@@ -70,8 +70,11 @@ class UploadRefused(InvalidInput):
     code = "upload_refused"
 
 
-def refusal(message: str, reason: str) -> UploadRefused:
-    return UploadRefused(message, errors=[{"field": "body.file", "message": message, "code": reason}])
+def refusal(message: str, reason: str, *, zh: str) -> UploadRefused:
+    """The refusal of the uploaded file: ``message`` in English, ``zh`` in Chinese, ``reason`` its code."""
+    return UploadRefused(
+        message, zh=zh, errors=[{"field": "body.file", "message": message, "message_zh": zh, "code": reason}]
+    )
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,11 @@ class Deadline:
 
     def check(self) -> None:
         if time.monotonic() > self.ends:
-            raise refusal(f"reading the file took longer than {self.seconds:g} s; split it", "time_budget")
+            raise refusal(
+                f"reading the file took longer than {self.seconds:g} s; split it",
+                "time_budget",
+                zh=f"读取文件超过了 {self.seconds:g} 秒，请拆分后再上传",
+            )
 
 
 # Formats and text
@@ -121,7 +128,11 @@ _OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97–2003 (.xls),
 def detect_format(content: bytes) -> FileFormat:
     """By content, not by name: an XLSX file is a zip archive; anything else is read as CSV text."""
     if content.startswith(_OLE2_SIGNATURE):
-        raise refusal("old Excel (.xls) workbooks are not read: save the file as .xlsx or CSV", "xls")
+        raise refusal(
+            "old Excel (.xls) workbooks are not read: save the file as .xlsx or CSV",
+            "xls",
+            zh="不支持旧版 Excel（.xls）文件，请另存为 .xlsx 或 CSV",
+        )
     return FileFormat.XLSX if content[:4] == b"PK\x03\x04" else FileFormat.CSV
 
 
@@ -132,7 +143,11 @@ def decode_text(content: bytes) -> str:
             return content.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise refusal("the CSV file is neither UTF-8 nor GB 18030 text", "encoding")
+    raise refusal(
+        "the CSV file is neither UTF-8 nor GB 18030 text",
+        "encoding",
+        zh="CSV 文件的编码既不是 UTF-8 也不是 GB 18030",
+    )
 
 
 def cell_text(value: Any) -> str | None:
@@ -168,7 +183,7 @@ def _bounded_lines(text: str, limits: SheetLimits) -> Iterator[str]:
     for line in io.StringIO(text, newline=""):
         if len(line) > limits.line_chars:
             message = f"a line of the file is longer than {limits.line_chars:,} characters"
-            raise refusal(message, "line_too_long")
+            raise refusal(message, "line_too_long", zh=f"文件中有一行超过了 {limits.line_chars:,} 个字符")
         yield line
 
 
@@ -181,17 +196,29 @@ def csv_rows(content: bytes, limits: SheetLimits, deadline: Deadline) -> Iterato
             _check_row(count, len(row), limits, deadline)
             if any(len(field) > limits.cell_chars for field in row):
                 message = f"row {count} has a cell longer than {limits.cell_chars:,} characters"
-                raise refusal(message, "cell_too_long")
+                raise refusal(
+                    message, "cell_too_long", zh=f"第 {count} 行有单元格超过了 {limits.cell_chars:,} 个字符"
+                )
             yield row
     except csv.Error as exc:
-        raise refusal(f"the CSV file cannot be read: {exc}", "csv_unreadable") from exc
+        raise refusal(
+            f"the CSV file cannot be read: {exc}", "csv_unreadable", zh=f"无法读取该 CSV 文件：{exc}"
+        ) from exc
 
 
 def _check_row(number: int, cells: int, limits: SheetLimits, deadline: Deadline) -> None:
     if number > limits.rows:
-        raise refusal(f"the file has more than {limits.rows:,} rows; split it", "too_many_rows")
+        raise refusal(
+            f"the file has more than {limits.rows:,} rows; split it",
+            "too_many_rows",
+            zh=f"文件超过了 {limits.rows:,} 行，请拆分后再上传",
+        )
     if cells > limits.columns:
-        raise refusal(f"row {number} has more than {limits.columns} columns", "too_many_columns")
+        raise refusal(
+            f"row {number} has more than {limits.columns} columns",
+            "too_many_columns",
+            zh=f"第 {number} 行超过了 {limits.columns} 列",
+        )
     if number % 256 == 0:
         deadline.check()
 
@@ -205,18 +232,24 @@ def xlsx_rows(content: bytes, limits: SheetLimits, deadline: Deadline) -> Iterat
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, SyntaxError) as exc:
-        raise refusal("the file is not a readable XLSX workbook", "xlsx_unreadable") from exc
+        raise refusal(
+            "the file is not a readable XLSX workbook", "xlsx_unreadable", zh="该文件不是可读取的 XLSX 工作簿"
+        ) from exc
     deadline.check()
     try:
         if not workbook.worksheets:
-            raise refusal("the workbook has no sheet", "xlsx_unreadable")
+            raise refusal("the workbook has no sheet", "xlsx_unreadable", zh="该工作簿中没有工作表")
         sheet = workbook.worksheets[0]
         sheet.reset_dimensions()  # its declared size proves nothing; the checked rows and cells decide
         for count, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             _check_row(count, len(values), limits, deadline)
             yield values
     except (KeyError, ValueError, TypeError, SyntaxError, zipfile.BadZipFile) as exc:
-        raise refusal(f"the XLSX workbook is damaged: {type(exc).__name__}", "xlsx_unreadable") from exc
+        raise refusal(
+            f"the XLSX workbook is damaged: {type(exc).__name__}",
+            "xlsx_unreadable",
+            zh=f"该 XLSX 工作簿已损坏：{type(exc).__name__}",
+        ) from exc
     finally:
         workbook.close()
 
@@ -233,28 +266,43 @@ def check_workbook(content: bytes, limits: SheetLimits, deadline: Deadline) -> N
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise refusal(f"the file is not a readable XLSX workbook ({exc})", "xlsx_unreadable") from exc
+        raise refusal(
+            f"the file is not a readable XLSX workbook ({exc})",
+            "xlsx_unreadable",
+            zh=f"该文件不是可读取的 XLSX 工作簿（{exc}）",
+        ) from exc
     with archive:
         parts = archive.infolist()
         if len(parts) > limits.parts:
-            raise refusal(f"the workbook has more than {limits.parts} parts", "too_many_parts")
+            raise refusal(
+                f"the workbook has more than {limits.parts} parts",
+                "too_many_parts",
+                zh=f"该工作簿的组成部分超过了 {limits.parts} 个",
+            )
         declared = sum(part.file_size for part in parts)
         if declared > limits.unzipped_bytes:
-            raise refusal(_unzipped_message(limits), "unzipped_too_large")
+            raise _unzipped_too_large(limits)
         budget = limits.unzipped_bytes
         for part in parts:
             name = part.filename
             if not name.lower().startswith(_SHEET_PARTS) and part.file_size > limits.part_bytes:
                 message = f"the workbook part {name!r} is larger than {limits.part_bytes // _MiB} MiB"
-                raise refusal(message, "part_too_large")
+                zh = f"工作簿中的部分“{name}”超过了 {limits.part_bytes // _MiB} MiB"
+                raise refusal(message, "part_too_large", zh=zh)
             if part.file_size > max(RATIO_CHECKED_FROM, limits.ratio * part.compress_size):
                 message = f"the workbook part {name!r} unzips to over {limits.ratio} times its size"
-                raise refusal(message, "compression_ratio")
+                zh = f"工作簿中的部分“{name}”解压后超过了压缩大小的 {limits.ratio} 倍"
+                raise refusal(message, "compression_ratio", zh=zh)
             budget -= _scan_part(archive, part, budget, limits, deadline)
 
 
-def _unzipped_message(limits: SheetLimits) -> str:
-    return f"the workbook unzips to more than {limits.unzipped_bytes // _MiB} MiB; split it"
+def _unzipped_too_large(limits: SheetLimits) -> UploadRefused:
+    mebibytes = limits.unzipped_bytes // _MiB
+    return refusal(
+        f"the workbook unzips to more than {mebibytes} MiB; split it",
+        "unzipped_too_large",
+        zh=f"该工作簿解压后超过了 {mebibytes} MiB，请拆分后再上传",
+    )
 
 
 def _scan_part(
@@ -269,7 +317,7 @@ def _scan_part(
             while chunk := stream.read(1 << 16):
                 unzipped += len(chunk)
                 if unzipped > budget:
-                    raise refusal(_unzipped_message(limits), "unzipped_too_large")
+                    raise _unzipped_too_large(limits)
                 if unzipped == len(chunk) and _looks_like_xml(chunk):
                     shape = _SheetShape(limits, deadline)
                 if shape is not None:
@@ -279,7 +327,8 @@ def _scan_part(
             shape.feed(b"", final=True)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError) as exc:
         message = f"the workbook part {part.filename!r} cannot be unzipped ({exc})"
-        raise refusal(message, "xlsx_unreadable") from exc
+        zh = f"工作簿中的部分“{part.filename}”无法解压（{exc}）"
+        raise refusal(message, "xlsx_unreadable", zh=zh) from exc
     return unzipped
 
 
@@ -312,10 +361,18 @@ class _SheetShape:
         try:
             self.parser.Parse(data, final)
         except xml.parsers.expat.ExpatError as exc:
-            raise refusal(f"the workbook holds XML that cannot be read ({exc})", "xlsx_unreadable") from exc
+            raise refusal(
+                f"the workbook holds XML that cannot be read ({exc})",
+                "xlsx_unreadable",
+                zh=f"该工作簿包含无法读取的 XML（{exc}）",
+            ) from exc
 
     def _refuse_dtd(self, *_: Any) -> None:
-        raise refusal("the workbook declares a DTD, which XLSX files never need", "xlsx_unsafe")
+        raise refusal(
+            "the workbook declares a DTD, which XLSX files never need",
+            "xlsx_unsafe",
+            zh="该工作簿声明了 DTD，正常的 XLSX 文件不需要 DTD",
+        )
 
     def _start(self, name: str, attributes: dict[str, str]) -> None:
         self.elements += 1
@@ -328,23 +385,35 @@ class _SheetShape:
             number = attributes.get("r", "")
             numbered_beyond = number.isdigit() and (len(number) > 9 or int(number) > self.limits.rows)
             if self.rows > self.limits.rows or numbered_beyond:
-                raise refusal(f"the sheet has more than {self.limits.rows:,} rows; split it", "too_many_rows")
+                raise refusal(
+                    f"the sheet has more than {self.limits.rows:,} rows; split it",
+                    "too_many_rows",
+                    zh=f"工作表超过了 {self.limits.rows:,} 行，请拆分后再上传",
+                )
         elif local == "c":
             self.cells_in_row += 1
             self.cells += 1
             if self.cells > self.limits.cells:
                 raise refusal(
-                    f"the sheet has more than {self.limits.cells:,} cells; split it", "too_many_cells"
+                    f"the sheet has more than {self.limits.cells:,} cells; split it",
+                    "too_many_cells",
+                    zh=f"工作表超过了 {self.limits.cells:,} 个单元格，请拆分后再上传",
                 )
             reference = attributes.get("r", "")
             letters = reference.rstrip("0123456789")
             if self.cells_in_row > self.limits.columns or _column_number(letters) > self.limits.columns:
-                raise refusal(f"the sheet has cells beyond column {self.limits.columns}", "too_many_columns")
+                raise refusal(
+                    f"the sheet has cells beyond column {self.limits.columns}",
+                    "too_many_columns",
+                    zh=f"工作表中有超出第 {self.limits.columns} 列的单元格",
+                )
         elif local == "si":
             self.strings += 1
             if self.strings > self.limits.cells:
                 raise refusal(
-                    "the workbook shares more strings than its sheet could hold", "too_many_strings"
+                    "the workbook shares more strings than its sheet could hold",
+                    "too_many_strings",
+                    zh="工作簿中的共享字符串数量超出了工作表所能容纳的上限",
                 )
 
 

@@ -310,7 +310,7 @@ async def _trainings(
     for site in report["sites"]:
         assert 0.8 <= site["rate"] <= 0.97, site
     listed = await client.get(
-        "/api/v1/trainings/compliance/volunteers",
+        "/api/v1/trainings/compliance/volunteers/export",
         params={"month": "2023-10", "format": "csv"},
         headers=officer,
     )

@@ -99,13 +99,16 @@ async def upload(
     place: str = "own",
     name: str = "photo.jpg",
     content_type: str = "image/jpeg",
+    english: bool = False,
     **form: str,
 ):
+    """``english``: problem details in English (they are Chinese by default)."""
+    language = {"Accept-Language": "en"} if english else {}
     return await client.post(
         f"/api/v1/hazards/{hazard_id}/attachments",
         files={"file": (name, data, content_type)},
         data=form,
-        headers=world.headers(role, place),
+        headers=world.headers(role, place) | language,
     )
 
 
@@ -188,7 +191,9 @@ async def test_a_file_that_is_not_an_accepted_photo_is_refused_and_nothing_is_ke
     history_before = await events(client, world, hazard_id)
 
     # Disguised as a JPEG: the declared name and type must not get it in.
-    response = await upload(client, world, hazard_id, data, name="photo.jpg", content_type="image/jpeg")
+    response = await upload(
+        client, world, hazard_id, data, name="photo.jpg", content_type="image/jpeg", english=True
+    )
 
     assert response.status_code == 422, response.text
     problem = response.json()
@@ -207,7 +212,9 @@ async def test_a_photo_over_the_size_limit_is_refused_and_nothing_is_kept(make_c
     hazard_id = world.own.hazard.id
     files_before = stored_files(settings)
 
-    response = await upload(client, world, hazard_id, data, name="big.png", content_type="image/png")
+    response = await upload(
+        client, world, hazard_id, data, name="big.png", content_type="image/png", english=True
+    )
 
     assert response.status_code == 413, response.text
     assert response.json()["code"] == "payload_too_large"

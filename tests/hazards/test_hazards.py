@@ -22,6 +22,8 @@ from yijing.rota.models import CaptainWeek
 from yijing.volunteers.models import Volunteer, VolunteerStatus
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# Problem details are Chinese by default; English where a test reads the English text.
+ENGLISH = {"Accept-Language": "en"}
 
 
 def today() -> datetime:
@@ -110,12 +112,14 @@ async def test_volunteers_report_only_while_active_and_linked(client, world, ses
         )
     response = await client.post("/api/v1/hazards", json=hazard_body(world), headers=headers)
     assert response.status_code == 403
+    assert "“暂停”" in response.json()["detail"]
+    response = await client.post("/api/v1/hazards", json=hazard_body(world), headers=headers | ENGLISH)
     assert "suspended" in response.json()["detail"]
     async with session_scope(session_factory) as session:
         await session.execute(
             update(Volunteer).where(col(Volunteer.id) == world.own.volunteer.id).values(user_id=None)
         )
-    response = await client.post("/api/v1/hazards", json=hazard_body(world), headers=headers)
+    response = await client.post("/api/v1/hazards", json=hazard_body(world), headers=headers | ENGLISH)
     assert response.status_code == 403
     assert "not linked" in response.json()["detail"]
 

@@ -87,8 +87,9 @@ async def test_personal_data_is_stored_sealed(client, world, session_factory):
     ],
 )
 async def test_invalid_id_card_or_phone_is_422_with_a_field_error(client, world, field, value, message):
+    english = {"accept-language": "en"}  # the rule broken is read from the English message
     response = await client.post(
-        "/api/v1/users", json=new_user(world, **{field: value}), headers=world.headers(Role.LEADER)
+        "/api/v1/users", json=new_user(world, **{field: value}), headers=world.headers(Role.LEADER) | english
     )
     assert response.status_code == 422
     [error] = response.json()["errors"]

@@ -15,6 +15,9 @@ from yijing.incidents.models import Incident
 from yijing.jobs import service as jobs
 from yijing.outbox.models import OutboxMessage
 
+# Problem details are Chinese by default; English where a test reads the English text.
+ENGLISH = {"Accept-Language": "en"}
+
 
 def record(world, ref: str, when: str = "2023-10-05T12:00:00+08:00", place: str = "own", **fields) -> dict:
     return {
@@ -115,7 +118,8 @@ async def test_a_record_of_a_station_out_of_reach_cannot_be_overwritten(
         [record(world, "X", place="other")],
     )
     # The own station's key sends the same reference for its own station: refused, the other's record kept.
-    response = await send(client, await writer_key(world, session_factory, settings), [record(world, "X")])
+    headers = await writer_key(world, session_factory, settings) | ENGLISH
+    response = await send(client, headers, [record(world, "X")])
     assert response.status_code == 422
     assert "outside your reach" in response.json()["errors"][0]["message"]
     [kept] = await stored(session_factory)
@@ -252,12 +256,11 @@ async def test_a_file_with_the_wrong_columns_is_refused_at_once(client, world, s
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["code"] == "not_csv"
-    response = await client.post(
-        "/api/v1/incidents/imports",
-        files={"file": ("x.csv", b"ref,when\nA,2023-10-01\n", "text/csv")},
-        headers=headers,
-    )
+    wrong_columns = {"file": ("x.csv", b"ref,when\nA,2023-10-01\n", "text/csv")}
+    response = await client.post("/api/v1/incidents/imports", files=wrong_columns, headers=headers)
     assert response.status_code == 422
+    assert "缺少：source_system" in response.json()["detail"]
+    response = await client.post("/api/v1/incidents/imports", files=wrong_columns, headers=headers | ENGLISH)
     assert "missing: source_system" in response.json()["detail"]
 
 

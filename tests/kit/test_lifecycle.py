@@ -26,6 +26,7 @@ LIFECYCLE = Lifecycle(
         Action.RETURN: ({Status.OUT, Status.OVERDUE}, Status.RETURNED),
         Action.CHASE: ({Status.OUT}, Status.OVERDUE),
     },
+    subject_zh="租借",
 )
 
 
@@ -57,6 +58,7 @@ def test_a_refused_action_is_a_409_naming_the_status_and_the_allowed_actions():
     assert (error.status, error.code) == (409, "transition_not_allowed")
     assert error.extra == {"current_status": "overdue", "allowed_actions": ["return"]}
     assert error.detail == "the rental's status is overdue, from which chase is not allowed; allowed: return"
+    assert error.detail_zh == "该租借当前状态为 overdue，不能执行 chase；可执行的操作：return"
 
 
 def test_a_final_status_allows_nothing():
@@ -64,13 +66,17 @@ def test_a_final_status_allows_nothing():
         LIFECYCLE.require(Status.RETURNED, Action.RETURN)
     assert refused.value.extra == {"current_status": "returned", "allowed_actions": []}
     assert refused.value.detail.endswith("allowed: nothing (returned is final)")
+    assert refused.value.detail_zh.endswith("可执行的操作：无（returned 为终态）")
 
 
 def test_a_domain_may_keep_its_own_refusal():
     own = Lifecycle(
         "rental",
         {Action.RETURN: ({Status.OUT}, Status.RETURNED)},
-        refusal=lambda status: Refused(f"the rental is {status}", rental_status=str(status)),
+        subject_zh="租借",
+        refusal=lambda status: Refused(
+            f"the rental is {status}", zh=f"该租借已是 {status}", rental_status=str(status)
+        ),
         refusal_documented="From any other status: 409 (`rental_closed`).",
     )
     with pytest.raises(Refused) as refused:

@@ -99,7 +99,7 @@ async def test_settled_patrols_and_persuasions_are_counted(
     assert series.status_code == 200, series.text
     assert sum(point["value"] or 0 for point in series.json()["points"]) == 2
     as_csv = await client.get(
-        "/api/v1/stats/series", params=params | {"format": "csv"}, headers=world.headers(Role.OFFICER)
+        "/api/v1/stats/series/export", params=params | {"format": "csv"}, headers=world.headers(Role.OFFICER)
     )
     assert as_csv.status_code == 200
     assert "persuasions" in as_csv.text

@@ -471,7 +471,8 @@ async def test_a_site_with_a_route_cannot_be_deleted(client, world):
     site = (await client.post("/api/v1/sites", json=body, headers=leader)).json()
     route = {"site_id": site["id"], "name": "广场巡防路线"}
     assert (await client.post("/api/v1/patrol-routes", json=route, headers=leader)).status_code == 201
-    response = await client.delete(f"/api/v1/sites/{site['id']}", headers=leader)
+    english = leader | {"Accept-Language": "en"}  # the detail's English names what holds the site
+    response = await client.delete(f"/api/v1/sites/{site['id']}", headers=english)
     assert response.status_code == 409
     assert response.json()["code"] == "site_in_use"
     assert "patrol routes" in response.json()["detail"]

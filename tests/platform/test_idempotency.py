@@ -18,6 +18,7 @@ from yijing.access import Role
 from yijing.idempotency import IdempotencyKey
 from yijing.ids import utcnow
 from yijing.jobs import service as jobs_service
+from yijing.jobs.models import JobRun
 from yijing.system.jobs import PURGE
 from yijing.training.models import Training
 
@@ -176,17 +177,30 @@ async def test_the_header_is_documented_on_create_posts_only(client):
         for operation in item.values()
         if any(parameter["name"] == HEADER for parameter in operation.get("parameters", []))
     }
-    assert {"volunteers_create", "hazards_report", "trainings_create", "disputes_report"} <= keyed_operations
-    for operation_id in (
-        "volunteers_list",
-        "trainings_update",
-        "hazards_verify",
-        "auth_token",
-        "jobs_create",
-    ):
+    assert {
+        "volunteers_create",
+        "hazards_report",
+        "trainings_create",
+        "disputes_report",
+        "jobs_create",  # a job started (202) is something created too
+        "volunteers_import",
+        "incidents_import",
+    } <= keyed_operations
+    for operation_id in ("volunteers_list", "trainings_update", "hazards_verify", "auth_token"):
         assert operation_id not in keyed_operations
     create = document["paths"]["/api/v1/trainings"]["post"]
     assert {"409", "422"} <= create["responses"].keys()
+
+
+async def test_a_job_started_again_with_its_key_is_started_once(client, world, session_factory):
+    headers, runs = keyed(world, Role.ADMIN), await count_rows(session_factory, JobRun)
+    first = await client.post("/api/v1/jobs", json={"name": "system.heartbeat"}, headers=headers)
+    again = await client.post("/api/v1/jobs", json={"name": "system.heartbeat"}, headers=headers)
+    assert (first.status_code, again.status_code) == (202, 202), first.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["Location"] == first.headers["Location"]
+    assert await count_rows(session_factory, JobRun) == runs + 1
 
 
 @pytest.mark.committed  # two transactions at once need connections of their own

@@ -111,7 +111,7 @@ def _crashing_routes(app: FastAPI) -> None:
 
     @app.get("/conflict")
     async def conflict() -> None:
-        raise Conflict("already there", existing_id="abc")
+        raise Conflict("already there", zh="已经存在", existing_id="abc")
 
 
 async def test_unhandled_exception_is_a_500_problem_without_internals(make_client):
@@ -120,13 +120,13 @@ async def test_unhandled_exception_is_a_500_problem_without_internals(make_clien
     body = assert_problem(response, 500, "internal_error")
     assert "hunter2" not in response.text
     assert "Traceback" not in response.text
-    assert "request id" in body["detail"]
+    assert "请求编号" in body["detail"]
 
 
 async def test_domain_error_carries_its_status_code_and_extra_members(make_client):
     client = await make_client(customise=_crashing_routes)
     body = assert_problem(await client.get("/conflict"), 409, "conflict")
-    assert body["detail"] == "already there"
+    assert body["detail"] == "已经存在"
     assert body["existing_id"] == "abc"
 
 

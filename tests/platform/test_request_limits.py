@@ -11,11 +11,13 @@ from yijing.incidents.schemas import MAX_BATCH, MAX_BATCH_BYTES
 from yijing_api.middleware import JSON_BODY_LIMIT
 
 JSON = {"content-type": "application/json"}
+# The problems are read in English: the limits they name are what is checked.
+ENGLISH = {"accept-language": "en"}
 
 
 async def writer(world, session_factory, settings) -> dict[str, str]:
     _, key = await make_api_key(session_factory, settings, [ApiScope.INCIDENTS_WRITE], [world.own.station.id])
-    return {"X-API-Key": key}
+    return {"X-API-Key": key} | ENGLISH
 
 
 def empty_objects(count: int) -> bytes:
@@ -104,7 +106,9 @@ async def test_a_batch_of_1000_records_at_their_longest_is_stored(client, world,
 
 async def test_json_bodies_have_a_limit_of_their_own(admin_client):
     padding = "x" * JSON_BODY_LIMIT
-    response = await admin_client.post("/api/v1/jobs", json={"name": "system.heartbeat", "padding": padding})
+    response = await admin_client.post(
+        "/api/v1/jobs", json={"name": "system.heartbeat", "padding": padding}, headers=ENGLISH
+    )
     problem = assert_problem(response, 413, "payload_too_large")
     assert problem["detail"] == f"The request body exceeds the limit of {JSON_BODY_LIMIT} bytes."
     # Uploads keep the service's limit: the same body as a file is read, and refused for what it is.

@@ -27,7 +27,7 @@ def _failing_writes(app: FastAPI) -> None:
     @app.post("/write-then-refuse")
     async def write_then_refuse(session: SessionDep) -> None:
         await service.request_run(session, HEARTBEAT, HeartbeatPayload())
-        raise Conflict("refused after the write")
+        raise Conflict("refused after the write", zh="写入后被拒绝")
 
 
 async def test_a_failing_handler_rolls_back_its_writes_and_emits_nothing(make_client, session_factory, redis):

@@ -330,14 +330,14 @@ async def test_csv_and_xlsx_hold_the_json_figures(
     await settle(session_factory, settings, redis, run_worker)
     answer = await stats(client, keys["own"], period="2023-10")
     as_csv = await client.get(
-        "/api/v1/stats/incidents", params={"period": "2023-10"}, headers=keys["own"] | {"Accept": "text/csv"}
+        "/api/v1/stats/incidents/export", params={"period": "2023-10"}, headers=keys["own"]
     )
     assert as_csv.headers["content-type"] == "text/csv; charset=utf-8"
     assert as_csv.content.decode("utf-8-sig").startswith("period,data_status,by,key,")
     assert "\r\n" in as_csv.text
     lines = list(csv.DictReader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
     as_xlsx = await client.get(
-        "/api/v1/stats/incidents", params={"period": "2023-10", "format": "xlsx"}, headers=keys["own"]
+        "/api/v1/stats/incidents/export", params={"period": "2023-10", "format": "xlsx"}, headers=keys["own"]
     )
     sheet = load_workbook(io.BytesIO(as_xlsx.content)).active
     assert sheet is not None
@@ -504,7 +504,7 @@ async def test_snapshot_series_by_dimension_and_safe_spreadsheet_cells(
     # The day is counted: no landlord among the active volunteers is a real zero (the total is 1).
     assert (everyone["points"][-1]["value"], landlords["points"][-1]["value"]) == (1, 0)
     as_csv = await client.get(
-        "/api/v1/stats/incidents",
+        "/api/v1/stats/incidents/export",
         params={"period": "2023-10", "by": "site", "format": "csv"},
         headers=keys["own"],
     )

@@ -244,22 +244,24 @@ async def test_csv_and_xlsx_hold_the_sites_and_the_volunteers_rows(client, world
         key=lambda row: (row["site_name"], row["volunteer_name"]),
     )
     officer = world.headers(Role.OFFICER)
-    xlsx = officer | {"Accept": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+    xlsx = params | {"format": "xlsx"}
 
-    response = await client.get(COMPLIANCE, params=params | {"format": "csv"}, headers=officer)
+    response = await client.get(f"{COMPLIANCE}/export", params=params | {"format": "csv"}, headers=officer)
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     assert 'filename="training-compliance-2023-10.csv"' in response.headers["content-disposition"]
     assert table(response) == as_lines(answer["sites"])
-    assert table(await client.get(COMPLIANCE, params=params, headers=xlsx)) == as_lines(answer["sites"])
+    assert table(await client.get(f"{COMPLIANCE}/export", params=xlsx, headers=officer)) == as_lines(
+        answer["sites"]
+    )
 
-    response = await client.get(VOLUNTEERS, params=params | {"format": "csv"}, headers=officer)
+    response = await client.get(f"{VOLUNTEERS}/export", params=params, headers=officer)  # CSV by default
     assert 'filename="training-compliance-volunteers-2023-10.csv"' in response.headers["content-disposition"]
     lines = table(response)
     assert lines == as_lines(rows)  # every row (no page), by site and name
     assert [line[lines[0].index("trained")] for line in lines[1:]].count("true") == 1
-    assert table(await client.get(VOLUNTEERS, params=params, headers=xlsx)) == as_lines(rows)
+    assert table(await client.get(f"{VOLUNTEERS}/export", params=xlsx, headers=officer)) == as_lines(rows)
     untrained = await client.get(
-        VOLUNTEERS, params=params | {"format": "xlsx", "trained": "false"}, headers=officer
+        f"{VOLUNTEERS}/export", params=params | {"format": "xlsx", "trained": "false"}, headers=officer
     )
     assert table(untrained) == as_lines([row for row in rows if not row["trained"]])
 

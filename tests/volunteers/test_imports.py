@@ -217,14 +217,14 @@ async def test_a_badge_held_by_an_existing_volunteer_is_a_row_error(
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"", "empty"),
-        (csv_file([], header=HEADER), "no volunteers"),
-        (csv_file([["x"]], header=["昵称"]), "unknown header"),
-        (csv_file([["林"]], header=["姓名"]), "required columns are missing"),
-        (csv_file([], header=["姓名", "姓名"]), "appears twice"),
-        (b"PK\x03\x04 not really a workbook", "not a readable XLSX"),
-        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1 an Excel 97 file", "save the file as .xlsx"),
-        ("姓名\n".encode("utf-16"), "neither UTF-8 nor GB 18030"),
+        (b"", "文件是空的"),
+        (csv_file([], header=HEADER), "没有数据行"),
+        (csv_file([["x"]], header=["昵称"]), "表头“昵称”无法识别"),
+        (csv_file([["林"]], header=["姓名"]), "缺少必填列"),
+        (csv_file([], header=["姓名", "姓名"]), "“姓名”列出现了两次"),
+        (b"PK\x03\x04 not really a workbook", "不是可读取的 XLSX 工作簿"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1 an Excel 97 file", "另存为 .xlsx"),
+        ("姓名\n".encode("utf-16"), "既不是 UTF-8 也不是 GB 18030"),
     ],
     ids=[
         "empty",

@@ -455,7 +455,7 @@ async def test_volunteers_are_adults_and_have_not_joined_in_the_future(client, w
     assert response.json()["errors"] == [
         {
             "field": "body.id_card_number",
-            "message": "the person is under 18 on the joining date",
+            "message": "此人在加入之日未满 18 周岁",
             "code": "under_age",
         }
     ]

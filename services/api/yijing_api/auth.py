@@ -73,7 +73,8 @@ class Access:
         if token:
             principal = await auth.authenticate_token(session, settings, token)
             if principal.role not in self.roles:
-                raise Forbidden(f"the role {principal.role} may not do this")
+                role_zh = principal.role.name_zh if principal.role else "该账号"
+                raise Forbidden(f"the role {principal.role} may not do this", zh=f"{role_zh}无权执行此操作")
         elif api_key:
             principal, key = await auth.authenticate_api_key(session, api_key)
             if await auth.limit_api_key(session, redis, settings, key):
@@ -82,7 +83,14 @@ class Access:
                 await session.commit()
             if not principal.api_scopes & self.api_scopes:
                 needed = ", ".join(sorted(self.api_scopes)) or "a signed-in user"
-                raise Forbidden(f"this API key lacks the scope for this (needs: {needed})")
+                needed_zh = "、".join(sorted(self.api_scopes)) or "已登录用户"
+                raise Forbidden(
+                    f"this API key lacks the scope for this (needs: {needed})",
+                    zh=f"该 API 密钥缺少执行此操作的权限范围（需要：{needed_zh}）",
+                )
         else:
-            raise Unauthenticated("sign in (bearer token) or send an API key (X-API-Key)")
+            raise Unauthenticated(
+                "sign in (bearer token) or send an API key (X-API-Key)",
+                zh="请先登录（Bearer 令牌）或提供 API 密钥（X-API-Key）",
+            )
         return _request_actor(request, principal)

@@ -1,4 +1,5 @@
-"""``Idempotency-Key`` on every POST that creates something (answers 201): a retry with the same key gets
+"""``Idempotency-Key`` on every POST that creates something (answers 201, or 202 for a job it starts: an
+import uploaded again after a lost answer must not import twice): a retry with the same key gets
 the first answer again (``Idempotent-Replayed: true``) and creates nothing; the same key with another body,
 query or route is a 422 ``idempotency_key_reused``; a retry while the first is still running is a 409
 ``idempotency_key_in_progress`` with ``Retry-After``. Only 2xx answers are kept: after a 4xx or 5xx the
@@ -126,12 +127,18 @@ def _guard(access: Access) -> Callable[..., Awaitable[None]]:
         route = f"{request.method} {request.scope['route'].operation_id}"
         fingerprint = await _fingerprint(request)
         if not await try_lock(session, principal_id, key):
-            raise IdempotencyKeyInProgress(f"a request with the key {key!r} is still being answered")
+            raise IdempotencyKeyInProgress(
+                f"a request with the key {key!r} is still being answered",
+                zh=f"使用幂等键“{key}”的请求仍在处理中",
+            )
         stored = await session.get(IdempotencyKey, (principal_id, key))
         if stored is not None:
             if stored.created_at > utcnow() - timedelta(hours=settings.idempotency_key_hours):
                 if (stored.route, stored.fingerprint) != (route, fingerprint):
-                    raise IdempotencyKeyReused(f"the key {key!r} already answered another request")
+                    raise IdempotencyKeyReused(
+                        f"the key {key!r} already answered another request",
+                        zh=f"幂等键“{key}”已用于另一个请求",
+                    )
                 raise _Replay(stored)
             await session.delete(stored)  # expired: the key is free again
             await session.flush()
@@ -170,10 +177,10 @@ def _access_of(route: APIRoute) -> Access:
 
 
 def guard_creates(router: APIRouter) -> None:
-    """Give every POST of ``router`` that answers 201 the ``Idempotency-Key`` header; call it before the
-    router is included."""
+    """Give every POST of ``router`` that creates something (201, or 202 for a job) the ``Idempotency-Key``
+    header; call it before the router is included."""
     for route in router.routes:
-        if isinstance(route, APIRoute) and route.methods == {"POST"} and route.status_code == 201:
+        if isinstance(route, APIRoute) and route.methods == {"POST"} and route.status_code in (201, 202):
             if id(route) in _guarded:
                 continue
             _guarded.add(id(route))

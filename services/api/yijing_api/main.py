@@ -57,22 +57,32 @@ API_PREFIX = "/api/v1"
 
 DESCRIPTION = """
 Backend of a county police station's volunteer-police (义警) programme: stations and their sites, each run
-"1+2+N" (one community officer, two police assistants, N volunteers); volunteers and their bulk import;
-groups of ten with a weekly captain, swaps and calendar feeds; hazards from report to elimination, with
-photos; patrol routes and checkpoints, planned patrols, their check-ins and logs; small disputes mediated
-by volunteers first, with follow-up visits; police incident alerts from other systems; and statistics
-with year-on-year and month-on-month change for other police systems.
+"1+2+N" (one community officer, two police assistants, N volunteers); accounts and roles; volunteers, their
+status and bulk import; groups of about ten with a weekly captain rota, unavailability, overrides, swaps and
+calendar feeds; hazards (隐患) from report to elimination, with photos; patrols (巡防): routes and
+checkpoints, repeating plans, patrols with their members' check-ins and logs, and coverage; small disputes
+(纠纷) mediated by volunteers first, with follow-up visits (回访); training (培训): sessions, attendance,
+minutes online, attendance rules and monthly compliance; police incident alerts (警情) from other police
+systems; statistics with year-on-year and month-on-month change, as JSON or as CSV/XLSX files; API keys for
+those systems, the audit log and background jobs.
 
 People sign in with phone number and password (OAuth2 password flow: use **Authorize** above); other police
 systems send an API key as `X-API-Key`. A record outside the caller's reach answers 404.
 
-Errors are RFC 9457 problem documents (`application/problem+json`) with a stable `code`; titles follow
-`Accept-Language` (`zh-CN` by default, `en`). Every response carries an `X-Request-ID`.
+A record's `ETag` is its version: send it back as `If-Match` to change it (412 if it changed since). A create
+sent again with the same `Idempotency-Key` gets the first answer (`Idempotent-Replayed: true`). Errors are
+RFC 9457 problem documents (`application/problem+json`) with a stable `code`; their titles, details and
+field messages follow `Accept-Language` (`zh-CN` by default, `en`), as `Content-Language` says. 429 and 503
+answers say when to retry (`Retry-After`). Every response carries an `X-Request-ID`.
 """
 
 TAGS = [
     {"name": "auth", "description": "Sign in with phone and password; refresh and end sessions"},
-    {"name": "me", "description": "The signed-in user's own account and notification inbox"},
+    {
+        "name": "me",
+        "description": "The signed-in user's own account, volunteer record, posts, captain weeks, patrols "
+        "and notification inbox",
+    },
     {"name": "stations", "description": "Police stations (派出所)"},
     {"name": "sites", "description": "A station's sites and grids (重点部位/网格)"},
     {"name": "teams", "description": "A site's 1+2+N team: its officer, two assistants and volunteers"},

@@ -22,7 +22,14 @@ REQUEST_ID_HEADER = "x-request-id"
 # A client may supply its own id (to trace a retry end to end) if it is short and harmless to log.
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 
-DATABASE_UNREACHABLE = "The database cannot be reached just now; retry in a few seconds."
+DATABASE_UNREACHABLE = (
+    "The database cannot be reached just now; retry in a few seconds.",
+    "暂时无法连接数据库，请几秒后重试。",
+)
+UNEXPECTED_ERROR = (
+    "An unexpected error occurred; quote the request id when reporting it.",
+    "发生了意外错误；反馈问题时请提供请求编号（request_id）。",
+)
 DATABASE_RETRY_AFTER = "5"
 
 HTTP_REQUESTS = Counter("yijing_http_requests_total", "HTTP requests answered", ["method", "route", "status"])
@@ -37,6 +44,7 @@ class BodyTooLarge(HTTPException):
 
     def __init__(self, max_bytes: int) -> None:
         super().__init__(413, f"The request body exceeds the limit of {max_bytes} bytes.")
+        self.detail_zh = f"请求体超过了 {max_bytes} 字节的上限。"
 
 
 class RequestContextMiddleware:
@@ -80,8 +88,7 @@ class RequestContextMiddleware:
             else:
                 log.exception("unhandled_error", path=scope.get("path"))
                 if not response_started:
-                    detail = "An unexpected error occurred; quote the request id when reporting it."
-                    await problem_response(scope, 500, detail=detail)(scope, receive, send_with_id)
+                    await problem_response(scope, 500, detail=UNEXPECTED_ERROR)(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             # The operation id names the endpoint (jobs_get); the raw path would give one label per id.
@@ -139,7 +146,8 @@ class BodySizeLimitMiddleware:
         declared = _content_length(scope)
         # Over the service's limit: refused before routing, so no route is even looked up.
         if declared > self.max_bytes:
-            detail = BodyTooLarge(self.max_bytes).detail
+            refusal = BodyTooLarge(self.max_bytes)
+            detail = (refusal.detail, refusal.detail_zh)
             await problem_response(scope, 413, detail=detail)(scope, receive, send)
             return
 
@@ -245,10 +253,11 @@ _NUL_IN_JSON = re.compile(rb"(?:^|[^\\])(?:\\\\)*\\u0000")
 
 class NulInBody(HTTPException):
     def __init__(self) -> None:
-        super().__init__(422, NUL_DETAIL)
+        super().__init__(422, NUL_DETAIL[0])
+        self.detail_zh = NUL_DETAIL[1]
 
 
-NUL_DETAIL = "Text may not contain the NUL character (U+0000)."
+NUL_DETAIL = ("Text may not contain the NUL character (U+0000).", "文本中不能包含 NUL 字符（U+0000）。")
 
 
 async def _refuse_nul(scope: Scope, receive: Receive, send: Send) -> None:

@@ -15,24 +15,25 @@ from yijing.errors import InvalidInput
 from yijing.kit.imports import SheetImport
 from yijing.kit.pagination import PageParams
 from yijing.uploads import FileFormat
-from yijing_api.tables import XLSX_TYPE
+from yijing_api.tables import CSV_TYPE, XLSX_TYPE, file_content, file_media_type
 
 # Which page of a list; a list's filters are its own model, taken the same way: Annotated[XFilters, Query()].
 PageQuery = Annotated[PageParams, Query()]
 
-_BINARY = {"schema": {"type": "string", "format": "binary"}}
 # An import's template, as XLSX or CSV.
 TEMPLATE_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {XLSX_TYPE: _BINARY, "text/csv": _BINARY}}
+    200: {"description": "The template file", "content": file_content(XLSX_TYPE, "text/csv")}
 }
-_FILE_TYPES = {FileFormat.XLSX: XLSX_TYPE, FileFormat.CSV: "text/csv; charset=utf-8"}
+_FILE_TYPES = {FileFormat.XLSX: XLSX_TYPE, FileFormat.CSV: CSV_TYPE}
 
 
-def template_response(sheet: SheetImport[Any], file_format: FileFormat, name: str) -> Response:
+def template_response(
+    request: Request, sheet: SheetImport[Any], file_format: FileFormat, name: str
+) -> Response:
     """The import's header row (and, in XLSX, its columns explained) as the file ``name``.csv or .xlsx."""
     return Response(
         sheet.template(file_format),
-        media_type=_FILE_TYPES[file_format],
+        media_type=file_media_type(request, _FILE_TYPES[file_format]),
         headers={"Content-Disposition": f'attachment; filename="{name}.{file_format}"'},
     )
 
@@ -74,15 +75,17 @@ def upload_name(file: UploadFile, default: str) -> str:
 
 # A stored photo's download (hazard attachments, patrol log photos) and how it is documented.
 PHOTO_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"image/*": {"schema": {"type": "string", "format": "binary"}}}}
+    200: {"description": "The photo", "content": file_content("image/*")}
 }
 
 
-def photo_response(content: bytes, *, media_type: str, file_name: str, sha256: str) -> Response:
+def photo_response(
+    request: Request, content: bytes, *, media_type: str, file_name: str, sha256: str
+) -> Response:
     """A stored photo, shown inline under its name, cached privately, never sniffed as another type."""
     return Response(
         content,
-        media_type=media_type,
+        media_type=file_media_type(request, media_type),
         headers={
             "Content-Disposition": f"inline; filename*=UTF-8''{quote(file_name)}",
             "ETag": f'"{sha256}"',
@@ -122,5 +125,13 @@ async def refuse_repeated_parameters(request: Request) -> None:
         if len(request.query_params.getlist(name)) > 1 and not _is_sequence(annotation):
             raise InvalidInput(
                 f"the query parameter {name!r} takes one value",
-                errors=[{"field": f"query.{name}", "message": "given more than once", "code": "repeated"}],
+                zh=f"查询参数“{name}”只能取一个值",
+                errors=[
+                    {
+                        "field": f"query.{name}",
+                        "message": "given more than once",
+                        "message_zh": "不能重复提供",
+                        "code": "repeated",
+                    }
+                ],
             )

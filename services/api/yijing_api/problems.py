@@ -1,5 +1,10 @@
 """RFC 9457 problem documents for every error: domain errors, HTTP errors (404, 405, 413…), validation
-errors and unhandled exceptions. Titles follow ``Accept-Language`` (``zh-CN`` by default, ``en``)."""
+errors and unhandled exceptions.
+
+A problem speaks the client's language: its title, detail and field messages are Chinese (``zh-CN``, the
+default) unless ``Accept-Language`` prefers English (``en``); its ``code``s are the same in both. It says
+which with ``Content-Language`` and ``Vary: Accept-Language``. Problems are the API's only negotiated text:
+every other response is data, or Chinese whoever asks (notifications), and carries neither header."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from starlette.responses import JSONResponse
 from starlette.types import Scope
 
 from yijing.errors import DomainError
+from yijing.i18n import validation_message_zh
 
 log = structlog.get_logger(__name__)
 
@@ -39,6 +45,9 @@ _HTTP_PROBLEMS: dict[int, tuple[str, str, str]] = {
     500: ("internal_error", "Internal server error", "服务器内部错误"),
     503: ("service_unavailable", "Service unavailable", "服务暂不可用"),
 }
+# The details the framework itself writes into an HTTP error (its status phrases aside), in Chinese. Any
+# other is answered to Chinese clients without a detail: the title says what went wrong.
+_FRAMEWORK_DETAILS_ZH = {"There was an error parsing the body": "无法解析请求体"}
 
 
 class FieldError(BaseModel):
@@ -58,7 +67,7 @@ class Problem(BaseModel):
                     "type": "urn:yijing:problem:not_found",
                     "title": "未找到",
                     "status": 404,
-                    "detail": "no job run 0193a6a4-9b1e-7c3d-8f2a-3b4c5d6e7f80",
+                    "detail": "未找到任务运行记录 0193a6a4-9b1e-7c3d-8f2a-3b4c5d6e7f80",
                     "instance": "/api/v1/jobs/0193a6a4-9b1e-7c3d-8f2a-3b4c5d6e7f80",
                     "code": "not_found",
                     "request_id": "6f1c2a7e3b9d4e0f8a1b2c3d4e5f6a7b",
@@ -99,27 +108,42 @@ def problem_response(
     *,
     code: str | None = None,
     title: tuple[str, str] | None = None,
-    detail: str | None = None,
+    detail: tuple[str, str | None] | None = None,
     headers: dict[str, str] | None = None,
+    errors: list[dict[str, str]] | None = None,
     **extra: Any,
 ) -> JSONResponse:
-    """Build the problem response for ``status``; ``title`` is (English, Chinese)."""
-    default_code, english, chinese = _HTTP_PROBLEMS.get(status, ("error", "Error", "错误"))
+    """Build the problem response for ``status`` in the client's language. ``title`` and ``detail`` are
+    (English, Chinese); each field error of ``errors`` is ``{"field", "message", "message_zh", "code"}``,
+    answered with ``message`` in that language."""
+    english = prefers_english(Headers(scope=scope))
+    default_code, title_en, title_zh = _HTTP_PROBLEMS.get(status, ("error", "Error", "错误"))
     if title is not None:
-        english, chinese = title
+        title_en, title_zh = title
     code = code or default_code
+    if errors is not None:
+        extra["errors"] = [_field_error(error, english) for error in errors]
+    detail_en, detail_zh = detail or (None, None)
     body: dict[str, Any] = {
         # Extension members first: the standard members below always win.
         **{key: value for key, value in extra.items() if value is not None},
         "type": f"urn:yijing:problem:{code}",
-        "title": english if prefers_english(Headers(scope=scope)) else chinese,
+        "title": title_en if english else title_zh,
         "status": status,
-        "detail": detail,
+        "detail": detail_en if english else detail_zh,
         "instance": scope.get("path"),
         "code": code,
         "request_id": scope.get("state", {}).get("request_id"),
     }
-    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+    language = {"Content-Language": "en" if english else "zh-CN", "Vary": "Accept-Language"}
+    return JSONResponse(
+        body, status_code=status, headers={**(headers or {}), **language}, media_type=PROBLEM_MEDIA_TYPE
+    )
+
+
+def _field_error(error: dict[str, str], english: bool) -> dict[str, str]:
+    message = error["message"] if english else error.get("message_zh", error["message"])
+    return {"field": error["field"], "message": message, "code": error["code"]}
 
 
 def _field_path(location: tuple[Any, ...]) -> str:
@@ -133,7 +157,7 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
         exc.status,
         code=exc.code,
         title=(exc.title, exc.title_zh),
-        detail=exc.detail,
+        detail=(exc.detail, exc.detail_zh),
         headers=exc.headers or None,
         **exc.extra,
     )
@@ -157,19 +181,27 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     headers = dict(exc.headers) if exc.headers else {}
     if exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
         headers["Allow"] = _allowed_methods(request)
-    return problem_response(
-        request.scope, exc.status_code, detail=None if generic else str(exc.detail), headers=headers or None
-    )
+    detail = None if generic else (str(exc.detail), _detail_zh(exc))
+    return problem_response(request.scope, exc.status_code, detail=detail, headers=headers or None)
+
+
+def _detail_zh(exc: StarletteHTTPException) -> str | None:
+    """Our own HTTP errors carry their Chinese (``detail_zh``); the framework's are looked up."""
+    return getattr(exc, "detail_zh", None) or _FRAMEWORK_DETAILS_ZH.get(str(exc.detail))
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"field": _field_path(tuple(error["loc"])), "message": error["msg"], "code": error["type"]}
+        {
+            "field": _field_path(tuple(error["loc"])),
+            "message": error["msg"],
+            "message_zh": validation_message_zh(error),
+            "code": error["type"],
+        }
         for error in exc.errors()
     ]
-    english = prefers_english(request.headers)
-    detail = "The request has invalid fields; see errors." if english else "请求中有字段不合法，详见 errors。"
+    detail = ("The request has invalid fields; see errors.", "请求中有字段不合法，详见 errors。")
     return problem_response(request.scope, 422, detail=detail, errors=errors)
 
 

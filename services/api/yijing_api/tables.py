@@ -1,47 +1,74 @@
-"""Answers other systems can take as JSON, CSV (RFC 4180, UTF-8 with a byte order mark unless ``bom=false``,
-a header line) or XLSX (typed cells), chosen by ``?format=`` or the ``Accept`` header, with an ETag so an
-unchanged answer costs a 304."""
+"""Answers other systems can take as JSON or as a file: CSV (RFC 4180, UTF-8 with a byte order mark unless
+``bom=false``, a header line) or XLSX (typed cells), each with an ETag so an unchanged answer costs a 304.
+
+A table answer is two operations (:func:`table_routes`): the JSON at its path, and its rows as a file at the
+path's ``/export``. Generated clients type a response by its media types; one operation answering JSON, CSV or
+XLSX by a parameter would be typed as "JSON or text" and read wrongly whichever way it is read."""
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import inspect
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from pydantic import BaseModel, Field
 
 from yijing.types import QueryBool
+from yijing_api.problems import problem_responses
 
 
 class TableFormat(StrEnum):
-    JSON = "json"
     CSV = "csv"
     XLSX = "xlsx"
 
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MEDIA_TYPES = {
-    TableFormat.JSON: "application/json",
-    TableFormat.CSV: "text/csv; charset=utf-8",
-    TableFormat.XLSX: XLSX_TYPE,
-}
+CSV_TYPE = "text/csv; charset=utf-8"
+MEDIA_TYPES = {TableFormat.CSV: CSV_TYPE, TableFormat.XLSX: XLSX_TYPE}
+OCTET_STREAM = "application/octet-stream"
 
 
-class TableQuery(BaseModel):
-    """How a table answer is written: taken beside a route's own parameters as ``TableParams``."""
+def file_content(*media_types: str) -> dict[str, Any]:
+    """The ``content`` of a response that is a file of one of ``media_types``. Each is listed as bytes, and
+    so is ``application/octet-stream`` (what :func:`file_media_type` labels it when the client asks for that),
+    after the binary types and before any text type: generators read the first type they know, and only
+    octet-stream is read as bytes by all of them (openapi-python-client reads ``text/*`` as text)."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    ordered = sorted(media_types, key=lambda media_type: media_type.startswith("text/"))
+    textual = [media_type for media_type in ordered if media_type.startswith("text/")]
+    return {
+        **{media_type: binary for media_type in ordered if media_type not in textual},
+        OCTET_STREAM: binary,
+        **{media_type: binary for media_type in textual},
+    }
+
+
+def file_media_type(request: Request, media_type: str) -> str:
+    """``media_type``, or ``application/octet-stream`` when the client asks only for that."""
+    accept = request.headers.get("accept", "")
+    if OCTET_STREAM in accept and media_type.split(";")[0] not in accept:
+        return OCTET_STREAM
+    return media_type
+
+
+class TableExport(BaseModel):
+    """How a table's rows are written as a file: taken by each ``…/export`` operation as ``ExportParams``."""
 
     format: TableFormat | None = Field(
-        default=None, description="json (default), csv or xlsx; or ask by the Accept header"
+        default=None, description="csv or xlsx; omitted: XLSX when the `Accept` header names it, else CSV"
     )
     bom: QueryBool = Field(
         default=True,
@@ -50,29 +77,23 @@ class TableQuery(BaseModel):
         "programs that do not expect one",
     )
 
+    def chosen(self, request: Request) -> TableFormat:
+        if self.format is not None:
+            return self.format
+        return TableFormat.XLSX if XLSX_TYPE in request.headers.get("accept", "") else TableFormat.CSV
 
-TableParams = Annotated[TableQuery, Query()]
-TABLE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "content": {
-            "text/csv": {"schema": {"type": "string"}},
-            XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},
-        }
-    },
-    304: {"description": "Not modified: the `If-None-Match` ETag is still current"},
+
+ExportParams = Annotated[TableExport, Query()]
+_NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified: the `If-None-Match` ETag is still current"}
 }
-
-
-def chosen_format(request: Request, asked: TableFormat | None) -> TableFormat:
-    """``?format=`` when given, else the first table type the ``Accept`` header names, else JSON."""
-    if asked is not None:
-        return asked
-    accept = request.headers.get("accept", "")
-    if "text/csv" in accept:
-        return TableFormat.CSV
-    if XLSX_TYPE in accept:
-        return TableFormat.XLSX
-    return TableFormat.JSON
+EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The rows as a CSV or XLSX attachment",
+        "content": file_content(XLSX_TYPE, "text/csv"),
+    },
+    **_NOT_MODIFIED,
+}
 
 
 # A text cell starting with one of these is a formula to a spreadsheet: it is written with a leading quote.
@@ -116,6 +137,12 @@ def _calendar_day(text: str) -> date | None:
         return None
 
 
+def _sheet_text(text: str) -> str:
+    """Text for a sheet cell: neutralised as in CSV, and the control characters XML cannot hold (a record may
+    carry them: the API stores what it was sent) shown as U+FFFD instead of failing the whole file."""
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", _neutralised(text))
+
+
 def _xlsx_cell(sheet: WriteOnlyWorksheet, value: Any) -> Any:
     """A value as a typed cell: booleans, numbers, dates and date-times as such, anything else as text."""
     if value is None or isinstance(value, bool | int | float | Decimal):
@@ -123,7 +150,7 @@ def _xlsx_cell(sheet: WriteOnlyWorksheet, value: Any) -> Any:
     if isinstance(value, str):
         day = _calendar_day(value)
         if day is None:
-            return _neutralised(value)
+            return _sheet_text(value)
         value = day
     if isinstance(value, datetime | date):
         cell = WriteOnlyCell(sheet)
@@ -137,7 +164,7 @@ def _xlsx_cell(sheet: WriteOnlyWorksheet, value: Any) -> Any:
             cell.value = value
             cell.number_format = "yyyy-mm-dd hh:mm:ss" if isinstance(value, datetime) else "yyyy-mm-dd"
         return cell
-    return _neutralised(str(value))  # an id or a code: its text, as in the JSON
+    return _sheet_text(str(value))  # an id or a code: its text, as in the JSON
 
 
 def _xlsx(rows: Sequence[dict[str, Any]], title: str) -> bytes:
@@ -152,35 +179,105 @@ def _xlsx(rows: Sequence[dict[str, Any]], title: str) -> bytes:
     return output.getvalue()
 
 
-def respond(
-    request: Request, answer: BaseModel, rows: Sequence[dict[str, Any]], name: str, table: TableQuery
-) -> Response:
-    """The answer in the format asked for, with an ETag of its content (the same figures give the same tag
-    in each format) and 304 when the client's copy is current."""
-    chosen = chosen_format(request, table.format)
-    document = answer.model_dump_json().encode()
-    # CSV with and without its BOM are different bytes, so different tags; "csv" keeps naming the BOM-less
-    # bytes it named before the BOM was the default.
-    variant = f"{chosen.value}-bom" if chosen is TableFormat.CSV and table.bom else chosen.value
+def _tagged(request: Request, document: bytes, variant: str) -> tuple[dict[str, str], bool]:
+    """The caching headers of an answer whose figures are ``document``, and whether the client's copy is
+    current. The same figures give the same tag in each variant, each variant its own tag."""
     etag = f'"{variant}-{hashlib.sha256(document).hexdigest()[:32]}"'
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Accept"}
-    if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
-        return Response(status_code=304, headers=headers)
-    if chosen is TableFormat.JSON:
-        return Response(document, media_type=MEDIA_TYPES[chosen], headers=headers)
-    return table_file(rows, name, chosen, bom=table.bom, headers=headers)
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    return headers, etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}
 
 
 def table_file(
+    request: Request,
     rows: Sequence[dict[str, Any]],
     name: str,
-    chosen: TableFormat,
+    export: TableExport,
     *,
-    bom: bool,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """``rows`` as a CSV (with a byte order mark when ``bom``) or XLSX attachment named ``name``."""
-    assert chosen is not TableFormat.JSON
-    body = _csv(rows, bom=bom) if chosen is TableFormat.CSV else _xlsx(rows, name)
-    disposition = {"Content-Disposition": f'attachment; filename="{name}.{chosen.value}"'}
-    return Response(body, media_type=MEDIA_TYPES[chosen], headers=(headers or {}) | disposition)
+    """``rows`` as a CSV (with a byte order mark when asked) or XLSX attachment named ``name``."""
+    chosen = export.chosen(request)
+    body = _csv(rows, bom=export.bom) if chosen is TableFormat.CSV else _xlsx(rows, name)
+    return Response(
+        body,
+        media_type=file_media_type(request, MEDIA_TYPES[chosen]),
+        headers=(headers or {})
+        | {"Content-Disposition": f'attachment; filename="{name}.{chosen.value}"', "Vary": "Accept"},
+    )
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table answer: the JSON document, its rows for a file, and the file's name (without extension)."""
+
+    answer: BaseModel
+    rows: Sequence[dict[str, Any]]
+    name: str
+
+
+def table_routes(
+    router: APIRouter,
+    path: str,
+    *,
+    operation_id: str,
+    summary: str,
+    response_model: type[BaseModel],
+    problems: Sequence[int],
+    description: str | None = None,
+) -> Callable[[Callable[..., Awaitable[Table]]], Callable[..., Awaitable[Table]]]:
+    """Register a function computing a :class:`Table` (its parameters are the operation's, as in any route) as
+    two GET operations: ``path`` answering the JSON document, and ``path``/export answering its rows as CSV or
+    XLSX. Both carry an ETag of the figures and answer 304 while the client's copy is current."""
+
+    def register(compute: Callable[..., Awaitable[Table]]) -> Callable[..., Awaitable[Table]]:
+        own = [
+            parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+            for parameter in inspect.signature(compute, eval_str=True).parameters.values()
+        ]
+        request_parameter = inspect.Parameter(
+            "table_request", inspect.Parameter.KEYWORD_ONLY, annotation=Request
+        )
+        export_parameter = inspect.Parameter(
+            "table_export", inspect.Parameter.KEYWORD_ONLY, annotation=ExportParams
+        )
+
+        async def as_json(table_request: Request, **parameters: Any) -> Response:
+            table = await compute(**parameters)
+            document = table.answer.model_dump_json().encode()
+            headers, current = _tagged(table_request, document, "json")
+            if current:
+                return Response(status_code=304, headers=headers)
+            return Response(document, media_type="application/json", headers=headers)
+
+        async def as_file(table_request: Request, table_export: TableExport, **parameters: Any) -> Response:
+            table = await compute(**parameters)
+            # CSV with and without its BOM are different bytes, so different tags.
+            chosen = table_export.chosen(table_request)
+            variant = "csv-bom" if chosen is TableFormat.CSV and table_export.bom else chosen.value
+            headers, current = _tagged(table_request, table.answer.model_dump_json().encode(), variant)
+            headers["Vary"] = "Accept"  # the format, and the media type's label, may follow it
+            if current:
+                return Response(status_code=304, headers=headers)
+            return table_file(table_request, table.rows, table.name, table_export, headers=headers)
+
+        as_json.__signature__ = inspect.Signature([request_parameter, *own])  # type: ignore[attr-defined]
+        as_file.__signature__ = inspect.Signature([request_parameter, export_parameter, *own])  # type: ignore[attr-defined]
+        router.get(
+            path,
+            operation_id=operation_id,
+            summary=summary,
+            description=description,
+            response_model=response_model,
+            responses={**_NOT_MODIFIED, **problem_responses(*problems)},
+        )(as_json)
+        router.get(
+            f"{path}/export",
+            operation_id=f"{operation_id}_export",
+            summary=f"{summary} — as a CSV or XLSX file",
+            description=description,
+            response_class=Response,
+            responses={**EXPORT_RESPONSES, **problem_responses(*problems)},
+        )(as_file)
+        return compute
+
+    return register

@@ -38,16 +38,20 @@ log = structlog.get_logger(__name__)
 Ctx = dict[str, Any]
 RETRY_BACKOFF_SECONDS = 5
 
-RELAY_TRIGGER = "cron:outbox.relay"
-# Triggers that run every minute or more often: arq's lines for each of their runs are routine (DEBUG).
-ROUTINE_TRIGGERS = frozenset({RELAY_TRIGGER, f"cron:{HEARTBEAT.name}", f"cron:{RECONCILE.name}"})
+RELAY = "outbox.relay"
+RELAY_TRIGGER = f"cron:{RELAY}"
 ARQ_JOB_STARTED = "%6.2fs → %s(%s)%s"  # arq's line for a job's start: waited, reference, arguments, extra
 
 
 class ArqJobLines(logging.Filter):
     """arq logs each job's start, with its arguments, and its end at INFO. The arguments are what the job
     works on (a notification's title and body, people's names), so the start line keeps only the job's
-    reference; and the routine triggers' lines (the relay's every 10 seconds) go to DEBUG."""
+    reference; and the lines of routine jobs (the relay's every 10 seconds, a notification per event: see
+    ``JobSpec.routine``) go to DEBUG."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.routine = frozenset({RELAY, *(spec.name for spec in all_jobs() if spec.routine)})
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno != logging.INFO or not isinstance(record.args, tuple) or len(record.args) < 2:
@@ -56,7 +60,8 @@ class ArqJobLines(logging.Filter):
         if record.msg == ARQ_JOB_STARTED:
             waited, _reference, _arguments, extra = record.args
             record.msg, record.args = "%6.2fs → %s%s", (waited, reference, extra)
-        if reference in ROUTINE_TRIGGERS:
+        # "cron:<job>" for a schedule's run, "<job id>:<job>" for a queued one.
+        if str(reference).rpartition(":")[2] in self.routine:
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
             return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
         return True

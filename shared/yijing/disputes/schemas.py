@@ -17,6 +17,7 @@ from yijing.disputes.models import (
     MediatorRole,
     PartyRole,
 )
+from yijing.i18n import invalid
 from yijing.org.schemas import Location
 from yijing.personal import IdCardNumber, MobileNumber
 from yijing.types import JSON_INTEGER, NOT_BLANK, Address, CalendarDate, Instant, Name, QueryBool
@@ -35,7 +36,7 @@ AMOUNT_PATTERN = r"^(?!0+(\.0+)?$)[0-9]{1,10}(\.[0-9]{1,2})?$"
 
 def _decimal_string(value: Any) -> Any:
     if not isinstance(value, str):
-        raise ValueError('must be a decimal string such as "200.00"')
+        raise invalid('must be a decimal string such as "200.00"', zh="必须是十进制数字字符串，如“200.00”")
     return value
 
 
@@ -397,7 +398,7 @@ class FailAction(BaseModel):
     reason: Note = Field(description="Why mediation failed")
 
 
-class ReopenAction(BaseModel):
+class DisputeReopenAction(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"note": "双方再次发生争执"}]})
 
     note: Note = Field(description="Why it is open again")

@@ -76,6 +76,7 @@ from yijing.teams import repository as teams_repository
 from yijing.teams.service import site_staff
 from yijing.volunteers import repository as volunteers_repository
 from yijing.volunteers.models import Volunteer, VolunteerStatus
+from yijing.volunteers.schemas import STATUS_LABELS_ZH as VOLUNTEER_STATUS_LABELS_ZH
 from yijing.volunteers.service import REVEALING_ROLES
 
 # Days after its resolution that a dispute is visited again, for a station that has not set its own.
@@ -100,6 +101,7 @@ LIFECYCLE = Lifecycle(
         DisputeAction.FAIL: ({DisputeStatus.MEDIATING}, DisputeStatus.FAILED),
         DisputeAction.REOPEN: ({DisputeStatus.RESOLVED, DisputeStatus.FAILED}, DisputeStatus.MEDIATING),
     },
+    subject_zh="矛盾纠纷",
 )
 
 
@@ -174,7 +176,7 @@ async def dispute_reach(session: AsyncSession, actor: Actor) -> ColumnElement[bo
 async def get_dispute(session: AsyncSession, actor: Actor, dispute_id: uuid.UUID) -> Dispute:
     dispute = await repository.get(session, dispute_id, await dispute_reach(session, actor))
     if dispute is None:
-        raise DisputeNotFound(f"no dispute {dispute_id}")
+        raise DisputeNotFound(f"no dispute {dispute_id}", zh=f"未找到纠纷 {dispute_id}")
     return dispute
 
 
@@ -186,7 +188,7 @@ async def read_dispute(
     if not reveal:
         return await detail(session, dispute)
     if actor.role not in REVEALING_ROLES:
-        raise Forbidden("your role may not read personal data in full")
+        raise Forbidden("your role may not read personal data in full", zh="您的角色无权查看完整的个人信息")
     await audit.record(
         session, actor, "dispute.personal_data.read", target_type="dispute", target_id=dispute.id,
         station_id=dispute.station_id, changes={"fields": ["phone", "id_card_number"]},
@@ -320,6 +322,7 @@ async def _volunteer_mediators(
             "body.mediator_volunteer_ids",
             f"not active volunteers of the station: {names}",
             "unknown_volunteer",
+            zh=f"以下人员不是本派出所的在岗义警：{names}",
         )
     return [
         _mediator(dispute_id, MediatorRole.VOLUNTEER, volunteer_id=volunteer.id, user_id=volunteer.user_id)
@@ -341,6 +344,7 @@ async def _staff_mediators(
             "body.mediator_user_ids",
             f"hold no officer or assistant post at the site now: {names}",
             "not_site_staff",
+            zh=f"以下人员目前未在该站点担任社区民警或警务助理：{names}",
         )
     return [_mediator(dispute_id, posts[user_id], user_id=user_id) for user_id in dict.fromkeys(user_ids)]
 
@@ -356,22 +360,36 @@ def _reported_times(data: DisputeCreate, now: datetime) -> tuple[datetime, datet
     """When it broke out and when it was reported."""
     if data.reported_at is not None and not now - OFFLINE_AT_MOST <= data.reported_at <= now + CLOCK_SKEW:
         message = f"is not within the last {OFFLINE_AT_MOST.days} days (check the device's clock)"
-        raise InvalidInput.on("body.reported_at", message, "implausible_time")
+        zh = f"不在最近 {OFFLINE_AT_MOST.days} 天之内（请检查设备时间）"
+        raise InvalidInput.on("body.reported_at", message, "implausible_time", zh=zh)
     reported_at = data.reported_at or now
     occurred_at = data.occurred_at or reported_at
     if occurred_at > reported_at + CLOCK_SKEW:
-        raise InvalidInput.on("body.occurred_at", "is after the dispute was reported", "after_report")
+        raise InvalidInput.on(
+            "body.occurred_at", "is after the dispute was reported", "after_report", zh="晚于纠纷的上报时间"
+        )
     return occurred_at, reported_at
 
 
 def _check_report(data: DisputeCreate) -> None:
     if data.party_count is not None and data.party_count < len(data.parties):
         message = f"is fewer than the {len(data.parties)} parties listed"
-        raise InvalidInput.on("body.party_count", message, "fewer_than_listed")
+        zh = f"少于所列的 {len(data.parties)} 名当事人"
+        raise InvalidInput.on("body.party_count", message, "fewer_than_listed", zh=zh)
     if data.source is DisputeSource.PATROL and data.patrol_id is None:
-        raise InvalidInput.on("body.patrol_id", "a dispute met on patrol names its patrol", "patrol_missing")
+        raise InvalidInput.on(
+            "body.patrol_id",
+            "a dispute met on patrol names its patrol",
+            "patrol_missing",
+            zh="巡防中发现的纠纷须注明所属巡防",
+        )
     if data.source is not DisputeSource.PATROL and data.patrol_id is not None:
-        raise InvalidInput.on("body.patrol_id", "is given only with source patrol", "patrol_not_allowed")
+        raise InvalidInput.on(
+            "body.patrol_id",
+            "is given only with source patrol",
+            "patrol_not_allowed",
+            zh="仅当来源为巡防（patrol）时填写",
+        )
 
 
 async def _check_reporter(session: AsyncSession, actor: Actor, station_id: uuid.UUID) -> None:
@@ -381,18 +399,22 @@ async def _check_reporter(session: AsyncSession, actor: Actor, station_id: uuid.
     volunteer = await volunteers_repository.get_by_user(session, actor.user_id) if actor.user_id else None
     if volunteer is None or volunteer.station_id != station_id:
         raise Forbidden(
-            "your account is not linked to a volunteer of this station; ask your community officer"
+            "your account is not linked to a volunteer of this station; ask your community officer",
+            zh="您的账号未关联本派出所的义警，请联系社区民警",
         )
     if volunteer.status is not VolunteerStatus.ACTIVE:
         raise Forbidden(
-            f"your volunteer record is {volunteer.status}: only active volunteers report disputes"
+            f"your volunteer record is {volunteer.status}: only active volunteers report disputes",
+            zh=f"您的义警状态为“{VOLUNTEER_STATUS_LABELS_ZH[volunteer.status]}”：只有在岗义警才能上报纠纷",
         )
 
 
 async def _check_patrol(session: AsyncSession, actor: Actor, patrol_id: uuid.UUID, site: Site) -> None:
     patrol = await patrols_service.get_patrol(session, actor, patrol_id)
     if patrol.site_id != site.id:
-        raise InvalidInput.on("body.patrol_id", "is a patrol of another site", "other_site")
+        raise InvalidInput.on(
+            "body.patrol_id", "is a patrol of another site", "other_site", zh="是其他站点的巡防"
+        )
 
 
 def _party(
@@ -418,7 +440,8 @@ def _replay(dispute: Dispute, actor: Actor) -> Dispute:
     """The stored case for an offline report sent again; another reporter's id is a clash."""
     if dispute.reporter_id != actor.user_id:
         raise ClientIdTaken(
-            "another dispute of this station carries this client_id; generate a new one for each case"
+            "another dispute of this station carries this client_id; generate a new one for each case",
+            zh="本派出所已有其他纠纷使用了该 client_id，请为每起纠纷生成新的 client_id",
         )
     return dispute
 
@@ -428,10 +451,12 @@ async def report_dispute(
 ) -> tuple[Dispute, bool]:
     """The stored dispute, and whether it is new (False: an offline report sent again)."""
     if actor.user_id is None:
-        raise Forbidden("disputes are reported by people, not API keys")
+        raise Forbidden(
+            "disputes are reported by people, not API keys", zh="纠纷须由人员上报，不能使用 API 密钥上报"
+        )
     site = await org_repository.get_site(session, data.site_id, actor.scope)
     if site is None:
-        raise SiteNotFound(f"no site {data.site_id}")
+        raise SiteNotFound(f"no site {data.site_id}", zh=f"未找到站点 {data.site_id}")
     if data.client_id is not None:
         replayed = await repository.get_by_client_id(session, site.station_id, data.client_id)
         if replayed is not None:
@@ -506,7 +531,7 @@ async def _dispute_to_change(
     """The dispute, locked for this transaction, after the caller's If-Match is checked."""
     dispute = await repository.get(session, dispute_id, await dispute_reach(session, actor), for_update=True)
     if dispute is None:
-        raise DisputeNotFound(f"no dispute {dispute_id}")
+        raise DisputeNotFound(f"no dispute {dispute_id}", zh=f"未找到纠纷 {dispute_id}")
     check_version(dispute.version, expected_version)
     return dispute
 
@@ -546,9 +571,14 @@ async def update_dispute(
     if "site_id" in given:
         site = await org_repository.get_site(session, given["site_id"], actor.scope)
         if site is None or site.station_id != dispute.station_id:
-            raise SiteNotFound(f"no site {given['site_id']} in the dispute's station")
+            raise SiteNotFound(
+                f"no site {given['site_id']} in the dispute's station",
+                zh=f"该纠纷所属派出所没有站点 {given['site_id']}",
+            )
     if "occurred_at" in given and given["occurred_at"] > dispute.reported_at + CLOCK_SKEW:
-        raise InvalidInput.on("body.occurred_at", "is after the dispute was reported", "after_report")
+        raise InvalidInput.on(
+            "body.occurred_at", "is after the dispute was reported", "after_report", zh="晚于纠纷的上报时间"
+        )
     if "location" in given:
         location = given.pop("location")
         given["latitude"] = location["latitude"] if location else None
@@ -583,7 +613,8 @@ async def _may_step_in(session: AsyncSession, actor: Actor, dispute: Dispute) ->
         and not await repository.is_mediator(session, dispute.id, volunteer.id)
     ):
         raise Forbidden(
-            "only active volunteers of the dispute's site, its mediators and station staff step in"
+            "only active volunteers of the dispute's site, its mediators and station staff step in",
+            zh="只有纠纷所在站点的在岗义警、该纠纷的调解员和派出所工作人员可以介入",
         )
     return volunteer
 
@@ -595,7 +626,10 @@ async def _check_mediator(session: AsyncSession, actor: Actor, dispute: Dispute)
     # A volunteer mediates by their record, and only while active.
     volunteer = await volunteers_repository.active_volunteer_of(session, actor.user_id)
     if volunteer is None or not await repository.is_mediator(session, dispute.id, volunteer.id):
-        raise NotAMediator("only the dispute's mediators and station staff carry its mediation on")
+        raise NotAMediator(
+            "only the dispute's mediators and station staff carry its mediation on",
+            zh="只有该纠纷的调解员和派出所工作人员可以继续调解",
+        )
 
 
 async def _mediate(
@@ -632,16 +666,28 @@ def _resolve(dispute: Dispute, body: ResolveAction, now: datetime) -> dict[str, 
     compensated = body.outcome is DisputeOutcome.COMPENSATION
     if written and body.agreement_text is None:
         raise InvalidInput.on(
-            "body.agreement_text", "a written agreement needs its text", "agreement_missing"
+            "body.agreement_text",
+            "a written agreement needs its text",
+            "agreement_missing",
+            zh="书面调解协议须填写协议内容",
         )
     if not written and body.agreement_text is not None:
         message = "only a written agreement has a text"
-        raise InvalidInput.on("body.agreement_text", message, "agreement_not_allowed")
+        raise InvalidInput.on(
+            "body.agreement_text", message, "agreement_not_allowed", zh="只有书面调解协议才填写协议内容"
+        )
     if compensated and body.compensation_amount is None:
-        raise InvalidInput.on("body.compensation_amount", "a compensation needs its amount", "amount_missing")
+        raise InvalidInput.on(
+            "body.compensation_amount",
+            "a compensation needs its amount",
+            "amount_missing",
+            zh="赔偿须填写赔偿金额",
+        )
     if not compensated and body.compensation_amount is not None:
         message = "only a compensation has an amount"
-        raise InvalidInput.on("body.compensation_amount", message, "amount_not_allowed")
+        raise InvalidInput.on(
+            "body.compensation_amount", message, "amount_not_allowed", zh="只有赔偿才填写金额"
+        )
     dispute.outcome = body.outcome
     dispute.agreement_text = body.agreement_text
     dispute.compensation_amount = body.compensation_amount
@@ -779,14 +825,26 @@ async def record_followup(
     await _check_mediator(session, actor, dispute)
     followup = await repository.pending_followup(session, dispute.id)
     if followup is None:
-        raise NoFollowupDue(f"dispute {dispute.id} has no follow-up visit to make")
+        raise NoFollowupDue(
+            f"dispute {dispute.id} has no follow-up visit to make", zh=f"纠纷 {dispute.id} 没有待进行的回访"
+        )
     now = utcnow()
     visited_at = data.visited_at or now
     if visited_at > now + CLOCK_SKEW:
-        raise InvalidInput.on("body.visited_at", "is in the future (check the device's clock)", "future_time")
+        raise InvalidInput.on(
+            "body.visited_at",
+            "is in the future (check the device's clock)",
+            "future_time",
+            zh="晚于当前时间（请检查设备时间）",
+        )
     assert dispute.resolved_at is not None  # a visit is pending only while its dispute stays resolved
     if visited_at < dispute.resolved_at:
-        raise InvalidInput.on("body.visited_at", "is before the dispute was resolved", "before_resolution")
+        raise InvalidInput.on(
+            "body.visited_at",
+            "is before the dispute was resolved",
+            "before_resolution",
+            zh="早于纠纷化解时间",
+        )
     followup.outcome = data.outcome
     followup.note = data.note
     followup.visited_at = visited_at

@@ -223,11 +223,11 @@ async def summarise(
     if station_id is not None:
         station = await org_repository.get_station(session, station_id, actor.scope)
         if station is None:
-            raise StationNotFound(f"no station {station_id}")
+            raise StationNotFound(f"no station {station_id}", zh=f"未找到派出所 {station_id}")
     if site_id is not None:
         site = await org_repository.get_site(session, site_id, actor.scope)
         if site is None:
-            raise SiteNotFound(f"no site {site_id}")
+            raise SiteNotFound(f"no site {site_id}", zh=f"未找到站点 {site_id}")
         if station is None:
             station = await org_repository.get_station(session, site.station_id, StationScope.everywhere())
     # By default the current month: the station's when one is asked for, else the service's.

@@ -26,4 +26,10 @@ class VolunteerNotServing(Conflict):
     code = "volunteer_not_active"
 
 
-register({"uq_groups_site_id_name": Clash(GroupNameTaken, "the site has a group named {name!r} already")})
+register(
+    {
+        "uq_groups_site_id_name": Clash(
+            GroupNameTaken, "the site has a group named {name!r} already", zh="该站点已有名为“{name}”的小组"
+        )
+    }
+)

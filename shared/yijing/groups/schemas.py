@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from yijing.groups.models import Group
+from yijing.i18n import invalid
 from yijing.types import JSON_INTEGER, Instant, Name, Reason
 
 
@@ -22,7 +23,10 @@ def _clock_time(value: object) -> object:
     if isinstance(value, time):
         return value
     if not isinstance(value, str) or not re.fullmatch(_CLOCK, value):
-        raise ValueError("must be a local time HH:MM, e.g. 00:00 or 18:30")
+        raise invalid(
+            "must be a local time HH:MM, e.g. 00:00 or 18:30",
+            zh="必须是 HH:MM 格式的当地时间，如 00:00 或 18:30",
+        )
     hours, minutes = value.split(":")
     return time(int(hours), int(minutes))
 

@@ -58,7 +58,7 @@ async def get_group(
         if membership is None or membership.group_id != group.id:
             group = None
     if group is None:
-        raise GroupNotFound(f"no group {group_id}")
+        raise GroupNotFound(f"no group {group_id}", zh=f"未找到小组 {group_id}")
     return group
 
 
@@ -77,7 +77,7 @@ async def list_groups(
 async def create_group(session: AsyncSession, actor: Actor, data: GroupCreate) -> Group:
     site = await org_repository.get_site(session, data.site_id, actor.scope)
     if site is None:
-        raise SiteNotFound(f"no site {data.site_id}")
+        raise SiteNotFound(f"no site {data.site_id}", zh=f"未找到站点 {data.site_id}")
     group = Group(station_id=site.station_id, **data.model_dump())
     await conflicts.add(session, group)
     await audit.record(
@@ -140,16 +140,28 @@ async def _serving_volunteer(
 ) -> Volunteer:
     volunteer = await volunteer_repository.get(session, volunteer_id, actor.scope, for_update=True)
     if volunteer is None or volunteer.station_id != group.station_id:
-        raise VolunteerNotFound(f"no volunteer {volunteer_id} in the group's station")
+        raise VolunteerNotFound(
+            f"no volunteer {volunteer_id} in the group's station",
+            zh=f"小组所属派出所中未找到义警 {volunteer_id}",
+        )
     if volunteer.site_id != group.site_id:
         raise InvalidInput(
             "a group's members serve at its site",
+            zh="小组成员须在小组所在站点服勤",
             errors=[
-                {"field": "body.volunteer_id", "message": "serves at another site", "code": "other_site"}
+                {
+                    "field": "body.volunteer_id",
+                    "message": "serves at another site",
+                    "message_zh": "该义警在其他站点服勤",
+                    "code": "other_site",
+                }
             ],
         )
     if volunteer.status is not VolunteerStatus.ACTIVE:
-        raise VolunteerNotServing(f"the volunteer is {volunteer.status}; only active volunteers join groups")
+        raise VolunteerNotServing(
+            f"the volunteer is {volunteer.status}; only active volunteers join groups",
+            zh=f"该义警状态为 {volunteer.status}，只有在岗义警才能加入小组",
+        )
     return volunteer
 
 
@@ -170,7 +182,9 @@ async def add_member(
     moved_from = None
     if current is not None:
         if current.group_id == group.id:
-            raise AlreadyAMember(f"{volunteer.name} is in this group already")
+            raise AlreadyAMember(
+                f"{volunteer.name} is in this group already", zh=f"{volunteer.name}已在本小组中"
+            )
         moved_from = current.group_id
         await _leave(session, current, f"moved to {group.name}", now)
     membership = GroupMembership(group_id=group.id, volunteer_id=volunteer.id, joined_at=now)
@@ -192,7 +206,9 @@ async def remove_member(
     group = await get_group(session, actor, group_id, for_update=True)
     membership = await repository.open_membership(session, volunteer_id, for_update=True)
     if membership is None or membership.group_id != group.id:
-        raise NotAMember(f"volunteer {volunteer_id} is not in this group")
+        raise NotAMember(
+            f"volunteer {volunteer_id} is not in this group", zh=f"义警 {volunteer_id} 不在本小组中"
+        )
     now = utcnow()
     await _leave(session, membership, reason, now)
     await audit.record(
@@ -226,7 +242,7 @@ async def auto_assign(
     # The site's row lock: two partitions at once would place the same volunteers twice.
     site = await org_repository.get_site(session, site_id, actor.scope, for_update=True)
     if site is None:
-        raise SiteNotFound(f"no site {site_id}")
+        raise SiteNotFound(f"no site {site_id}", zh=f"未找到站点 {site_id}")
     volunteers = list(await repository.ungrouped_active_volunteers(session, site.id))
     taken = await repository.group_names(session, site.id)
     now = now or utcnow()

@@ -80,10 +80,14 @@ async def open_attachment(
     hazard = await get_hazard(session, actor, hazard_id)
     attachment = await repository.get_attachment(session, hazard.id, attachment_id)
     if attachment is None:
-        raise AttachmentNotFound(f"no attachment {attachment_id} on hazard {hazard_id}")
+        raise AttachmentNotFound(
+            f"no attachment {attachment_id} on hazard {hazard_id}",
+            zh=f"隐患 {hazard_id} 没有附件 {attachment_id}",
+        )
     try:
         return attachment, await store.get(attachment.storage_key)
     except ObjectMissing as exc:
         raise AttachmentNotFound(
-            f"the file of attachment {attachment_id} is missing from the attachment store"
+            f"the file of attachment {attachment_id} is missing from the attachment store",
+            zh=f"附件 {attachment_id} 的文件在附件存储中缺失",
         ) from exc

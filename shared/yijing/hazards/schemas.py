@@ -269,7 +269,7 @@ class ReferAction(ActionNote):
     agency: Agency
 
 
-class ReopenAction(BaseModel):
+class HazardReopenAction(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"note": "复查发现气罐又移回油锅旁"}]}
     )

@@ -62,6 +62,7 @@ from yijing.stats.jobs import queue_recompute
 from yijing.teams.service import site_staff
 from yijing.volunteers import repository as volunteers_repository
 from yijing.volunteers.models import VolunteerStatus
+from yijing.volunteers.schemas import STATUS_LABELS_ZH as VOLUNTEER_STATUS_LABELS_ZH
 
 # Days to fix, by severity, for a station that has not set its own.
 DEFAULT_DEADLINE_DAYS = {
@@ -94,6 +95,7 @@ LIFECYCLE = Lifecycle(
         HazardAction.REFER: (OPEN_STATUSES, HazardStatus.REFERRED),
         HazardAction.REOPEN: (CLOSED_NOT_FIXED | {HazardStatus.ELIMINATED}, HazardStatus.REPORTED),
     },
+    subject_zh="隐患",
 )
 
 
@@ -197,7 +199,7 @@ async def hazard_reach(session: AsyncSession, actor: Actor) -> ColumnElement[boo
 async def get_hazard(session: AsyncSession, actor: Actor, hazard_id: uuid.UUID) -> Hazard:
     hazard = await repository.get(session, hazard_id, await hazard_reach(session, actor))
     if hazard is None:
-        raise HazardNotFound(f"no hazard {hazard_id}")
+        raise HazardNotFound(f"no hazard {hazard_id}", zh=f"未找到隐患 {hazard_id}")
     return hazard
 
 
@@ -226,10 +228,14 @@ async def _reporter(
     volunteer = await volunteers_repository.get_by_user(session, actor.user_id) if actor.user_id else None
     if volunteer is None or volunteer.station_id != station_id:
         raise Forbidden(
-            "your account is not linked to a volunteer of this station; ask your community officer"
+            "your account is not linked to a volunteer of this station; ask your community officer",
+            zh="您的账号未关联本派出所的义警，请联系社区民警",
         )
     if volunteer.status is not VolunteerStatus.ACTIVE:
-        raise Forbidden(f"your volunteer record is {volunteer.status}: only active volunteers report hazards")
+        raise Forbidden(
+            f"your volunteer record is {volunteer.status}: only active volunteers report hazards",
+            zh=f"您的义警状态为“{VOLUNTEER_STATUS_LABELS_ZH[volunteer.status]}”：只有在岗义警才能上报隐患",
+        )
     weeks = await rota_repository.weeks_of_captain(session, volunteer.id, found_at, limit=1)
     serving = any(week.starts_at <= found_at for week, _, _ in weeks)
     return (ReporterRole.CAPTAIN if serving else ReporterRole.VOLUNTEER), volunteer.id
@@ -242,16 +248,15 @@ async def deadline_days(session: AsyncSession, station_id: uuid.UUID) -> dict[Ha
 def _check_deadline(deadline: date | None, today: date, field: str) -> None:
     if deadline is not None and deadline < today:
         message = f"is before today ({today}) in the station's time zone"
-        raise InvalidInput(
-            f"{field}: {message}", errors=[{"field": field, "message": message, "code": "past_date"}]
-        )
+        raise InvalidInput.on(field, message, "past_date", zh=f"早于今天（{today}，按派出所所在时区）")
 
 
 def _replay(hazard: Hazard, actor: Actor) -> Hazard:
     """The stored report for an offline report sent again; another reporter's id is a clash."""
     if hazard.reporter_id != actor.user_id:
         raise ClientIdTaken(
-            "another report of this station carries this client_id; generate a new one for each report"
+            "another report of this station carries this client_id; generate a new one for each report",
+            zh="本派出所已有其他上报使用了该 client_id，请为每条上报生成新的 client_id",
         )
     return hazard
 
@@ -259,23 +264,26 @@ def _replay(hazard: Hazard, actor: Actor) -> Hazard:
 async def report_hazard(session: AsyncSession, actor: Actor, data: HazardCreate) -> tuple[Hazard, bool]:
     """The stored hazard, and whether it is new (False: an offline report sent again)."""
     if actor.user_id is None:
-        raise Forbidden("hazards are reported by people, not API keys")
+        raise Forbidden(
+            "hazards are reported by people, not API keys", zh="隐患须由人员上报，不能使用 API 密钥上报"
+        )
     site = await org_repository.get_site(session, data.site_id, actor.scope)
     if site is None:
-        raise SiteNotFound(f"no site {data.site_id}")
+        raise SiteNotFound(f"no site {data.site_id}", zh=f"未找到站点 {data.site_id}")
     if data.client_id is not None:
         replayed = await repository.get_by_client_id(session, site.station_id, data.client_id)
         if replayed is not None:
             return _replay(replayed, actor), False
     if data.deadline is not None and actor.role not in STAFF:
-        raise Forbidden("only station staff set a deadline; the station's period for the severity applies")
+        raise Forbidden(
+            "only station staff set a deadline; the station's period for the severity applies",
+            zh="只有派出所工作人员可以设定整改期限；其他情况按本所对该隐患等级规定的期限执行",
+        )
     now = utcnow()
     if data.captured_at is not None and not now - OFFLINE_AT_MOST <= data.captured_at <= now + CLOCK_SKEW:
         message = f"is not within the last {OFFLINE_AT_MOST.days} days (check the device's clock)"
-        raise InvalidInput(
-            f"body.captured_at: {message}",
-            errors=[{"field": "body.captured_at", "message": message, "code": "implausible_time"}],
-        )
+        zh = f"不在最近 {OFFLINE_AT_MOST.days} 天之内（请检查设备时间）"
+        raise InvalidInput.on("body.captured_at", message, "implausible_time", zh=zh)
     station = await _station(session, site.station_id)
     today = station_today(station.timezone)
     _check_deadline(data.deadline, today, "body.deadline")
@@ -334,7 +342,7 @@ async def _hazard_to_change(
     locked = await repository.lock(session, [hazard_id, *also_lock], reach)
     hazard = locked.get(hazard_id)
     if hazard is None:
-        raise HazardNotFound(f"no hazard {hazard_id}")
+        raise HazardNotFound(f"no hazard {hazard_id}", zh=f"未找到隐患 {hazard_id}")
     check_version(hazard.version, expected_version)
     return hazard
 
@@ -370,7 +378,10 @@ async def update_hazard(
     if "site_id" in given:
         site = await org_repository.get_site(session, given["site_id"], actor.scope)
         if site is None or site.station_id != hazard.station_id:
-            raise SiteNotFound(f"no site {given['site_id']} in the hazard's station")
+            raise SiteNotFound(
+                f"no site {given['site_id']} in the hazard's station",
+                zh=f"该隐患所属派出所没有站点 {given['site_id']}",
+            )
     today = station_today((await _station(session, hazard.station_id)).timezone)
     if "deadline" in given and given["deadline"] != hazard.deadline:
         _check_deadline(given["deadline"], today, "body.deadline")
@@ -403,13 +414,19 @@ async def _original(session: AsyncSession, actor: Actor, hazard: Hazard, origina
     own original is taken instead, so chains never form)."""
     original = await repository.get(session, original_id, await hazard_reach(session, actor))
     if original is None or original.station_id != hazard.station_id:
-        raise HazardNotFound(f"no hazard {original_id} in this hazard's station")
+        raise HazardNotFound(
+            f"no hazard {original_id} in this hazard's station", zh=f"该隐患所属派出所没有隐患 {original_id}"
+        )
     if original.status is HazardStatus.DUPLICATE and original.duplicate_of_id is not None:
         original = await get_hazard(session, actor, original.duplicate_of_id)
     if original.id == hazard.id:
-        message = "a hazard cannot duplicate itself"
+        message, zh = "a hazard cannot duplicate itself", "隐患不能标记为与自身重复"
         raise InvalidInput(
-            message, errors=[{"field": "body.duplicate_of", "message": message, "code": "self_reference"}]
+            message,
+            zh=zh,
+            errors=[
+                {"field": "body.duplicate_of", "message": message, "message_zh": zh, "code": "self_reference"}
+            ],
         )
     return original
 
@@ -427,8 +444,13 @@ async def _eliminate(
             "elimination needs evidence: attach an `after` photo of the fix, or have someone other than the "
             "reporter inspect it and give an inspection_note"
         )
+        zh = "确认消除须有依据：请上传整改后（after）照片，或由上报人以外的人员复查并填写 inspection_note"
         raise EvidenceRequired(
-            message, errors=[{"field": "body.inspection_note", "message": message, "code": "evidence"}]
+            message,
+            zh=zh,
+            errors=[
+                {"field": "body.inspection_note", "message": message, "message_zh": zh, "code": "evidence"}
+            ],
         )
     hazard.eliminated_at = utcnow()
     return _details(inspection_note=body.inspection_note, after_photo=has_photo)
@@ -536,10 +558,10 @@ async def summarise(
 ) -> HazardSummary:
     # Figures for a station or site out of reach would read as "none there": not found instead.
     if station_id is not None and await org_repository.get_station(session, station_id, actor.scope) is None:
-        raise StationNotFound(f"no station {station_id}")
+        raise StationNotFound(f"no station {station_id}", zh=f"未找到派出所 {station_id}")
     site = None if site_id is None else await org_repository.get_site(session, site_id, actor.scope)
     if site_id is not None and site is None:
-        raise SiteNotFound(f"no site {site_id}")
+        raise SiteNotFound(f"no site {site_id}", zh=f"未找到站点 {site_id}")
     # By default the current month: the station's when one is asked for, else the service's.
     station_of = station_id or (site.station_id if site is not None else None)
     timezone = ZoneInfo((await _station(session, station_of)).timezone) if station_of else default_timezone
@@ -571,7 +593,7 @@ async def summarise(
 async def _station_in_reach(session: AsyncSession, actor: Actor, station_id: uuid.UUID) -> Station:
     station = await org_repository.get_station(session, station_id, actor.scope)
     if station is None:
-        raise StationNotFound(f"no station {station_id}")
+        raise StationNotFound(f"no station {station_id}", zh=f"未找到派出所 {station_id}")
     return station
 
 

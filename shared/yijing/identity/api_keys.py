@@ -45,11 +45,19 @@ async def create(
     station_ids = sorted(set(data.station_ids)) if data.station_ids is not None else None
     for station_id in station_ids or []:
         if await org_repository.get_station(session, station_id, StationScope.everywhere()) is None:
-            raise StationNotFound(f"no station {station_id}")
+            raise StationNotFound(f"no station {station_id}", zh=f"未找到派出所 {station_id}")
     if data.expires_at is not None and data.expires_at <= utcnow():
         raise InvalidInput(
             "expires_at is in the past",
-            errors=[{"field": "body.expires_at", "message": "must be in the future", "code": "in_the_past"}],
+            zh="expires_at 已是过去的时间",
+            errors=[
+                {
+                    "field": "body.expires_at",
+                    "message": "must be in the future",
+                    "message_zh": "必须是将来的时间",
+                    "code": "in_the_past",
+                }
+            ],
         )
     secret = new_secret()
     key = ApiKey(
@@ -74,7 +82,7 @@ async def create(
 async def get(session: AsyncSession, key_id: uuid.UUID) -> ApiKey:
     key = await repository.get_api_key(session, key_id)
     if key is None:
-        raise ApiKeyNotFound(f"no API key {key_id}")
+        raise ApiKeyNotFound(f"no API key {key_id}", zh=f"未找到 API 密钥 {key_id}")
     return key
 
 
@@ -88,7 +96,7 @@ async def list_keys(
 async def revoke(session: AsyncSession, actor: Actor, key_id: uuid.UUID) -> ApiKey:
     key = await repository.get_api_key(session, key_id, for_update=True)
     if key is None:
-        raise ApiKeyNotFound(f"no API key {key_id}")
+        raise ApiKeyNotFound(f"no API key {key_id}", zh=f"未找到 API 密钥 {key_id}")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         key.version += 1

@@ -85,6 +85,7 @@ async def sign_in(
     if locked_until is not None:
         raise TooManyRequests(
             "too many failed sign-ins for this phone number; try again later",
+            zh="该手机号登录失败次数过多，请稍后再试",
             retry_after=max(1, math.ceil((locked_until - now).total_seconds())),
         )
     user = await repository.get_user_by_phone_fingerprint(session, fingerprint)
@@ -98,9 +99,9 @@ async def sign_in(
                 target_id=user.id,
                 station_id=user.station_id,
             )
-        raise InvalidCredentials("the phone number or password is wrong")
+        raise InvalidCredentials("the phone number or password is wrong", zh="手机号或密码错误")
     if not user.is_active:
-        raise AccountDisabled("this account is disabled")
+        raise AccountDisabled("this account is disabled", zh="该账号已停用")
     await repository.clear_login_failures(session, fingerprint)
     now = utcnow()
     auth_session = AuthSession(user_id=user.id, expires_at=now + timedelta(days=settings.refresh_token_days))
@@ -128,7 +129,7 @@ async def refresh(session: AsyncSession, settings: Settings, actor: Actor, refre
     someone else may hold a copy."""
     token = await repository.get_refresh_token(session, digest(refresh_token))
     if token is None:
-        raise InvalidToken("unknown refresh token")
+        raise InvalidToken("unknown refresh token", zh="无法识别的刷新令牌")
     auth_session = await repository.get_auth_session(session, token.session_id)
     assert auth_session is not None  # the foreign key guarantees it
     now = utcnow()
@@ -141,13 +142,16 @@ async def refresh(session: AsyncSession, settings: Settings, actor: Actor, refre
                 target_id=auth_session.id, station_id=station_id,
             )  # fmt: skip
             log.warning("refresh_token_reused", session_id=str(auth_session.id))
-        raise RefreshTokenReused("this refresh token was already used; the sign-in session is revoked")
+        raise RefreshTokenReused(
+            "this refresh token was already used; the sign-in session is revoked",
+            zh="该刷新令牌已被使用过，本次登录会话已被注销",
+        )
     if auth_session.revoked_at is not None or auth_session.expires_at <= now:
-        raise InvalidToken("the sign-in session has ended; sign in again")
+        raise InvalidToken("the sign-in session has ended; sign in again", zh="登录会话已结束，请重新登录")
     user = await session.get(User, auth_session.user_id)
     assert user is not None
     if not user.is_active:
-        raise AccountDisabled("this account is disabled")
+        raise AccountDisabled("this account is disabled", zh="该账号已停用")
     token.used_at = now
     return await _issue_tokens(session, settings, user, auth_session)
 
@@ -171,12 +175,12 @@ async def authenticate_token(session: AsyncSession, settings: Settings, token: s
     claims = read_access_token(settings.secret_key, token)
     found = await repository.get_session_with_user(session, claims.session_id, claims.user_id)
     if found is None:
-        raise InvalidToken("the access token's session does not exist")
+        raise InvalidToken("the access token's session does not exist", zh="访问令牌对应的登录会话不存在")
     auth_session, user = found
     if auth_session.revoked_at is not None or auth_session.expires_at <= utcnow():
-        raise InvalidToken("the sign-in session has ended; sign in again")
+        raise InvalidToken("the sign-in session has ended; sign in again", zh="登录会话已结束，请重新登录")
     if not user.is_active:
-        raise AccountDisabled("this account is disabled")
+        raise AccountDisabled("this account is disabled", zh="该账号已停用")
     return Principal(
         "user", user.id, user_scope(user), user.role, user.station_id, session_id=auth_session.id
     )
@@ -193,12 +197,12 @@ async def authenticate_api_key(session: AsyncSession, key: str) -> tuple[Princip
     parts = split_api_key(key)
     found = await repository.get_api_key_by_prefix(session, parts[0]) if parts else None
     if parts is None or found is None or not hmac.compare_digest(found.secret_hash, digest(parts[1])):
-        raise InvalidToken("unknown API key")
+        raise InvalidToken("unknown API key", zh="无法识别的 API 密钥")
     now = utcnow()
     if found.revoked_at is not None:
-        raise InvalidToken("this API key has been revoked")
+        raise InvalidToken("this API key has been revoked", zh="该 API 密钥已被吊销")
     if found.expires_at is not None and found.expires_at <= now:
-        raise InvalidToken("this API key has expired")
+        raise InvalidToken("this API key has expired", zh="该 API 密钥已过期")
     if found.last_used_at is None or now - found.last_used_at > API_KEY_TOUCH_INTERVAL:
         await repository.touch_api_key(session, found.id, now)
     scope = (
@@ -226,6 +230,8 @@ async def limit_api_key(session: AsyncSession, redis: GuardedRedis, settings: Se
         window = ratelimit.Window(count=count, retry_after=retry_after)
     if window.count > limit:
         raise TooManyRequests(
-            f"this API key may make {limit} requests a minute", retry_after=window.retry_after
+            f"this API key may make {limit} requests a minute",
+            zh=f"该 API 密钥每分钟最多可发送 {limit} 次请求",
+            retry_after=window.retry_after,
         )
     return in_database

@@ -44,7 +44,11 @@ class AccountDisabled(Unauthenticated):
 
 register(
     {
-        "uq_users_phone_fingerprint": Clash(PhoneTaken, "another user has this phone number"),
-        "uq_users_id_card_fingerprint": Clash(IdCardTaken, "another user has this ID-card number"),
+        "uq_users_phone_fingerprint": Clash(
+            PhoneTaken, "another user has this phone number", zh="该手机号已被其他用户使用"
+        ),
+        "uq_users_id_card_fingerprint": Clash(
+            IdCardTaken, "another user has this ID-card number", zh="该身份证号已被其他用户使用"
+        ),
     }
 )

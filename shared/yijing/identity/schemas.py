@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -240,25 +240,22 @@ class ApiKeyFilters(BaseModel):
     include_revoked: Annotated[QueryBool, Field(description="Also list revoked keys")] = False
 
 
+_API_KEY_EXAMPLE: dict[str, Any] = {
+    "id": "0193a6a4-4444-7c3d-8f2a-3b4c5d6e7f80",
+    "name": "市局情指中心统计拉取",
+    "prefix": "yj_3f9a1c0b7d2e",
+    "scopes": ["stats:read"],
+    "station_ids": [_STATION_ID],
+    "rate_limit_per_minute": 600,
+    "expires_at": None,
+    "revoked_at": None,
+    "created_at": "2026-11-29T10:00:00+08:00",
+    "last_used_at": None,
+}
+
+
 class ApiKeyRead(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "0193a6a4-4444-7c3d-8f2a-3b4c5d6e7f80",
-                    "name": "市局情指中心统计拉取",
-                    "prefix": "yj_k3J9aQ2x",
-                    "scopes": ["stats:read"],
-                    "station_ids": [_STATION_ID],
-                    "rate_limit_per_minute": 600,
-                    "expires_at": None,
-                    "revoked_at": None,
-                    "created_at": "2026-11-29T10:00:00+08:00",
-                    "last_used_at": None,
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_API_KEY_EXAMPLE]})
 
     id: uuid.UUID
     name: str
@@ -273,4 +270,12 @@ class ApiKeyRead(BaseModel):
 
 
 class ApiKeyCreated(ApiKeyRead):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {**_API_KEY_EXAMPLE, "key": "yj_3f9a1c0b7d2e_Qm8vN2xKp4RtY7wZb1Hc9Ls3Df6Gj0Ua5Ei2Oq8Xn4T"}
+            ]
+        }
+    )
+
     key: str = Field(description="The whole key, shown this once: send it as X-API-Key")

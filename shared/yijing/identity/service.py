@@ -36,13 +36,6 @@ from yijing.personal import PersonalDataProtector
 # Roles whose work needs people's full phone and ID-card numbers (for records they reach).
 REVEALING_ROLES = frozenset({Role.ADMIN, Role.LEADER})
 SITE_ROLES = frozenset({Role.OFFICER, Role.ASSISTANT})
-ROLE_NAMES_ZH = {
-    Role.VOLUNTEER: "义警",
-    Role.ASSISTANT: "警务助理",
-    Role.OFFICER: "社区民警",
-    Role.LEADER: "所领导",
-    Role.ADMIN: "县局管理员",
-}
 
 
 def to_read(
@@ -79,7 +72,7 @@ async def read_user(
         return to_read(user, site_ids)
     is_self = actor.principal is not None and actor.principal.id == user.id
     if not is_self and actor.role not in REVEALING_ROLES:
-        raise Forbidden("your role may not read personal data in full")
+        raise Forbidden("your role may not read personal data in full", zh="你的角色无权查看完整的个人信息")
     await audit.record(
         session,
         actor,
@@ -95,7 +88,7 @@ async def read_user(
 async def get_user(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -> User:
     user = await repository.get_user(session, user_id, actor.scope)
     if user is None:
-        raise UserNotFound(f"no user {user_id}")
+        raise UserNotFound(f"no user {user_id}", zh=f"未找到用户 {user_id}")
     return user
 
 
@@ -110,7 +103,10 @@ async def list_users(
 def _require_manageable(actor: Actor, role: Role) -> None:
     # Only the CLI (the system actor) creates users with no principal, e.g. the first admin.
     if actor.role is not None and not actor.role.may_manage(role):
-        raise RoleNotGrantable(f"a {actor.role} may not give or change the role {role}")
+        raise RoleNotGrantable(
+            f"a {actor.role} may not give or change the role {role}",
+            zh=f"{actor.role.name_zh}无权授予或变更“{role.name_zh}”角色",
+        )
 
 
 async def _check_sites(
@@ -121,10 +117,20 @@ async def _check_sites(
     if role not in SITE_ROLES or station_id is None:
         raise InvalidInput(
             "only officers and assistants are attached to sites",
-            errors=[{"field": "body.site_ids", "message": "not allowed for this role", "code": "site_role"}],
+            zh="只有社区民警和警务助理才能关联站点",
+            errors=[
+                {
+                    "field": "body.site_ids",
+                    "message": "not allowed for this role",
+                    "message_zh": "该角色不能关联站点",
+                    "code": "site_role",
+                }
+            ],
         )
     if not await org_repository.sites_exist(session, site_ids, station_id):
-        raise SiteNotFound("every site must be a site of the user's station")
+        raise SiteNotFound(
+            "every site must be a site of the user's station", zh="所选站点都必须属于该用户所在派出所"
+        )
 
 
 async def _tell_user(
@@ -137,7 +143,7 @@ async def _tell_user(
             recipients=[user.id],
             kind=kind,
             title=title,
-            body=f"{lead}{ROLE_NAMES_ZH[user.role]}。",
+            body=f"{lead}{user.role.name_zh}。",
             link="/api/v1/me",
             dedupe_key=f"{kind}:{event_key}",
         ),
@@ -151,7 +157,7 @@ async def create_user(
     station_id = None if isinstance(data, AdminCreate) else data.station_id
     site_ids = data.site_ids if isinstance(data, StaffCreate) else []
     if station_id is not None and await org_repository.get_station(session, station_id, actor.scope) is None:
-        raise StationNotFound(f"no station {station_id}")
+        raise StationNotFound(f"no station {station_id}", zh=f"未找到派出所 {station_id}")
     await _check_sites(session, data.role, station_id, site_ids)
     phone = protector.protect_mobile(data.phone)
     id_card = protector.protect_id_card(data.id_card_number) if data.id_card_number else None
@@ -194,11 +200,12 @@ async def update_user(
 ) -> User:
     user = await repository.get_user(session, user_id, actor.scope, for_update=True)
     if user is None:
-        raise UserNotFound(f"no user {user_id}")
+        raise UserNotFound(f"no user {user_id}", zh=f"未找到用户 {user_id}")
     check_version(user.version, expected_version)
     if actor.principal is not None and actor.principal.id == user.id:
         raise Forbidden(
-            "change your own account through /api/v1/me (a password change needs the current one)"
+            "change your own account through /api/v1/me (a password change needs the current one)",
+            zh="请通过 /api/v1/me 修改自己的账号（修改密码需提供当前密码）",
         )
     _require_manageable(actor, user.role)  # nobody changes a peer or someone who outranks them
     now = utcnow()
@@ -240,7 +247,15 @@ async def _apply(
         if (updates["role"] is Role.ADMIN) != (user.role is Role.ADMIN):
             raise InvalidInput(
                 "county admins and station members are different kinds of account; create a new user",
-                errors=[{"field": "body.role", "message": "cannot move across", "code": "role_kind"}],
+                zh="县局管理员与派出所人员是不同类型的账号，请新建用户",
+                errors=[
+                    {
+                        "field": "body.role",
+                        "message": "cannot move across",
+                        "message_zh": "不能在两类账号之间变更",
+                        "code": "role_kind",
+                    }
+                ],
             )
         changes["role"] = user.role = updates["role"]
     if "site_ids" in updates or "role" in changes:
@@ -287,13 +302,13 @@ async def update_me(session: AsyncSession, actor: Actor, data: MeUpdate) -> User
     assert actor.principal is not None
     user = await repository.get_user(session, actor.principal.id, actor.scope, for_update=True)
     if user is None:  # the principal was just loaded: only a concurrent delete gets here
-        raise UserNotFound("your account no longer exists")
+        raise UserNotFound("your account no longer exists", zh="你的账号已不存在")
     changes: dict[str, Any] = {}
     if data.name is not None and data.name != user.name:
         changes["name"] = user.name = data.name
     if data.password is not None:
         if not await verify_password(data.password.current_password, user.password_hash):
-            raise Forbidden("the current password is wrong")
+            raise Forbidden("the current password is wrong", zh="当前密码不正确")
         user.password_hash = await hash_password(data.password.new_password)
         # Whoever else holds this account's sessions (a lost phone) is signed out; this one stays.
         await repository.revoke_sessions_of(

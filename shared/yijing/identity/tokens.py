@@ -52,7 +52,7 @@ def read_access_token(secret: str, token: str) -> AccessClaims:
             options={"require": ["exp", "iat", "sub", "sid", "iss"]},
         )
         if payload.get("typ") != "access":
-            raise InvalidToken("not an access token")
+            raise InvalidToken("not an access token", zh="这不是访问令牌")
         return AccessClaims(
             user_id=uuid.UUID(payload["sub"]),
             session_id=uuid.UUID(payload["sid"]),
@@ -60,9 +60,9 @@ def read_access_token(secret: str, token: str) -> AccessClaims:
             station_id=uuid.UUID(payload["stn"]) if payload.get("stn") else None,
         )
     except jwt.ExpiredSignatureError as exc:
-        raise InvalidToken("the access token has expired; refresh it") from exc
+        raise InvalidToken("the access token has expired; refresh it", zh="访问令牌已过期，请刷新") from exc
     except (jwt.InvalidTokenError, KeyError, ValueError) as exc:
-        raise InvalidToken("the access token is not valid") from exc
+        raise InvalidToken("the access token is not valid", zh="访问令牌无效") from exc
 
 
 def new_secret() -> str:

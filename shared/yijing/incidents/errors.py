@@ -13,4 +13,12 @@ class CodeVersionExists(Conflict):
 
 
 # Someone added the same version of the code at the same moment.
-register({"pk_incident_codes": Clash(CodeVersionExists, "version {version} of {kind} {code} was just added")})
+register(
+    {
+        "pk_incident_codes": Clash(
+            CodeVersionExists,
+            "version {version} of {kind} {code} was just added",
+            zh="{kind} {code} 的第 {version} 版刚刚已被他人添加",
+        )
+    }
+)

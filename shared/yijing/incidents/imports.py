@@ -35,18 +35,27 @@ def read_csv(content: bytes) -> tuple[list[str], str]:
     try:
         header = [name.strip() for name in next(csv.reader(io.StringIO(text, newline="")), [])]
     except csv.Error as exc:
-        raise refusal(f"the file is not a CSV with a header line: {exc}", "not_csv") from exc
+        raise refusal(
+            f"the file is not a CSV with a header line: {exc}",
+            "not_csv",
+            zh=f"该文件不是带表头行的 CSV 文件：{exc}",
+        ) from exc
     missing = [name for name in REQUIRED if name not in header]
     unknown = [_shown(name) for name in header if name not in REQUIRED + OPTIONAL]
     repeated = sorted({name for name in header if header.count(name) > 1} - set(unknown))
     if missing or unknown or repeated:
-        problems = [f"missing: {', '.join(missing)}"] if missing else []
-        problems += [f"unknown: {', '.join(unknown)}"] if unknown else []
-        problems += [f"repeated: {', '.join(repeated)}"] if repeated else []
+        found = (
+            (missing, "missing", "缺少"),
+            (unknown, "unknown", "无法识别"),
+            (repeated, "repeated", "重复"),
+        )
+        problems = [f"{label}: {', '.join(names)}" for names, label, _ in found if names]
+        problems_zh = [f"{label}：{'、'.join(names)}" for names, _, label in found if names]
         raise refusal(
             f"the CSV header is not the expected one ({'; '.join(problems)}); expected columns: "
             f"{', '.join(REQUIRED + OPTIONAL)}",
             "columns",
+            zh=f"CSV 表头与要求不符（{'；'.join(problems_zh)}）；应有的列：{'、'.join(REQUIRED + OPTIONAL)}",
         )
     return header, text
 

@@ -153,19 +153,37 @@ async def stage_csv(
     return StagedFile(staging, rows, errors, int(refused.scalar_one()))
 
 
-# Why a staged record is refused: (column, message), checked in this order.
+# Why a staged record is refused: (column, message, its Chinese, condition), checked in this order.
 _PROBLEMS = (
-    ("station_id", "no such station within your reach", "r.station_found IS NULL"),
-    ("site_id", "not a site of the station", "r.site_id IS NOT NULL AND r.site_found IS NULL"),
+    (
+        "station_id",
+        "no such station within your reach",
+        "您的权限范围内没有该派出所",
+        "r.station_found IS NULL",
+    ),
+    (
+        "site_id",
+        "not a site of the station",
+        "不是该派出所的站点",
+        "r.site_id IS NOT NULL AND r.site_found IS NULL",
+    ),
     (
         "source_ref",
         "stored already for a station outside your reach",
+        "已作为您权限范围以外派出所的警情保存",
         "r.existing_id IS NOT NULL AND NOT r.reachable",
     ),
-    ("source_ref", "sent twice in this batch", "r.repeat > 1"),
-    ("class_code", "not a class valid on the day it occurred", "NOT r.class_valid"),
-    ("tags", "a tag not valid on the day it occurred", "NOT r.tags_valid"),
+    ("source_ref", "sent twice in this batch", "在本批次中重复提交", "r.repeat > 1"),
+    (
+        "class_code",
+        "not a class valid on the day it occurred",
+        "不是警情发生当天有效的类别代码",
+        "NOT r.class_valid",
+    ),
+    ("tags", "a tag not valid on the day it occurred", "含有警情发生当天无效的标签", "NOT r.tags_valid"),
 )
+# A refusal's message in Chinese, for the field errors of a refused batch.
+PROBLEMS_ZH = {message: zh for _, message, zh, _ in _PROBLEMS}
 
 
 def _valid_code(kind: str, code: str) -> str:
@@ -235,7 +253,7 @@ async def merge(
         {"reach": sorted(scope.stations or ())},
     )
     problem = " ".join(
-        f"WHEN {condition} THEN '{column}|{message}'" for column, message, condition in _PROBLEMS
+        f"WHEN {condition} THEN '{column}|{message}'" for column, message, _, condition in _PROBLEMS
     )
     rows = await session.execute(
         text(
@@ -250,7 +268,7 @@ async def merge(
     merged.received = int((await session.execute(text(f"SELECT count(*) FROM {checked}"))).scalar_one())
     if not store or (merged.errors and all_or_nothing):
         return merged
-    refused = " OR ".join(f"({condition})" for _, _, condition in _PROBLEMS)
+    refused = " OR ".join(f"({condition})" for _, _, _, condition in _PROBLEMS)
     # What changed, per station and day (not per record: a file may hold millions): the new day of every
     # record stored, and the old day of every record updated.
     stored = await session.execute(

@@ -76,12 +76,15 @@ async def ingest(session: AsyncSession, actor: Actor, batch: IncidentBatch) -> I
             {
                 "field": f"body.incidents[{error['row']}].{error['column']}",
                 "message": error["message"],
+                "message_zh": repository.PROBLEMS_ZH[error["message"]],
                 "code": "invalid_reference",
             }
             for error in merged.errors
         ]
         raise InvalidInput(
-            f"{len(errors)} of {merged.received} records refused; nothing stored", errors=errors
+            f"{len(errors)} of {merged.received} records refused; nothing stored",
+            zh=f"{merged.received} 条记录中有 {len(errors)} 条被拒收，均未保存",
+            errors=errors,
         )
     return IngestResult(
         received=merged.received,
@@ -99,7 +102,7 @@ async def get_import(session: AsyncSession, actor: Actor, import_id: uuid.UUID) 
     record = await repository.get_import(session, import_id)
     uploader = actor.principal.id if actor.principal else None
     if record is None or (record.requested_by != uploader and actor.role is not Role.ADMIN):
-        raise ImportNotFound(f"no incident import {import_id}")
+        raise ImportNotFound(f"no incident import {import_id}", zh=f"未找到警情导入记录 {import_id}")
     return record
 
 
@@ -129,10 +132,8 @@ async def add_code_version(session: AsyncSession, actor: Actor, data: CodeVersio
     latest = await repository.latest_code(session, data.kind, data.code, for_update=True)
     if latest is not None and data.valid_from <= latest.valid_from:
         message = f"must be after {latest.valid_from}, when version {latest.version} began"
-        raise InvalidInput(
-            f"body.valid_from: {message}",
-            errors=[{"field": "body.valid_from", "message": message, "code": "not_after_current"}],
-        )
+        zh = f"须晚于 {latest.valid_from}（第 {latest.version} 版的生效日期）"
+        raise InvalidInput.on("body.valid_from", message, "not_after_current", zh=zh)
     if latest is not None and (latest.valid_to is None or latest.valid_to >= data.valid_from):
         latest.valid_to = data.valid_from - timedelta(days=1)  # a retired code stays retired until then
     code = IncidentCode(

@@ -45,4 +45,4 @@ def job_named(name: str) -> JobSpec[Any]:
     for spec in registered():
         if spec.name == name:
             return spec
-    raise UnknownJob(f"no job is registered under the name {name!r}")
+    raise UnknownJob(f"no job is registered under the name {name!r}", zh=f"没有名为“{name}”的任务")

@@ -59,6 +59,9 @@ class JobSpec(Generic[P]):
     timeout_seconds: int = 300
     # False for jobs only domain events may emit (an operator must not, say, send arbitrary notifications).
     requestable: bool = True
+    # True for jobs that run every minute or for every event (a heartbeat, a notification): their runs are
+    # logged at DEBUG, so that a console at INFO shows what people and schedules did, not the plumbing.
+    routine: bool = False
 
 
 _REGISTRY: dict[str, JobSpec[Any]] = {}

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from yijing.access import Actor
 from yijing.db import SessionFactory, database_unreachable, session_scope
 from yijing.errors import DomainError
+from yijing.i18n import validation_message_zh
 from yijing.ids import utcnow
 from yijing.jobs import repository
 from yijing.jobs.errors import InvalidJobPayload, JobRunNotFound
@@ -34,10 +35,12 @@ def parse_payload(spec: JobSpec[P], raw: Any) -> P:
     except ValidationError as exc:
         raise InvalidJobPayload(
             f"invalid payload for job {spec.name}",
+            zh=f"任务 {spec.name} 的参数不合法",
             errors=[
                 {
                     "field": ".".join(str(part) for part in error["loc"]),
                     "message": error["msg"],
+                    "message_zh": validation_message_zh(error),
                     "code": error["type"],
                 }
                 for error in exc.errors()
@@ -69,7 +72,7 @@ async def request_run(
 async def get_run(session: AsyncSession, actor: Actor, run_id: uuid.UUID) -> JobRun:
     run = await repository.get(session, run_id)
     if run is None or not actor.scope.reaches(run.station_id):
-        raise JobRunNotFound(f"no job run {run_id}")
+        raise JobRunNotFound(f"no job run {run_id}", zh=f"未找到任务运行记录 {run_id}")
     return run
 
 
@@ -131,7 +134,7 @@ async def execute(
                 # Under the lock: a concurrent delivery has either finished and committed, or not begun.
                 run = await repository.get(session, run_id)
                 if run is None:
-                    raise JobRunNotFound(f"no job run {run_id}")
+                    raise JobRunNotFound(f"no job run {run_id}", zh=f"未找到任务运行记录 {run_id}")
                 if run.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
                     return SKIPPED
                 await _mark_running(factory, run_id)
@@ -152,7 +155,9 @@ async def execute(
         if run_id is not None:
             await _settle(factory, run_id, _public_error(exc), retry=not final_attempt and is_transient(exc))
         raise
-    log.info("job_done", job=spec.name, run_id=str(run_id) if run_id else None)
+    # A run someone asked for is always worth a line; a routine one only when debugging.
+    done = log.debug if spec.routine and run_id is None else log.info
+    done("job_done", job=spec.name, run_id=str(run_id) if run_id else None)
     if relay_to is not None:
         await outbox.relay_after_commit(factory, relay_to, outbox.take_emitted(session))
     return Execution(result=result)

@@ -170,7 +170,9 @@ class SheetImport(Generic[M]):
         rows = sheet_rows(content, self.limits)
         header = next(rows, None)
         if header is None:
-            raise refusal("the file is empty; start from the template", "empty")
+            raise refusal(
+                "the file is empty; start from the template", "empty", zh="文件是空的，请使用模板填写"
+            )
         keys: list[str | None] = []
         for position, name in enumerate(header, start=1):
             if name is None:
@@ -178,22 +180,36 @@ class SheetImport(Generic[M]):
                 continue
             column = self._by_header.get(name.strip().lower() if name.isascii() else name.strip())
             if column is None:
-                raise refusal(f"column {position} has an unknown header {name!r}; use the template", "header")
+                raise refusal(
+                    f"column {position} has an unknown header {name!r}; use the template",
+                    "header",
+                    zh=f"第 {position} 列的表头“{name}”无法识别，请使用模板",
+                )
             if column.key in keys:
-                raise refusal(f"the column {name!r} appears twice", "header")
+                raise refusal(f"the column {name!r} appears twice", "header", zh=f"“{name}”列出现了两次")
             keys.append(column.key)
         missing = [column.label for column in self.columns if column.required and column.key not in keys]
         if missing:
-            raise refusal(f"required columns are missing: {'、'.join(missing)}", "header")
+            raise refusal(
+                f"required columns are missing: {'、'.join(missing)}",
+                "header",
+                zh=f"缺少必填列：{'、'.join(missing)}",
+            )
         sheet: list[SheetRow] = []
         for number, row in enumerate(rows, start=2):
             values = {key: value for key, value in zip(keys, row, strict=False) if key and value is not None}
             if values:
                 sheet.append(SheetRow(number, values))
             if len(sheet) > self.max_rows:
-                raise refusal(f"the file has more than {self.max_rows} rows; split it", "too_many_rows")
+                raise refusal(
+                    f"the file has more than {self.max_rows} rows; split it",
+                    "too_many_rows",
+                    zh=f"文件超过了 {self.max_rows} 行，请拆分后再上传",
+                )
         if not sheet:
-            raise refusal(f"the file has a header row but no {self.rows_are}", "no_rows")
+            raise refusal(
+                f"the file has a header row but no {self.rows_are}", "no_rows", zh="文件只有表头，没有数据行"
+            )
         return sheet
 
     def template(self, file_format: FileFormat) -> bytes:

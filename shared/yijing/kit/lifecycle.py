@@ -3,7 +3,7 @@ actions its status allows now, the refusal (409) of any other, and one documente
 
     LIFECYCLE = Lifecycle("rental", {  # service.py: action → (from statuses, to status)
         RentalAction.RETURN: ({RentalStatus.OUT, RentalStatus.OVERDUE}, RentalStatus.RETURNED),
-        RentalAction.WRITE_OFF: ({RentalStatus.OVERDUE}, RentalStatus.LOST)})
+        RentalAction.WRITE_OFF: ({RentalStatus.OVERDUE}, RentalStatus.LOST)}, subject_zh="租借")
     rental.status = LIFECYCLE.require(rental.status, action)  # service.py: the new status, or a 409
     add_action_routes(router, LIFECYCLE, endpoint, path="/{rental_id:uuid}", operation_prefix="rentals",
         summaries=SUMMARIES, effects="It is audited.", responses=problem_responses(401, 403, 404, 409, 422))
@@ -33,34 +33,42 @@ REFUSAL_DOCUMENTED = "From any other status: 409 with `allowed_actions`."
 
 class TransitionNotAllowed(Conflict):
     """An action the record's status does not allow: the problem names the status (``current_status``) and
-    the actions it does allow (``allowed_actions``, in the order the lifecycle declares them)."""
+    the actions it does allow (``allowed_actions``, in the order the lifecycle declares them). ``subject_zh``
+    names the record in Chinese; statuses and actions stay the API's own codes in both languages."""
 
     code = "transition_not_allowed"
 
-    def __init__(self, subject: str, status: StrEnum, action: StrEnum, allowed: Sequence[StrEnum]) -> None:
+    def __init__(
+        self, subject: str, status: StrEnum, action: StrEnum, allowed: Sequence[StrEnum], *, subject_zh: str
+    ) -> None:
         choices = ", ".join(allowed) or f"nothing ({status} is final)"
+        choices_zh = "、".join(allowed) or f"无（{status} 为终态）"
         super().__init__(
             f"the {subject}'s status is {status}, from which {action} is not allowed; allowed: {choices}",
+            zh=f"该{subject_zh}当前状态为 {status}，不能执行 {action}；可执行的操作：{choices_zh}",
             current_status=str(status),
             allowed_actions=[str(name) for name in allowed],
         )
 
 
 class Lifecycle(Mapping[ActionT, tuple[frozenset[StatusT], StatusT]], Generic[ActionT, StatusT]):
-    """The transitions table of one kind of record (``subject`` names it in refusals): each action with the
-    statuses it applies from and the status it leads to. Read it like the dict it was declared as."""
+    """The transitions table of one kind of record (``subject`` names it in refusals, ``subject_zh`` in
+    Chinese): each action with the statuses it applies from and the status it leads to. Read it like the
+    dict it was declared as."""
 
     def __init__(
         self,
         subject: str,
         transitions: Mapping[ActionT, tuple[Iterable[StatusT], StatusT]],
         *,
+        subject_zh: str,
         refusal: Callable[[StatusT], DomainError] | None = None,
         refusal_documented: str = REFUSAL_DOCUMENTED,
     ) -> None:
         """``refusal`` and ``refusal_documented`` are for a domain whose clients already know another 409
         for a refused action (captain swaps: ``swap_not_open``); a new domain keeps TransitionNotAllowed."""
         self.subject = subject
+        self.subject_zh = subject_zh
         self._transitions = {
             action: (frozenset(sources), target) for action, (sources, target) in transitions.items()
         }
@@ -86,7 +94,9 @@ class Lifecycle(Mapping[ActionT, tuple[frozenset[StatusT], StatusT]], Generic[Ac
         if status not in sources:
             if self._refusal is not None:
                 raise self._refusal(status)
-            raise TransitionNotAllowed(self.subject, status, action, self.allowed(status))
+            raise TransitionNotAllowed(
+                self.subject, status, action, self.allowed(status), subject_zh=self.subject_zh
+            )
         return target
 
     def documented(self, action: ActionT) -> str:

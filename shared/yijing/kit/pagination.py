@@ -13,6 +13,7 @@ from typing import Annotated, Generic, Protocol, TypeVar
 from pydantic import BaseModel, BeforeValidator, Field
 
 from yijing.errors import InvalidInput
+from yijing.i18n import invalid
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -25,7 +26,7 @@ T = TypeVar("T")
 def _whole_number(value: object) -> object:
     # Digits only: lax parsing would also take "2.0".
     if isinstance(value, str) and not value.lstrip("-").isdigit():
-        raise ValueError("must be a whole number")
+        raise invalid("must be a whole number", zh="必须是整数")
     return value
 
 
@@ -58,7 +59,15 @@ def decode_cursor(cursor: str | None) -> uuid.UUID | None:
     except (binascii.Error, ValueError) as exc:
         raise InvalidInput(
             "the cursor is not one this API issued",
-            errors=[{"field": "query.cursor", "message": "unknown cursor", "code": "cursor_invalid"}],
+            zh="该游标不是本接口签发的",
+            errors=[
+                {
+                    "field": "query.cursor",
+                    "message": "unknown cursor",
+                    "message_zh": "无法识别的游标",
+                    "code": "cursor_invalid",
+                }
+            ],
         ) from exc
 
 

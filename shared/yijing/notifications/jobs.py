@@ -15,6 +15,7 @@ DELIVER = register(
         handler=deliver,
         summary="Write a notification into each recipient's inbox (once per event)",
         requestable=False,
+        routine=True,
     )
 )
 

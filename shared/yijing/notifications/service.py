@@ -59,7 +59,7 @@ async def mark_read(session: AsyncSession, actor: Actor, notification_id: uuid.U
     assert actor.principal is not None
     notification = await repository.get_for(session, actor.principal.id, notification_id)
     if notification is None:
-        raise NotificationNotFound(f"no notification {notification_id}")
+        raise NotificationNotFound(f"no notification {notification_id}", zh=f"未找到通知 {notification_id}")
     if notification.read_at is None:
         notification.read_at = utcnow()
         await session.flush()

@@ -30,7 +30,13 @@ class SiteInUse(Conflict):
 
 register(
     {
-        "uq_stations_name": Clash(StationNameTaken, "a station named {name!r} exists already"),
-        "uq_sites_station_id_name": Clash(SiteNameTaken, "the station has a site named {name!r} already"),
+        "uq_stations_name": Clash(
+            StationNameTaken, "a station named {name!r} exists already", zh="已有名为“{name}”的派出所"
+        ),
+        "uq_sites_station_id_name": Clash(
+            SiteNameTaken,
+            "the station has a site named {name!r} already",
+            zh="本派出所已有名为“{name}”的站点",
+        ),
     }
 )

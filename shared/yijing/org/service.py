@@ -67,9 +67,16 @@ async def _save_changes(
         )  # fmt: skip
 
 
-def _still_referred(error: IntegrityError, what: str) -> str:
-    table = conflicts.referring_table(error) or "other records"
-    return f"records of {table.replace('_', ' ')} still refer to the {what}; move or remove them first"
+def _still_referred(
+    refusal: type[StationInUse | SiteInUse], error: IntegrityError, what: str, *, what_zh: str
+) -> StationInUse | SiteInUse:
+    table = conflicts.referring_table(error)
+    records = f"records of {table.replace('_', ' ')}" if table else "other records"
+    records_zh = f" {table} 表中的记录" if table else "其他记录"
+    return refusal(
+        f"{records} still refer to the {what}; move or remove them first",
+        zh=f"仍有{records_zh}引用该{what_zh}，请先迁移或删除这些记录",
+    )
 
 
 # Stations
@@ -81,7 +88,7 @@ async def _station_to_change(
     """The station, locked for this transaction, after the caller's If-Match is checked."""
     station = await repository.get_station(session, station_id, actor.scope, for_update=True)
     if station is None:
-        raise StationNotFound(f"no station {station_id}")
+        raise StationNotFound(f"no station {station_id}", zh=f"未找到派出所 {station_id}")
     check_version(station.version, expected_version)
     return station
 
@@ -89,7 +96,7 @@ async def _station_to_change(
 async def get_station(session: AsyncSession, actor: Actor, station_id: uuid.UUID) -> Station:
     station = await repository.get_station(session, station_id, actor.scope)
     if station is None:
-        raise StationNotFound(f"no station {station_id}")
+        raise StationNotFound(f"no station {station_id}", zh=f"未找到派出所 {station_id}")
     return station
 
 
@@ -103,7 +110,7 @@ async def find_station_id(session: AsyncSession, id_or_name: str) -> uuid.UUID:
         station_id is None
         or await repository.get_station(session, station_id, StationScope.everywhere()) is None
     ):
-        raise StationNotFound(f"no station {id_or_name!r}")
+        raise StationNotFound(f"no station {id_or_name!r}", zh=f"未找到派出所“{id_or_name}”")
     return station_id
 
 
@@ -140,12 +147,14 @@ async def delete_station(
 ) -> None:
     station = await _station_to_change(session, actor, station_id, expected_version)
     if await repository.station_has_sites(session, station.id):
-        raise StationInUse("the station still has sites; remove them first")
+        raise StationInUse(
+            "the station still has sites; remove them first", zh="该派出所下仍有站点，请先删除这些站点"
+        )
     await session.delete(station)
     try:
         await session.flush()
     except IntegrityError as exc:  # users or other records still point at it
-        raise StationInUse(_still_referred(exc, "station")) from exc
+        raise _still_referred(StationInUse, exc, "station", what_zh="派出所") from exc
     await audit.record(
         session, actor, "station.delete", target_type="station", target_id=station_id, station_id=station_id
     )
@@ -160,7 +169,7 @@ async def _site_to_change(
     """The site, locked for this transaction, after the caller's If-Match is checked."""
     site = await repository.get_site(session, site_id, actor.scope, for_update=True)
     if site is None:
-        raise SiteNotFound(f"no site {site_id}")
+        raise SiteNotFound(f"no site {site_id}", zh=f"未找到站点 {site_id}")
     check_version(site.version, expected_version)
     return site
 
@@ -174,7 +183,7 @@ def _point(location: Location | None) -> dict[str, float | None]:
 async def get_site(session: AsyncSession, actor: Actor, site_id: uuid.UUID) -> Site:
     site = await repository.get_site(session, site_id, actor.scope)
     if site is None:
-        raise SiteNotFound(f"no site {site_id}")
+        raise SiteNotFound(f"no site {site_id}", zh=f"未找到站点 {site_id}")
     return site
 
 
@@ -217,7 +226,7 @@ async def delete_site(
     try:
         await session.flush()
     except IntegrityError as exc:  # volunteers, groups, hazards, routes… still point at it
-        raise SiteInUse(_still_referred(exc, "site")) from exc
+        raise _still_referred(SiteInUse, exc, "site", what_zh="站点") from exc
     await audit.record(
         session, actor, "site.delete", target_type="site", target_id=site_id, station_id=site.station_id,
         changes={"detached_user_ids": [str(user_id) for user_id in detached]},

@@ -79,6 +79,7 @@ LIFECYCLE = Lifecycle(
         PatrolAction.COMPLETE: ({PatrolStatus.IN_PROGRESS}, PatrolStatus.COMPLETED),
         PatrolAction.CANCEL: ({PatrolStatus.PLANNED}, PatrolStatus.CANCELLED),
     },
+    subject_zh="巡防",
 )
 
 
@@ -124,7 +125,7 @@ async def patrol_reach(session: AsyncSession, actor: Actor) -> ColumnElement[boo
 async def get_patrol(session: AsyncSession, actor: Actor, patrol_id: uuid.UUID) -> Patrol:
     patrol = await repository.get(session, patrol_id, await patrol_reach(session, actor))
     if patrol is None:
-        raise PatrolNotFound(f"no patrol {patrol_id}")
+        raise PatrolNotFound(f"no patrol {patrol_id}", zh=f"未找到巡防 {patrol_id}")
     return patrol
 
 
@@ -140,9 +141,16 @@ async def list_patrols(
 
 def _check_times(start: datetime, end: datetime) -> None:
     if end <= start:
-        raise InvalidInput.on("body.planned_end", "must be after planned_start", "ends_before_start")
+        raise InvalidInput.on(
+            "body.planned_end", "must be after planned_start", "ends_before_start", zh="须晚于 planned_start"
+        )
     if end - start > LONGEST:
-        raise InvalidInput.on("body.planned_end", f"a patrol lasts at most {MAX_HOURS} hours", "too_long")
+        raise InvalidInput.on(
+            "body.planned_end",
+            f"a patrol lasts at most {MAX_HOURS} hours",
+            "too_long",
+            zh=f"一次巡防最长 {MAX_HOURS} 小时",
+        )
 
 
 async def _default_leader(
@@ -156,7 +164,9 @@ async def _default_leader(
 
 
 def _not_a_member() -> InvalidInput:
-    return InvalidInput.on("body.leader_volunteer_id", "must be a member of the patrol", "not_a_member")
+    return InvalidInput.on(
+        "body.leader_volunteer_id", "must be a member of the patrol", "not_a_member", zh="须是本次巡防的队员"
+    )
 
 
 @dataclass(frozen=True)
@@ -192,7 +202,8 @@ async def crew(
     unknown = [str(volunteer_id) for volunteer_id in named if volunteer_id not in found]
     if unknown and not lenient:
         message = f"not active volunteers of the route's station: {', '.join(unknown)}"
-        raise InvalidInput.on("body.volunteer_ids", message, "not_active_volunteer")
+        zh = f"以下人员不是该路线所属派出所的在岗义警：{'、'.join(unknown)}"
+        raise InvalidInput.on("body.volunteer_ids", message, "not_active_volunteer", zh=zh)
     members: dict[uuid.UUID, MemberSource] = {}
     if group_id is not None:
         group = await groups_repository.get(session, group_id, scope)
@@ -201,12 +212,22 @@ async def crew(
                 if volunteer.status is VolunteerStatus.ACTIVE:
                     members[volunteer.id] = MemberSource.GROUP
         elif not lenient:
-            raise InvalidInput.on("body.group_id", "is not a group of the route's site", "other_site")
+            raise InvalidInput.on(
+                "body.group_id",
+                "is not a group of the route's site",
+                "other_site",
+                zh="不是该路线所在站点的分组",
+            )
     members |= {volunteer_id: MemberSource.NAMED for volunteer_id in named if volunteer_id in found}
     if not members:
         if lenient:
             return Crew({}, None)
-        raise InvalidInput.on("body.volunteer_ids", "a patrol needs at least one member", "no_members")
+        raise InvalidInput.on(
+            "body.volunteer_ids",
+            "a patrol needs at least one member",
+            "no_members",
+            zh="一次巡防至少要有一名队员",
+        )
     if leader_volunteer_id is not None and leader_volunteer_id in members:
         return Crew(members, leader_volunteer_id)
     if leader_volunteer_id is not None and not lenient:
@@ -217,9 +238,12 @@ async def crew(
 async def plan_patrol(session: AsyncSession, actor: Actor, data: PatrolCreate) -> Patrol:
     route = await routes_repository.get_route(session, data.route_id, actor.scope)
     if route is None:
-        raise PatrolRouteNotFound(f"no patrol route {data.route_id}")
+        raise PatrolRouteNotFound(f"no patrol route {data.route_id}", zh=f"未找到巡防路线 {data.route_id}")
     if route.retired_at is not None:
-        raise RouteRetired(f"the patrol route {route.id} is retired: no new patrols walk it")
+        raise RouteRetired(
+            f"the patrol route {route.id} is retired: no new patrols walk it",
+            zh=f"巡防路线 {route.id} 已停用，不能再安排新的巡防",
+        )
     _check_times(data.planned_start, data.planned_end)
     chosen = await crew(
         session, actor.scope, route, group_id=data.group_id, volunteer_ids=data.volunteer_ids,
@@ -256,7 +280,7 @@ async def _patrol_to_change(
     reach = await patrol_reach(session, actor)
     patrol = await repository.get(session, patrol_id, reach, for_update=True)
     if patrol is None:
-        raise PatrolNotFound(f"no patrol {patrol_id}")
+        raise PatrolNotFound(f"no patrol {patrol_id}", zh=f"未找到巡防 {patrol_id}")
     check_version(patrol.version, expected_version)
     return patrol
 
@@ -271,7 +295,9 @@ async def update_patrol(
     patrol = await _patrol_to_change(session, actor, patrol_id, expected_version)
     if patrol.status is not PatrolStatus.PLANNED:
         raise PatrolNotPlanned(
-            f"the patrol is {patrol.status}: only a planned patrol changes", current_status=str(patrol.status)
+            f"the patrol is {patrol.status}: only a planned patrol changes",
+            zh=f"该巡防的状态为 {patrol.status}，只有计划中的巡防可以修改",
+            current_status=str(patrol.status),
         )
     updates: dict[str, Any] = data.model_dump(exclude_unset=True, exclude_none=True)
     if "leader_volunteer_id" in data.model_fields_set:  # given, even as null: null removes the leader
@@ -294,7 +320,10 @@ async def _require_on_patrol(session: AsyncSession, actor: Actor, patrol: Patrol
         return
     volunteer = await volunteers_repository.active_volunteer_of(session, actor.user_id)
     if volunteer is None or not await repository.is_member(session, patrol.id, volunteer.id):
-        raise Forbidden("only station staff or the patrol's members start and complete it")
+        raise Forbidden(
+            "only station staff or the patrol's members start and complete it",
+            zh="只有派出所工作人员或本次巡防的队员可以开始和结束巡防",
+        )
 
 
 async def take_action(
@@ -406,10 +435,11 @@ async def my_patrols(
 
 def _check_calendar_range(first: date, last: date) -> None:
     if last < first:
-        raise InvalidInput.on("query.to", "must be on or after from", "range_reversed")
+        raise InvalidInput.on("query.to", "must be on or after from", "range_reversed", zh="不得早于 from")
     if (last - first).days >= MAX_CALENDAR_DAYS:
         message = f"a calendar shows at most {MAX_CALENDAR_DAYS} days, from and to included"
-        raise InvalidInput.on("query.to", message, "range_too_long")
+        zh = f"日历最多显示 {MAX_CALENDAR_DAYS} 天（含 from 和 to 当天）"
+        raise InvalidInput.on("query.to", message, "range_too_long", zh=zh)
 
 
 async def calendar(
@@ -420,11 +450,14 @@ async def calendar(
     _check_calendar_range(first, last)
     site = await org_repository.get_site(session, site_id, actor.scope)
     if site is None:
-        raise SiteNotFound(f"no site {site_id}")
+        raise SiteNotFound(f"no site {site_id}", zh=f"未找到站点 {site_id}")
     if actor.role is Role.VOLUNTEER:
         volunteer = await volunteers_repository.active_volunteer_of(session, actor.user_id)
         if volunteer is None or volunteer.site_id != site.id:
-            raise Forbidden("volunteers read the patrol calendar of their own site only")
+            raise Forbidden(
+                "volunteers read the patrol calendar of their own site only",
+                zh="义警只能查看本站点的巡防日历",
+            )
     zone = await rota_repository.station_timezone(session, site.station_id)
     local = ZoneInfo(zone)
     days: dict[date, list[CalendarPatrol]] = {

@@ -10,5 +10,6 @@ RECONCILE = register(
         handler=reconcile_groups,
         summary="Store captain weeks up to each group's horizon, re-plan after changes, send handoff notices",
         timeout_seconds=900,
+        routine=True,  # every minute
     )
 )

@@ -11,6 +11,8 @@ from yijing.types import CalendarDate, Reason
 
 _GROUP_ID = "0193a6a4-8888-7c3d-8f2a-3b4c5d6e7f80"
 _VOLUNTEER_ID = "0193a6a4-5555-7c3d-8f2a-3b4c5d6e7f80"
+_NEXT_VOLUNTEER_ID = "0193a6a4-6666-7c3d-8f2a-3b4c5d6e7f80"
+_SITE_ID = "0193a6a4-2222-7c3d-8f2a-3b4c5d6e7f80"
 _WEEK: dict[str, Any] = {
     "week_start": "2026-11-30",
     "starts_at": "2026-11-30T00:00:00+08:00",
@@ -44,8 +46,10 @@ class CaptainRead(CaptainTurn):
                     "next": {
                         **_WEEK,
                         "week_start": "2026-12-07",
+                        "starts_at": "2026-12-07T00:00:00+08:00",
+                        "ends_at": "2026-12-14T00:00:00+08:00",
                         "name": "林秀英",
-                        "volunteer_id": _GROUP_ID,
+                        "volunteer_id": _NEXT_VOLUNTEER_ID,
                     },
                 }
             ]
@@ -59,7 +63,7 @@ class CaptainRead(CaptainTurn):
 class CurrentCaptain(CaptainTurn):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{**_WEEK, "group_id": _GROUP_ID, "group_name": "第1组", "site_id": _GROUP_ID}]
+            "examples": [{**_WEEK, "group_id": _GROUP_ID, "group_name": "第1组", "site_id": _SITE_ID}]
         }
     )
 

@@ -74,7 +74,9 @@ async def captain_at(
     if week is None:
         raise CaptainWeekNotFound(
             f"no captain week stored for {moment.isoformat()}: before the group's first week, beyond its "
-            f"horizon of {group.horizon_weeks} weeks, or a week nobody in the group could serve"
+            f"horizon of {group.horizon_weeks} weeks, or a week nobody in the group could serve",
+            zh=f"{moment.isoformat()} 没有值班队长周记录：早于小组的第一周、"
+            f"超出其 {group.horizon_weeks} 周的排班范围，或者该周小组中无人能值班",
         )
     zone = await _zone(session, group.station_id)
     names = await repository.volunteer_names(session, [week.volunteer_id])
@@ -143,7 +145,10 @@ async def rota(
     if last < first or (last - first).days > MAX_ROTA_DAYS:
         raise InvalidInput(
             f"from must not be after to, and the range at most {MAX_ROTA_DAYS} days",
-            errors=[{"field": "query.to", "message": "out of range", "code": "range"}],
+            zh=f"from 不能晚于 to，且范围最多 {MAX_ROTA_DAYS} 天",
+            errors=[
+                {"field": "query.to", "message": "out of range", "message_zh": "超出范围", "code": "range"}
+            ],
         )
     zone = await _zone(session, group.station_id)
     now = utcnow()
@@ -213,9 +218,15 @@ async def week_to_change(session: AsyncSession, group: Group, week_start: date) 
     await reconcile_group(session, group.id, now)
     week = await repository.week_by_start(session, group.id, week_start, for_update=True)
     if week is None:
-        raise CaptainWeekNotFound(f"no captain week starting {week_start} in this group's rota")
+        raise CaptainWeekNotFound(
+            f"no captain week starting {week_start} in this group's rota",
+            zh=f"本小组排班中没有从 {week_start} 开始的值班队长周",
+        )
     if week.starts_at <= now:
-        raise WeekStarted(f"the week starting {week_start} has begun: its captain is fixed")
+        raise WeekStarted(
+            f"the week starting {week_start} has begun: its captain is fixed",
+            zh=f"从 {week_start} 开始的这一周已经开始，值班队长不能再更换",
+        )
     return week
 
 
@@ -229,12 +240,28 @@ async def require_serving_member(
     if membership is None or membership.group_id != group.id or volunteer is None:
         raise InvalidInput(
             "the captain must be a member of the group",
-            errors=[{"field": field, "message": "not a member of this group", "code": "not_member"}],
+            zh="值班队长必须是本小组成员",
+            errors=[
+                {
+                    "field": field,
+                    "message": "not a member of this group",
+                    "message_zh": "不是本小组成员",
+                    "code": "not_member",
+                }
+            ],
         )
     if volunteer.status is not VolunteerStatus.ACTIVE:
         raise InvalidInput(
             f"the volunteer is {volunteer.status}",
-            errors=[{"field": field, "message": "not an active volunteer", "code": "not_active"}],
+            zh=f"该义警状态为 {volunteer.status}",
+            errors=[
+                {
+                    "field": field,
+                    "message": "not an active volunteer",
+                    "message_zh": "不是在岗义警",
+                    "code": "not_active",
+                }
+            ],
         )
     return volunteer
 
@@ -271,7 +298,7 @@ async def volunteer_in_reach(session: AsyncSession, actor: Actor, volunteer_id: 
     ):
         volunteer = None
     if volunteer is None:
-        raise VolunteerNotFound(f"no volunteer {volunteer_id}")
+        raise VolunteerNotFound(f"no volunteer {volunteer_id}", zh=f"未找到义警 {volunteer_id}")
     return volunteer
 
 
@@ -295,15 +322,34 @@ async def add_unavailability(
     today = station_today(await repository.station_timezone(session, volunteer.station_id))
     problems = []
     if data.ends_on < data.starts_on:
-        problems.append({"field": "body.ends_on", "message": "is before starts_on", "code": "range"})
+        problems.append(
+            {
+                "field": "body.ends_on",
+                "message": "is before starts_on",
+                "message_zh": "早于 starts_on",
+                "code": "range",
+            }
+        )
     elif (data.ends_on - data.starts_on).days > 366:
         problems.append(
-            {"field": "body.ends_on", "message": "more than a year after starts_on", "code": "range"}
+            {
+                "field": "body.ends_on",
+                "message": "more than a year after starts_on",
+                "message_zh": "比 starts_on 晚了一年以上",
+                "code": "range",
+            }
         )
     if data.ends_on < today:
-        problems.append({"field": "body.ends_on", "message": "is in the past", "code": "past"})
+        problems.append(
+            {
+                "field": "body.ends_on",
+                "message": "is in the past",
+                "message_zh": "已是过去的日期",
+                "code": "past",
+            }
+        )
     if problems:
-        raise InvalidInput("; ".join(f"{p['field']} {p['message']}" for p in problems), errors=problems)
+        raise InvalidInput.listing(problems)
     principal = actor.principal
     record = Unavailability(
         volunteer_id=volunteer.id,
@@ -333,7 +379,10 @@ async def remove_unavailability(
     volunteer = await volunteer_in_reach(session, actor, volunteer_id)
     record = await repository.get_unavailability(session, unavailability_id, volunteer.id)
     if record is None:
-        raise UnavailabilityNotFound(f"no unavailability {unavailability_id} for this volunteer")
+        raise UnavailabilityNotFound(
+            f"no unavailability {unavailability_id} for this volunteer",
+            zh=f"该义警没有不可值班时段 {unavailability_id}",
+        )
     if record.cancelled_at is not None:
         return
     record.cancelled_at = utcnow()

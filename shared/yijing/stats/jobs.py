@@ -17,6 +17,7 @@ RECOMPUTE = register(
         handler=recompute_station,
         summary="Recompute a station's daily figures of one source for the days its records changed",
         requestable=False,
+        routine=True,
     )
 )
 CHECK = register(

@@ -67,6 +67,28 @@ class IncidentStats(BaseModel):
                         "days_computed": 31,
                         "days": 31,
                     },
+                    "yoy_period": {
+                        "label": "2022-10",
+                        "kind": "month",
+                        "first_day": "2022-10-01",
+                        "last_day": "2022-10-31",
+                        "starts_at": "2022-10-01T00:00:00+08:00",
+                        "ends_at": "2022-11-01T00:00:00+08:00",
+                        "data_status": "final",
+                        "days_computed": 31,
+                        "days": 31,
+                    },
+                    "mom_period": {
+                        "label": "2023-09",
+                        "kind": "month",
+                        "first_day": "2023-09-01",
+                        "last_day": "2023-09-30",
+                        "starts_at": "2023-09-01T00:00:00+08:00",
+                        "ends_at": "2023-10-01T00:00:00+08:00",
+                        "data_status": "final",
+                        "days_computed": 30,
+                        "days": 30,
+                    },
                     "rows": [
                         {
                             "key": "illegal_crime",
@@ -77,8 +99,29 @@ class IncidentStats(BaseModel):
                             "mom": {"base": 92, "change": -45, "percent": -48.9},
                             "comparable": True,
                             "note": None,
-                        }
+                        },
+                        {
+                            "key": "traffic",
+                            "label_zh": "交通",
+                            "label_en": "Traffic",
+                            "current": 30,
+                            "yoy": {"base": 31, "change": -1, "percent": -3.2},
+                            "mom": {"base": 28, "change": 2, "percent": 7.1},
+                            "comparable": True,
+                            "note": None,
+                        },
                     ],
+                    "total": {
+                        "key": "total",
+                        "label_zh": "合计",
+                        "label_en": "Total",
+                        "current": 77,
+                        "yoy": {"base": 196, "change": -119, "percent": -60.7},
+                        "mom": {"base": 120, "change": -43, "percent": -35.8},
+                        "comparable": True,
+                        "note": None,
+                    },
+                    "computed_at": "2023-11-01T00:20:00+08:00",
                 }
             ]
         }

@@ -4,6 +4,7 @@ missing; a missing figure is null, never zero."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import date, timedelta
@@ -83,7 +84,7 @@ async def reach_of(
     if station_id is not None:
         station = await org_repository.get_station(session, station_id, actor.scope)
         if station is None:
-            raise StationNotFound(f"no station {station_id}")
+            raise StationNotFound(f"no station {station_id}", zh=f"未找到派出所 {station_id}")
         return Reach(station.id, [station.id], ZoneInfo(station.timezone))
     ids = await org_repository.station_ids(session, actor.scope)
     if len(ids) == 1:  # a station's own caller: its station, in its time zone
@@ -96,7 +97,7 @@ async def site_in_reach(session: AsyncSession, reach: Reach, site_id: uuid.UUID 
         return None
     site = await org_repository.get_site(session, site_id, StationScope(frozenset(reach.station_ids)))
     if site is None:
-        raise SiteNotFound(f"no site {site_id}")
+        raise SiteNotFound(f"no site {site_id}", zh=f"未找到站点 {site_id}")
     return site
 
 
@@ -110,21 +111,35 @@ MAX_RANGE_DAYS = 3700
 def check_range(period: str | None, first: date | None, last: date | None) -> None:
     """Refuse a query that gives both a period and a date range, half a range, or a range out of bounds."""
     given = [name for name, value in (("from", first), ("to", last)) if value is not None]
-    problem = None
     if period is not None and given:
-        problem = "give either period or from/to, not both"
-    elif len(given) == 1:
-        problem = "from and to go together"
-    elif first is not None and last is not None and not 0 <= (last - first).days < MAX_RANGE_DAYS:
-        problem = f"to must be on or after from, and the range at most {MAX_RANGE_DAYS} days"
-    elif any(day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR for day in (first, last)):
-        problem = f"dates run from {FIRST_YEAR} to {LAST_YEAR}"
-    if problem:
-        raise InvalidInput(problem, errors=[{"field": "query.from", "message": problem, "code": "range"}])
+        raise _bad_range("give either period or from/to, not both", zh="period 与 from/to 只能二选一")
+    if len(given) == 1:
+        raise _bad_range("from and to go together", zh="from 和 to 必须同时提供")
+    if first is not None and last is not None and not 0 <= (last - first).days < MAX_RANGE_DAYS:
+        raise _bad_range(
+            f"to must be on or after from, and the range at most {MAX_RANGE_DAYS} days",
+            zh=f"to 不能早于 from，且范围最多 {MAX_RANGE_DAYS} 天",
+        )
+    if any(day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR for day in (first, last)):
+        raise _bad_range(
+            f"dates run from {FIRST_YEAR} to {LAST_YEAR}", zh=f"日期须在 {FIRST_YEAR} 年至 {LAST_YEAR} 年之间"
+        )
 
 
-def _bad_period(problem: str) -> InvalidInput:
-    return InvalidInput(problem, errors=[{"field": "query.period", "message": problem, "code": "period"}])
+def _bad_range(problem: str, *, zh: str) -> InvalidInput:
+    return InvalidInput(
+        problem,
+        zh=zh,
+        errors=[{"field": "query.from", "message": problem, "message_zh": zh, "code": "range"}],
+    )
+
+
+def _bad_period(problem: str, *, zh: str) -> InvalidInput:
+    return InvalidInput(
+        problem,
+        zh=zh,
+        errors=[{"field": "query.period", "message": problem, "message_zh": zh, "code": "period"}],
+    )
 
 
 def choose_period(text: str | None, first: date | None, last: date | None, reach: Reach) -> Period:
@@ -136,10 +151,15 @@ def choose_period(text: str | None, first: date | None, last: date | None, reach
             period = periods.date_range(first, last)
         else:
             period = periods.month(reach.today().replace(day=1) - timedelta(days=1))
-    except (ValueError, OverflowError) as exc:  # beyond the calendar (the year 10000)
-        raise _bad_period(str(exc)) from exc
+    except (ValueError, OverflowError) as exc:  # not a period's name, or beyond the calendar (the year 10000)
+        named = text is None or re.fullmatch(periods.PERIOD_PATTERN, text)
+        zh = "超出了日历可表示的范围" if named else f"“{text}”不是统计周期（应形如 2023-10、2023-Q4 或 2023）"
+        raise _bad_period(str(exc), zh=zh) from exc
     if not FIRST_YEAR <= period.start.year <= period.last.year <= LAST_YEAR:
-        raise _bad_period(f"periods run from {FIRST_YEAR} to {LAST_YEAR}")
+        raise _bad_period(
+            f"periods run from {FIRST_YEAR} to {LAST_YEAR}",
+            zh=f"统计周期须在 {FIRST_YEAR} 年至 {LAST_YEAR} 年之间",
+        )
     return period
 
 

@@ -9,6 +9,7 @@ HEARTBEAT = register(
         payload_model=HeartbeatPayload,
         handler=heartbeat,
         summary="Record that a worker is alive (one row per minute)",
+        routine=True,
     )
 )
 PURGE = register(

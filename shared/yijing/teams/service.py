@@ -66,14 +66,17 @@ def _held(assignment: TeamAssignment, site_name: str) -> HeldPost:
 async def _site(session: AsyncSession, actor: Actor, site_id: uuid.UUID, *, for_update: bool = False) -> Site:
     site = await org_repository.get_site(session, site_id, actor.scope, for_update=for_update)
     if site is None:
-        raise SiteNotFound(f"no site {site_id}")
+        raise SiteNotFound(f"no site {site_id}", zh=f"未找到站点 {site_id}")
     return site
 
 
 def _require_grantable(actor: Actor, post: Post) -> None:
     # The same rule as for accounts: officers place assistants; leaders and admins place both.
     if actor.role is not None and not actor.role.may_manage(Role(post.value)):
-        raise PostNotGrantable(f"a {actor.role} may not assign or end the {post} post")
+        raise PostNotGrantable(
+            f"a {actor.role} may not assign or end the {post} post",
+            zh=f"{actor.role.name_zh}无权任命或解除{Role(post.value).name_zh}岗位",
+        )
 
 
 async def get_team(session: AsyncSession, actor: Actor, site_id: uuid.UUID, at: datetime | None) -> TeamRead:
@@ -117,27 +120,34 @@ async def assign(
         session, data.user_id, StationScope(frozenset({site.station_id}))
     )
     if user is None:
-        raise UserNotFound(f"no user {data.user_id} in the site's station")
+        raise UserNotFound(
+            f"no user {data.user_id} in the site's station", zh=f"站点所属派出所中未找到用户 {data.user_id}"
+        )
     if user.role is not Role(data.post.value) or not user.is_active:
+        post_zh = Role(data.post.value).name_zh
         raise InvalidInput(
             f"the {data.post} post needs an active {data.post} account",
+            zh=f"{post_zh}岗位需要一个启用中的{post_zh}账号",
             errors=[
                 {
                     "field": "body.user_id",
                     "message": f"the account's role is {user.role}"
                     + ("" if user.is_active else ", and it is disabled"),
+                    "message_zh": f"该账号的角色是{user.role.name_zh}"
+                    + ("" if user.is_active else "，且已停用"),
                     "code": "post_role",
                 }
             ],
         )
     held = await repository.held_at(session, site.id, None)
     if any(assignment.user_id == user.id for assignment, _ in held):
-        raise AlreadyOnTeam(f"{user.name} already holds a post at this site")
+        raise AlreadyOnTeam(f"{user.name} already holds a post at this site", zh=f"{user.name}已在该站点任职")
     holders = [(assignment, name) for assignment, name in held if assignment.post is data.post]
     if len(holders) >= POST_CAPACITY[data.post]:
         names = "、".join(name for _, name in holders)
         raise PostFilled(
             f"the site's {data.post} post is filled ({names}); end an assignment first",
+            zh=f"该站点的{Role(data.post.value).name_zh}岗位已满（{names}），请先解除一项任职",
             holders=[
                 {"assignment_id": str(a.id), "user_id": str(a.user_id), "name": name} for a, name in holders
             ],
@@ -166,10 +176,15 @@ async def end_assignment(
     site = await _site(session, actor, site_id, for_update=True)
     assignment = await repository.get(session, assignment_id, site.id, for_update=True)
     if assignment is None:
-        raise AssignmentNotFound(f"no team assignment {assignment_id} at this site")
+        raise AssignmentNotFound(
+            f"no team assignment {assignment_id} at this site", zh=f"该站点没有任职记录 {assignment_id}"
+        )
     _require_grantable(actor, assignment.post)
     if assignment.ends_at is not None:
-        raise AssignmentEnded(f"the assignment ended at {assignment.ends_at.isoformat()}")
+        raise AssignmentEnded(
+            f"the assignment ended at {assignment.ends_at.isoformat()}",
+            zh=f"该任职已于 {assignment.ends_at.isoformat()} 结束",
+        )
     principal = actor.principal
     assignment.ends_at = utcnow()
     assignment.end_reason = reason

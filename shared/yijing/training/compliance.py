@@ -139,18 +139,21 @@ async def _station(
     if site_id is not None:
         site = await org_repository.get_site(session, site_id, actor.scope)
         if site is None or (station_id is not None and site.station_id != station_id):
-            raise SiteNotFound(f"no site {site_id}")
+            raise SiteNotFound(f"no site {site_id}", zh=f"未找到站点 {site_id}")
         station_id = site.station_id
     if station_id is None:
         ids = await org_repository.station_ids(session, actor.scope)
         if len(ids) != 1:
             raise InvalidInput.on(
-                "query.station_id", "name the station: the caller reaches several", "station_required"
+                "query.station_id",
+                "name the station: the caller reaches several",
+                "station_required",
+                zh="您可访问多个派出所，请指定派出所",
             )
         station_id = ids[0]
     station = await org_repository.get_station(session, station_id, actor.scope)
     if station is None:
-        raise StationNotFound(f"no station {station_id}")
+        raise StationNotFound(f"no station {station_id}", zh=f"未找到派出所 {station_id}")
     return station
 
 

@@ -103,9 +103,14 @@ async def _open_training(
 ) -> Training:
     training = await service.get_training(session, actor, training_id, for_update=for_update)
     if training.mode is TrainingMode.OFFLINE:
-        raise TrainingNotOpen("an offline training takes check-ins, not online minutes")
+        raise TrainingNotOpen(
+            "an offline training takes check-ins, not online minutes", zh="线下培训只记录签到，不记录在线时长"
+        )
     if training.status is not TrainingStatus.SCHEDULED or training.starts_at > utcnow():
-        raise TrainingNotOpen("online minutes are taken from the session's start until it is settled")
+        raise TrainingNotOpen(
+            "online minutes are taken from the session's start until it is settled",
+            zh="在线时长只能在培训开始后、出勤认定前录入",
+        )
     return training
 
 

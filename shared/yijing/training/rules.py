@@ -56,7 +56,7 @@ async def rule_at(session: AsyncSession, station_id: uuid.UUID, instant: datetim
 async def _station_in_reach(session: AsyncSession, actor: Actor, station_id: uuid.UUID) -> Station:
     station = await org_repository.get_station(session, station_id, actor.scope)
     if station is None:
-        raise StationNotFound(f"no station {station_id}")
+        raise StationNotFound(f"no station {station_id}", zh=f"未找到派出所 {station_id}")
     return station
 
 

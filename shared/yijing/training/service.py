@@ -110,7 +110,7 @@ async def get_training(
     reach = await training_reach(session, actor)
     training = await repository.get(session, training_id, reach, for_update=for_update)
     if training is None:
-        raise TrainingNotFound(f"no training {training_id}")
+        raise TrainingNotFound(f"no training {training_id}", zh=f"未找到培训 {training_id}")
     return training
 
 
@@ -135,14 +135,24 @@ def _check_session(
     mode: TrainingMode, starts_at: datetime, ends_at: datetime, place: str | None, meeting_url: str | None
 ) -> None:
     if ends_at <= starts_at:
-        raise InvalidInput.on("body.ends_at", "is not after starts_at", "ends_before_start")
+        raise InvalidInput.on(
+            "body.ends_at", "is not after starts_at", "ends_before_start", zh="须晚于 starts_at"
+        )
     if ends_at - starts_at > LONGEST_SESSION:
-        raise InvalidInput.on("body.ends_at", "makes the session longer than 12 hours", "too_long")
+        raise InvalidInput.on(
+            "body.ends_at", "makes the session longer than 12 hours", "too_long", zh="使单次培训超过 12 小时"
+        )
     if mode is not TrainingMode.ONLINE and place is None:
-        raise InvalidInput.on("body.place", f"a training {mode} names its place", "place_missing")
+        raise InvalidInput.on(
+            "body.place",
+            f"a training {mode} names its place",
+            "place_missing",
+            zh=f"{mode} 方式的培训须填写地点",
+        )
     if mode is not TrainingMode.OFFLINE and meeting_url is None:
         message = f"a training {mode} names its meeting link"
-        raise InvalidInput.on("body.meeting_url", message, "meeting_url_missing")
+        zh = f"{mode} 方式的培训须填写会议链接"
+        raise InvalidInput.on("body.meeting_url", message, "meeting_url_missing", zh=zh)
 
 
 async def _audience_rows(
@@ -153,7 +163,12 @@ async def _audience_rows(
     group_ids = list(dict.fromkeys(audience.group_ids))
     volunteer_ids = list(dict.fromkeys(audience.volunteer_ids))
     if not (site_ids or group_ids or volunteer_ids):
-        raise InvalidInput.on("body.audience", "names no site, group or volunteer", "audience_empty")
+        raise InvalidInput.on(
+            "body.audience",
+            "names no site, group or volunteer",
+            "audience_empty",
+            zh="未指定任何站点、分组或义警",
+        )
     checks = (
         ("site_ids", site_ids, repository.station_sites, "unknown_site"),
         ("group_ids", group_ids, repository.station_groups, "unknown_group"),
@@ -163,7 +178,12 @@ async def _audience_rows(
         unknown = set(wanted) - (await found_in(session, station_id, wanted) if wanted else set())
         if unknown:
             names = ", ".join(sorted(str(unknown_id) for unknown_id in unknown))
-            raise InvalidInput.on(f"body.audience.{field}", f"not of the training's station: {names}", code)
+            raise InvalidInput.on(
+                f"body.audience.{field}",
+                f"not of the training's station: {names}",
+                code,
+                zh=f"以下各项不属于本培训所在派出所：{names}",
+            )
     return [
         *(TrainingAudience(training_id=training_id, kind=AudienceKind.SITE, site_id=i) for i in site_ids),
         *(TrainingAudience(training_id=training_id, kind=AudienceKind.GROUP, group_id=i) for i in group_ids),
@@ -181,7 +201,7 @@ def _audience_json(audience: Audience) -> dict[str, Any]:
 async def create_training(session: AsyncSession, actor: Actor, data: TrainingCreate) -> Training:
     station = await org_repository.get_station(session, data.station_id, actor.scope)
     if station is None:
-        raise StationNotFound(f"no station {data.station_id}")
+        raise StationNotFound(f"no station {data.station_id}", zh=f"未找到派出所 {data.station_id}")
     _check_session(data.mode, data.starts_at, data.ends_at, data.place, data.meeting_url)
     now = utcnow()
     training = Training(
@@ -214,9 +234,15 @@ async def _training_to_change(
     training = await get_training(session, actor, training_id, for_update=True)
     check_version(training.version, expected_version)
     if training.status is not TrainingStatus.SCHEDULED:
-        raise TrainingNotOpen(f"training {training.id} is {training.status}")
+        raise TrainingNotOpen(
+            f"training {training.id} is {training.status}",
+            zh=f"培训 {training.id} 的状态为 {training.status}",
+        )
     if utcnow() >= training.starts_at:
-        raise TrainingStarted(f"training {training.id} has started: it is changed only before it starts")
+        raise TrainingStarted(
+            f"training {training.id} has started: it is changed only before it starts",
+            zh=f"培训 {training.id} 已开始，只能在开始前修改",
+        )
     return training
 
 
@@ -331,11 +357,16 @@ def code_at(training: Training, moment: datetime) -> str:
 
 def _check_open(training: Training, now: datetime) -> None:
     if training.status is not TrainingStatus.SCHEDULED:
-        raise TrainingNotOpen(f"training {training.id} is {training.status}")
+        raise TrainingNotOpen(
+            f"training {training.id} is {training.status}",
+            zh=f"培训 {training.id} 的状态为 {training.status}",
+        )
     if not training.starts_at - SESSION_GRACE <= now <= training.ends_at + SESSION_GRACE:
         raise TrainingNotOpen(
             f"attendance is taken from {SESSION_GRACE.seconds // 60} minutes before the session until "
-            f"{SESSION_GRACE.seconds // 60} minutes after it"
+            f"{SESSION_GRACE.seconds // 60} minutes after it",
+            zh=f"签到时间为培训开始前 {SESSION_GRACE.seconds // 60} 分钟"
+            f"至结束后 {SESSION_GRACE.seconds // 60} 分钟",
         )
 
 
@@ -359,20 +390,22 @@ async def checkin_with_code(
     minute); the first check-in is kept."""
     volunteer = await volunteers_repository.active_volunteer_of(session, actor.user_id)
     if volunteer is None:
-        raise Forbidden("only active volunteers check in to trainings")
+        raise Forbidden("only active volunteers check in to trainings", zh="只有在岗义警可以参加培训签到")
     training = await repository.get(session, training_id, actor.scope.clause(Training.station_id))
     if training is None:
-        raise TrainingNotFound(f"no training {training_id}")
+        raise TrainingNotFound(f"no training {training_id}", zh=f"未找到培训 {training_id}")
     row = await repository.attendance(session, training.id, volunteer.id, for_update=True)
     if row is None:
-        raise NotEnrolled("you are not enrolled in this training")
+        raise NotEnrolled("you are not enrolled in this training", zh="您不在本培训的参训名单中")
     now = utcnow()
     _check_open(training, now)
     accepted = (code_at(training, now), code_at(training, now - timedelta(minutes=1)))
     # Both compared, in constant time: how long it takes says nothing about the codes.
     matches = [hmac.compare_digest(code, valid) for valid in accepted]
     if not any(matches):
-        raise WrongCode.on("body.code", "is not this training's code now", WrongCode.code)
+        raise WrongCode.on(
+            "body.code", "is not this training's code now", WrongCode.code, zh="不是本培训当前的签到码"
+        )
     if row.checked_in_at is None:
         row.checked_in_at, row.checkin_method, row.updated_at = now, CheckinMethod.CODE, now
         await repository.save(session, row)
@@ -400,7 +433,10 @@ async def _attendance_to_change(
     training = await get_training(session, actor, training_id)
     row = await repository.attendance(session, training.id, volunteer_id, for_update=True)
     if row is None:
-        raise AttendanceNotFound(f"volunteer {volunteer_id} is not enrolled in training {training.id}")
+        raise AttendanceNotFound(
+            f"volunteer {volunteer_id} is not enrolled in training {training.id}",
+            zh=f"义警 {volunteer_id} 不在培训 {training.id} 的参训名单中",
+        )
     return training, row
 
 
@@ -444,7 +480,10 @@ async def set_online_minutes(
     those given, until the training is settled; returns how many rows took them. The caller has checked
     each number against the session."""
     if training.status is not TrainingStatus.SCHEDULED:
-        raise TrainingNotOpen(f"training {training.id} is {training.status}: its attendance is decided")
+        raise TrainingNotOpen(
+            f"training {training.id} is {training.status}: its attendance is decided",
+            zh=f"培训 {training.id} 的状态为 {training.status}，出勤已认定",
+        )
     return await repository.set_minutes(session, training.id, attendance_rows_by_volunteer)
 
 
@@ -454,11 +493,15 @@ async def put_online_minutes(
     training, row = await _attendance_to_change(session, actor, training_id, volunteer_id)
     if training.mode is TrainingMode.OFFLINE:
         raise InvalidInput.on(
-            "body.minutes", "the training is offline: it has no minutes online", "not_online"
+            "body.minutes",
+            "the training is offline: it has no minutes online",
+            "not_online",
+            zh="该培训为线下培训，没有在线时长",
         )
     if minutes > session_minutes(training):
         message = f"is more than the session's {session_minutes(training)} minutes"
-        raise InvalidInput.on("body.minutes", message, "more_than_session")
+        zh = f"超过了本次培训的 {session_minutes(training)} 分钟"
+        raise InvalidInput.on("body.minutes", message, "more_than_session", zh=zh)
     previous = row.online_minutes
     await set_online_minutes(session, training, {row.volunteer_id: minutes})
     await _audit_attendance(

@@ -38,14 +38,18 @@ register(
             VolunteerExists,
             "this person (by ID-card number) is already volunteer {holder} of the station",
             holder="existing_volunteer_id",
+            zh="此人（按身份证号）已是本派出所的义警 {holder}",
         ),
         "uq_volunteers_station_id_badge_number": Clash(
             BadgeNumberTaken,
             "badge number {badge_number} belongs to volunteer {holder}",
             holder="existing_volunteer_id",
+            zh="证号 {badge_number} 已属于义警 {holder}",
         ),
         "uq_volunteers_user_id": Clash(
-            AccountAlreadyLinked, "that account is linked to another volunteer already"
+            AccountAlreadyLinked,
+            "that account is linked to another volunteer already",
+            zh="该账号已关联其他义警",
         ),
     }
 )

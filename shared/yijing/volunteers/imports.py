@@ -168,12 +168,18 @@ async def accept_upload(
     if station_id is None:
         raise InvalidInput(
             "say which station the volunteers join",
+            zh="请指明义警加入哪个派出所",
             errors=[
-                {"field": "body.station_id", "message": "required for county accounts", "code": "missing"}
+                {
+                    "field": "body.station_id",
+                    "message": "required for county accounts",
+                    "message_zh": "县局账号必须填写",
+                    "code": "missing",
+                }
             ],
         )
     if await org_repository.get_station(session, station_id, actor.scope) is None:
-        raise StationNotFound(f"no station {station_id}")
+        raise StationNotFound(f"no station {station_id}", zh=f"未找到派出所 {station_id}")
     file_format = detect_format(content)
     rows = await off_loop(SHEET.read, content)
     record = VolunteerImport(
@@ -237,9 +243,14 @@ async def run_import(context: JobContext, payload: ImportPayload) -> JsonDict:
     session = context.session
     record = await repository.get_import(session, payload.import_id, for_update=True)
     if record is None:
-        raise ImportNotFound(f"no volunteer import {payload.import_id}")
+        raise ImportNotFound(
+            f"no volunteer import {payload.import_id}", zh=f"未找到义警导入记录 {payload.import_id}"
+        )
     if record.content_sealed is None:
-        raise ImportAlreadyProcessed("this file was processed already; upload it again to re-run it")
+        raise ImportAlreadyProcessed(
+            "this file was processed already; upload it again to re-run it",
+            zh="该文件已处理过，如需重新导入请再次上传",
+        )
     # One import per station at a time: two files naming the same people in another order would otherwise
     # deadlock on the unique indexes.
     await repository.lock_station_imports(session, record.station_id)
@@ -247,7 +258,7 @@ async def run_import(context: JobContext, payload: ImportPayload) -> JsonDict:
     rows = await off_loop(SHEET.read, protector.open_bytes(record.content_sealed))
     station = await org_repository.get_station(session, record.station_id, StationScope.everywhere())
     if station is None:
-        raise StationNotFound(f"no station {record.station_id}")
+        raise StationNotFound(f"no station {record.station_id}", zh=f"未找到派出所 {record.station_id}")
     sites = {site.name: site.id for site in await org_repository.sites_of(session, station.id)}
     sites |= {str(site_id): site_id for site_id in list(sites.values())}
     today = station_today(station.timezone)

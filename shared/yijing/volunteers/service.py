@@ -65,6 +65,7 @@ LIFECYCLE = Lifecycle(
             VolunteerStatus.RETIRED,
         ),
     },
+    subject_zh="义警",
 )
 
 
@@ -83,22 +84,35 @@ def enrolment_problems(
     future. Field errors in the API's shape (the import reports them per row)."""
     problems = []
     if joined_on is not None and joined_on > today:
-        problems.append({"field": "body.joined_on", "message": "is after today", "code": "future_date"})
+        problems.append(
+            {
+                "field": "body.joined_on",
+                "message": "is after today",
+                "message_zh": "晚于今天",
+                "code": "future_date",
+            }
+        )
     if id_card_number is not None and _age_on(id_card_number, joined_on or today) < MINIMUM_AGE:
-        message = f"the person is under {MINIMUM_AGE} on the joining date"
-        problems.append({"field": "body.id_card_number", "message": message, "code": "under_age"})
+        problems.append(
+            {
+                "field": "body.id_card_number",
+                "message": f"the person is under {MINIMUM_AGE} on the joining date",
+                "message_zh": f"此人在加入之日未满 {MINIMUM_AGE} 周岁",
+                "code": "under_age",
+            }
+        )
     return problems
 
 
 def _refuse(problems: list[dict[str, str]]) -> None:
     if problems:
-        raise InvalidInput("; ".join(f"{p['field']}: {p['message']}" for p in problems), errors=problems)
+        raise InvalidInput.listing(problems)
 
 
 async def _site_in_reach(session: AsyncSession, scope: StationScope, site_id: uuid.UUID) -> Site:
     site = await org_repository.get_site(session, site_id, scope)
     if site is None:
-        raise SiteNotFound(f"no site {site_id}")
+        raise SiteNotFound(f"no site {site_id}", zh=f"未找到站点 {site_id}")
     return site
 
 
@@ -108,12 +122,20 @@ async def _check_account(session: AsyncSession, volunteer: Volunteer, user_id: u
         session, user_id, StationScope(frozenset({volunteer.station_id}))
     )
     if user is None:
-        raise UserNotFound(f"no user {user_id} in the volunteer's station")
+        raise UserNotFound(
+            f"no user {user_id} in the volunteer's station", zh=f"义警所在派出所中未找到用户 {user_id}"
+        )
     if user.role is not Role.VOLUNTEER:
         raise InvalidInput(
             "only a volunteer account can be linked to a volunteer",
+            zh="只有义警账号才能关联义警",
             errors=[
-                {"field": "body.user_id", "message": f"the account's role is {user.role}", "code": "role"}
+                {
+                    "field": "body.user_id",
+                    "message": f"the account's role is {user.role}",
+                    "message_zh": f"该账号的角色是{user.role.name_zh}",
+                    "code": "role",
+                }
             ],
         )
 
@@ -187,7 +209,7 @@ def volunteer_row(
 async def get_volunteer(session: AsyncSession, actor: Actor, volunteer_id: uuid.UUID) -> Volunteer:
     volunteer = await repository.get(session, volunteer_id, actor.scope)
     if volunteer is None:
-        raise VolunteerNotFound(f"no volunteer {volunteer_id}")
+        raise VolunteerNotFound(f"no volunteer {volunteer_id}", zh=f"未找到义警 {volunteer_id}")
     return volunteer
 
 
@@ -203,7 +225,7 @@ async def read_volunteer(
     if not reveal:
         return VolunteerRead.of(volunteer)
     if actor.role not in REVEALING_ROLES:
-        raise Forbidden("your role may not read personal data in full")
+        raise Forbidden("your role may not read personal data in full", zh="你的角色无权查看完整的个人信息")
     await audit.record(
         session, actor, "volunteer.personal_data.read", target_type="volunteer", target_id=volunteer.id,
         station_id=volunteer.station_id, changes={"fields": ["phone", "id_card_number"]},
@@ -237,7 +259,7 @@ async def summarise(
 ) -> VolunteerSummary:
     # A count of a station or site out of reach would read as "none there": not found instead.
     if station_id is not None and await org_repository.get_station(session, station_id, actor.scope) is None:
-        raise StationNotFound(f"no station {station_id}")
+        raise StationNotFound(f"no station {station_id}", zh=f"未找到派出所 {station_id}")
     if site_id is not None:
         await _site_in_reach(session, actor.scope, site_id)
     by_status = dict.fromkeys(VolunteerStatus, 0)
@@ -292,7 +314,7 @@ async def _volunteer_to_change(
     """The volunteer, locked for this transaction, after the caller's If-Match is checked."""
     volunteer = await repository.get(session, volunteer_id, actor.scope, for_update=True)
     if volunteer is None:
-        raise VolunteerNotFound(f"no volunteer {volunteer_id}")
+        raise VolunteerNotFound(f"no volunteer {volunteer_id}", zh=f"未找到义警 {volunteer_id}")
     check_version(volunteer.version, expected_version)
     return volunteer
 
@@ -356,7 +378,9 @@ async def update_volunteer(
     if "site_id" in updates:
         site = await _site_in_reach(session, actor.scope, updates["site_id"])
         if site.station_id != volunteer.station_id:
-            raise SiteNotFound(f"no site {site.id} in the volunteer's station")
+            raise SiteNotFound(
+                f"no site {site.id} in the volunteer's station", zh=f"义警所在派出所中未找到站点 {site.id}"
+            )
     if updates.get("user_id") is not None and updates["user_id"] != volunteer.user_id:
         await _check_account(session, volunteer, updates["user_id"])
     if "skills" in updates:
@@ -423,7 +447,8 @@ async def own_volunteer(session: AsyncSession, actor: Actor, *, for_update: bool
     )
     if volunteer is None:
         raise VolunteerNotFound(
-            "your account is not linked to a volunteer record; ask your community officer"
+            "your account is not linked to a volunteer record; ask your community officer",
+            zh="你的账号尚未关联义警档案，请联系社区民警",
         )
     return volunteer
 

@@ -11,6 +11,7 @@ from yijing.identity.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyFilters, 
 from yijing.kit.pagination import Page
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep, SettingsDep
+from yijing_api.openapi import sends
 from yijing_api.params import PageQuery
 from yijing_api.problems import problem_responses
 
@@ -35,7 +36,7 @@ async def list_keys(
     operation_id="api_keys_create",
     summary="Create an API key (its secret is shown this once)",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404, 422),
+    responses={201: sends("Location"), **problem_responses(401, 403, 404, 422)},
 )
 async def create_key(
     data: ApiKeyCreate,

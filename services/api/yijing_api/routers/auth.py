@@ -10,9 +10,20 @@ from yijing.identity import auth
 from yijing.identity.schemas import RefreshRequest, TokenPair
 from yijing_api.auth import PUBLIC, Access
 from yijing_api.deps import ProtectorDep, SessionDep, SessionFactoryDep, SettingsDep
+from yijing_api.openapi import problem_example, problem_with_example
 from yijing_api.problems import problem_responses
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+
+_LOCKED_OUT_EXAMPLE = problem_example(
+    "该手机号登录失败次数过多，暂时锁定：Retry-After 秒后再试",
+    429,
+    "too_many_requests",
+    "请求过于频繁",
+    "该手机号登录失败次数过多，请稍后再试",
+    "/api/v1/auth/token",
+    retry_after=840,
+)
 
 
 @router.post(
@@ -24,7 +35,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
         "short-lived access token and a refresh token. Repeated failures for one number lock it for a while "
         "(429 with Retry-After)."
     ),
-    responses=problem_responses(401, 422, 429),
+    responses={**problem_responses(401, 422), **problem_with_example(_LOCKED_OUT_EXAMPLE)},
 )
 async def sign_in(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],

@@ -15,6 +15,7 @@ from yijing.disputes.schemas import (
     DisputeEventRead,
     DisputeFilters,
     DisputeRead,
+    DisputeReopenAction,
     DisputeSettingsRead,
     DisputeSettingsUpdate,
     DisputeUpdate,
@@ -23,7 +24,6 @@ from yijing.disputes.schemas import (
     FollowupRead,
     FollowupRecord,
     MediateAction,
-    ReopenAction,
     ResolveAction,
 )
 from yijing.disputes.service import DisputeAction
@@ -31,6 +31,7 @@ from yijing.kit.lifecycle import add_action_routes
 from yijing.kit.pagination import Page
 from yijing_api.auth import Access
 from yijing_api.deps import ProtectorDep, SessionDep
+from yijing_api.openapi import sends
 from yijing_api.params import IfMatch, PageQuery, Reveal, set_etag, version_of
 from yijing_api.problems import problem_responses
 
@@ -68,7 +69,12 @@ async def list_disputes(
     "report; the site's officer and assistants are notified.",
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"description": "The same offline case, already stored"},
+        201: sends("Location", "ETag"),
+        200: {
+            "model": DisputeRead,
+            "description": "The same offline case, already stored",
+            **sends("Location", "ETag"),
+        },
         **problem_responses(401, 403, 404, 409, 422),
     },
 )
@@ -121,7 +127,7 @@ async def set_dispute_settings(
     summary="A dispute (parties' numbers masked unless revealed)",
     description="`reveal=personal_data` is for officers, station leaders and county admins (others: 403); "
     "each such read is written to the audit log.",
-    responses=problem_responses(401, 403, 404, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 422)},
 )
 async def get_dispute(
     dispute_id: uuid.UUID,
@@ -141,7 +147,7 @@ async def get_dispute(
     operation_id="disputes_update",
     summary="Correct a dispute (the status changes through its actions)",
     description="A new site must be of the dispute's station.",
-    responses=problem_responses(401, 403, 404, 412, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 412, 422)},
 )
 async def update_dispute(
     dispute_id: uuid.UUID,
@@ -193,7 +199,7 @@ async def followups(
     "`relapsed` reopens the dispute (mediating again). `If-Match` names the dispute's version; the ETag "
     "answered is its new one.",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404, 409, 412, 422),
+    responses={201: sends("ETag"), **problem_responses(401, 403, 404, 409, 412, 422)},
 )
 async def record_followup(
     dispute_id: uuid.UUID,
@@ -214,7 +220,7 @@ _ACTION_BODIES: dict[DisputeAction, type[BaseModel]] = {
     DisputeAction.RESOLVE: ResolveAction,
     DisputeAction.ESCALATE: EscalateAction,
     DisputeAction.FAIL: FailAction,
-    DisputeAction.REOPEN: ReopenAction,
+    DisputeAction.REOPEN: DisputeReopenAction,
 }
 _ACTION_SUMMARIES = {
     DisputeAction.MEDIATE: "Step in (reported → mediating): the caller becomes a mediator",
@@ -267,5 +273,5 @@ add_action_routes(
         action: f"{effect} What is given goes into the dispute's history; the reporter is notified."
         for action, effect in _ACTION_EFFECTS.items()
     },
-    responses=problem_responses(401, 403, 404, 409, 412, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 409, 412, 422)},
 )

@@ -21,6 +21,7 @@ from yijing.groups.schemas import (
 from yijing.kit.pagination import Page
 from yijing_api.auth import Access
 from yijing_api.deps import ProtectorDep, SessionDep
+from yijing_api.openapi import sends
 from yijing_api.params import IfMatch, PageQuery, set_etag, version_of
 from yijing_api.problems import problem_responses
 
@@ -49,7 +50,7 @@ async def list_groups(
     operation_id="groups_create",
     summary="Create a group at a site (its rota is planned at once)",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses={201: sends("Location", "ETag"), **problem_responses(401, 403, 404, 409, 422)},
 )
 async def create_group(
     data: GroupCreate, session: SessionDep, response: Response, actor: Annotated[Actor, Depends(MANAGE)]
@@ -77,7 +78,7 @@ async def auto_assign(
 
 @router.get(
     "/groups/{group_id}", operation_id="groups_get", summary="A group",
-    responses=problem_responses(401, 403, 404, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 422)},
 )  # fmt: skip
 async def get_group(
     group_id: uuid.UUID, session: SessionDep, response: Response, actor: Annotated[Actor, Depends(READ)]
@@ -91,7 +92,7 @@ async def get_group(
     "/groups/{group_id}",
     operation_id="groups_update",
     summary="Rename a group, or change its target size or planning horizon",
-    responses=problem_responses(401, 403, 404, 409, 412, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 409, 412, 422)},
 )
 async def update_group(
     group_id: uuid.UUID,

@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
 from pydantic import BaseModel
 
 from yijing.access import EVERY_ROLE, MANAGERS, STAFF, Actor, ApiScope
@@ -23,11 +23,11 @@ from yijing.hazards.schemas import (
     HazardEventRead,
     HazardFilters,
     HazardRead,
+    HazardReopenAction,
     HazardSummary,
     HazardUpdate,
     RectifyAction,
     ReferAction,
-    ReopenAction,
 )
 from yijing.hazards.service import HazardAction
 from yijing.kit.lifecycle import add_action_routes
@@ -36,6 +36,7 @@ from yijing.photos import ACCEPTED
 from yijing.types import QueryBool
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep, SettingsDep, StoreDep
+from yijing_api.openapi import sends
 from yijing_api.params import (
     PHOTO_RESPONSE,
     IfMatch,
@@ -82,7 +83,12 @@ async def list_hazards(
     "their captain week; only active volunteers report.",
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"description": "The same offline report, already stored"},
+        201: sends("Location", "ETag"),
+        200: {
+            "model": HazardRead,
+            "description": "The same offline report, already stored",
+            **sends("Location", "ETag"),
+        },
         **problem_responses(401, 403, 404, 409, 422),
     },
 )
@@ -157,7 +163,7 @@ async def set_deadline_rules(
     "/{hazard_id:uuid}",
     operation_id="hazards_get",
     summary="A hazard",
-    responses=problem_responses(401, 403, 404, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 422)},
 )
 async def get_hazard(
     hazard_id: uuid.UUID, session: SessionDep, response: Response, actor: Annotated[Actor, Depends(SEE)]
@@ -171,7 +177,7 @@ async def get_hazard(
     "/{hazard_id:uuid}",
     operation_id="hazards_update",
     summary="Correct a hazard's report (the status changes through its actions)",
-    responses=problem_responses(401, 403, 404, 412, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 412, 422)},
 )
 async def update_hazard(
     hazard_id: uuid.UUID,
@@ -222,7 +228,8 @@ async def list_attachments(
     "again answers 200 with the stored attachment. An `after` photo is evidence for elimination.",
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"description": "The same file, already attached"},
+        201: sends("Location"),
+        200: {"model": AttachmentRead, "description": "The same file, already attached", **sends("Location")},
         **problem_responses(401, 403, 404, 413, 422),
     },
 )
@@ -257,11 +264,12 @@ async def attach(
     summary="Download a photo",
     response_class=Response,
     responses={
-        **PHOTO_RESPONSE,
+        200: {**PHOTO_RESPONSE[200], **sends("ETag")},
         **problem_responses(401, 403, 404, 422),
     },
 )
 async def download(
+    request: Request,
     hazard_id: uuid.UUID,
     attachment_id: uuid.UUID,
     session: SessionDep,
@@ -270,7 +278,11 @@ async def download(
 ) -> Response:
     attachment, content = await attachments.open_attachment(session, actor, store, hazard_id, attachment_id)
     return photo_response(
-        content, media_type=attachment.media_type, file_name=attachment.file_name, sha256=attachment.sha256
+        request,
+        content,
+        media_type=attachment.media_type,
+        file_name=attachment.file_name,
+        sha256=attachment.sha256,
     )
 
 
@@ -282,7 +294,7 @@ _ACTION_BODIES: dict[HazardAction, type[BaseModel]] = {
     HazardAction.DUPLICATE: DuplicateAction,
     HazardAction.DISMISS: DismissAction,
     HazardAction.REFER: ReferAction,
-    HazardAction.REOPEN: ReopenAction,
+    HazardAction.REOPEN: HazardReopenAction,
 }
 _ACTION_SUMMARIES = {
     HazardAction.VERIFY: "Confirm the hazard on site (reported → verified)",
@@ -323,5 +335,5 @@ add_action_routes(
     operation_prefix="hazards",
     summaries=_ACTION_SUMMARIES,
     effects="The note goes into the hazard's history; the reporter is notified.",
-    responses=problem_responses(401, 403, 404, 409, 412, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 409, 412, 422)},
 )

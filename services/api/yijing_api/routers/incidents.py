@@ -22,6 +22,7 @@ from yijing.types import QueryBool
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep
 from yijing_api.middleware import body_limit
+from yijing_api.openapi import sends
 from yijing_api.params import upload_name
 from yijing_api.problems import problem_responses
 
@@ -62,7 +63,7 @@ async def ingest(
     "nothing is stored unless `keep_valid_rows` is true; the job's result lists them (`row`, `column`, "
     "`message`). Importing the same file twice stores nothing new.",
     status_code=status.HTTP_202_ACCEPTED,
-    responses=problem_responses(401, 403, 413, 422, 429),
+    responses={202: sends("Location"), **problem_responses(401, 403, 413, 422, 429)},
 )
 async def import_file(
     session: SessionDep,

@@ -10,6 +10,7 @@ from yijing.jobs import catalog, service
 from yijing.jobs.schemas import JobRead, JobRequestBase, job_request_type
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep
+from yijing_api.openapi import sends
 from yijing_api.problems import problem_responses
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -35,7 +36,7 @@ else:
         "is briefly down. Answers 202 with the run; poll `GET /api/v1/jobs/{job_id}` for progress and result."
     ),
     status_code=status.HTTP_202_ACCEPTED,
-    responses=problem_responses(401, 403, 422),
+    responses={202: sends("Location"), **problem_responses(401, 403, 422)},
 )
 async def create_job(
     session: SessionDep,

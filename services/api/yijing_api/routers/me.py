@@ -23,6 +23,7 @@ from yijing.volunteers import service as volunteers
 from yijing.volunteers.schemas import VolunteerRead, VolunteerSelfUpdate
 from yijing_api.auth import Access
 from yijing_api.deps import ProtectorDep, SessionDep
+from yijing_api.openapi import sends
 from yijing_api.params import IfMatch, PageQuery, Reveal, set_etag, version_of
 from yijing_api.problems import problem_responses
 
@@ -55,7 +56,7 @@ async def _me_read(session: AsyncSession, user: UserRead) -> MeRead:
     "",
     operation_id="me_get",
     summary="The signed-in user",
-    responses=problem_responses(401, 403, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 422)},
 )
 async def get_me(
     session: SessionDep,
@@ -90,7 +91,7 @@ async def update_me(
     "/volunteer",
     operation_id="me_volunteer_get",
     summary="Your volunteer record (for accounts linked to one)",
-    responses=problem_responses(401, 403, 404, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 422)},
 )
 async def get_my_volunteer(
     session: SessionDep, response: Response, actor: Annotated[Actor, Depends(SELF)]
@@ -105,7 +106,7 @@ async def get_my_volunteer(
     operation_id="me_volunteer_update",
     summary="Change your household address or skills",
     description="Other fields of a volunteer record are the station's to change: sending them is a 422.",
-    responses=problem_responses(401, 403, 404, 412, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 412, 422)},
 )
 async def update_my_volunteer(
     data: VolunteerSelfUpdate,

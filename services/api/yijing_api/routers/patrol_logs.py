@@ -4,7 +4,7 @@ interventions, hazards found, disputes — written by its members or station sta
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
 
 from yijing.access import EVERY_ROLE, Actor
 from yijing.kit.pagination import Page
@@ -14,6 +14,7 @@ from yijing.photos import ACCEPTED
 from yijing.types import QueryBool
 from yijing_api.auth import Access
 from yijing_api.deps import ProtectorDep, SessionDep, SettingsDep, StoreDep
+from yijing_api.openapi import sends
 from yijing_api.params import PHOTO_RESPONSE, PageQuery, photo_response, upload_name
 from yijing_api.problems import problem_responses
 
@@ -40,7 +41,8 @@ PEOPLE = Access(EVERY_ROLE)
     "missed); they are never edited.",
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"model": LogRead, "description": "The same entry, already stored"},
+        201: sends("Location"),
+        200: {"model": LogRead, "description": "The same entry, already stored", **sends("Location")},
         **problem_responses(401, 403, 404, 409, 422),
     },
 )
@@ -97,7 +99,8 @@ async def get_log(
     "with the stored photo. Whoever may write the patrol's log adds photos.",
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"model": LogPhotoRead, "description": "The same file, already added"},
+        201: sends("Location"),
+        200: {"model": LogPhotoRead, "description": "The same file, already added", **sends("Location")},
         **problem_responses(401, 403, 404, 413, 422),
     },
 )
@@ -131,11 +134,12 @@ async def attach(
     summary="Download a log entry's photo",
     response_class=Response,
     responses={
-        **PHOTO_RESPONSE,
+        200: {**PHOTO_RESPONSE[200], **sends("ETag")},
         **problem_responses(401, 403, 404, 422),
     },
 )
 async def download(
+    request: Request,
     patrol_id: uuid.UUID,
     log_id: uuid.UUID,
     photo_id: uuid.UUID,
@@ -145,5 +149,5 @@ async def download(
 ) -> Response:
     photo, content = await service.open_photo(session, actor, store, patrol_id, log_id, photo_id)
     return photo_response(
-        content, media_type=photo.media_type, file_name=photo.file_name, sha256=photo.sha256
+        request, content, media_type=photo.media_type, file_name=photo.file_name, sha256=photo.sha256
     )

@@ -23,6 +23,7 @@ from yijing.patrols.plans.schemas import (
 from yijing.patrols.plans.service import PlanAction
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep
+from yijing_api.openapi import sends
 from yijing_api.params import IfMatch, PageQuery, set_etag, version_of
 from yijing_api.problems import problem_responses
 
@@ -66,7 +67,7 @@ async def list_plans(
     "weekdays, times or days, a volunteer who is not an active volunteer of the route's station, a group of "
     "another site or a leader who is not a member are a 422 naming the field.",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses={201: sends("Location", "ETag"), **problem_responses(401, 403, 404, 409, 422)},
 )
 async def create_plan(
     data: PatrolPlanCreate,
@@ -84,7 +85,7 @@ async def create_plan(
     "/{plan_id}",
     operation_id="patrol_plans_get",
     summary="A patrol plan with the volunteers it names and its next patrols (station staff)",
-    responses=problem_responses(401, 403, 404, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 422)},
 )
 async def get_plan(
     plan_id: uuid.UUID, session: SessionDep, response: Response, actor: Annotated[Actor, Depends(PLANNERS)]
@@ -102,7 +103,7 @@ async def get_plan(
     "from the changed plan, with new ids; those started, over, cancelled, or with check-ins or log entries "
     "never change. A retired plan is refused (409 `plan_retired`), so is a plan whose route was retired "
     "(409 `route_retired`).",
-    responses=problem_responses(401, 403, 404, 409, 412, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 409, 412, 422)},
 )
 async def update_plan(
     plan_id: uuid.UUID,
@@ -146,5 +147,5 @@ add_action_routes(
         PlanAction.RETIRE: "Its planned patrols that have not started are cancelled with the reason given; "
         "those started or over stay. The plan is kept and changes no more."
     },
-    responses=problem_responses(401, 403, 404, 409, 412, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 409, 412, 422)},
 )

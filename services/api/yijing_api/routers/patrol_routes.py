@@ -25,6 +25,7 @@ from yijing.patrols.routes.schemas import (
 from yijing.patrols.routes.service import RouteAction
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep
+from yijing_api.openapi import sends
 from yijing_api.params import IfMatch, PageQuery, set_etag, version_of
 from yijing_api.problems import problem_responses
 
@@ -64,7 +65,7 @@ async def list_routes(
     operation_id="patrol_routes_create",
     summary="Plan a patrol route at a site (station staff)",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses={201: sends("Location", "ETag"), **problem_responses(401, 403, 404, 409, 422)},
 )
 async def create_route(
     data: PatrolRouteCreate,
@@ -83,7 +84,7 @@ async def create_route(
     operation_id="patrol_routes_get",
     summary="A patrol route with its checkpoints, in order",
     description="The ETag is the route's version (its own fields); each checkpoint has a version of its own.",
-    responses=problem_responses(401, 403, 404, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 422)},
 )
 async def get_route(
     route_id: uuid.UUID, session: SessionDep, response: Response, actor: Annotated[Actor, Depends(READERS)]
@@ -98,7 +99,7 @@ async def get_route(
     operation_id="patrol_routes_update",
     summary="Rename a patrol route or change its description (station staff)",
     description="A retired route is refused (409 `route_retired`).",
-    responses=problem_responses(401, 403, 404, 409, 412, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 409, 412, 422)},
 )
 async def update_route(
     route_id: uuid.UUID,
@@ -139,7 +140,7 @@ async def delete_route(
     "checkpoint of the station has is refused (409 `checkpoint_code_taken`); so is a retired route (409 "
     "`route_retired`).",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses={201: sends("Location", "ETag"), **problem_responses(401, 403, 404, 409, 422)},
 )
 async def add_checkpoint(
     route_id: uuid.UUID,
@@ -159,7 +160,7 @@ async def add_checkpoint(
     operation_id="patrol_routes_checkpoints_update",
     summary="Change a checkpoint: name, position, point or radius (station staff)",
     description="A retired route's checkpoints are refused (409 `route_retired`).",
-    responses=problem_responses(401, 403, 404, 409, 412, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 409, 412, 422)},
 )
 async def update_checkpoint(
     route_id: uuid.UUID,
@@ -184,7 +185,7 @@ async def update_checkpoint(
     description="The code given (e.g. a new NFC chip's id) or a random one; the old code no longer names "
     "the checkpoint. A code another checkpoint of the station has is refused (409 "
     "`checkpoint_code_taken`).",
-    responses=problem_responses(401, 403, 404, 409, 412, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 409, 412, 422)},
 )
 async def rotate_code(
     route_id: uuid.UUID,
@@ -250,5 +251,5 @@ add_action_routes(
     summaries=_ACTION_SUMMARIES,
     effects="The route and its checkpoints are kept, and listed with `retired=true`; it takes no new "
     "checkpoints or edits (409 `route_retired`), but may still be deleted. Retired is final.",
-    responses=problem_responses(401, 403, 404, 409, 412, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 409, 412, 422)},
 )

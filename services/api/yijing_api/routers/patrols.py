@@ -27,6 +27,7 @@ from yijing.patrols.service import PatrolAction
 from yijing.types import CalendarDate
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep
+from yijing_api.openapi import sends
 from yijing_api.params import IfMatch, PageQuery, set_etag, version_of
 from yijing_api.problems import problem_responses
 
@@ -64,7 +65,7 @@ async def list_patrols(
     "is refused (409 `route_retired`); a volunteer who is not an active volunteer of the route's station, "
     "a group of another site, a leader who is not a member or times out of order are a 422 naming the field.",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses={201: sends("Location", "ETag"), **problem_responses(401, 403, 404, 409, 422)},
 )
 async def plan_patrol(
     data: PatrolCreate,
@@ -102,7 +103,7 @@ async def calendar(
     "/{patrol_id:uuid}",
     operation_id="patrols_get",
     summary="A patrol with its members and leader",
-    responses=problem_responses(401, 403, 404, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 422)},
 )
 async def get_patrol(
     patrol_id: uuid.UUID, session: SessionDep, response: Response, actor: Annotated[Actor, Depends(READERS)]
@@ -132,7 +133,7 @@ async def track(
     operation_id="patrols_update",
     summary="Change a planned patrol's times or leader (station staff)",
     description="Only while planned (otherwise 409 `patrol_not_planned`); the leader must be a member.",
-    responses=problem_responses(401, 403, 404, 409, 412, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 409, 412, 422)},
 )
 async def update_patrol(
     patrol_id: uuid.UUID,
@@ -198,5 +199,5 @@ add_action_routes(
     operation_prefix="patrols",
     summaries=_ACTION_SUMMARIES,
     effects=_ACTION_EFFECTS,
-    responses=problem_responses(401, 403, 404, 409, 412, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 409, 412, 422)},
 )

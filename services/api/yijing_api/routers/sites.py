@@ -11,6 +11,7 @@ from yijing.org import service
 from yijing.org.schemas import SiteCreate, SiteFilters, SiteRead, SiteUpdate
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep
+from yijing_api.openapi import sends
 from yijing_api.params import IfMatch, PageQuery, set_etag, version_of
 from yijing_api.problems import problem_responses
 
@@ -40,7 +41,7 @@ async def list_sites(
     operation_id="sites_create",
     summary="Create a site (station leaders, county admins)",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses={201: sends("Location", "ETag"), **problem_responses(401, 403, 404, 409, 422)},
 )
 async def create_site(
     data: SiteCreate, session: SessionDep, response: Response, actor: Annotated[Actor, Depends(WRITERS)]
@@ -55,7 +56,7 @@ async def create_site(
     "/{site_id}",
     operation_id="sites_get",
     summary="A site",
-    responses=problem_responses(401, 403, 404, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 422)},
 )
 async def get_site(
     site_id: uuid.UUID, session: SessionDep, response: Response, actor: Annotated[Actor, Depends(READERS)]
@@ -69,7 +70,7 @@ async def get_site(
     "/{site_id}",
     operation_id="sites_update",
     summary="Change a site (station leaders, county admins)",
-    responses=problem_responses(401, 403, 404, 409, 412, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 409, 412, 422)},
 )
 async def update_site(
     site_id: uuid.UUID,

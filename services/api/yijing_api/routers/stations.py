@@ -11,6 +11,7 @@ from yijing.org import service
 from yijing.org.schemas import StationCreate, StationFilters, StationRead, StationUpdate
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep, SettingsDep
+from yijing_api.openapi import sends
 from yijing_api.params import IfMatch, PageQuery, set_etag, version_of
 from yijing_api.problems import problem_responses
 
@@ -40,7 +41,7 @@ async def list_stations(
     operation_id="stations_create",
     summary="Create a station (county admins)",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 409, 422),
+    responses={201: sends("Location", "ETag"), **problem_responses(401, 403, 409, 422)},
 )
 async def create_station(
     data: StationCreate,
@@ -59,7 +60,7 @@ async def create_station(
     "/{station_id}",
     operation_id="stations_get",
     summary="A station",
-    responses=problem_responses(401, 403, 404, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 422)},
 )
 async def get_station(
     station_id: uuid.UUID, session: SessionDep, response: Response, actor: Annotated[Actor, Depends(READERS)]
@@ -73,7 +74,7 @@ async def get_station(
     "/{station_id}",
     operation_id="stations_update",
     summary="Change a station (county admins)",
-    responses=problem_responses(401, 403, 404, 409, 412, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 409, 412, 422)},
 )
 async def update_station(
     station_id: uuid.UUID,

@@ -4,7 +4,7 @@ month-on-month change, time series and what the figures cover. Read from daily r
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query
 
 from yijing.access import STAFF, Actor, ApiScope
 from yijing.stats import service
@@ -14,8 +14,7 @@ from yijing.stats.sources import METRIC_SOURCES
 from yijing.types import CalendarDate
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep, SettingsDep
-from yijing_api.problems import problem_responses
-from yijing_api.tables import TABLE_RESPONSES, TableParams, respond
+from yijing_api.tables import Table, table_routes
 
 router = APIRouter(prefix="/stats", tags=["stats"])
 
@@ -39,7 +38,8 @@ FromParam = Annotated[CalendarDate | None, Query(alias="from", description="Firs
 ToParam = Annotated[CalendarDate | None, Query(alias="to", description="Last day of a date range")]
 
 
-@router.get(
+@table_routes(
+    router,
     "/incidents",
     operation_id="stats_incidents",
     summary="Incident alerts by class, tag or site, with year-on-year and month-on-month change",
@@ -48,15 +48,13 @@ ToParam = Annotated[CalendarDate | None, Query(alias="to", description="Last day
     "a date range, as many days just before). `percent` = (current − base) / base × 100 to one decimal, "
     "null when the base is 0; a period whose data is missing gives null figures (`data_status: missing`), "
     "never zeros. A code whose meaning changed within the compared periods is `comparable: false`.",
-    responses={**TABLE_RESPONSES, **problem_responses(401, 403, 404, 422)},
+    problems=(401, 403, 404, 422),
     response_model=IncidentStats,
 )
 async def incidents(
-    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     actor: Annotated[Actor, Depends(READ)],
-    table: TableParams,
     station_id: StationParam = None,
     site_id: uuid.UUID | None = None,
     period: PeriodParam = None,
@@ -66,7 +64,7 @@ async def incidents(
     compare: Annotated[
         str, Query(pattern=r"^(|yoy|mom|yoy,mom|mom,yoy)$", description="yoy, mom, both (default) or none")
     ] = "yoy,mom",
-) -> Response:
+) -> Table:
     service.check_range(period, first, last)
     reach = await service.reach_of(session, actor, station_id, settings.tz)
     site = await service.site_in_reach(session, reach, site_id)
@@ -74,57 +72,55 @@ async def incidents(
     answer = await service.incidents(
         session, reach, chosen, by=by, site=site, compare_with={name for name in compare.split(",") if name}
     )
-    return respond(request, answer, answer.table(), f"incidents-{chosen.label.replace('/', '_')}", table)
+    return Table(answer, answer.table(), f"incidents-{chosen.label.replace('/', '_')}")
 
 
-@router.get(
+@table_routes(
+    router,
     "/overview",
     operation_id="stats_overview",
     summary="The programme's headline figures for a period, with running totals",
-    responses={**TABLE_RESPONSES, **problem_responses(401, 403, 404, 422)},
+    problems=(401, 403, 404, 422),
     response_model=Overview,
 )
 async def overview(
-    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     actor: Annotated[Actor, Depends(READ)],
-    table: TableParams,
     station_id: StationParam = None,
     period: PeriodParam = None,
     first: FromParam = None,
     last: ToParam = None,
-) -> Response:
+) -> Table:
     service.check_range(period, first, last)
     reach = await service.reach_of(session, actor, station_id, settings.tz)
     chosen = service.choose_period(period, first, last, reach)
     answer = await service.overview(session, reach, chosen)
-    return respond(request, answer, answer.table(), f"overview-{chosen.label.replace('/', '_')}", table)
+    return Table(answer, answer.table(), f"overview-{chosen.label.replace('/', '_')}")
 
 
-@router.get(
+@table_routes(
+    router,
     "/series",
     operation_id="stats_series",
     summary="A metric over time, by day, week (from Monday) or month",
     description="Metrics: " + ", ".join(sorted(METRIC_SOURCES)) + ". `dimension` narrows to one category, "
     "e.g. `class:illegal_crime`, `tag:porn_gambling`, `category:fire`, `source:landlord`.",
-    responses={**TABLE_RESPONSES, **problem_responses(401, 403, 404, 422)},
+    problems=(401, 403, 404, 422),
     response_model=Series,
 )
 async def series(
-    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     actor: Annotated[Actor, Depends(READ)],
     metric: Annotated[str, Query(pattern="^(" + "|".join(sorted(METRIC_SOURCES)) + ")$")],
     first: Annotated[CalendarDate, Query(alias="from")],
     last: Annotated[CalendarDate, Query(alias="to")],
-    table: TableParams,
     granularity: Literal["day", "week", "month"] = "month",
     dimension: Annotated[str | None, Query(pattern=r"^[a-z]+:[a-z0-9_]{1,48}$")] = None,
     station_id: StationParam = None,
     site_id: uuid.UUID | None = None,
-) -> Response:
+) -> Table:
     service.check_range(None, first, last)
     reach = await service.reach_of(session, actor, station_id, settings.tz)
     site = await service.site_in_reach(session, reach, site_id)
@@ -132,24 +128,23 @@ async def series(
         session, reach, metric=metric, dimension=dimension, site=site, granularity=granularity, first=first,
         last=last,
     )  # fmt: skip
-    return respond(request, answer, answer.table(), f"series-{metric}", table)
+    return Table(answer, answer.table(), f"series-{metric}")
 
 
-@router.get(
+@table_routes(
+    router,
     "/meta",
     operation_id="stats_meta",
     summary="What the figures cover: per source, when last computed and each recent month's status",
-    responses={**TABLE_RESPONSES, **problem_responses(401, 403, 404, 422)},
+    problems=(401, 403, 404, 422),
     response_model=Meta,
 )
 async def meta(
-    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     actor: Annotated[Actor, Depends(READ)],
-    table: TableParams,
     station_id: StationParam = None,
-) -> Response:
+) -> Table:
     reach = await service.reach_of(session, actor, station_id, settings.tz)
     answer = await service.meta(session, reach)
-    return respond(request, answer, answer.table(), "meta", table)
+    return Table(answer, answer.table(), "meta")

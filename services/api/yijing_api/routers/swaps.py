@@ -15,6 +15,7 @@ from yijing.rota.swaps.schemas import SwapCreate, SwapDecision, SwapFilters, Swa
 from yijing.rota.swaps.service import SwapAction
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep
+from yijing_api.openapi import sends
 from yijing_api.params import PageQuery
 from yijing_api.problems import problem_responses
 
@@ -52,7 +53,7 @@ async def list_swaps(
     "`swap_already_open`, naming `existing_swap_id`). The member asked is notified; the swap expires at the "
     "week's handoff.",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses={201: sends("Location"), **problem_responses(401, 403, 404, 409, 422)},
 )
 async def create_swap(
     group_id: uuid.UUID,

@@ -14,7 +14,8 @@ from yijing.access import ADMINS, Actor, ApiScope
 from yijing.db import ping
 from yijing_api.auth import PUBLIC, Access
 from yijing_api.deps import RedisDep, SessionFactoryDep
-from yijing_api.problems import problem_response, problem_responses
+from yijing_api.openapi import problem_example, problem_with_example
+from yijing_api.problems import problem_response
 
 router = APIRouter(tags=["system"])
 
@@ -37,6 +38,17 @@ class Readiness(BaseModel):
     checks: dict[str, CheckState] = Field(
         description="Each dependency and its state", examples=[{"database": "ok", "redis": "ok"}]
     )
+
+
+_NOT_READY_EXAMPLE = problem_example(
+    "Redis 无法连接",
+    503,
+    "not_ready",
+    "服务暂不可用",
+    "unreachable: redis",
+    "/readyz",
+    checks={"database": "ok", "redis": "failing"},
+)
 
 
 # Probes and monitors may ask with HEAD: it answers as GET does, without the body (the server drops it). Its
@@ -62,7 +74,7 @@ async def _check(probe: Awaitable[object]) -> CheckState:
     summary="The database and Redis are reachable",
     description="200 when every dependency answers; 503 with a problem document naming the failing ones.",
     response_model=Readiness,
-    responses=problem_responses(503),
+    responses=problem_with_example(_NOT_READY_EXAMPLE),
 )
 @router.head("/readyz", operation_id="system_readiness", response_model=Readiness, include_in_schema=False)
 async def readiness(
@@ -78,7 +90,11 @@ async def readiness(
     failing = sorted(name for name, state in checks.items() if state != "ok")
     if failing:
         return problem_response(
-            request.scope, 503, code="not_ready", detail=f"unreachable: {', '.join(failing)}", checks=checks
+            request.scope,
+            503,
+            code="not_ready",
+            detail=(f"unreachable: {', '.join(failing)}", f"无法连接：{'、'.join(failing)}"),
+            checks=checks,
         )
     return Readiness(checks=checks)
 

@@ -1,5 +1,5 @@
-"""Monthly training compliance: each site's figures (JSON, CSV or XLSX), and the volunteers' rows (a page of
-JSON, or every row as CSV or XLSX)."""
+"""Monthly training compliance: each site's figures (JSON, or a CSV/XLSX export), and the volunteers' rows (a
+page of JSON, or every row as a CSV/XLSX export)."""
 
 from typing import Annotated
 
@@ -14,7 +14,7 @@ from yijing_api.auth import Access
 from yijing_api.deps import SessionDep
 from yijing_api.params import PageQuery
 from yijing_api.problems import problem_responses
-from yijing_api.tables import TABLE_RESPONSES, TableFormat, TableParams, chosen_format, respond, table_file
+from yijing_api.tables import EXPORT_RESPONSES, ExportParams, Table, table_file, table_routes
 
 router = APIRouter(prefix="/trainings/compliance", tags=["training"])
 
@@ -29,49 +29,59 @@ TRAINED = (
 )
 
 
-@router.get(
+@table_routes(
+    router,
     "",
     operation_id="trainings_compliance",
     summary="How many trained in a month: each site's volunteers, trained and rate",
     description=f"{TRAINED} The rate is trained / volunteers, to three decimals. The statistics' rollups "
     "count `volunteers_trained` on the day of each one's first training of the month (their month's sum is "
-    "this `trained`). CSV and XLSX hold the sites' rows.",
-    responses={**TABLE_RESPONSES, **problem_responses(401, 403, 404, 422)},
+    "this `trained`). The export holds the sites' rows.",
+    problems=(401, 403, 404, 422),
     response_model=ComplianceReport,
 )
 async def read_compliance(
-    request: Request,
     session: SessionDep,
     actor: Annotated[Actor, Depends(READ)],
     asked: Annotated[ComplianceQuery, Query()],
-    table: TableParams,
-) -> Response:
+) -> Table:
     answer = await compliance.compliance(session, actor, asked)
     rows = [site.model_dump(mode="json") for site in answer.sites]
-    return respond(request, answer, rows, f"training-compliance-{answer.month}", table)
+    return Table(answer, rows, f"training-compliance-{answer.month}")
 
 
 @router.get(
     "/volunteers",
     operation_id="trainings_compliance_volunteers",
     summary="Who trained in a month and who did not, by name",
-    description=f"{TRAINED} JSON is paged; CSV and XLSX (`?format=` or `Accept`) hold every row, by site "
-    "and name.",
-    responses={200: TABLE_RESPONSES[200], **problem_responses(401, 403, 404, 422)},
-    response_model=Page[ComplianceRow],
+    description=f"{TRAINED} A page at a time; `/export` gives every row as one file.",
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def read_compliance_volunteers(
-    request: Request,
     session: SessionDep,
     actor: Annotated[Actor, Depends(READ)],
     page: PageQuery,
     filters: Annotated[ComplianceFilters, Query()],
-    table: TableParams,
-) -> Page[ComplianceRow] | Response:
-    chosen = chosen_format(request, table.format)
-    if chosen is TableFormat.JSON:
-        return await compliance.volunteer_page(session, actor, filters, page)
+) -> Page[ComplianceRow]:
+    return await compliance.volunteer_page(session, actor, filters, page)
+
+
+@router.get(
+    "/volunteers/export",
+    operation_id="trainings_compliance_volunteers_export",
+    summary="Who trained in a month and who did not — every row as a CSV or XLSX file, by site and name",
+    description=TRAINED,
+    response_class=Response,
+    responses={200: EXPORT_RESPONSES[200], **problem_responses(401, 403, 404, 422)},
+)
+async def export_compliance_volunteers(
+    request: Request,
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(READ)],
+    filters: Annotated[ComplianceFilters, Query()],
+    export: ExportParams,
+) -> Response:
     month, rows = await compliance.volunteer_table(session, actor, filters)
     return table_file(
-        ROWS.dump_python(rows, mode="json"), f"training-compliance-volunteers-{month}", chosen, bom=table.bom
+        request, ROWS.dump_python(rows, mode="json"), f"training-compliance-volunteers-{month}", export
     )

@@ -4,7 +4,7 @@ volunteer's minutes online, every bad row reported."""
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Request, Response, UploadFile, status
 
 from yijing.access import STAFF, Actor
 from yijing.jobs.schemas import JobRead
@@ -13,6 +13,7 @@ from yijing.training.imports import COLUMNS, SHEET
 from yijing.uploads import FileFormat
 from yijing_api.auth import Access
 from yijing_api.deps import ProtectorDep, SessionDep
+from yijing_api.openapi import sends
 from yijing_api.params import TEMPLATE_RESPONSE, template_response, upload_name
 from yijing_api.problems import problem_responses
 
@@ -38,9 +39,9 @@ MANAGE = Access(STAFF)
     },
 )
 async def online_attendance_template(
-    actor: Annotated[Actor, Depends(MANAGE)], format: FileFormat = FileFormat.XLSX
+    request: Request, actor: Annotated[Actor, Depends(MANAGE)], format: FileFormat = FileFormat.XLSX
 ) -> Response:
-    return template_response(SHEET, format, "online-attendance-template")
+    return template_response(request, SHEET, format, "online-attendance-template")
 
 
 @router.post(
@@ -57,7 +58,7 @@ async def online_attendance_template(
         "volunteer, not enrolled, more minutes than the session). Sent again, the minutes are replaced."
     ),
     status_code=status.HTTP_202_ACCEPTED,
-    responses=problem_responses(401, 403, 404, 409, 413, 422),
+    responses={202: sends("Location"), **problem_responses(401, 403, 404, 409, 413, 422)},
 )
 async def import_online_attendance(
     training_id: uuid.UUID,

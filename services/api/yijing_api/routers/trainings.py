@@ -25,6 +25,7 @@ from yijing.training.schemas import (
 )
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep
+from yijing_api.openapi import sends
 from yijing_api.params import IfMatch, PageQuery, set_etag, version_of
 from yijing_api.problems import problem_responses
 
@@ -60,7 +61,7 @@ async def list_trainings(
     description="The audience's active volunteers are enrolled (a site's, a group's current members, those "
     "named); sites, groups and volunteers of another station: 422.",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404, 422),
+    responses={201: sends("Location", "ETag"), **problem_responses(401, 403, 404, 422)},
 )
 async def create_training(
     data: TrainingCreate,
@@ -78,7 +79,7 @@ async def create_training(
     "/{training_id:uuid}",
     operation_id="trainings_get",
     summary="A training",
-    responses=problem_responses(401, 403, 404, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 422)},
 )
 async def get_training(
     training_id: uuid.UUID, session: SessionDep, response: Response, actor: Annotated[Actor, Depends(SEE)]
@@ -95,7 +96,7 @@ async def get_training(
     description="Started: 409 `training_started`; cancelled or settled: 409 `training_not_open`. A new "
     "audience replaces the old one and enrolment follows it (rows holding a check-in, minutes or an excuse "
     "stay).",
-    responses=problem_responses(401, 403, 404, 409, 412, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 409, 412, 422)},
 )
 async def update_training(
     training_id: uuid.UUID,
@@ -116,7 +117,7 @@ async def update_training(
     summary="Cancel a training before it starts",
     description="The enrolled volunteers are notified. Started: 409 `training_started`; not scheduled: "
     "409 `training_not_open`.",
-    responses=problem_responses(401, 403, 404, 409, 412, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 409, 412, 422)},
 )
 async def cancel_training(
     training_id: uuid.UUID,

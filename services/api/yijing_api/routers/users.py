@@ -11,6 +11,7 @@ from yijing.identity.schemas import UserCreate, UserFilters, UserRead, UserUpdat
 from yijing.kit.pagination import Page
 from yijing_api.auth import Access
 from yijing_api.deps import ProtectorDep, SessionDep
+from yijing_api.openapi import sends
 from yijing_api.params import IfMatch, PageQuery, Reveal, set_etag, version_of
 from yijing_api.problems import problem_responses
 
@@ -39,7 +40,7 @@ async def list_users(
     operation_id="users_create",
     summary="Create a user (a role no higher than the caller's)",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses={201: sends("Location", "ETag"), **problem_responses(401, 403, 404, 409, 422)},
 )
 async def create_user(
     data: UserCreate,
@@ -58,7 +59,7 @@ async def create_user(
     "/{user_id}",
     operation_id="users_get",
     summary="A user (masked personal data unless revealed)",
-    responses=problem_responses(401, 403, 404, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 422)},
 )
 async def get_user(
     user_id: uuid.UUID,
@@ -78,7 +79,7 @@ async def get_user(
     operation_id="users_update",
     summary="Change a user: name, phone, role, sites, password reset, disable (is_active: false)",
     description="Disabling a user or resetting their password ends all their sign-in sessions at once.",
-    responses=problem_responses(401, 403, 404, 409, 412, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 409, 412, 422)},
 )
 async def update_user(
     user_id: uuid.UUID,

@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
 from pydantic.json_schema import SkipJsonSchema
 
 from yijing.access import STAFF, Actor, ApiScope
@@ -29,6 +29,7 @@ from yijing.volunteers.schemas import (
 from yijing.volunteers.service import VolunteerAction
 from yijing_api.auth import Access
 from yijing_api.deps import ProtectorDep, SessionDep
+from yijing_api.openapi import sends
 from yijing_api.params import (
     TEMPLATE_RESPONSE,
     IfMatch,
@@ -72,7 +73,7 @@ async def list_volunteers(
     description="One person is one volunteer per station: a second record with the same ID-card number is "
     "refused with 409, naming the existing one (`existing_volunteer_id`).",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses={201: sends("Location", "ETag"), **problem_responses(401, 403, 404, 409, 422)},
 )
 async def create_volunteer(
     data: VolunteerCreate,
@@ -118,9 +119,9 @@ async def summarise(
     },
 )
 async def import_template(
-    actor: Annotated[Actor, Depends(MANAGE)], format: FileFormat = FileFormat.XLSX
+    request: Request, actor: Annotated[Actor, Depends(MANAGE)], format: FileFormat = FileFormat.XLSX
 ) -> Response:
-    return template_response(SHEET, format, "volunteers-template")
+    return template_response(request, SHEET, format, "volunteers-template")
 
 
 @router.post(
@@ -137,7 +138,7 @@ async def import_template(
         "are skipped, so importing the same file twice creates nothing new."
     ),
     status_code=status.HTTP_202_ACCEPTED,
-    responses=problem_responses(401, 403, 404, 413, 422),
+    responses={202: sends("Location"), **problem_responses(401, 403, 404, 413, 422)},
 )
 async def import_volunteers(
     session: SessionDep,
@@ -171,7 +172,7 @@ async def import_volunteers(
     "/{volunteer_id:uuid}",
     operation_id="volunteers_get",
     summary="A volunteer (masked personal data unless revealed)",
-    responses=problem_responses(401, 403, 404, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 422)},
 )
 async def get_volunteer(
     volunteer_id: uuid.UUID,
@@ -192,7 +193,7 @@ async def get_volunteer(
     "/{volunteer_id:uuid}",
     operation_id="volunteers_update",
     summary="Change a volunteer's record (the status changes through its actions)",
-    responses=problem_responses(401, 403, 404, 409, 412, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 409, 412, 422)},
 )
 async def update_volunteer(
     volunteer_id: uuid.UUID,
@@ -277,5 +278,5 @@ add_action_routes(
     operation_prefix="volunteers",
     summaries=_ACTION_SUMMARIES,
     effects="The reason goes into the status history; a linked account is notified.",
-    responses=problem_responses(401, 403, 404, 409, 412, 422),
+    responses={200: sends("ETag"), **problem_responses(401, 403, 404, 409, 412, 422)},
 )

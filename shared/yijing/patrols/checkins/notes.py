@@ -31,7 +31,10 @@ async def _checkin(
     patrol = await patrols.get_patrol(session, actor, patrol_id)
     checkin = await repository.get(session, patrol.id, checkin_id, for_update=for_update)
     if checkin is None:
-        raise CheckinNotFound(f"no check-in {checkin_id} of the patrol {patrol_id}")
+        raise CheckinNotFound(
+            f"no check-in {checkin_id} of the patrol {patrol_id}",
+            zh=f"巡防 {patrol_id} 没有打卡记录 {checkin_id}",
+        )
     return checkin
 
 
@@ -43,10 +46,15 @@ async def add_note(
     if actor.role not in STAFF:
         volunteer = await volunteers_repository.active_volunteer_of(session, actor.user_id)
         if volunteer is None or volunteer.id != checkin.volunteer_id:
-            raise Forbidden("a check-in is annotated by the member who made it or by station staff")
+            raise Forbidden(
+                "a check-in is annotated by the member who made it or by station staff",
+                zh="只有打卡的队员本人或派出所工作人员可以为打卡添加备注",
+            )
     assert actor.user_id is not None  # people only: API keys are refused by the route's access
     if len(await repository.notes_of(session, checkin.id)) >= MAX_NOTES:
-        raise TooManyNotes(f"a check-in has at most {MAX_NOTES} notes")
+        raise TooManyNotes(
+            f"a check-in has at most {MAX_NOTES} notes", zh=f"每条打卡记录最多 {MAX_NOTES} 条备注"
+        )
     return await repository.save(
         session, CheckinNote(checkin_id=checkin.id, author_id=actor.user_id, text=data.text)
     )

@@ -96,7 +96,7 @@ async def _member_volunteer_id(session: AsyncSession, actor: Actor, patrol: Patr
     """The caller's volunteer record, if it is a member of the patrol: only members check in."""
     volunteer = await volunteers_repository.active_volunteer_of(session, actor.user_id)
     if volunteer is None or not await patrols_repository.is_member(session, patrol.id, volunteer.id):
-        raise NotAMember("only the patrol's members check in to it")
+        raise NotAMember("only the patrol's members check in to it", zh="只有本次巡防的队员可以打卡")
     return volunteer.id
 
 
@@ -108,6 +108,7 @@ def _refuse_reuse(stored: dict[uuid.UUID, str], sent: dict[uuid.UUID, str]) -> N
     if reused:
         raise ClientIdReused(
             "the station holds other check-ins under these client_ids; make a new id for each check-in",
+            zh="本派出所已有其他打卡记录使用了这些 client_id，请为每次打卡生成新的 client_id",
             client_ids=reused,
         )
 
@@ -147,7 +148,10 @@ async def check_in(
     patrol = await patrols.get_patrol(session, actor, patrol_id)
     volunteer_id = await _member_volunteer_id(session, actor, patrol)
     if patrol.status is PatrolStatus.CANCELLED:
-        raise PatrolCancelled(f"the patrol {patrol.id} was cancelled: it takes no check-ins")
+        raise PatrolCancelled(
+            f"the patrol {patrol.id} was cancelled: it takes no check-ins",
+            zh=f"巡防 {patrol.id} 已取消，不能再打卡",
+        )
     sent: dict[uuid.UUID, str] = {}
     items: dict[uuid.UUID, CheckinCreate] = {}
     for item in batch.checkins:
@@ -155,6 +159,7 @@ async def check_in(
         if sent.setdefault(item.client_id, sent_print) != sent_print:
             raise ClientIdReused(
                 "the batch holds two different check-ins under one client_id",
+                zh="本批次中有两条不同的打卡记录使用了同一个 client_id",
                 client_ids=[str(item.client_id)],
             )
         items[item.client_id] = item
@@ -208,10 +213,14 @@ async def review(
     patrol = await patrols.get_patrol(session, actor, patrol_id)
     checkin = await repository.get(session, patrol.id, checkin_id, for_update=True)
     if checkin is None:
-        raise CheckinNotFound(f"no check-in {checkin_id} of the patrol {patrol_id}")
+        raise CheckinNotFound(
+            f"no check-in {checkin_id} of the patrol {patrol_id}",
+            zh=f"巡防 {patrol_id} 没有打卡记录 {checkin_id}",
+        )
     if checkin.review is not CheckinReview.PENDING:
         raise CheckinNotPending(
             f"the check-in is {checkin.review.value}: only a flagged one awaiting review is reviewed",
+            zh=f"该打卡记录的审核状态为 {checkin.review.value}，只有被标记、待审核的打卡才能审核",
             review=checkin.review.value,
         )
     accepted = data.decision is ReviewDecision.ACCEPT

@@ -57,24 +57,40 @@ def fingerprint(patrol_id: uuid.UUID, author_id: uuid.UUID, data: LogCreate) -> 
 def _check_kind(data: LogCreate) -> None:
     """What each kind needs and allows beyond the schema."""
     if data.kind in TOPICAL and data.topic is None:
-        raise InvalidInput.on("body.topic", f"a {data.kind} entry names its topic", "topic_missing")
+        raise InvalidInput.on(
+            "body.topic",
+            f"a {data.kind} entry names its topic",
+            "topic_missing",
+            zh=f"{data.kind} 类记录须注明主题",
+        )
     if data.kind not in TOPICAL and data.topic is not None:
         message = "only persuasion and outreach entries have a topic"
-        raise InvalidInput.on("body.topic", message, "topic_not_allowed")
+        zh = "只有安全劝导（persuasion）和安全宣传（outreach）记录才有主题"
+        raise InvalidInput.on("body.topic", message, "topic_not_allowed", zh=zh)
     reports = data.kind is LogKind.HAZARD_FOUND
     if reports and (data.hazard_id is None) == (data.hazard is None):
         message = "a hazard_found entry gives either hazard (a new report) or hazard_id (a link)"
-        raise InvalidInput.on("body.hazard", message, "hazard_missing")
+        zh = "发现隐患（hazard_found）记录须填写 hazard（新上报）或 hazard_id（关联已有隐患）二者之一"
+        raise InvalidInput.on("body.hazard", message, "hazard_missing", zh=zh)
     if not reports and (data.hazard_id is not None or data.hazard is not None):
         raise InvalidInput.on(
-            "body.hazard", "only hazard_found entries report or link a hazard", "hazard_not_allowed"
+            "body.hazard",
+            "only hazard_found entries report or link a hazard",
+            "hazard_not_allowed",
+            zh="只有发现隐患（hazard_found）记录才能上报或关联隐患",
         )
     if data.kind is LogKind.DISPUTE and data.dispute_id is not None and data.dispute is not None:
         message = "a dispute entry gives either dispute (a new case) or dispute_id (a link), not both"
-        raise InvalidInput.on("body.dispute", message, "dispute_twice")
+        zh = (
+            "纠纷（dispute）记录只能填写 dispute（新案件）或 dispute_id（关联已有案件）其中之一，不能同时填写"
+        )
+        raise InvalidInput.on("body.dispute", message, "dispute_twice", zh=zh)
     if data.kind is not LogKind.DISPUTE and (data.dispute_id is not None or data.dispute is not None):
         raise InvalidInput.on(
-            "body.dispute", "only dispute entries open or link a dispute", "dispute_not_allowed"
+            "body.dispute",
+            "only dispute entries open or link a dispute",
+            "dispute_not_allowed",
+            zh="只有纠纷（dispute）记录才能新建或关联纠纷",
         )
 
 
@@ -83,25 +99,34 @@ def _check_time(data: LogCreate, patrol: Patrol) -> None:
     end = max(patrol.planned_end, patrol.ended_at or now)
     if data.occurred_at > now + CLOCK_SKEW:
         message = "is in the future (check the device's clock)"
-        raise InvalidInput.on("body.occurred_at", message, "future_time")
+        raise InvalidInput.on("body.occurred_at", message, "future_time", zh="晚于当前时间（请检查设备时间）")
     if not patrol.planned_start - SHIFT_GRACE <= data.occurred_at <= end + SHIFT_GRACE:
         message = (
             f"is outside the patrol ({patrol.planned_start.isoformat()} – {end.isoformat()}, "
             f"{SHIFT_GRACE.seconds // 60} minutes' grace)"
         )
-        raise InvalidInput.on("body.occurred_at", message, "outside_patrol")
+        zh = (
+            f"不在本次巡防时间内（{patrol.planned_start.isoformat()} – {end.isoformat()}，"
+            f"前后各宽限 {SHIFT_GRACE.seconds // 60} 分钟）"
+        )
+        raise InvalidInput.on("body.occurred_at", message, "outside_patrol", zh=zh)
 
 
 async def _writer(session: AsyncSession, actor: Actor, patrol: Patrol) -> uuid.UUID | None:
     """Staff write the log of any patrol they reach; a volunteer only of a patrol they are a member of.
     The writer's volunteer record, when a volunteer writes."""
     if actor.user_id is None:
-        raise Forbidden("patrol logs are written by people, not API keys")
+        raise Forbidden(
+            "patrol logs are written by people, not API keys", zh="巡防日志须由人员填写，不能使用 API 密钥"
+        )
     if actor.role in STAFF:
         return None
     volunteer = await volunteers_repository.active_volunteer_of(session, actor.user_id)
     if volunteer is None or not await patrols_repository.is_member(session, patrol.id, volunteer.id):
-        raise NotAMember("only the patrol's members and station staff write its log")
+        raise NotAMember(
+            "only the patrol's members and station staff write its log",
+            zh="只有本次巡防的队员和派出所工作人员可以填写巡防日志",
+        )
     return volunteer.id
 
 
@@ -109,6 +134,7 @@ def _stored(log: PatrolLog, sent: str) -> PatrolLog:
     if log.fingerprint != sent:
         raise ClientIdReused(
             "the station holds another log entry under this client_id; make a new id for each entry",
+            zh="本派出所已有其他日志记录使用了该 client_id，请为每条记录生成新的 client_id",
             client_ids=[str(log.client_id)],
         )
     return log
@@ -121,7 +147,9 @@ async def _hazard_of(
     if data.hazard_id is not None:
         hazard = await hazards.get_hazard(session, actor, data.hazard_id)
         if hazard.station_id != patrol.station_id:
-            raise InvalidInput.on("body.hazard_id", "is a hazard of another station", "other_station")
+            raise InvalidInput.on(
+                "body.hazard_id", "is a hazard of another station", "other_station", zh="是其他派出所的隐患"
+            )
         return hazard.id
     if data.hazard is None:
         return None
@@ -145,7 +173,9 @@ async def _dispute_of(
     if data.dispute_id is not None:
         dispute = await disputes.get_dispute(session, actor, data.dispute_id)
         if dispute.station_id != patrol.station_id:
-            raise InvalidInput.on("body.dispute_id", "is a dispute of another station", "other_station")
+            raise InvalidInput.on(
+                "body.dispute_id", "is a dispute of another station", "other_station", zh="是其他派出所的纠纷"
+            )
         return dispute.id
     if data.dispute is None:
         return None
@@ -177,6 +207,7 @@ async def write_log(
     if patrol.status not in UNDER_WAY:
         raise PatrolNotUnderWay(
             f"the patrol is {patrol.status}: its log is written once it has started",
+            zh=f"该巡防的状态为 {patrol.status}，巡防开始后才能填写日志",
             current_status=str(patrol.status),
         )
     _check_time(data, patrol)
@@ -218,7 +249,9 @@ async def _log(
     patrol = await patrols.get_patrol(session, actor, patrol_id)
     log = await repository.get(session, patrol.id, log_id)
     if log is None:
-        raise LogNotFound(f"no log entry {log_id} of the patrol {patrol_id}")
+        raise LogNotFound(
+            f"no log entry {log_id} of the patrol {patrol_id}", zh=f"巡防 {patrol_id} 没有日志记录 {log_id}"
+        )
     return patrol, log
 
 
@@ -287,8 +320,13 @@ async def open_photo(
     _, log = await _log(session, actor, patrol_id, log_id)
     photo = await repository.get_photo(session, log.id, photo_id)
     if photo is None:
-        raise LogPhotoNotFound(f"no photo {photo_id} of the log entry {log_id}")
+        raise LogPhotoNotFound(
+            f"no photo {photo_id} of the log entry {log_id}", zh=f"日志记录 {log_id} 没有照片 {photo_id}"
+        )
     try:
         return photo, await store.get(photo.storage_key)
     except ObjectMissing as exc:
-        raise LogPhotoNotFound(f"the file of photo {photo_id} is missing from the attachment store") from exc
+        raise LogPhotoNotFound(
+            f"the file of photo {photo_id} is missing from the attachment store",
+            zh=f"照片 {photo_id} 的文件在附件存储中缺失",
+        ) from exc

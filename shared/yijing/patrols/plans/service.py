@@ -80,7 +80,9 @@ class PlanAction(StrEnum):
 
 
 # Retired is final: a patrol walked on other days or times from then on is a new plan (or a changed one).
-LIFECYCLE = Lifecycle("patrol plan", {PlanAction.RETIRE: ({PlanStatus.IN_USE}, PlanStatus.RETIRED)})
+LIFECYCLE = Lifecycle(
+    "patrol plan", {PlanAction.RETIRE: ({PlanStatus.IN_USE}, PlanStatus.RETIRED)}, subject_zh="巡防计划"
+)
 
 
 def status_of(plan: PatrolPlan) -> PlanStatus:
@@ -119,7 +121,7 @@ async def _record(
 async def get_plan(session: AsyncSession, actor: Actor, plan_id: uuid.UUID) -> PatrolPlan:
     plan = await repository.get(session, plan_id, actor.scope)
     if plan is None:
-        raise PatrolPlanNotFound(f"no patrol plan {plan_id}")
+        raise PatrolPlanNotFound(f"no patrol plan {plan_id}", zh=f"未找到巡防计划 {plan_id}")
     return plan
 
 
@@ -135,12 +137,15 @@ async def list_plans(
 
 def _check_shape(start_time: time, end_time: time, first_day: date, last_day: date | None) -> None:
     if last_day is not None and last_day < first_day:
-        raise InvalidInput.on("body.last_day", "must be on or after first_day", "ends_before_first")
+        raise InvalidInput.on(
+            "body.last_day", "must be on or after first_day", "ends_before_first", zh="不得早于 first_day"
+        )
     start, end = (moment.hour * 60 + moment.minute for moment in (start_time, end_time))
     minutes = end - start if end > start else end - start + 24 * 60
     if minutes > MAX_HOURS * 60:
         message = f"a patrol lasts at most {MAX_HOURS} hours (an end at or before the start is the next day)"
-        raise InvalidInput.on("body.end_time", message, "too_long")
+        zh = f"一次巡防最长 {MAX_HOURS} 小时（结束时间不晚于开始时间的，视为次日结束）"
+        raise InvalidInput.on("body.end_time", message, "too_long", zh=zh)
 
 
 def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
@@ -247,9 +252,12 @@ async def _patrol_rows(
 async def create_plan(session: AsyncSession, actor: Actor, data: PatrolPlanCreate) -> PatrolPlan:
     route = await routes_repository.get_route(session, data.route_id, actor.scope)
     if route is None:
-        raise PatrolRouteNotFound(f"no patrol route {data.route_id}")
+        raise PatrolRouteNotFound(f"no patrol route {data.route_id}", zh=f"未找到巡防路线 {data.route_id}")
     if route.retired_at is not None:
-        raise RouteRetired(f"the patrol route {route.id} is retired: no new patrols walk it")
+        raise RouteRetired(
+            f"the patrol route {route.id} is retired: no new patrols walk it",
+            zh=f"巡防路线 {route.id} 已停用，不能再安排新的巡防",
+        )
     _check_shape(data.start_time, data.end_time, data.first_day, data.last_day)
     now = utcnow()
     named = list(dict.fromkeys(data.volunteer_ids))
@@ -277,7 +285,7 @@ async def _plan_to_change(
     is checked."""
     plan = await repository.get(session, plan_id, actor.scope, for_update=True)
     if plan is None:
-        raise PatrolPlanNotFound(f"no patrol plan {plan_id}")
+        raise PatrolPlanNotFound(f"no patrol plan {plan_id}", zh=f"未找到巡防计划 {plan_id}")
     check_version(plan.version, expected_version)
     return plan
 
@@ -294,10 +302,16 @@ async def update_plan(
 ) -> PatrolPlan:
     plan = await _plan_to_change(session, actor, plan_id, expected_version)
     if plan.retired_at is not None:
-        raise PlanRetired(f"the patrol plan {plan.id} is retired: it takes no edits")
+        raise PlanRetired(
+            f"the patrol plan {plan.id} is retired: it takes no edits",
+            zh=f"巡防计划 {plan.id} 已停用，不能再修改",
+        )
     route = await routes_repository.get_route(session, plan.route_id, actor.scope)
     if route is None or route.retired_at is not None:
-        raise RouteRetired(f"the patrol route {plan.route_id} is retired: no new patrols walk it")
+        raise RouteRetired(
+            f"the patrol route {plan.route_id} is retired: no new patrols walk it",
+            zh=f"巡防路线 {plan.route_id} 已停用，不能再安排新的巡防",
+        )
     # Fields as given (a dump would turn times into text). Null removes the group, the named leader or the
     # last day; any other field sent as null stays as it is.
     given = {name: getattr(data, name) for name in data.model_fields_set - {"volunteer_ids"}}

@@ -40,9 +40,15 @@ class RouteInUse(Conflict):
 
 register(
     {
-        "uq_patrol_routes_site_id_name": Clash(RouteNameTaken, "the site has a route named {name!r} already"),
+        "uq_patrol_routes_site_id_name": Clash(
+            RouteNameTaken,
+            "the site has a route named {name!r} already",
+            zh="该站点已有名为“{name}”的巡防路线",
+        ),
         "uq_patrol_checkpoints_station_id_code": Clash(
-            CheckpointCodeTaken, "another checkpoint of the station has this code; choose another tag"
+            CheckpointCodeTaken,
+            "another checkpoint of the station has this code; choose another tag",
+            zh="本派出所已有其他巡防点使用该编码，请换一个标签",
         ),
     }
 )

@@ -51,7 +51,9 @@ class RouteAction(StrEnum):
 
 
 # Retired is final: a route walked differently is a new route.
-LIFECYCLE = Lifecycle("patrol route", {RouteAction.RETIRE: ({RouteStatus.IN_USE}, RouteStatus.RETIRED)})
+LIFECYCLE = Lifecycle(
+    "patrol route", {RouteAction.RETIRE: ({RouteStatus.IN_USE}, RouteStatus.RETIRED)}, subject_zh="巡防路线"
+)
 
 ROUTE = "patrol_route"
 CHECKPOINT = "patrol_checkpoint"
@@ -108,7 +110,7 @@ async def _record(
 async def get_route(session: AsyncSession, actor: Actor, route_id: uuid.UUID) -> PatrolRoute:
     route = await repository.get_route(session, route_id, actor.scope)
     if route is None:
-        raise PatrolRouteNotFound(f"no patrol route {route_id}")
+        raise PatrolRouteNotFound(f"no patrol route {route_id}", zh=f"未找到巡防路线 {route_id}")
     return route
 
 
@@ -126,20 +128,23 @@ async def _route_to_change(
     checkpoints are changed under its lock too, so that retiring it and adding to it never cross)."""
     route = await repository.get_route(session, route_id, actor.scope, for_update=True)
     if route is None:
-        raise PatrolRouteNotFound(f"no patrol route {route_id}")
+        raise PatrolRouteNotFound(f"no patrol route {route_id}", zh=f"未找到巡防路线 {route_id}")
     check_version(route.version, expected_version)
     return route
 
 
 def _require_in_use(route: PatrolRoute) -> None:
     if route.retired_at is not None:
-        raise RouteRetired(f"the patrol route {route.id} is retired: it takes no new checkpoints or edits")
+        raise RouteRetired(
+            f"the patrol route {route.id} is retired: it takes no new checkpoints or edits",
+            zh=f"巡防路线 {route.id} 已停用，不能再添加巡防点或修改",
+        )
 
 
 async def create_route(session: AsyncSession, actor: Actor, data: PatrolRouteCreate) -> PatrolRoute:
     site = await org_repository.get_site(session, data.site_id, actor.scope)
     if site is None:
-        raise SiteNotFound(f"no site {data.site_id}")
+        raise SiteNotFound(f"no site {data.site_id}", zh=f"未找到站点 {data.site_id}")
     route = PatrolRoute(
         station_id=site.station_id, site_id=site.id, name=data.name, description=data.description
     )
@@ -193,7 +198,8 @@ async def delete_route(
     route = await _route_to_change(session, actor, route_id, expected_version)
     if await repository.in_use(session, route.id):
         raise RouteInUse(
-            f"patrols or plans refer to the patrol route {route.id}: retire it instead of deleting it"
+            f"patrols or plans refer to the patrol route {route.id}: retire it instead of deleting it",
+            zh=f"巡防路线 {route.id} 已被巡防或巡防计划使用，不能删除，请改为停用",
         )
     removed = await repository.checkpoint_ids(session, route.id)
     await session.delete(route)
@@ -216,7 +222,10 @@ async def _checkpoint_to_change(
     route = await _route_to_change(session, actor, route_id)
     checkpoint = await repository.get_checkpoint(session, route.id, checkpoint_id, for_update=True)
     if checkpoint is None:
-        raise CheckpointNotFound(f"no checkpoint {checkpoint_id} on the patrol route {route_id}")
+        raise CheckpointNotFound(
+            f"no checkpoint {checkpoint_id} on the patrol route {route_id}",
+            zh=f"巡防路线 {route_id} 上没有巡防点 {checkpoint_id}",
+        )
     check_version(checkpoint.version, expected_version)
     _require_in_use(route)
     return checkpoint
@@ -300,7 +309,8 @@ async def delete_checkpoint(
         await session.flush()
     except IntegrityError as exc:  # check-ins refer to it
         raise CheckpointInUse(
-            f"check-ins were made at the checkpoint {checkpoint_id}: it stays (move it or rotate its code)"
+            f"check-ins were made at the checkpoint {checkpoint_id}: it stays (move it or rotate its code)",
+            zh=f"巡防点 {checkpoint_id} 已有打卡记录，不能删除（可调整其位置或更换点位码）",
         ) from exc
     changes = {"route_id": str(route_id), "name": checkpoint.name, "position": checkpoint.position}
     await _record(session, actor, "delete", checkpoint, changes)

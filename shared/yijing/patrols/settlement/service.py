@@ -244,7 +244,7 @@ async def summarise(
 ) -> CoverageSummary:
     # Figures for a site out of reach would read as "none there": not found instead.
     if site_id is not None and await org_repository.get_site(session, site_id, actor.scope) is None:
-        raise SiteNotFound(f"no site {site_id}")
+        raise SiteNotFound(f"no site {site_id}", zh=f"未找到站点 {site_id}")
     year, number = month.split("-")
     rows = await repository.site_coverage(
         session, actor.scope, month=date(int(year), int(number), 1), site_id=site_id

@@ -121,7 +121,7 @@ async def revoke(session: AsyncSession, actor: Actor, feed_id: uuid.UUID) -> Cal
     except NotFound:
         feed = None
     if feed is None:
-        raise CalendarFeedNotFound(f"no calendar feed {feed_id}")
+        raise CalendarFeedNotFound(f"no calendar feed {feed_id}", zh=f"未找到日历订阅 {feed_id}")
     if feed.revoked_at is None:
         feed.revoked_at = utcnow()
         session.add(feed)
@@ -237,7 +237,10 @@ async def _live_feed(session: AsyncSession, token: str) -> CalendarFeed:
     feed = await repository.calendar_feed_by_token_hash(session, digest(token))
     if feed is not None and feed.revoked_at is None and await _creator_still_reaches(session, feed):
         return feed
-    raise CalendarFeedNotFound("no calendar feed at this address (revoked, or never issued)")
+    raise CalendarFeedNotFound(
+        "no calendar feed at this address (revoked, or never issued)",
+        zh="该地址没有日历订阅（已被吊销或从未签发）",
+    )
 
 
 async def _creator_still_reaches(session: AsyncSession, feed: CalendarFeed) -> bool:

@@ -50,7 +50,10 @@ class NotSwapParty(Forbidden):
 register(
     {
         "uq_captain_swaps_open_week": Clash(
-            SwapAlreadyOpen, "the week has an open swap already ({holder})", holder="existing_swap_id"
+            SwapAlreadyOpen,
+            "the week has an open swap already ({holder})",
+            holder="existing_swap_id",
+            zh="本周已有一个待处理的换班申请（{holder}）",
         )
     }
 )

@@ -15,6 +15,7 @@ _WEEK_ID = "0193a6a4-9999-7c3d-8f2a-3b4c5d6e7f80"
 _FROM_ID = "0193a6a4-5555-7c3d-8f2a-3b4c5d6e7f80"
 _TO_ID = "0193a6a4-6666-7c3d-8f2a-3b4c5d6e7f80"
 _USER_ID = "0193a6a4-7777-7c3d-8f2a-3b4c5d6e7f80"
+_TO_USER_ID = "0193a6a4-7778-7c3d-8f2a-3b4c5d6e7f80"  # the account of the member asked
 _REASON = "那周要回老家办事"
 _EXAMPLE: dict[str, Any] = {
     "id": _SWAP_ID,
@@ -76,7 +77,7 @@ class SwapRead(BaseModel):
                 {
                     **_EXAMPLE,
                     "status": "accepted",
-                    "decided_by": _USER_ID,
+                    "decided_by": _TO_USER_ID,
                     "decided_at": "2026-11-26T08:30:00+08:00",
                 },
             ]

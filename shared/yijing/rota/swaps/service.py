@@ -50,7 +50,7 @@ class SwapAction(StrEnum):
 
 
 def _not_open(status: SwapStatus) -> SwapNotOpen:
-    return SwapNotOpen(f"the swap is {status}", swap_status=str(status))
+    return SwapNotOpen(f"the swap is {status}", zh=f"该换班申请已是 {status} 状态", swap_status=str(status))
 
 
 # Only an open swap is decided. Expiry is no action: it is applied lazily once the week's handoff passes. A
@@ -62,6 +62,7 @@ LIFECYCLE = Lifecycle(
         SwapAction.DECLINE: ({SwapStatus.OPEN}, SwapStatus.DECLINED),
         SwapAction.CANCEL: ({SwapStatus.OPEN}, SwapStatus.CANCELLED),
     },
+    subject_zh="换班申请",
     refusal=_not_open,
     refusal_documented="From any other status: 409 (`swap_not_open`, naming its `swap_status`); once the "
     "week's handoff has passed, an open swap is marked expired: 409 (`swap_expired`).",
@@ -126,15 +127,15 @@ async def _swap_in_reach(
     ``for_update`` the group's row, then the swap's, are locked, and the swap is read afresh."""
     swap = await repository.swap_in_scope(session, actor.scope, swap_id)
     if swap is None:
-        raise SwapNotFound(f"no captain swap {swap_id}")
+        raise SwapNotFound(f"no captain swap {swap_id}", zh=f"未找到换班申请 {swap_id}")
     try:
         group = await groups.get_group(session, actor, swap.group_id, for_update=for_update)
     except GroupNotFound:
-        raise SwapNotFound(f"no captain swap {swap_id}") from None
+        raise SwapNotFound(f"no captain swap {swap_id}", zh=f"未找到换班申请 {swap_id}") from None
     if for_update:
         locked = await repository.lock_swap(session, swap_id)
         if locked is None:  # its week was removed meanwhile (the swap went with it)
-            raise SwapNotFound(f"no captain swap {swap_id}")
+            raise SwapNotFound(f"no captain swap {swap_id}", zh=f"未找到换班申请 {swap_id}")
         swap = locked
     return swap, group
 
@@ -186,11 +187,22 @@ async def request_swap(
     group = await groups.get_group(session, actor, group_id, for_update=True)
     week = await week_to_change(session, group, week_start)
     if not _is_staff(actor) and week.volunteer_id != await groups.own_volunteer_id(session, actor):
-        raise NotSwapParty(f"only the captain of the week starting {week_start} may ask for a swap")
+        raise NotSwapParty(
+            f"only the captain of the week starting {week_start} may ask for a swap",
+            zh=f"只有从 {week_start} 开始这一周的值班队长才能申请换班",
+        )
     if to_volunteer_id == week.volunteer_id:
         raise InvalidInput(
             "the week's captain cannot swap with themself",
-            errors=[{"field": "body.to_volunteer_id", "message": "is the week's captain", "code": "captain"}],
+            zh="值班队长不能与自己换班",
+            errors=[
+                {
+                    "field": "body.to_volunteer_id",
+                    "message": "is the week's captain",
+                    "message_zh": "就是本周的值班队长",
+                    "code": "captain",
+                }
+            ],
         )
     target = await require_serving_member(session, group, to_volunteer_id, "body.to_volunteer_id")
     now = utcnow()
@@ -204,7 +216,9 @@ async def request_swap(
         existing = None
     if existing is not None:
         raise SwapAlreadyOpen(
-            f"the week starting {week_start} has an open swap already", existing_swap_id=str(existing.id)
+            f"the week starting {week_start} has an open swap already",
+            zh=f"从 {week_start} 开始的这一周已有待处理的换班申请",
+            existing_swap_id=str(existing.id),
         )
     swap = CaptainSwap(
         group_id=group.id,
@@ -264,13 +278,23 @@ async def _decidable(
         swap.status = SwapStatus.EXPIRED
         swap.decided_at = swap.expires_at
         await session.flush()
-        raise SwapExpired("the week's handoff has passed: the swap has expired", swap_status="expired")
+        raise SwapExpired(
+            "the week's handoff has passed: the swap has expired",
+            zh="该周的交接时间已过，换班申请已失效",
+            swap_status="expired",
+        )
     if not _is_staff(actor):
         by_captain = action is SwapAction.CANCEL
         side = swap.from_volunteer_id if by_captain else swap.to_volunteer_id
         if side != await groups.own_volunteer_id(session, actor):
-            who = "the captain who asked" if by_captain else "the member asked"
-            raise NotSwapParty(f"only {who}, or station staff, may do this")
+            who, who_zh = (
+                ("the captain who asked", "提出申请的值班队长")
+                if by_captain
+                else ("the member asked", "被邀请的组员")
+            )
+            raise NotSwapParty(
+                f"only {who}, or station staff, may do this", zh=f"只有{who_zh}或派出所工作人员才能执行此操作"
+            )
     return swap, group, status
 
 
@@ -286,19 +310,23 @@ async def _hand_over(session: AsyncSession, actor: Actor, swap: CaptainSwap, gro
     asked can no longer serve."""
     stored = await session.get(CaptainWeek, swap.week_id)
     if stored is None:
-        raise SwapNotFound(f"no captain swap {swap.id}")
+        raise SwapNotFound(f"no captain swap {swap.id}", zh=f"未找到换班申请 {swap.id}")
     week = await week_to_change(session, group, stored.week_start)
     if week.volunteer_id != swap.from_volunteer_id:
         _decide(swap, actor, SwapStatus.CANCELLED)
         await session.flush()
         raise SwapCaptainChanged(
             "the week has another captain since the swap was asked for; the swap is cancelled",
+            zh="申请换班后该周已更换了值班队长，换班申请已取消",
             swap_status="cancelled",
         )
     try:
         target = await require_serving_member(session, group, swap.to_volunteer_id, "to_volunteer_id")
     except InvalidInput as exc:
-        raise SwapTargetNotServing(f"the member asked can no longer serve: {exc.detail}") from None
+        raise SwapTargetNotServing(
+            f"the member asked can no longer serve: {exc.detail}",
+            zh=f"被邀请的组员已不能值班：{exc.detail_zh}",
+        ) from None
     await change_captain(session, group, week, target.id, CaptainSource.SWAP, swap.reason or "换班")
 
 

@@ -141,3 +141,18 @@ async def test_a_delivered_notification_logs_neither_its_title_nor_its_body(
     ]
     assert any(line["event"] == "job_done" for line in delivery_lines)
     assert {line["level"] for line in delivery_lines} == {"debug"}
+
+
+@pytest.mark.parametrize(("level", "probes_shown"), [("INFO", False), ("DEBUG", True)])
+async def test_probes_are_logged_only_when_debugging_or_failing(
+    client, capsys, restore_logging, level, probes_shown
+):
+    configure_logging(level, json=True)
+    capsys.readouterr()
+    await client.get("/healthz")
+    await client.head("/readyz")
+    await client.get("/metrics")  # refused (401): a failed scrape is worth a line
+    await client.get("/api/v1/me")  # not a probe: a line at INFO
+    lines = [line for line in json_lines(capsys.readouterr().err) if line["event"] == "request"]
+    expected = ["/healthz", "/readyz"] if probes_shown else []
+    assert [line["path"] for line in lines] == [*expected, "/metrics", "/api/v1/me"]

@@ -31,6 +31,8 @@ UNEXPECTED_ERROR = (
     "发生了意外错误；反馈问题时请提供请求编号（request_id）。",
 )
 DATABASE_RETRY_AFTER = "5"
+# The operations an orchestrator and Prometheus call all day (their operation ids; /metrics has its name).
+PROBE_ROUTES = frozenset({"system_health", "system_readiness", "metrics"})
 
 HTTP_REQUESTS = Counter("yijing_http_requests_total", "HTTP requests answered", ["method", "route", "status"])
 HTTP_LATENCY = Histogram(
@@ -96,7 +98,10 @@ class RequestContextMiddleware:
             route_path = getattr(route, "operation_id", None) or getattr(route, "name", None) or "<unmatched>"
             HTTP_REQUESTS.labels(scope["method"], route_path, str(status)).inc()
             HTTP_LATENCY.labels(scope["method"], route_path).observe(elapsed)
-            log.info(
+            # Probes and scrapes come every few seconds: their answers are logged only when debugging, or when
+            # they fail.
+            routine = route_path in PROBE_ROUTES and status < 400
+            (log.debug if routine else log.info)(
                 "request",
                 method=scope["method"],
                 path=scope.get("path"),

@@ -122,7 +122,7 @@ def _without_position(image: Image.Image) -> bytes | None:
     except _DECODING_ERRORS as exc:
         raise _refuse(
             f"the {image.format} image could not be saved without its position: {exc}",
-            zh=f"无法在去除位置信息后保存该 {image.format} 图片：{exc}",
+            zh=f"无法在去除位置信息后保存该 {image.format} 图片",
         ) from exc
     return output.getvalue()
 

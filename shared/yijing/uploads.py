@@ -202,7 +202,7 @@ def csv_rows(content: bytes, limits: SheetLimits, deadline: Deadline) -> Iterato
             yield row
     except csv.Error as exc:
         raise refusal(
-            f"the CSV file cannot be read: {exc}", "csv_unreadable", zh=f"无法读取该 CSV 文件：{exc}"
+            f"the CSV file cannot be read: {exc}", "csv_unreadable", zh="无法读取该 CSV 文件"
         ) from exc
 
 
@@ -248,7 +248,7 @@ def xlsx_rows(content: bytes, limits: SheetLimits, deadline: Deadline) -> Iterat
         raise refusal(
             f"the XLSX workbook is damaged: {type(exc).__name__}",
             "xlsx_unreadable",
-            zh=f"该 XLSX 工作簿已损坏：{type(exc).__name__}",
+            zh="该 XLSX 工作簿已损坏",
         ) from exc
     finally:
         workbook.close()
@@ -269,7 +269,7 @@ def check_workbook(content: bytes, limits: SheetLimits, deadline: Deadline) -> N
         raise refusal(
             f"the file is not a readable XLSX workbook ({exc})",
             "xlsx_unreadable",
-            zh=f"该文件不是可读取的 XLSX 工作簿（{exc}）",
+            zh="该文件不是可读取的 XLSX 工作簿",
         ) from exc
     with archive:
         parts = archive.infolist()
@@ -327,7 +327,7 @@ def _scan_part(
             shape.feed(b"", final=True)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError) as exc:
         message = f"the workbook part {part.filename!r} cannot be unzipped ({exc})"
-        zh = f"工作簿中的部分“{part.filename}”无法解压（{exc}）"
+        zh = f"工作簿中的部分“{part.filename}”无法解压"
         raise refusal(message, "xlsx_unreadable", zh=zh) from exc
     return unzipped
 
@@ -364,7 +364,7 @@ class _SheetShape:
             raise refusal(
                 f"the workbook holds XML that cannot be read ({exc})",
                 "xlsx_unreadable",
-                zh=f"该工作簿包含无法读取的 XML（{exc}）",
+                zh="该工作簿包含无法读取的 XML",
             ) from exc
 
     def _refuse_dtd(self, *_: Any) -> None:

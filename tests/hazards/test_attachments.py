@@ -408,6 +408,20 @@ async def test_a_download_carries_the_stored_type_and_checksum(client, world):
     assert response.headers["etag"] == f'"{sent.json()["sha256"]}"'
     assert response.headers["content-disposition"] == f"inline; filename*=UTF-8''{quote('摊位 A-17.png')}"
     assert response.headers["cache-control"].startswith("private")
+    # The client's copy is current: a 304 and no bytes; another tag gets the photo again.
+    officer = world.headers(Role.OFFICER)
+    cached = await client.get(
+        sent.json()["href"], headers=officer | {"If-None-Match": response.headers["etag"]}
+    )
+    assert (cached.status_code, cached.content, cached.headers["etag"]) == (
+        304,
+        b"",
+        response.headers["etag"],
+    )
+    other = await client.get(sent.json()["href"], headers=officer | {"If-None-Match": '"0"'})
+    assert (other.status_code, other.content) == (200, data)
+    as_bytes = await client.get(sent.json()["href"], headers=officer | {"Accept": "application/octet-stream"})
+    assert (as_bytes.headers["content-type"], as_bytes.content) == ("application/octet-stream", data)
 
 
 async def test_a_phone_jpeg_carrying_a_second_picture_is_accepted_as_jpeg(client, world):

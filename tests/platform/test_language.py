@@ -247,6 +247,31 @@ def test_the_chinese_given_is_chinese():
     assert not english, "\n".join(english)
 
 
+def test_no_chinese_message_carries_an_exceptions_english():
+    """A library's account of what broke (``exc``, its type's name) is English: a ``zh=`` f-string that
+    interpolates it answers a Chinese reader half in English. (Our own error's ``exc.detail_zh`` is not.)"""
+
+    def english_of_exception(expression: ast.expr) -> bool:
+        chinese_of_ours = {
+            id(node.value)
+            for node in ast.walk(expression)
+            if isinstance(node, ast.Attribute) and is_chinese_name(node.attr)
+        }
+        return any(
+            isinstance(node, ast.Name) and node.id == "exc" and id(node) not in chinese_of_ours
+            for node in ast.walk(expression)
+        )
+
+    mixed = [
+        f"{module.where(keyword.value)}: zh={ast.unparse(keyword.value)}"
+        for module in MODULES
+        for call in calls(module)
+        for keyword in call.keywords
+        if keyword.arg is not None and is_chinese_name(keyword.arg) and english_of_exception(keyword.value)
+    ]
+    assert not mixed, "\n".join(mixed)
+
+
 def test_every_field_error_has_its_chinese_message():
     """A field error (``{"field", "message", "code"}``) carries ``message_zh`` too. Exempt: the one place a
     problem's field errors are rendered in one language, and documentation examples written in Chinese."""

@@ -13,6 +13,8 @@ from tests.hazards.test_hazards import hazard_body
 from tests.platform.test_openapi_headers import operation_of
 from tests.world import make_api_key
 from yijing.access import ApiScope, Role
+from yijing.errors import DomainError
+from yijing_api.problems import _HTTP_PROBLEMS as HTTP_PROBLEMS
 
 DOCUMENT_URI = "urn:yijing:openapi"
 # The keywords of a schema whose values are schemas (maps of them, lists of them, or one).
@@ -149,6 +151,7 @@ async def assert_answer_matches_its_example(client, response, status: int, code:
 
 async def test_the_error_examples_are_what_the_api_answers(client, world, session_factory):
     volunteer, officer = world.headers(Role.VOLUNTEER), world.headers(Role.OFFICER)
+    admin, phone = world.headers(Role.ADMIN), world.phones[world.user(Role.OFFICER).id]
     hazard = world.own.hazard
     assert hazard is not None
     hazard_url = f"/api/v1/hazards/{hazard.id}"
@@ -172,6 +175,13 @@ async def test_the_error_examples_are_what_the_api_answers(client, world, sessio
         (await client.get("/api/v1/hazards"), 401, "unauthenticated"),
         (await client.get("/api/v1/volunteers", headers=volunteer), 403, "forbidden"),
         (await client.get(f"/api/v1/hazards/{uuid.uuid4()}", headers=officer), 404, "hazard_not_found"),
+        (await client.get(f"/api/v1/volunteers/{uuid.uuid4()}", headers=officer), 404, "volunteer_not_found"),
+        (await client.get(f"/api/v1/jobs/{uuid.uuid4()}", headers=admin), 404, "job_run_not_found"),
+        (
+            await client.post("/api/v1/auth/token", data={"username": phone, "password": "wrong password"}),
+            401,
+            "invalid_credentials",
+        ),
         (
             await client.post(f"{hazard_url}/reopen", json={"note": "复查"}, headers=officer),
             409,
@@ -218,3 +228,18 @@ async def test_a_locked_sign_in_answers_its_own_example(client, world):
         await client.post("/api/v1/auth/token", data={"username": phone, "password": "wrong"})
     locked = await client.post("/api/v1/auth/token", data={"username": phone, "password": "wrong"})
     await assert_answer_matches_its_example(client, locked, 429, "too_many_requests")
+
+
+def domain_codes(kind: type[DomainError] = DomainError) -> set[str]:
+    return {kind.code} | {code for sub in kind.__subclasses__() for code in domain_codes(sub)}
+
+
+async def test_every_error_example_names_a_code_the_api_answers(client):
+    """An example's code is one the code raises (or the framework's own for its status): a 404 names the
+    record of its operation's path, never one of another kind."""
+    document = (await client.get("/api/v1/openapi.json")).json()
+    framework = {code for code, _, _ in HTTP_PROBLEMS.values()}
+    shown = {example["value"]["code"] for example in document["components"]["examples"].values()}
+    assert shown <= domain_codes() | framework, shown - domain_codes() - framework
+    job = document["paths"]["/api/v1/jobs/{job_id}"]["get"]
+    assert problem_example_of(document, job, 404)["code"] == "job_run_not_found"

@@ -93,7 +93,10 @@ TAGS = [
     {"name": "volunteers", "description": "Volunteers (义警): records, status, bulk import"},
     {"name": "groups", "description": "Groups of about ten stalls or households"},
     {"name": "rota", "description": "The weekly captain rota: unavailability, overrides and swaps"},
-    {"name": "calendars", "description": "Calendar feeds (iCalendar) of a group's captain weeks"},
+    {
+        "name": "calendars",
+        "description": "Calendar feeds (iCalendar) of captain weeks: a group's, or one volunteer's",
+    },
     {"name": "hazards", "description": "Hazards (隐患): report, verify, rectify, eliminate — with photos"},
     {
         "name": "patrols",

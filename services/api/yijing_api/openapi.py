@@ -4,6 +4,7 @@ models write them."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -116,14 +117,6 @@ PROBLEM_EXAMPLES: dict[str, dict[str, Any]] = {
         "义警无权执行此操作",
         "/api/v1/volunteers",
     ),
-    "404": problem_example(
-        "记录不存在，或不在调用者的范围内（code 指明记录的种类）",
-        404,
-        "hazard_not_found",
-        "未找到",
-        f"未找到隐患 {_RECORD_ID}",
-        _HAZARD,
-    ),
     "409": problem_example(
         "记录的当前状态不允许该操作（code 指明冲突的种类）",
         409,
@@ -185,6 +178,49 @@ PROBLEM_EXAMPLES: dict[str, dict[str, Any]] = {
         "/api/v1/hazards",
     ),
 }
+# A 404 names the kind of record not found in its code: each operation's example is the record its path names
+# last (a path parameter), or the site its body or query names (creates, summaries, statistics).
+NOT_FOUND_BY_PARAMETER: dict[str, tuple[str, str]] = {
+    "station_id": ("station_not_found", "派出所"),
+    "site_id": ("site_not_found", "站点"),
+    "user_id": ("user_not_found", "用户"),
+    "key_id": ("api_key_not_found", "API 密钥"),
+    "assignment_id": ("team_assignment_not_found", "任职记录"),
+    "volunteer_id": ("volunteer_not_found", "义警"),
+    "group_id": ("group_not_found", "小组"),
+    "week_start": ("captain_week_not_found", "队长值班周"),
+    "unavailability_id": ("unavailability_not_found", "不可值班时段"),
+    "swap_id": ("captain_swap_not_found", "队长换班申请"),
+    "feed_id": ("calendar_feed_not_found", "日历订阅"),
+    "token": ("calendar_feed_not_found", "日历订阅"),
+    "hazard_id": ("hazard_not_found", "隐患"),
+    "attachment_id": ("attachment_not_found", "照片"),
+    "route_id": ("patrol_route_not_found", "巡防路线"),
+    "checkpoint_id": ("checkpoint_not_found", "巡防点"),
+    "plan_id": ("patrol_plan_not_found", "巡防计划"),
+    "patrol_id": ("patrol_not_found", "巡防"),
+    "checkin_id": ("checkin_not_found", "打卡记录"),
+    "log_id": ("patrol_log_not_found", "巡防日志"),
+    "photo_id": ("patrol_log_photo_not_found", "日志照片"),
+    "dispute_id": ("dispute_not_found", "纠纷"),
+    "training_id": ("training_not_found", "培训"),
+    "import_id": ("incident_import_not_found", "警情导入"),
+    "job_id": ("job_run_not_found", "任务运行记录"),
+    "notification_id": ("notification_not_found", "通知"),
+}
+_PATH_PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
+
+
+def not_found_example(path: str) -> dict[str, Any]:
+    """The 404 example of an operation on ``path``."""
+    named = _PATH_PARAMETER.findall(path)
+    code, noun = NOT_FOUND_BY_PARAMETER[named[-1] if named else "site_id"]
+    instance = _PATH_PARAMETER.sub(_RECORD_ID, path)
+    return problem_example(
+        f"{noun}不存在，或不在调用者的范围内", 404, code, "未找到", f"未找到{noun} {_RECORD_ID}", instance
+    )
+
+
 # The 409 every operation taking an Idempotency-Key may answer, in place of the one above.
 KEY_IN_PROGRESS_EXAMPLE = problem_example(
     f"使用同一 {IDEMPOTENCY_KEY} 的请求仍在处理中：Retry-After 秒后再试",
@@ -240,13 +276,22 @@ def _takes_idempotency_key(operation: dict[str, Any]) -> bool:
     )
 
 
-def _problem_examples(status: str, response: dict[str, Any], keyed: bool) -> dict[str, Any]:
+def _problem_examples(
+    status: str, response: dict[str, Any], keyed: bool, path: str, examples: dict[str, Any]
+) -> dict[str, Any]:
     """The examples of an error response: the route's own, if it gives some (under the problem media type),
-    else the status's from components/examples."""
+    else the status's (for a 404, the record's) from components/examples, which ``examples`` collects."""
     declared: dict[str, Any] | None = response.get("content", {}).get(PROBLEM_MEDIA_TYPE, {}).get("examples")
     if declared:
         return declared
-    example = KEY_IN_PROGRESS_EXAMPLE if keyed and status == "409" else PROBLEM_EXAMPLES.get(status)
+    example: dict[str, Any] | None
+    if status == "404":
+        example = not_found_example(path)
+        examples.setdefault(example["value"]["code"], example)
+    elif keyed and status == "409":
+        example = KEY_IN_PROGRESS_EXAMPLE
+    else:
+        example = PROBLEM_EXAMPLES.get(status)
     if example is None:
         return {}
     code = example["value"]["code"]
@@ -268,7 +313,7 @@ def document_problems(document: dict[str, Any]) -> dict[str, Any]:
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
     _forbid_nul(schemas)
-    for path_item in document.get("paths", {}).values():
+    for path, path_item in document.get("paths", {}).items():
         for operation in path_item.values():
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "header":
@@ -292,7 +337,7 @@ def document_problems(document: dict[str, Any]) -> dict[str, Any]:
             keyed = _takes_idempotency_key(operation)
             for status, response in responses.items():
                 if status[0] in "45":
-                    examples = _problem_examples(status, response, keyed)
+                    examples = _problem_examples(status, response, keyed, path, components["examples"])
                     response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": _PROBLEM_REF, "examples": examples}}
     return document
 

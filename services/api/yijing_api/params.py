@@ -15,7 +15,7 @@ from yijing.errors import InvalidInput
 from yijing.kit.imports import SheetImport
 from yijing.kit.pagination import PageParams
 from yijing.uploads import FileFormat
-from yijing_api.tables import CSV_TYPE, XLSX_TYPE, file_content, file_media_type
+from yijing_api.tables import CSV_TYPE, XLSX_TYPE, file_content, file_media_type, is_current
 
 # Which page of a list; a list's filters are its own model, taken the same way: Annotated[XFilters, Query()].
 PageQuery = Annotated[PageParams, Query()]
@@ -75,21 +75,25 @@ def upload_name(file: UploadFile, default: str) -> str:
 
 # A stored photo's download (hazard attachments, patrol log photos) and how it is documented.
 PHOTO_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"description": "The photo", "content": file_content("image/*")}
+    200: {"description": "The photo", "content": file_content("image/*")},
+    304: {"description": "Not modified: the `If-None-Match` ETag (the photo's SHA-256) is still current"},
 }
 
 
 def photo_response(
     request: Request, content: bytes, *, media_type: str, file_name: str, sha256: str
 ) -> Response:
-    """A stored photo, shown inline under its name, cached privately, never sniffed as another type."""
+    """A stored photo, shown inline under its name, cached privately, never sniffed as another type; a 304
+    when the client's copy is this photo (a photo never changes: its ETag is its SHA-256)."""
+    cache = {"ETag": f'"{sha256}"', "Cache-Control": "private, max-age=3600"}
+    if is_current(request, cache["ETag"]):
+        return Response(status_code=304, headers=cache)
     return Response(
         content,
         media_type=file_media_type(request, media_type),
         headers={
+            **cache,
             "Content-Disposition": f"inline; filename*=UTF-8''{quote(file_name)}",
-            "ETag": f'"{sha256}"',
-            "Cache-Control": "private, max-age=3600",
             "X-Content-Type-Options": "nosniff",
         },
     )

@@ -184,7 +184,12 @@ def _tagged(request: Request, document: bytes, variant: str) -> tuple[dict[str, 
     current. The same figures give the same tag in each variant, each variant its own tag."""
     etag = f'"{variant}-{hashlib.sha256(document).hexdigest()[:32]}"'
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-    return headers, etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}
+    return headers, is_current(request, etag)
+
+
+def is_current(request: Request, etag: str) -> bool:
+    """Whether the client's copy (``If-None-Match``) is the one ``etag`` names."""
+    return etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}
 
 
 def table_file(

@@ -38,7 +38,7 @@ def read_csv(content: bytes) -> tuple[list[str], str]:
         raise refusal(
             f"the file is not a CSV with a header line: {exc}",
             "not_csv",
-            zh=f"该文件不是带表头行的 CSV 文件：{exc}",
+            zh="该文件不是带表头行的 CSV 文件",
         ) from exc
     missing = [name for name in REQUIRED if name not in header]
     unknown = [_shown(name) for name in header if name not in REQUIRED + OPTIONAL]

@@ -25,6 +25,23 @@ _LOCKED_OUT_EXAMPLE = problem_example(
     retry_after=840,
 )
 
+_WRONG_PASSWORD_EXAMPLE = problem_example(
+    "手机号或密码错误",
+    401,
+    "invalid_credentials",
+    "需要登录认证",
+    "手机号或密码错误",
+    "/api/v1/auth/token",
+)
+_REFRESH_REUSED_EXAMPLE = problem_example(
+    "已用过的刷新令牌再次出现：整个登录会话就此结束",
+    401,
+    "refresh_token_reused",
+    "需要登录认证",
+    "该刷新令牌已被使用过，本次登录会话已被注销",
+    "/api/v1/auth/refresh",
+)
+
 
 @router.post(
     "/token",
@@ -35,7 +52,11 @@ _LOCKED_OUT_EXAMPLE = problem_example(
         "short-lived access token and a refresh token. Repeated failures for one number lock it for a while "
         "(429 with Retry-After)."
     ),
-    responses={**problem_responses(401, 422), **problem_with_example(_LOCKED_OUT_EXAMPLE)},
+    responses={
+        **problem_responses(422),
+        **problem_with_example(_WRONG_PASSWORD_EXAMPLE),
+        **problem_with_example(_LOCKED_OUT_EXAMPLE),
+    },
 )
 async def sign_in(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
@@ -57,7 +78,7 @@ async def sign_in(
         "Each refresh token works once: the answer carries its successor. Presenting a used one again ends "
         "the whole sign-in session (someone else may hold a copy)."
     ),
-    responses=problem_responses(401, 422),
+    responses={**problem_responses(422), **problem_with_example(_REFRESH_REUSED_EXAMPLE)},
 )
 async def refresh(
     data: RefreshRequest, session: SessionDep, settings: SettingsDep, actor: Annotated[Actor, Depends(PUBLIC)]

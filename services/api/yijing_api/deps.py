@@ -1,4 +1,5 @@
-"""Dependencies every router uses, as short annotated aliases."""
+"""Dependencies every router uses, as short annotated aliases. All are ``async``: FastAPI runs a plain
+``def`` dependency in its thread pool, a hop per dependency per request for what is an attribute read."""
 
 from __future__ import annotations
 
@@ -16,17 +17,17 @@ from yijing.settings import Settings
 from yijing.storage import AttachmentStore
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_session_factory(request: Request) -> SessionFactory:
+async def get_session_factory(request: Request) -> SessionFactory:
     factory: SessionFactory = request.app.state.session_factory
     return factory
 
 
-def get_redis(request: Request) -> GuardedRedis:
+async def get_redis(request: Request) -> GuardedRedis:
     redis: GuardedRedis = request.app.state.redis
     return redis
 
@@ -47,12 +48,12 @@ async def get_session(
         background.add_task(outbox.relay_after_commit, factory, redis, emitted)
 
 
-def get_store(request: Request) -> AttachmentStore:
+async def get_store(request: Request) -> AttachmentStore:
     store: AttachmentStore = request.app.state.attachment_store
     return store
 
 
-def get_protector(settings: Annotated[Settings, Depends(get_settings_dep)]) -> PersonalDataProtector:
+async def get_protector(settings: Annotated[Settings, Depends(get_settings_dep)]) -> PersonalDataProtector:
     return protector_for(settings.personal_data_key)
 
 

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, cast, func, select
+from sqlalchemy import ColumnElement, Date, and_, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -56,6 +56,69 @@ async def sums(
     query = select(key, func.sum(col(DailyRollup.value))).where(*conditions)
     rows = await session.execute(query.group_by(key))
     return {name: int(total) for name, total in rows.all()}
+
+
+# Named spans of days [start, end), e.g. a period and those it is compared with.
+Spans = dict[str, tuple[date, date]]
+
+
+def _within(day: Any, spans: Spans) -> dict[str, ColumnElement[bool]]:
+    return {name: and_(day >= start, day < end) for name, (start, end) in spans.items()}
+
+
+async def sums_over(
+    session: AsyncSession,
+    station_ids: Sequence[uuid.UUID],
+    metric: str,
+    spans: Spans,
+    *,
+    prefixes: Sequence[str],
+    site_id: uuid.UUID | None = None,
+    by_site: bool = False,
+) -> dict[str, dict[Any, int]]:
+    """:func:`sums` of the dimensions starting with any of ``prefixes`` for every span at once, in one
+    statement (a filtered sum per span): {span name: {dimension (or site): sum}}, a key only where the span
+    has figures for it."""
+    key = col(DailyRollup.site_id) if by_site else col(DailyRollup.dimension)
+    within = _within(col(DailyRollup.day), spans)
+    columns = [
+        column
+        for condition in within.values()
+        for column in (func.count().filter(condition), func.sum(col(DailyRollup.value)).filter(condition))
+    ]
+    conditions = [
+        col(DailyRollup.station_id).in_(station_ids),
+        col(DailyRollup.metric) == metric,
+        or_(*within.values()),
+        or_(*(col(DailyRollup.dimension).startswith(prefix) for prefix in prefixes)),
+    ]
+    if site_id is not None:
+        conditions.append(col(DailyRollup.site_id) == site_id)
+    rows = await session.execute(select(key, *columns).where(*conditions).group_by(key))
+    found: dict[str, dict[Any, int]] = {name: {} for name in spans}
+    for name_of_key, *figures in rows.all():
+        for index, name in enumerate(spans):
+            count, total = figures[2 * index], figures[2 * index + 1]
+            if count:
+                found[name][name_of_key] = int(total)
+    return found
+
+
+async def coverage_over(
+    session: AsyncSession, station_ids: Sequence[uuid.UUID], source: str, spans: Spans
+) -> dict[str, tuple[int, datetime | None]]:
+    """:func:`coverage` of every span at once, in one statement."""
+    within = _within(col(RollupDay.day), spans)
+    columns = [
+        column
+        for condition in within.values()
+        for column in (func.count().filter(condition), func.max(col(RollupDay.computed_at)).filter(condition))
+    ]
+    query = select(*columns).where(
+        col(RollupDay.station_id).in_(station_ids), col(RollupDay.source) == source, or_(*within.values())
+    )
+    row: Sequence[Any] = (await session.execute(query)).one()
+    return {name: (int(row[2 * index]), row[2 * index + 1]) for index, name in enumerate(spans)}
 
 
 async def last_day_sum(

@@ -164,8 +164,13 @@ def choose_period(text: str | None, first: date | None, last: date | None, reach
 
 
 async def _status(session: AsyncSession, reach: Reach, source: str, period: Period) -> PeriodRead:
-    days = period.days * len(reach.station_ids)
     computed, _ = await repository.coverage(session, reach.station_ids, source, period.start, period.end)
+    return _period_read(reach, period, computed)
+
+
+def _period_read(reach: Reach, period: Period, computed: int) -> PeriodRead:
+    """The period as answered, with its data status: how many of its station-days were ``computed``."""
+    days = period.days * len(reach.station_ids)
     if computed == 0:
         status = DataStatus.MISSING
     elif period.end > reach.today() or computed < days:
@@ -214,6 +219,8 @@ def _versions_over(codes: Sequence[IncidentCode], first: date, last: date) -> li
 
 # Incidents
 
+CURRENT = "current"  # the span of the period asked for, beside those it is compared with
+
 
 async def incidents(
     session: AsyncSession,
@@ -224,37 +231,39 @@ async def incidents(
     site: Site | None,
     compare_with: set[str],
 ) -> IncidentStats:
-    """Counts by class, tag or site for the period, each compared year on year and with the period before."""
+    """Counts by class, tag or site for the period, each compared year on year and with the period before.
+    Every period's coverage is one statement and every period's counts another (filtered sums by span)."""
     compared = {"yoy": period.year_earlier(), "mom": period.before()}
     chosen = {name: compared[name] for name in sorted(compare_with)}
-    status = await _status(session, reach, "incidents", period)
-    statuses = {name: await _status(session, reach, "incidents", other) for name, other in chosen.items()}
+    spans = {
+        CURRENT: (period.start, period.end),
+        **{name: (other.start, other.end) for name, other in chosen.items()},
+    }
+    coverage = await repository.coverage_over(session, reach.station_ids, "incidents", spans)
+    status = _period_read(reach, period, coverage[CURRENT][0])
+    statuses = {name: _period_read(reach, other, coverage[name][0]) for name, other in chosen.items()}
     site_id = site.id if site is not None else None
-
-    async def counted(span: Period) -> dict[Any, int]:
-        if by == "site":
-            return await repository.sums(
-                session,
-                reach.station_ids,
-                "incidents",
-                span.start,
-                span.end,
-                site_id=site_id,
-                prefix="class:",
-                by_site=True,
-            )
-        return await repository.sums(
-            session, reach.station_ids, "incidents", span.start, span.end, site_id=site_id, prefix=f"{by}:"
-        )
-
-    async def total(span: Period) -> int:
-        sums = await repository.sums(
-            session, reach.station_ids, "incidents", span.start, span.end, site_id=site_id, prefix="class:"
-        )
-        return sum(sums.values())
-
-    current = await counted(period)
-    bases = {name: await counted(other) for name, other in chosen.items()}
+    # The total is the classes' sum (every incident has one class): by tag, the classes are read beside.
+    prefixes = ("tag:", "class:") if by == "tag" else ("class:",)
+    sums = await repository.sums_over(
+        session,
+        reach.station_ids,
+        "incidents",
+        spans,
+        prefixes=prefixes,
+        site_id=site_id,
+        by_site=by == "site",
+    )
+    counts = {
+        name: {key: value for key, value in values.items() if by == "site" or key.startswith(f"{by}:")}
+        for name, values in sums.items()
+    }
+    totals = {
+        name: sum(value for key, value in values.items() if by == "site" or key.startswith("class:"))
+        for name, values in sums.items()
+    }
+    current = counts[CURRENT]
+    bases = {name: counts[name] for name in chosen}
     keys, labels, notes = await _row_keys(
         session, reach, by, site, period, list(chosen.values()), current, bases
     )
@@ -273,14 +282,12 @@ async def incidents(
                 **changes,
             )
         )
-    current_total = None if status.data_status is DataStatus.MISSING else await total(period)
+    current_total = None if status.data_status is DataStatus.MISSING else totals[CURRENT]
     total_changes = {}
-    for name, other in chosen.items():
-        base = None if statuses[name].data_status is DataStatus.MISSING else await total(other)
+    for name in chosen:
+        base = None if statuses[name].data_status is DataStatus.MISSING else totals[name]
         total_changes[name] = compare(current_total, base)
-    _, computed_at = await repository.coverage(
-        session, reach.station_ids, "incidents", period.start, period.end
-    )
+    computed_at = coverage[CURRENT][1]
     return IncidentStats(
         station_id=reach.station_id,
         site_id=site_id,

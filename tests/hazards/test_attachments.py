@@ -422,6 +422,10 @@ async def test_a_download_carries_the_stored_type_and_checksum(client, world):
     assert (other.status_code, other.content) == (200, data)
     as_bytes = await client.get(sent.json()["href"], headers=officer | {"Accept": "application/octet-stream"})
     assert (as_bytes.headers["content-type"], as_bytes.content) == ("application/octet-stream", data)
+    # A client that takes any image as well gets the photo's own type.
+    for accepted in ("image/*, application/octet-stream", "application/octet-stream;q=0.5, */*"):
+        named = await client.get(sent.json()["href"], headers=officer | {"Accept": accepted})
+        assert named.headers["content-type"] == "image/png", accepted
 
 
 async def test_a_phone_jpeg_carrying_a_second_picture_is_accepted_as_jpeg(client, world):

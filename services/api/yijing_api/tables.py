@@ -57,9 +57,11 @@ def file_content(*media_types: str) -> dict[str, Any]:
 
 
 def file_media_type(request: Request, media_type: str) -> str:
-    """``media_type``, or ``application/octet-stream`` when the client asks only for that."""
-    accept = request.headers.get("accept", "")
-    if OCTET_STREAM in accept and media_type.split(";")[0] not in accept:
+    """``media_type``, or ``application/octet-stream`` when the client asks for that and for no range that
+    holds the real type (``image/png``, ``image/*``, ``*/*``)."""
+    ranges = {part.split(";")[0].strip() for part in request.headers.get("accept", "").split(",")}
+    kind = media_type.split(";")[0]
+    if OCTET_STREAM in ranges and not ranges & {kind, f"{kind.split('/')[0]}/*", "*/*"}:
         return OCTET_STREAM
     return media_type
 

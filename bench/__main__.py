@@ -27,6 +27,7 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from bench.ceiling import bench_ceiling
 from bench.common import report, timed
 from bench.dispute_summary import bench_dispute_summary
 from bench.hazards import bench_hazards
@@ -140,6 +141,7 @@ async def bench_outbox_and_worker(settings: Settings) -> None:
 # In the order they run; `python -m bench NAME…` runs only those named (the rest are skipped).
 BENCHMARKS: dict[str, Callable[[Settings], Coroutine[Any, Any, None]]] = {
     "http": bench_http,
+    "ceiling": bench_ceiling,
     "outbox": bench_outbox_and_worker,
     "volunteers": bench_volunteers,
     "rota": bench_rota,

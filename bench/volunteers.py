@@ -60,13 +60,15 @@ def _card(serial: int) -> str:
     return first17 + id_card_check_code(first17)
 
 
-async def seed(settings: Settings) -> tuple[list[Site], dict[str, str]]:
+async def seed(
+    settings: Settings, station_name: str = "压测派出所", officer_phone: str = "13700000001"
+) -> tuple[list[Site], dict[str, str]]:
     """A station with ten sites and VOLUNTEERS volunteers of every status and source; an officer's headers."""
     assert settings.database_url
     protector = protector_for(settings.personal_data_key)
     rng = random.Random(7)
     async with short_lived_sessions(settings.database_url) as factory, session_scope(factory) as session:
-        station, sites = await station_with_sites(session, "压测派出所", 10)
+        station, sites = await station_with_sites(session, station_name, 10)
         rows = []
         for serial in range(VOLUNTEERS):
             data = VolunteerCreate.model_construct(
@@ -79,7 +81,7 @@ async def seed(settings: Settings) -> tuple[list[Site], dict[str, str]]:
             row = volunteer_row(data, station.id, date(2023, 7, 1), protector)
             rows.append(row | {"status": rng.choice(list(VolunteerStatus))})
         await repository.insert_new(session, rows)
-        officer = await add_user(session, settings, Role.OFFICER, station.id, "13700000001", 1)
+        officer = await add_user(session, settings, Role.OFFICER, station.id, officer_phone, 1)
         token = await sign_in_directly(session, settings, officer)
     async with short_lived_sessions(settings.database_url) as factory, session_scope(factory) as session:
         await session.execute(text("ANALYZE volunteers"))

@@ -8,14 +8,16 @@ predictable name that migrations can refer to.
 from __future__ import annotations
 
 import traceback
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import asyncpg
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, InvalidatePoolError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
@@ -35,20 +37,75 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
+# Whether a connection taken from the pool is first checked with a trivial query (three round trips outside
+# autocommit, one inside), so that a database restart never fails the first statement after it. The API's
+# reads skip the check (:func:`unchecked_connections`): a read that meets a dead connection is retried once
+# on a fresh one (yijing_api.middleware), which costs nothing while the database stays up. Everything else
+# (writes, jobs, commands) checks.
+_check_pooled_connections: ContextVar[bool] = ContextVar("check_pooled_connections", default=True)
+# Connections are replaced after this long, before a server or proxy's idle timeout can cut them.
+POOL_RECYCLE_SECONDS = 1800
+
+
 def create_engine(database_url: str, *, pool_size: int = 10, **kwargs: Any) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         database_url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,  # survive a database restart without failing the first request after it
+        pool_recycle=POOL_RECYCLE_SECONDS,
         connect_args={"server_settings": {"timezone": "UTC", "application_name": "yijing"}},
         **kwargs,
     )
+    event.listen(engine.sync_engine.pool, "checkout", _check_connection)
+    return engine
+
+
+def _check_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """The pool's checkout hook: a dead connection (the server restarted) makes the pool drop every
+    connection it holds from before and connect anew, as SQLAlchemy's ``pool_pre_ping`` would."""
+    if _check_pooled_connections.get():
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            raise InvalidatePoolError() from exc
+
+
+@contextmanager
+def unchecked_connections() -> Iterator[None]:
+    """Within the block, pooled connections are used without the check (for callers that retry instead)."""
+    token = _check_pooled_connections.set(False)
+    try:
+        yield
+    finally:
+        _check_pooled_connections.reset(token)
+
+
+def is_stale_connection(error: BaseException) -> bool:
+    """Whether ``error`` is a connection found dead when used (the pool has then dropped it and every older
+    one, so that a retry gets a new connection)."""
+    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:
     # expire_on_commit=False: read models are built from objects after the edge commits.
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+_READ_ONLY_FACTORIES: WeakKeyDictionary[SessionFactory, SessionFactory] = WeakKeyDictionary()
+
+
+def read_only_sessions(factory: SessionFactory) -> SessionFactory:
+    """Sessions on the same pool as ``factory``'s whose statements each commit on their own (autocommit): a
+    read of two statements takes two round trips, with no BEGIN and COMMIT around them. For requests that
+    only read: a write made through one is not undone if the request fails later."""
+    bind = factory.kw["bind"]
+    if not isinstance(bind, AsyncEngine):
+        return factory  # sessions joining a connection's transaction (the test suite's): they stay in it
+    reading = _READ_ONLY_FACTORIES.get(factory)
+    if reading is None:
+        reading = create_session_factory(bind.execution_options(isolation_level="AUTOCOMMIT"))
+        _READ_ONLY_FACTORIES[factory] = reading
+    return reading
 
 
 @asynccontextmanager

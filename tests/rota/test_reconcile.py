@@ -1,6 +1,8 @@
 """The rota's reconcile job: idempotent, safe with two workers at once, fills the weeks missed while no
 worker ran without advancing twice, keeps local handoff times across DST, and sends each handoff notice
-once."""
+once. It plans its groups in batches, each in one transaction with the same statements whatever its size:
+a group planned in a batch gets the weeks it would get alone; a group another transaction holds is
+reconciled once it is free."""
 
 import asyncio
 import itertools
@@ -8,7 +10,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlmodel import col
 
 from tests.world import new_volunteer
@@ -20,9 +22,9 @@ from yijing.notifications.models import Notification
 from yijing.org.models import Site, Station
 from yijing.outbox import service as outbox
 from yijing.rota.jobs import RECONCILE
-from yijing.rota.models import CaptainNotice, CaptainWeek
+from yijing.rota.models import CaptainNotice, CaptainSource, CaptainWeek, Unavailability
 from yijing.rota.reconcile import reconcile_group
-from yijing.volunteers.models import Volunteer
+from yijing.volunteers.models import Volunteer, VolunteerStatus
 from yijing_worker.worker import cron_jobs
 
 _serials = itertools.count(5000)
@@ -216,3 +218,151 @@ async def test_the_job_runs_on_a_real_worker_and_every_minute(
     assert finished["status"] == "succeeded"
     assert finished["result"]["groups"] == 2  # the world's two groups
     assert "cron:rota.reconcile" in {job.name for job in cron_jobs()}
+
+
+async def unsettle(session_factory, group: Group, volunteers: list[Volunteer], now: datetime) -> None:
+    """Inputs changed behind the rota's back, so that only the next reconcile acts on them: the second member
+    left, the fourth is suspended, the first cannot serve in the third week, the fourth week was swapped to
+    the third member (still serving: it stands) and the sixth given to the one who left (it must move)."""
+    weeks = await stored(session_factory, group.id)
+    async with session_scope(session_factory) as session:
+        await session.execute(
+            update(GroupMembership)
+            .where(
+                col(GroupMembership.group_id) == group.id,
+                col(GroupMembership.volunteer_id) == volunteers[1].id,
+            )
+            .values(left_at=now - timedelta(minutes=1))
+        )
+        await session.execute(
+            update(Volunteer)
+            .where(col(Volunteer.id) == volunteers[3].id)
+            .values(status=VolunteerStatus.SUSPENDED)
+        )
+        first_day = weeks[2].week_start
+        session.add(
+            Unavailability(
+                volunteer_id=volunteers[0].id,
+                station_id=group.station_id,
+                starts_on=first_day,
+                ends_on=first_day + timedelta(days=6),
+                reason="出差",
+            )
+        )
+        for week, volunteer, source in (
+            (weeks[3], volunteers[2], "swap"),
+            (weeks[5], volunteers[1], "override"),
+        ):
+            await session.execute(
+                update(CaptainWeek)
+                .where(col(CaptainWeek.id) == week.id)
+                .values(volunteer_id=volunteer.id, source=source, reason="约定")
+            )
+
+
+def pattern(weeks: list[CaptainWeek], volunteers: list[Volunteer]) -> list[tuple]:
+    """The weeks with each volunteer as their place in the group, so that two groups of the same shape
+    compare."""
+    place = {volunteer.id: index for index, volunteer in enumerate(volunteers)}
+    return [
+        (w.week_start, place[w.volunteer_id], place[w.rotation_volunteer_id], w.source, w.reason, w.sequence)
+        for w in weeks
+    ]
+
+
+async def test_a_group_planned_in_a_batch_gets_the_weeks_it_would_get_alone(session_factory, settings, world):
+    # Two groups of the same shape, and a third in the batch with nothing to change.
+    batched, batched_members = await make_group(session_factory, settings, world.own.site, 5)
+    alone, alone_members = await make_group(session_factory, settings, world.own.site, 5)
+    quiet, _ = await make_group(session_factory, settings, world.own.site, 3)
+    await jobs.execute(session_factory, settings, RECONCILE, {})
+    quiet_before = await stored(session_factory, quiet.id)
+    now = datetime.now(UTC)
+    await unsettle(session_factory, batched, batched_members, now)
+    await unsettle(session_factory, alone, alone_members, now)
+
+    run = await jobs.execute(
+        session_factory, settings, RECONCILE, {"group_ids": [str(batched.id), str(quiet.id)]}
+    )
+    single = await reconcile_at(session_factory, alone.id, now)
+
+    weeks = await stored(session_factory, batched.id)
+    assert pattern(weeks, batched_members) == pattern(await stored(session_factory, alone.id), alone_members)
+    assert run.result is not None
+    assert single is not None
+    assert (run.result["groups"], run.result["weeks_changed"], run.result["weeks_inserted"]) == (
+        2,
+        single.changed,
+        single.inserted,
+    )
+    assert single.changed > 0
+    unstarted = [w for w in weeks if w.starts_at > now]
+    # The leaver and the suspended member captain nothing to come; the swap to a serving member stands; the
+    # week given to the leaver is the rota's again, saying why.
+    assert not {batched_members[1].id, batched_members[3].id} & {w.volunteer_id for w in unstarted}
+    assert (weeks[3].volunteer_id, weeks[3].source) == (batched_members[2].id, CaptainSource.SWAP)
+    assert weeks[5].source is CaptainSource.ROTATION
+    assert weeks[5].reason == "the chosen captain left the group or cannot serve"
+    assert weeks[2].volunteer_id != batched_members[0].id
+    quiet_after = await stored(session_factory, quiet.id)
+    assert [(w.id, w.volunteer_id, w.sequence) for w in quiet_after] == [
+        (w.id, w.volunteer_id, w.sequence) for w in quiet_before
+    ]
+    again = await jobs.execute(
+        session_factory, settings, RECONCILE, {"group_ids": [str(batched.id), str(quiet.id)]}
+    )
+    assert again.result is not None
+    assert (
+        again.result["weeks_inserted"] == again.result["weeks_changed"] == again.result["weeks_removed"] == 0
+    )
+
+
+async def test_the_jobs_statements_do_not_grow_with_its_groups(session_factory, settings, world, engine):
+    """Each batch reads and writes all its groups at once: a dozen statements whether it plans one group or
+    ten."""
+
+    async def statements_to_plan(count: int) -> int:
+        groups = [(await make_group(session_factory, settings, world.own.site, 3))[0] for _ in range(count)]
+        sent: list[str] = []
+
+        def statement(_connection, _cursor, query, *_) -> None:
+            sent.append(query)
+
+        event.listen(engine.sync_engine, "before_cursor_execute", statement)
+        try:
+            run = await jobs.execute(
+                session_factory, settings, RECONCILE, {"group_ids": [str(group.id) for group in groups]}
+            )
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", statement)
+        assert run.result is not None
+        assert run.result["weeks_inserted"] == 9 * count
+        return len(sent)
+
+    one = await statements_to_plan(1)
+    assert 0 < one == await statements_to_plan(10)
+
+
+@pytest.mark.committed  # the lock is held by a transaction of its own
+async def test_a_group_another_transaction_holds_is_reconciled_once_it_is_free(
+    session_factory, settings, world
+):
+    groups = [(await make_group(session_factory, settings, world.own.site, 3))[0] for _ in range(3)]
+    held = groups[1]
+    async with session_scope(session_factory) as holder:
+        await holder.execute(select(Group).where(col(Group.id) == held.id).with_for_update())
+        run = asyncio.create_task(
+            jobs.execute(session_factory, settings, RECONCILE, {"group_ids": [str(g.id) for g in groups]})
+        )
+        # The batch plans the others meanwhile, and waits for the held one only after committing them.
+        for _ in range(200):
+            if len(await stored(session_factory, groups[2].id)) == 9:
+                break
+            await asyncio.sleep(0.05)
+        assert len(await stored(session_factory, groups[0].id)) == 9
+        assert await stored(session_factory, held.id) == []
+        assert not run.done()
+    result = (await run).result
+    assert result is not None
+    assert (result["groups"], result["weeks_inserted"]) == (3, 27)
+    assert len(await stored(session_factory, held.id)) == 9

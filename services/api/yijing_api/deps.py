@@ -9,12 +9,15 @@ from typing import Annotated
 from fastapi import BackgroundTasks, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yijing.db import SessionFactory, session_scope
+from yijing.db import SessionFactory, read_only_sessions, session_scope
 from yijing.outbox import service as outbox
 from yijing.personal import PersonalDataProtector, protector_for
 from yijing.redis import GuardedRedis
 from yijing.settings import Settings
 from yijing.storage import AttachmentStore
+
+# The methods that only read (see get_session and yijing_api.middleware's retry).
+READ_METHODS = frozenset({"GET", "HEAD"})
 
 
 async def get_settings_dep(request: Request) -> Settings:
@@ -33,6 +36,7 @@ async def get_redis(request: Request) -> GuardedRedis:
 
 
 async def get_session(
+    request: Request,
     background: BackgroundTasks,
     factory: Annotated[SessionFactory, Depends(get_session_factory)],
     redis: Annotated[GuardedRedis, Depends(get_redis)],
@@ -40,7 +44,11 @@ async def get_session(
     """The request's transaction: committed after the handler returns (before the response is sent, so a
     failed commit is an error answer, never a lost write: a declared unique clash its 409, see
     ``yijing.conflicts``, anything else a 500), rolled back when it raises. Jobs the transaction emitted
-    are relayed after the response; if Redis is down they wait in the outbox for the worker's relay."""
+    are relayed after the response; if Redis is down they wait in the outbox for the worker's relay.
+    A read (GET, HEAD) runs its statements without a transaction around them: no BEGIN and COMMIT round
+    trips for what only reads."""
+    if request.method in READ_METHODS:
+        factory = read_only_sessions(factory)
     async with session_scope(factory) as session:
         yield session
     emitted = outbox.take_emitted(session)

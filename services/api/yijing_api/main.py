@@ -52,6 +52,7 @@ from yijing_api.routers import (
     users,
     volunteers,
 )
+from yijing_api.routing import include
 
 API_PREFIX = "/api/v1"
 
@@ -176,7 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
 
     install_docs(app)
-    app.include_router(system.router)
+    include(app.router, system.router, "")
     api = APIRouter(prefix=API_PREFIX)
     for domain in (
         auth,
@@ -211,7 +212,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs,
     ):
         guard_creates(domain.router)
-        api.include_router(domain.router)
+        include(api, domain.router, API_PREFIX)
     app.include_router(api)
     return app
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -13,7 +14,8 @@ from prometheus_client import Counter, Histogram
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from yijing.db import database_unreachable
+from yijing.db import database_unreachable, is_stale_connection, unchecked_connections
+from yijing_api.deps import READ_METHODS
 from yijing_api.problems import problem_response
 
 log = structlog.get_logger("yijing_api.access")
@@ -76,7 +78,10 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            if scope["method"] in READ_METHODS:
+                await self._read(scope, receive, send_with_id, lambda: response_started)
+            else:
+                await self.app(scope, receive, send_with_id)
         except Exception as exc:
             if database_unreachable(exc):
                 # A restart or a cut connection, not a bug: a retryable 503 and one line, no traceback.
@@ -110,6 +115,19 @@ class RequestContextMiddleware:
                 duration_ms=round(elapsed * 1000, 2),
             )
             structlog.contextvars.unbind_contextvars("request_id")
+
+    async def _read(self, scope: Scope, receive: Receive, send: Send, answered: Callable[[], bool]) -> None:
+        """A read runs on pooled connections without checking them first (a round trip each time, see
+        ``yijing.db``); one found dead (the database restarted since it was opened) fails the read before
+        anything is sent, and the read runs once more, on a new connection."""
+        with unchecked_connections():
+            try:
+                await self.app(scope, receive, send)
+            except Exception as exc:
+                if answered() or not is_stale_connection(exc):
+                    raise
+                log.info("read_retried_on_new_connection", path=scope.get("path"), error=type(exc).__name__)
+                await self.app(scope, receive, send)
 
 
 def _request_id(scope: Scope) -> str:

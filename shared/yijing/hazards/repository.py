@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Integer, and_, cast, func, or_, select, update
+from sqlalchemy import ColumnElement, Date, Integer, Row, and_, cast, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -22,7 +22,7 @@ from yijing.hazards.models import (
     HazardSeverity,
     HazardStatus,
 )
-from yijing.hazards.schemas import HazardFilters
+from yijing.hazards.schemas import SHOWN, HazardFilters
 from yijing.kit import repository as kit
 from yijing.kit.pagination import PageParams
 from yijing.org.models import Site, Station
@@ -67,9 +67,16 @@ async def get_by_client_id(
     return (await session.scalars(query)).one_or_none()
 
 
+async def read(
+    session: AsyncSession, hazard_id: uuid.UUID, reach: ColumnElement[bool]
+) -> Row[*tuple[Any, ...]] | None:
+    """A hazard as its read model shows it (lean: see :func:`yijing.kit.repository.read`)."""
+    return await kit.read(session, select(*SHOWN).where(reach), Hazard.id, hazard_id)
+
+
 async def list_hazards(
     session: AsyncSession, reach: ColumnElement[bool], filters: HazardFilters, page: PageParams
-) -> Sequence[Hazard]:
+) -> Sequence[Row[*tuple[Any, ...]]]:
     """One query, whatever the filters, in id (reporting) order."""
     conditions = kit.equal(
         (Hazard.station_id, filters.station_id),
@@ -88,7 +95,7 @@ async def list_hazards(
         conditions.append(col(Hazard.created_at) < filters.reported_before)
     if filters.updated_after is not None:
         conditions.append(col(Hazard.updated_at) > filters.updated_after)
-    return await kit.fetch_page(session, select(Hazard).where(reach, *conditions), Hazard.id, page)
+    return await kit.read_page(session, select(*SHOWN).where(reach, *conditions), Hazard.id, page)
 
 
 async def events(session: AsyncSession, hazard_id: uuid.UUID) -> Sequence[HazardEvent]:

@@ -5,6 +5,8 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy import Row
+from sqlmodel import col
 
 from yijing.hazards.models import (
     AttachmentKind,
@@ -196,12 +198,19 @@ class HazardRead(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, hazard: Hazard, allowed_actions: list[str]) -> HazardRead:
+    def of(cls, hazard: Hazard | Row[*tuple[Any, ...]], allowed_actions: list[str]) -> HazardRead:
+        """From a record or a lean row of :data:`SHOWN`'s columns, as stored: not validated again."""
         location = None
         if hazard.latitude is not None and hazard.longitude is not None:
-            location = Location(latitude=hazard.latitude, longitude=hazard.longitude)
-        fields = hazard.model_dump(exclude={"latitude", "longitude", "reminded_for"})
-        return cls(**fields, location=location, allowed_actions=allowed_actions)
+            location = Location.model_construct(latitude=hazard.latitude, longitude=hazard.longitude)
+        fields = {name: getattr(hazard, name) for name in _STORED_AS_SHOWN}
+        return cls.model_construct(**fields, location=location, allowed_actions=allowed_actions)
+
+
+# The read model's fields that are columns of the hazard, shown as stored.
+_STORED_AS_SHOWN = tuple(sorted(set(HazardRead.model_fields) - {"location", "allowed_actions"}))
+# The columns a hazard's read model is made of: what a lean read of hazards selects.
+SHOWN = tuple(col(getattr(Hazard, name)) for name in (*_STORED_AS_SHOWN, "latitude", "longitude"))
 
 
 class ActionNote(BaseModel):

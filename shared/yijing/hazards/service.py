@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, Row, and_, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -99,7 +99,7 @@ LIFECYCLE = Lifecycle(
 )
 
 
-def read(hazard: Hazard) -> HazardRead:
+def read(hazard: Hazard | Row[*tuple[Any, ...]]) -> HazardRead:
     return HazardRead.of(hazard, [str(action) for action in LIFECYCLE.allowed(hazard.status)])
 
 
@@ -201,6 +201,14 @@ async def get_hazard(session: AsyncSession, actor: Actor, hazard_id: uuid.UUID) 
     if hazard is None:
         raise HazardNotFound(f"no hazard {hazard_id}", zh=f"未找到隐患 {hazard_id}")
     return hazard
+
+
+async def read_hazard(session: AsyncSession, actor: Actor, hazard_id: uuid.UUID) -> HazardRead:
+    """A hazard within the caller's reach, as its read model (read lean)."""
+    row = await repository.read(session, hazard_id, await hazard_reach(session, actor))
+    if row is None:
+        raise HazardNotFound(f"no hazard {hazard_id}", zh=f"未找到隐患 {hazard_id}")
+    return read(row)
 
 
 async def list_hazards(

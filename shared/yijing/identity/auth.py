@@ -35,9 +35,14 @@ API_KEY_RATE_WINDOW_SECONDS = 60
 
 
 def user_scope(user: User) -> StationScope:
-    if user.role is Role.ADMIN:
+    return role_scope(user.role, user.station_id)
+
+
+def role_scope(role: Role, station_id: uuid.UUID | None) -> StationScope:
+    """The stations a user of ``role`` at ``station_id`` reaches: every station for a county admin."""
+    if role is Role.ADMIN:
         return StationScope.everywhere()
-    return StationScope(frozenset({user.station_id}) if user.station_id else frozenset())
+    return StationScope(frozenset({station_id}) if station_id else frozenset())
 
 
 async def _issue_tokens(
@@ -173,16 +178,20 @@ async def authenticate_token(session: AsyncSession, settings: Settings, token: s
     """The principal behind an access token, checked against the database on every request, so that a
     disabled account or an ended session is refused at once, and a changed role applies at once."""
     claims = read_access_token(settings.secret_key, token)
-    found = await repository.get_session_with_user(session, claims.session_id, claims.user_id)
-    if found is None:
+    caller = await repository.signed_in_caller(session, claims.session_id, claims.user_id)
+    if caller is None:
         raise InvalidToken("the access token's session does not exist", zh="访问令牌对应的登录会话不存在")
-    auth_session, user = found
-    if auth_session.revoked_at is not None or auth_session.expires_at <= utcnow():
+    if caller.revoked_at is not None or caller.expires_at <= utcnow():
         raise InvalidToken("the sign-in session has ended; sign in again", zh="登录会话已结束，请重新登录")
-    if not user.is_active:
+    if not caller.is_active:
         raise AccountDisabled("this account is disabled", zh="该账号已停用")
     return Principal(
-        "user", user.id, user_scope(user), user.role, user.station_id, session_id=auth_session.id
+        "user",
+        claims.user_id,
+        role_scope(caller.role, caller.station_id),
+        caller.role,
+        caller.station_id,
+        session_id=claims.session_id,
     )
 
 

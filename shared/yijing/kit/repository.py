@@ -1,6 +1,7 @@
 """What every domain's repository does the same way: a record by id within the caller's reach, or the one
 record some conditions pick (either optionally locked); a record written at once (:func:`save`; one that
 may clash goes through :mod:`yijing.conflicts`, so that the clash is its 409); a keyset page of a list.
+What a GET answers is read lean (:func:`read`, :func:`read_page`): the read model's columns as plain rows.
 A repository declares only what is its own: which conditions make a caller's reach (its station column's
 ``StationScope.clause``, a parent's id…) and which conditions its list's filters are::
 
@@ -20,13 +21,13 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, TypeVar, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, inspect, literal, select, tuple_
+from sqlalchemy import ColumnElement, Row, Select, inspect, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
 from yijing.kit.pagination import PageParams, decode_cursor
 
-__all__ = ["equal", "fetch_page", "get", "keyset", "one", "save", "save_all"]
+__all__ = ["equal", "fetch_page", "get", "keyset", "one", "read", "read_page", "save", "save_all"]
 
 M = TypeVar("M", bound=SQLModel)
 Columns = TypeVarTuple("Columns")
@@ -104,6 +105,28 @@ def keyset(
     if newest_first:
         return query.order_by(col(by).desc(), col(id_column).desc()).limit(page.limit + 1)
     return query.order_by(col(by), col(id_column)).limit(page.limit + 1)
+
+
+async def read(
+    session: AsyncSession, query: Select[*Columns], id_column: Any, record_id: uuid.UUID
+) -> Row[*tuple[Any, ...]] | None:
+    """The lean read of one record: the row of ``query`` (the columns its read model shows, and the caller's
+    reach as conditions) with that id, or None. Plain rows: no ORM objects, no identity map, no change
+    tracking, for a read model built without re-validation (``model_construct``)."""
+    return (await session.execute(query.where(col(id_column) == record_id))).one_or_none()
+
+
+async def read_page(
+    session: AsyncSession,
+    query: Select[*Columns],
+    id_column: Any,
+    page: PageParams,
+    *,
+    newest_first: bool = False,
+) -> Sequence[Row[*tuple[Any, ...]]]:
+    """The lean read of one page (see :func:`keyset` and :func:`read`): ``query`` selects the columns its read
+    model shows, as plain rows."""
+    return (await session.execute(keyset(query, id_column, page, newest_first=newest_first))).all()
 
 
 async def fetch_page(

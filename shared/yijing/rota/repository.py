@@ -1,17 +1,18 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import case, exists, func, literal_column, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from yijing.access import StationScope
 from yijing.groups.models import Group, GroupMembership
+from yijing.ids import utcnow
 from yijing.kit import repository as kit
 from yijing.kit.pagination import PageParams
 from yijing.org.models import Site, Station
@@ -27,9 +28,18 @@ from yijing.rota.swaps.schemas import SwapFilters
 from yijing.volunteers.models import Volunteer, VolunteerStatus
 
 
-async def lock_group(session: AsyncSession, group_id: uuid.UUID) -> Group | None:
-    """The group's row, locked: planning its rota is serialised per group."""
-    return await kit.get(session, Group, group_id, for_update=True)
+async def lock_groups(
+    session: AsyncSession, group_ids: Sequence[uuid.UUID], *, skip_locked: bool = False
+) -> Sequence[Group]:
+    """The groups' rows, locked, in id order: planning a rota is serialised per group. ``skip_locked`` leaves
+    out the groups another transaction holds, instead of waiting for them."""
+    query = (
+        select(Group)
+        .where(col(Group.id).in_(group_ids))
+        .order_by(col(Group.id))
+        .with_for_update(skip_locked=skip_locked)
+    )
+    return (await session.scalars(query)).all()
 
 
 async def station_timezone(session: AsyncSession, station_id: uuid.UUID) -> str:
@@ -38,50 +48,96 @@ async def station_timezone(session: AsyncSession, station_id: uuid.UUID) -> str:
     return zone
 
 
-async def last_started_week(session: AsyncSession, group_id: uuid.UUID, now: datetime) -> CaptainWeek | None:
+async def station_timezones(session: AsyncSession, station_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    query = select(col(Station.id), col(Station.timezone)).where(col(Station.id).in_(list(station_ids)))
+    return {station_id: zone for station_id, zone in (await session.execute(query)).all()}
+
+
+async def last_started_week_starts(
+    session: AsyncSession, group_ids: Sequence[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, date]:
+    """The start date of each group's last week that has started, for the groups that have one."""
     query = (
-        select(CaptainWeek)
-        .where(col(CaptainWeek.group_id) == group_id, col(CaptainWeek.starts_at) <= now)
-        .order_by(col(CaptainWeek.starts_at).desc())
-        .limit(1)
+        select(col(CaptainWeek.group_id), func.max(col(CaptainWeek.week_start)))
+        .where(col(CaptainWeek.group_id).in_(group_ids), col(CaptainWeek.starts_at) <= now)
+        .group_by(col(CaptainWeek.group_id))
     )
-    return (await session.scalars(query)).one_or_none()
+    return {group_id: week_start for group_id, week_start in (await session.execute(query)).all()}
 
 
 async def unstarted_weeks(session: AsyncSession, group_id: uuid.UUID, now: datetime) -> Sequence[CaptainWeek]:
+    return (await unstarted_weeks_of(session, [group_id], now)).get(group_id, [])
+
+
+async def unstarted_weeks_of(
+    session: AsyncSession, group_ids: Sequence[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, list[CaptainWeek]]:
+    """Each group's weeks that have not started, in order, locked."""
     query = (
         select(CaptainWeek)
-        .where(col(CaptainWeek.group_id) == group_id, col(CaptainWeek.starts_at) > now)
-        .order_by(col(CaptainWeek.starts_at))
+        .where(col(CaptainWeek.group_id).in_(group_ids), col(CaptainWeek.starts_at) > now)
+        .order_by(col(CaptainWeek.group_id), col(CaptainWeek.starts_at))
         .with_for_update()
     )
-    return (await session.scalars(query)).all()
+    weeks: dict[uuid.UUID, list[CaptainWeek]] = {}
+    for week in (await session.scalars(query)).all():
+        weeks.setdefault(week.group_id, []).append(week)
+    return weeks
 
 
-async def last_turns(session: AsyncSession, group_id: uuid.UUID, now: datetime) -> dict[uuid.UUID, datetime]:
-    """When each member's last rota turn began, among weeks that have started."""
+async def last_turns(
+    session: AsyncSession, group_ids: Sequence[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, dict[uuid.UUID, datetime]]:
+    """By group, when each member's last rota turn began, among weeks that have started."""
     query = (
-        select(col(CaptainWeek.rotation_volunteer_id), func.max(col(CaptainWeek.starts_at)))
-        .where(col(CaptainWeek.group_id) == group_id, col(CaptainWeek.starts_at) <= now)
-        .group_by(col(CaptainWeek.rotation_volunteer_id))
+        select(
+            col(CaptainWeek.group_id),
+            col(CaptainWeek.rotation_volunteer_id),
+            func.max(col(CaptainWeek.starts_at)),
+        )
+        .where(col(CaptainWeek.group_id).in_(group_ids), col(CaptainWeek.starts_at) <= now)
+        .group_by(col(CaptainWeek.group_id), col(CaptainWeek.rotation_volunteer_id))
     )
-    return {volunteer_id: started for volunteer_id, started in (await session.execute(query)).all()}
+    turns: dict[uuid.UUID, dict[uuid.UUID, datetime]] = {}
+    for group_id, volunteer_id, started in (await session.execute(query)).all():
+        turns.setdefault(group_id, {})[volunteer_id] = started
+    return turns
+
+
+@dataclass(frozen=True)
+class PlanningMembership:
+    volunteer_id: uuid.UUID
+    joined_at: datetime
+    left_at: datetime | None
+    status: VolunteerStatus
 
 
 async def memberships_for_planning(
-    session: AsyncSession, group_id: uuid.UUID, since: datetime
-) -> Sequence[tuple[GroupMembership, VolunteerStatus]]:
-    """Memberships that may matter from ``since`` on, with each volunteer's status, in join order."""
+    session: AsyncSession, group_ids: Sequence[uuid.UUID], since: datetime
+) -> dict[uuid.UUID, list[PlanningMembership]]:
+    """By group, the memberships that may matter from ``since`` on, with each volunteer's status, in join
+    order."""
     query = (
-        select(GroupMembership, col(Volunteer.status))
+        select(
+            col(GroupMembership.group_id),
+            col(GroupMembership.volunteer_id),
+            col(GroupMembership.joined_at),
+            col(GroupMembership.left_at),
+            col(Volunteer.status),
+        )
         .join(Volunteer, col(Volunteer.id) == col(GroupMembership.volunteer_id))
         .where(
-            col(GroupMembership.group_id) == group_id,
+            col(GroupMembership.group_id).in_(group_ids),
             or_(col(GroupMembership.left_at).is_(None), col(GroupMembership.left_at) >= since),
         )
         .order_by(col(GroupMembership.joined_at), col(GroupMembership.id))
     )
-    return [(membership, status) for membership, status in (await session.execute(query)).all()]
+    memberships: dict[uuid.UUID, list[PlanningMembership]] = {}
+    for group_id, volunteer_id, joined_at, left_at, status in (await session.execute(query)).all():
+        memberships.setdefault(group_id, []).append(
+            PlanningMembership(volunteer_id, joined_at, left_at, status)
+        )
+    return memberships
 
 
 async def unavailable_days(
@@ -100,13 +156,31 @@ async def unavailable_days(
     return ranges
 
 
+# A batch of new weeks is inserted as one array per column, so that the statement is one, and the same
+# (prepared once, nothing to compile), whatever the batch's size.
+_WEEK_COLUMNS = (
+    "id", "group_id", "station_id", "week_start", "starts_at", "ends_at", "volunteer_id",
+    "rotation_volunteer_id", "source",
+)  # fmt: skip
+_INSERT_WEEKS = text(
+    "INSERT INTO captain_weeks (id, group_id, station_id, week_start, starts_at, ends_at, volunteer_id, "
+    "rotation_volunteer_id, source, sequence, created_at, updated_at) "
+    "SELECT *, 0, :written_at, :written_at FROM unnest(CAST(:id AS uuid[]), CAST(:group_id AS uuid[]), "
+    "CAST(:station_id AS uuid[]), CAST(:week_start AS date[]), CAST(:starts_at AS timestamptz[]), "
+    "CAST(:ends_at AS timestamptz[]), CAST(:volunteer_id AS uuid[]), CAST(:rotation_volunteer_id AS uuid[]), "
+    "CAST(:source AS varchar[])) "
+    "ON CONFLICT DO NOTHING RETURNING id"
+)
+
+
 async def insert_weeks(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
-    """Materialise weeks in one statement, skipping any that exist (a concurrent reconcile may have stored
-    them); how many were new."""
+    """Materialise weeks in one INSERT … SELECT FROM unnest(…), skipping any that exist (a concurrent
+    reconcile may have stored them); how many were new."""
     if not rows:
         return 0
-    query = insert(CaptainWeek).values(list(rows)).on_conflict_do_nothing().returning(col(CaptainWeek.id))
-    return len((await session.scalars(query)).all())
+    columns: dict[str, Any] = {name: [row[name] for row in rows] for name in _WEEK_COLUMNS}
+    columns["source"] = [str(source) for source in columns["source"]]
+    return len((await session.scalars(_INSERT_WEEKS, {**columns, "written_at": utcnow()})).all())
 
 
 async def delete(session: AsyncSession, record: CaptainWeek) -> None:
@@ -125,29 +199,52 @@ async def user_ids_of(
     return {volunteer_id: user_id for volunteer_id, user_id in rows if user_id is not None}
 
 
+@dataclass(frozen=True)
+class DueWeek:
+    id: uuid.UUID
+    group_id: uuid.UUID
+    week_start: date
+    starts_at: datetime
+    volunteer_id: uuid.UUID
+
+
 async def weeks_due_for_notice(
-    session: AsyncSession, group_id: uuid.UUID, now: datetime
-) -> Sequence[CaptainWeek]:
-    """Weeks starting within a day, or running now."""
-    query = select(CaptainWeek).where(
-        col(CaptainWeek.group_id) == group_id,
+    session: AsyncSession, group_ids: Sequence[uuid.UUID], now: datetime
+) -> list[DueWeek]:
+    """The groups' weeks starting within a day, or running now."""
+    query = select(
+        col(CaptainWeek.id),
+        col(CaptainWeek.group_id),
+        col(CaptainWeek.week_start),
+        col(CaptainWeek.starts_at),
+        col(CaptainWeek.volunteer_id),
+    ).where(
+        col(CaptainWeek.group_id).in_(group_ids),
         col(CaptainWeek.starts_at) - text("interval '1 day'") <= now,
         col(CaptainWeek.ends_at) > now,
     )
-    return (await session.scalars(query)).all()
+    return [DueWeek(*row) for row in (await session.execute(query)).all()]
 
 
-async def record_notice(
-    session: AsyncSession, week_id: uuid.UUID, volunteer_id: uuid.UUID, kind: str
-) -> bool:
-    """True when this notice had not been sent yet (and now counts as sent)."""
-    query = (
-        insert(CaptainNotice)
-        .values(week_id=week_id, volunteer_id=volunteer_id, kind=kind)
-        .on_conflict_do_nothing()
-        .returning(col(CaptainNotice.week_id))
-    )
-    return (await session.scalar(query)) is not None
+_RECORD_NOTICES = text(
+    "INSERT INTO captain_notices (week_id, volunteer_id, kind, sent_at) "
+    "SELECT *, :sent_at FROM unnest(CAST(:week_id AS uuid[]), CAST(:volunteer_id AS uuid[]), "
+    "CAST(:kind AS varchar[])) "
+    "ON CONFLICT DO NOTHING RETURNING week_id, volunteer_id, kind"
+)
+
+
+async def record_notices(
+    session: AsyncSession, notices: Sequence[tuple[uuid.UUID, uuid.UUID, str]]
+) -> set[tuple[uuid.UUID, uuid.UUID, str]]:
+    """Of these (week, volunteer, kind) notices, those not sent yet (which now count as sent), in one
+    statement."""
+    if not notices:
+        return set()
+    week_ids, volunteer_ids, kinds = (list(column) for column in zip(*notices, strict=True))
+    parameters = {"week_id": week_ids, "volunteer_id": volunteer_ids, "kind": kinds, "sent_at": utcnow()}
+    rows = (await session.execute(_RECORD_NOTICES, parameters)).all()
+    return {(week_id, volunteer_id, kind) for week_id, volunteer_id, kind in rows}
 
 
 async def groups_needing_reconcile(session: AsyncSession, now: datetime, limit: int) -> Sequence[uuid.UUID]:

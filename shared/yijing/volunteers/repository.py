@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import column, func, inspect, or_, select, table, text
+from sqlalchemy import Row, column, func, inspect, or_, select, table, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -53,6 +53,16 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# What a volunteer's read model shows (VolunteerRead): a list reads only these.
+SHOWN = (
+    col(Volunteer.id), col(Volunteer.station_id), col(Volunteer.site_id), col(Volunteer.name),
+    col(Volunteer.gender), col(Volunteer.phone_masked), col(Volunteer.id_card_masked), col(Volunteer.source),
+    col(Volunteer.household_name), col(Volunteer.household_address), col(Volunteer.badge_number),
+    col(Volunteer.skills), col(Volunteer.joined_on), col(Volunteer.status), col(Volunteer.user_id),
+    col(Volunteer.version), col(Volunteer.created_at), col(Volunteer.updated_at),
+)  # fmt: skip
+
+
 async def list_volunteers(
     session: AsyncSession,
     scope: StationScope,
@@ -60,7 +70,7 @@ async def list_volunteers(
     page: PageParams,
     *,
     phone_fingerprint: str | None = None,
-) -> Sequence[Volunteer]:
+) -> Sequence[Row[*tuple[Any, ...]]]:
     """One query, whatever the filters, in id order. ``phone_fingerprint``: the search text's, when it is a
     whole mobile number (the number itself is stored sealed)."""
     conditions = kit.equal(
@@ -86,8 +96,8 @@ async def list_volunteers(
         conditions.append(or_(*matches))
     if filters.updated_after is not None:
         conditions.append(col(Volunteer.updated_at) > filters.updated_after)
-    query = select(Volunteer).where(scope.clause(Volunteer.station_id), *conditions)
-    return await kit.fetch_page(session, query, Volunteer.id, page)
+    query = select(*SHOWN).where(scope.clause(Volunteer.station_id), *conditions)
+    return await kit.read_page(session, query, Volunteer.id, page)
 
 
 async def count_by_status_and_source(

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy import Row
 
 from yijing.personal import IdCardNumber, MobileNumber
 from yijing.types import Address, CalendarDate, Instant, Name, Reason
@@ -201,11 +202,16 @@ class VolunteerRead(BaseModel):
 
     @classmethod
     def of(
-        cls, volunteer: Volunteer, *, phone: str | None = None, id_card: str | None = None
+        cls,
+        volunteer: Volunteer | Row[*tuple[Any, ...]],
+        *,
+        phone: str | None = None,
+        id_card: str | None = None,
     ) -> VolunteerRead:
-        """Masked, unless the caller passes the opened values (and has audited the read)."""
+        """Masked, unless the caller passes the opened values (and has audited the read). From a record or a
+        lean row of its columns, as stored: not validated again."""
         full = phone is not None
-        return cls(
+        return cls.model_construct(
             id=volunteer.id, station_id=volunteer.station_id, site_id=volunteer.site_id, name=volunteer.name,
             gender=volunteer.gender, phone=phone or volunteer.phone_masked,
             id_card_number=id_card or volunteer.id_card_masked, personal_data="full" if full else "masked",

@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from yijing.access import ADMINS, Actor
 from yijing.identity import api_keys
@@ -14,8 +14,9 @@ from yijing_api.deps import SessionDep, SettingsDep
 from yijing_api.openapi import sends
 from yijing_api.params import PageQuery
 from yijing_api.problems import problem_responses
+from yijing_api.routing import Router
 
-router = APIRouter(prefix="/api-keys", tags=["api-keys"])
+router = Router(prefix="/api-keys", tags=["api-keys"])
 
 ADMIN = Access(ADMINS)
 

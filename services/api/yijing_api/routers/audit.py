@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from yijing.access import MANAGERS, Actor
 from yijing.audit import service
@@ -12,8 +12,9 @@ from yijing_api.auth import Access
 from yijing_api.deps import SessionDep
 from yijing_api.params import PageQuery
 from yijing_api.problems import problem_responses
+from yijing_api.routing import Router
 
-router = APIRouter(prefix="/audit-events", tags=["audit"])
+router = Router(prefix="/audit-events", tags=["audit"])
 
 
 @router.get(

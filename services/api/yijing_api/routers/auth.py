@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from yijing.access import EVERY_ROLE, Actor
@@ -12,8 +12,9 @@ from yijing_api.auth import PUBLIC, Access
 from yijing_api.deps import ProtectorDep, SessionDep, SessionFactoryDep, SettingsDep
 from yijing_api.openapi import problem_example, problem_with_example
 from yijing_api.problems import problem_responses
+from yijing_api.routing import Router
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = Router(prefix="/auth", tags=["auth"])
 
 _LOCKED_OUT_EXAMPLE = problem_example(
     "该手机号登录失败次数过多，暂时锁定：Retry-After 秒后再试",

@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response, status
+from fastapi import Depends, Path, Request, Response, status
 
 from yijing.access import EVERY_ROLE, Actor
 from yijing.rota.calendar import service as calendar
@@ -11,8 +11,9 @@ from yijing.rota.calendar.schemas import CalendarFeedCreated, CalendarFeedRead
 from yijing_api.auth import PUBLIC, Access
 from yijing_api.deps import SessionDep
 from yijing_api.problems import problem_responses
+from yijing_api.routing import Router
 
-router = APIRouter(tags=["calendars"])
+router = Router(tags=["calendars"])
 
 # Staff for the groups and volunteers of their stations; a volunteer for their own group and themself.
 SUBSCRIBE = Access(EVERY_ROLE)

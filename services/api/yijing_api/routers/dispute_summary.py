@@ -4,7 +4,7 @@ and the median time to resolution."""
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from yijing.access import STAFF, Actor, ApiScope
 from yijing.disputes import summary
@@ -12,8 +12,9 @@ from yijing.disputes.schemas import DisputeSummary
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep, SettingsDep
 from yijing_api.problems import problem_responses
+from yijing_api.routing import Router
 
-router = APIRouter(prefix="/disputes", tags=["disputes"])
+router = Router(prefix="/disputes", tags=["disputes"])
 
 # Station staff read their sites' figures; other police systems read them with a stats:read key.
 COUNT = Access(STAFF, frozenset({ApiScope.STATS_READ}))

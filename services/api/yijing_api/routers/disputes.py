@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 from pydantic import BaseModel
 
 from yijing.access import EVERY_ROLE, MANAGERS, STAFF, Actor
@@ -34,8 +34,9 @@ from yijing_api.deps import ProtectorDep, SessionDep
 from yijing_api.openapi import sends
 from yijing_api.params import IfMatch, PageQuery, Reveal, set_etag, version_of
 from yijing_api.problems import problem_responses
+from yijing_api.routing import Router
 
-router = APIRouter(prefix="/disputes", tags=["disputes"])
+router = Router(prefix="/disputes", tags=["disputes"])
 
 # Everyone reports disputes and mediates them (volunteers: at their own site, and those they mediate; the
 # service checks who carries a mediation on); staff correct and reopen them; station leaders and county

@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from yijing.access import EVERY_ROLE, STAFF, Actor
 from yijing.groups import service
@@ -24,8 +24,9 @@ from yijing_api.deps import ProtectorDep, SessionDep
 from yijing_api.openapi import sends
 from yijing_api.params import IfMatch, PageQuery, set_etag, version_of
 from yijing_api.problems import problem_responses
+from yijing_api.routing import Router
 
-router = APIRouter(tags=["groups"])
+router = Router(tags=["groups"])
 
 # Station staff manage groups; a volunteer reads their own group only.
 MANAGE = Access(STAFF)

@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
+from fastapi import Depends, File, Form, Query, Request, Response, UploadFile, status
 from pydantic import BaseModel
 
 from yijing.access import EVERY_ROLE, MANAGERS, STAFF, Actor, ApiScope
@@ -47,8 +47,9 @@ from yijing_api.params import (
     version_of,
 )
 from yijing_api.problems import problem_responses
+from yijing_api.routing import Router
 
-router = APIRouter(prefix="/hazards", tags=["hazards"])
+router = Router(prefix="/hazards", tags=["hazards"])
 
 # Everyone reports and follows hazards up (volunteers: their own site's and their own reports); staff verify,
 # correct and close them; station leaders and county admins set the rectification periods.
@@ -168,9 +169,9 @@ async def set_deadline_rules(
 async def get_hazard(
     hazard_id: uuid.UUID, session: SessionDep, response: Response, actor: Annotated[Actor, Depends(SEE)]
 ) -> HazardRead:
-    hazard = await service.get_hazard(session, actor, hazard_id)
+    hazard = await service.read_hazard(session, actor, hazard_id)
     set_etag(response, hazard.version)
-    return service.read(hazard)
+    return hazard
 
 
 @router.patch(

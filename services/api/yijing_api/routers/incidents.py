@@ -4,7 +4,7 @@ by the source system's own reference, and the versioned code lists that classify
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Response, UploadFile, status
+from fastapi import Depends, File, Form, Response, UploadFile, status
 
 from yijing.access import ADMINS, STAFF, Actor, ApiScope
 from yijing.incidents import jobs, service
@@ -25,8 +25,9 @@ from yijing_api.middleware import body_limit
 from yijing_api.openapi import sends
 from yijing_api.params import upload_name
 from yijing_api.problems import problem_responses
+from yijing_api.routing import Router
 
-router = APIRouter(prefix="/incidents", tags=["incidents"])
+router = Router(prefix="/incidents", tags=["incidents"])
 
 # The police's systems send incidents with an incidents:write key; county admins may too (a file by hand).
 WRITE = Access(ADMINS, frozenset({ApiScope.INCIDENTS_WRITE}))

@@ -3,7 +3,7 @@
 import uuid
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, Body, Depends, Response, status
+from fastapi import Body, Depends, Response, status
 
 from yijing.access import ADMINS, STAFF, Actor
 from yijing.jobs import catalog, service
@@ -12,8 +12,9 @@ from yijing_api.auth import Access
 from yijing_api.deps import SessionDep
 from yijing_api.openapi import sends
 from yijing_api.problems import problem_responses
+from yijing_api.routing import Router
 
-router = APIRouter(prefix="/jobs", tags=["jobs"])
+router = Router(prefix="/jobs", tags=["jobs"])
 
 # Operators' maintenance jobs; domains that run jobs for other roles (imports, exports) add their own routes.
 OPERATORS = Access(ADMINS)

@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,8 +26,9 @@ from yijing_api.deps import ProtectorDep, SessionDep
 from yijing_api.openapi import sends
 from yijing_api.params import IfMatch, PageQuery, Reveal, set_etag, version_of
 from yijing_api.problems import problem_responses
+from yijing_api.routing import Router
 
-router = APIRouter(prefix="/me", tags=["me"])
+router = Router(prefix="/me", tags=["me"])
 
 SELF = Access(EVERY_ROLE)
 

@@ -4,7 +4,7 @@ review the flagged ones."""
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from yijing.access import EVERY_ROLE, STAFF, Actor
 from yijing.kit.pagination import Page
@@ -23,8 +23,9 @@ from yijing_api.auth import Access
 from yijing_api.deps import SessionDep
 from yijing_api.params import PageQuery
 from yijing_api.problems import problem_responses
+from yijing_api.routing import Router
 
-router = APIRouter(prefix="/patrols/{patrol_id}/checkins", tags=["patrols"])
+router = Router(prefix="/patrols/{patrol_id}/checkins", tags=["patrols"])
 
 # Members check in (the service refuses anyone else with 403); those who see the patrol read its check-ins;
 # staff review.

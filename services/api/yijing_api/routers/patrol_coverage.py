@@ -4,7 +4,7 @@ patrol minutes; per site, a month's patrols and checkpoint coverage for staff.""
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from yijing.access import EVERY_ROLE, STAFF, Actor
 from yijing.patrols.settlement import service
@@ -12,8 +12,9 @@ from yijing.patrols.settlement.schemas import CoverageSummary, PatrolCoverage
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep
 from yijing_api.problems import problem_responses
+from yijing_api.routing import Router
 
-router = APIRouter(prefix="/patrols", tags=["patrols"])
+router = Router(prefix="/patrols", tags=["patrols"])
 
 # Whoever sees the patrol reads its coverage (the service applies the patrols' reach); the month's figures
 # are for the staff who plan patrols.

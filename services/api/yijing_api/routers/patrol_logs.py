@@ -4,7 +4,7 @@ interventions, hazards found, disputes — written by its members or station sta
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
+from fastapi import Depends, File, Form, Query, Request, Response, UploadFile, status
 
 from yijing.access import EVERY_ROLE, Actor
 from yijing.kit.pagination import Page
@@ -17,8 +17,9 @@ from yijing_api.deps import ProtectorDep, SessionDep, SettingsDep, StoreDep
 from yijing_api.openapi import sends
 from yijing_api.params import PHOTO_RESPONSE, PageQuery, photo_response, upload_name
 from yijing_api.problems import problem_responses
+from yijing_api.routing import Router
 
-router = APIRouter(prefix="/patrols/{patrol_id}/logs", tags=["patrols"])
+router = Router(prefix="/patrols/{patrol_id}/logs", tags=["patrols"])
 
 # Those who see the patrol read its log; the service lets only its members and station staff write
 # (403 `not_a_member` for anyone else).

@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from yijing.access import STAFF, Actor
 from yijing.kit.lifecycle import add_action_routes
@@ -26,8 +26,9 @@ from yijing_api.deps import SessionDep
 from yijing_api.openapi import sends
 from yijing_api.params import IfMatch, PageQuery, set_etag, version_of
 from yijing_api.problems import problem_responses
+from yijing_api.routing import Router
 
-router = APIRouter(prefix="/patrol-plans", tags=["patrols"])
+router = Router(prefix="/patrol-plans", tags=["patrols"])
 
 # The same staff who plan patrols; volunteers see the patrols a plan made, not the plan. No API key: plans
 # name volunteers.

@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Response, status
+from fastapi import Body, Depends, Query, Response, status
 
 from yijing.access import EVERY_ROLE, STAFF, Actor, ApiScope
 from yijing.kit.lifecycle import add_action_routes
@@ -28,8 +28,9 @@ from yijing_api.deps import SessionDep
 from yijing_api.openapi import sends
 from yijing_api.params import IfMatch, PageQuery, set_etag, version_of
 from yijing_api.problems import problem_responses
+from yijing_api.routing import Router
 
-router = APIRouter(prefix="/patrol-routes", tags=["patrols"])
+router = Router(prefix="/patrol-routes", tags=["patrols"])
 
 # Volunteers read the routes they walk; officers and assistants plan them, leaders and admins as elsewhere
 # (the same staff who work hazards). API keys read routes as they read sites, without the codes.

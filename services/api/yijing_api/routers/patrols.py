@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from yijing.access import EVERY_ROLE, STAFF, Actor
 from yijing.kit.lifecycle import add_action_routes
@@ -30,8 +30,9 @@ from yijing_api.deps import SessionDep
 from yijing_api.openapi import sends
 from yijing_api.params import IfMatch, PageQuery, set_etag, version_of
 from yijing_api.problems import problem_responses
+from yijing_api.routing import Router
 
-router = APIRouter(prefix="/patrols", tags=["patrols"])
+router = Router(prefix="/patrols", tags=["patrols"])
 
 # Volunteers read the patrols of their site and those they walk; the same staff who plan routes plan
 # patrols. No API key reads them: they name volunteers.

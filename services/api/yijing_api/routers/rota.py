@@ -4,7 +4,7 @@ volunteers' unavailability."""
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import Depends, Query, status
 
 from yijing.access import EVERY_ROLE, STAFF, Actor, Role
 from yijing.rota import service
@@ -21,8 +21,9 @@ from yijing.types import CalendarDate, Instant
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep
 from yijing_api.problems import problem_responses
+from yijing_api.routing import Router
 
-router = APIRouter(tags=["rota"])
+router = Router(tags=["rota"])
 
 READ = Access(EVERY_ROLE)  # a volunteer: their own group and record only
 STAFF_ONLY = Access(STAFF)

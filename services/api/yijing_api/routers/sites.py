@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from yijing.access import EVERY_ROLE, MANAGERS, Actor, ApiScope
 from yijing.kit.pagination import Page
@@ -14,8 +14,9 @@ from yijing_api.deps import SessionDep
 from yijing_api.openapi import sends
 from yijing_api.params import IfMatch, PageQuery, set_etag, version_of
 from yijing_api.problems import problem_responses
+from yijing_api.routing import Router
 
-router = APIRouter(prefix="/sites", tags=["sites"])
+router = Router(prefix="/sites", tags=["sites"])
 
 READERS = Access(EVERY_ROLE, frozenset({ApiScope.STATS_READ}))
 WRITERS = Access(MANAGERS)

@@ -4,7 +4,7 @@ month-on-month change, time series and what the figures cover. Read from daily r
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from yijing.access import STAFF, Actor, ApiScope
 from yijing.stats import service
@@ -14,9 +14,10 @@ from yijing.stats.sources import METRIC_SOURCES
 from yijing.types import CalendarDate
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep, SettingsDep
+from yijing_api.routing import Router
 from yijing_api.tables import Table, table_routes
 
-router = APIRouter(prefix="/stats", tags=["stats"])
+router = Router(prefix="/stats", tags=["stats"])
 
 # Station staff read their station's figures; other police systems read them with a stats:read key. A
 # county admin or a county-wide key reads every station, and county totals.

@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Response, status
+from fastapi import Body, Depends, Query, Response, status
 
 from yijing.access import EVERY_ROLE, Actor
 from yijing.kit.lifecycle import add_action_routes
@@ -18,8 +18,9 @@ from yijing_api.deps import SessionDep
 from yijing_api.openapi import sends
 from yijing_api.params import PageQuery
 from yijing_api.problems import problem_responses
+from yijing_api.routing import Router
 
-router = APIRouter(tags=["rota"])
+router = Router(tags=["rota"])
 
 # Everyone signed in; the service decides: staff reach their stations' swaps, a volunteer their own
 # group's (404 beyond), and may act only on their own side of a swap (403 otherwise).

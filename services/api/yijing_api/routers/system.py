@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,8 +16,9 @@ from yijing_api.auth import PUBLIC, Access
 from yijing_api.deps import RedisDep, SessionFactoryDep
 from yijing_api.openapi import problem_example, problem_with_example
 from yijing_api.problems import problem_response
+from yijing_api.routing import Router
 
-router = APIRouter(tags=["system"])
+router = Router(tags=["system"])
 
 CHECK_TIMEOUT_SECONDS = 3.0
 CheckState = Literal["ok", "failing"]

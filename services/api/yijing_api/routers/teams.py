@@ -4,7 +4,7 @@ volunteers."""
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import Depends, Query, status
 
 from yijing.access import EVERY_ROLE, Actor, Role
 from yijing.kit.pagination import Page
@@ -15,8 +15,9 @@ from yijing_api.auth import Access
 from yijing_api.deps import SessionDep
 from yijing_api.params import PageQuery
 from yijing_api.problems import problem_responses
+from yijing_api.routing import Router
 
-router = APIRouter(prefix="/sites/{site_id}/team", tags=["teams"])
+router = Router(prefix="/sites/{site_id}/team", tags=["teams"])
 
 READERS = Access(EVERY_ROLE)
 # Officers place assistants; station leaders and county admins place officers too.

@@ -3,7 +3,7 @@ page of JSON, or every row as a CSV/XLSX export)."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 from pydantic import TypeAdapter
 
 from yijing.access import STAFF, Actor, ApiScope
@@ -14,9 +14,10 @@ from yijing_api.auth import Access
 from yijing_api.deps import SessionDep
 from yijing_api.params import PageQuery
 from yijing_api.problems import problem_responses
+from yijing_api.routing import Router
 from yijing_api.tables import EXPORT_RESPONSES, ExportParams, Table, table_file, table_routes
 
-router = APIRouter(prefix="/trainings/compliance", tags=["training"])
+router = Router(prefix="/trainings/compliance", tags=["training"])
 
 # Station staff read their sites' compliance; other police systems read it with a stats:read key.
 READ = Access(STAFF, frozenset({ApiScope.STATS_READ}))

@@ -4,7 +4,7 @@ volunteer's minutes online, every bad row reported."""
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Request, Response, UploadFile, status
+from fastapi import Depends, File, Request, Response, UploadFile, status
 
 from yijing.access import STAFF, Actor
 from yijing.jobs.schemas import JobRead
@@ -16,8 +16,9 @@ from yijing_api.deps import ProtectorDep, SessionDep
 from yijing_api.openapi import sends
 from yijing_api.params import TEMPLATE_RESPONSE, template_response, upload_name
 from yijing_api.problems import problem_responses
+from yijing_api.routing import Router
 
-router = APIRouter(prefix="/trainings", tags=["training"])
+router = Router(prefix="/trainings", tags=["training"])
 
 # Staff take attendance. No API key: the file names volunteers by their mobile numbers.
 MANAGE = Access(STAFF)

@@ -4,7 +4,7 @@ counts as present and the minutes after the start from which a check-in is late.
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
 from yijing.access import MANAGERS, STAFF, Actor
 from yijing.training import rules
@@ -12,8 +12,9 @@ from yijing.training.schemas import AttendanceRules, AttendanceRulesUpdate
 from yijing_api.auth import Access
 from yijing_api.deps import SessionDep
 from yijing_api.problems import problem_responses
+from yijing_api.routing import Router
 
-router = APIRouter(prefix="/trainings", tags=["training"])
+router = Router(prefix="/trainings", tags=["training"])
 
 # Staff read the rules their attendance is settled by; station leaders and county admins change them.
 SEE = Access(STAFF)

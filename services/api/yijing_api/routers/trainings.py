@@ -5,7 +5,7 @@ room, by minutes online, or excused."""
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from yijing.access import EVERY_ROLE, STAFF, Actor, Role
 from yijing.kit.pagination import Page
@@ -28,8 +28,9 @@ from yijing_api.deps import SessionDep
 from yijing_api.openapi import sends
 from yijing_api.params import IfMatch, PageQuery, set_etag, version_of
 from yijing_api.problems import problem_responses
+from yijing_api.routing import Router
 
-router = APIRouter(prefix="/trainings", tags=["training"])
+router = Router(prefix="/trainings", tags=["training"])
 
 # Staff schedule trainings and take attendance; volunteers see those they are enrolled in and check
 # themselves in with the session's code. No API key: attendance names volunteers.

@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
+from fastapi import Depends, File, Form, Query, Request, Response, UploadFile, status
 from pydantic.json_schema import SkipJsonSchema
 
 from yijing.access import STAFF, Actor, ApiScope
@@ -41,8 +41,9 @@ from yijing_api.params import (
     version_of,
 )
 from yijing_api.problems import problem_responses
+from yijing_api.routing import Router
 
-router = APIRouter(prefix="/volunteers", tags=["volunteers"])
+router = Router(prefix="/volunteers", tags=["volunteers"])
 
 # Officers, assistants, station leaders and county admins manage their stations' volunteers; volunteers
 # see their own record through /api/v1/me/volunteer.

@@ -1,4 +1,6 @@
-"""Benchmarks: request latency through the full ASGI stack, outbox relay and worker throughput, volunteer
+"""Benchmarks: request latency through the full ASGI stack, the hottest reads against a bare Starlette +
+asyncpg app answering the same JSON (each under uvicorn on one core: requests per second, CPU per request,
+RSS; bench/ceiling.py), outbox relay and worker throughput, volunteer
 lists over 100,000 volunteers and a 10,000-row import, the rota of 10,000 groups (reconcile job, captain
 endpoints), 100,000 hazards (lists, summary, photo uploads, the deadline job), 2,000,000 incidents
 (import, rollups, statistics latency), patrol check-ins (a batch of 500 against bare asyncpg, 64 clients

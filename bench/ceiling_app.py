@@ -153,9 +153,17 @@ async def hazard(request: Request) -> Response:
     return response
 
 
+async def _decode_json(connection: asyncpg.Connection) -> None:
+    """JSON columns (a volunteer's skills) as Python values, as the API's driver connections have them."""
+    for name in ("json", "jsonb"):
+        await connection.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
-    app.state.pool = await asyncpg.create_pool(os.environ["CEILING_DSN"], min_size=2, max_size=20)
+    app.state.pool = await asyncpg.create_pool(
+        os.environ["CEILING_DSN"], min_size=2, max_size=20, init=_decode_json
+    )
     yield
     await app.state.pool.close()
 

@@ -3,13 +3,19 @@ sites and the code lists of their day, within the sending key's reach; the code 
 
 import csv
 import io
+import re
 import tracemalloc
+from datetime import UTC, date, datetime
 
+import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
 from tests.world import make_api_key
 from yijing.access import ApiScope, Role
+from yijing.db import session_scope
+from yijing.ids import utcnow
+from yijing.incidents import repository
 from yijing.incidents.jobs import IMPORT
 from yijing.incidents.models import Incident
 from yijing.jobs import service as jobs
@@ -450,3 +456,126 @@ async def test_a_flood_of_malformed_rows_is_counted_without_holding_every_proble
     assert (result["outcome"], result["rows"], result["refused_rows"]) == ("rejected", 200_000, 200_000)
     assert len(result["errors"]) == 1000
     assert peak < 64 << 20, f"peak {peak >> 20} MiB"
+
+
+async def test_each_bad_row_of_a_mixed_file_is_named_and_the_good_ones_kept_on_request(
+    client, world, session_factory, settings
+):
+    """Every refusal a row can meet, in one file: its shape, then its references, the code lists of its
+    day, and a reference sent twice within the file or stored already for a station out of reach."""
+    await send(
+        client,
+        await writer_key(world, session_factory, settings, "other"),
+        [record(world, "THEIRS", place="other")],
+    )
+    headers = await writer_key(world, session_factory, settings) | ENGLISH
+    station = str(world.own.station.id)
+    good = {"station_id": station, "occurred_at": "2024-02-29T10:00:00+08:00", "class_code": "fire"}
+    rows = [
+        {"source_ref": "G1"} | good,  # row 2
+        {"source_ref": "G1"} | good,  # 3: sent twice
+        {"source_ref": "S1", "site_id": str(world.other.site.id)} | good,  # 4
+        {"source_ref": "C1"} | good | {"class_code": "arson"},  # 5
+        {"source_ref": "T1", "tags": "smuggling"} | good,  # 6
+        {"source_ref": "D1"} | good | {"station_id": "x", "class_code": "Fire"},  # 7: two shape problems
+        # 8: the same reference as row 7, which was refused for its shape: not a repeat.
+        {"source_ref": "D1"} | good,
+        {"source_ref": "THEIRS"} | good,  # 9
+        # 10: any of the separators, repeated tags; the station's id in capitals without its dashes.
+        {"source_ref": "M1", "tags": " porn_gambling、floating_population;porn_gambling，"} | good,
+        {"source_ref": "U1"} | good | {"station_id": world.own.station.id.hex.upper()},  # 11
+    ]
+    expected = [
+        (3, "source_ref", "sent twice in this batch"),
+        (4, "site_id", "not a site of the station"),
+        (5, "class_code", "not a class valid on the day it occurred"),
+        (6, "tags", "a tag not valid on the day it occurred"),
+        (7, "station_id", "not a UUID"),
+        (7, "class_code", "not a code"),
+        (9, "source_ref", "stored already for a station outside your reach"),
+    ]
+    rejected = await run_import(client, headers, csv_file(rows), session_factory, settings)
+    assert (rejected["outcome"], rejected["rows"], rejected["refused_rows"]) == ("rejected", 10, 6)
+    assert [(error["row"], error["column"], error["message"]) for error in rejected["errors"]] == expected
+    assert [incident.source_ref for incident in await stored(session_factory)] == ["THEIRS"]
+    kept = await run_import(
+        client, headers, csv_file(rows), session_factory, settings, keep_valid_rows="true"
+    )
+    assert [(error["row"], error["column"], error["message"]) for error in kept["errors"]] == expected
+    counts = {name: kept[name] for name in ("outcome", "created", "updated", "unchanged", "refused_rows")}
+    assert counts == {
+        "outcome": "imported_valid_rows", "created": 4, "updated": 0, "unchanged": 0, "refused_rows": 6,
+    }  # fmt: skip
+    incidents = {incident.source_ref: incident for incident in await stored(session_factory)}
+    assert sorted(incidents) == ["D1", "G1", "M1", "THEIRS", "U1"]
+    assert incidents["M1"].tags == ["floating_population", "porn_gambling"]
+    assert str(incidents["G1"].occurred_on) == "2024-02-29"
+    assert incidents["U1"].station_id == world.own.station.id
+
+
+# A station id the file may write: as _UUID_TEXT in yijing.incidents.repository has it.
+UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
+
+
+async def test_a_station_id_is_refused_for_its_shape_exactly_when_it_is_not_a_uuid(
+    client, world, session_factory, settings
+):
+    """The usual form of a UUID is checked by a shortcut, others by the full pattern: every one-character
+    change of a real station id (and a few other forms) is refused for its shape exactly when the pattern
+    refuses it."""
+    headers = await writer_key(world, session_factory, settings)
+    canonical = str(world.own.station.id)
+    variants = {canonical, canonical.upper(), canonical.replace("-", ""), f"{{{canonical}}}", f" {canonical}"}
+    for position in range(len(canonical) + 1):
+        variants.add(canonical[:position] + canonical[position + 1 :])
+        for char in "-0aAgG{ ":
+            variants.add(canonical[:position] + char + canonical[position + 1 :])
+            variants.add(canonical[:position] + char + canonical[position:])
+    ordered = sorted(variants)
+    rows = [
+        {"source_ref": f"V{n}", "station_id": value, "occurred_at": "2023-10-01T09:00:00+08:00",
+         "class_code": "fire"}
+        for n, value in enumerate(ordered)
+    ]  # fmt: skip
+    result = await run_import(client, headers, csv_file(rows), session_factory, settings)
+    refused = {error["row"] for error in result["errors"] if error["message"] == "not a UUID"}
+    assert refused == {n + 2 for n, value in enumerate(ordered) if not UUID_TEXT.fullmatch(value)}
+    assert result["rows"] == len(ordered) > 500
+
+
+@pytest.mark.committed  # the other writer needs a connection of its own
+async def test_a_reference_another_writer_stored_since_the_checks_is_merged(
+    client, world, session_factory, settings, monkeypatch
+):
+    headers = await writer_key(world, session_factory, settings)
+    station = str(world.own.station.id)
+    rows = [
+        {"source_ref": f"R{n}", "station_id": station, "occurred_at": "2023-10-01T09:00:00+08:00",
+         "class_code": "fire"}
+        for n in range(3)
+    ]  # fmt: skip
+    insert_new = repository._insert_new
+
+    async def racing(session, checked, params):
+        # Committed after the job's checks, before its insert: the insert finds the reference taken.
+        async with session_scope(session_factory) as other:
+            other.add(
+                Incident(
+                    station_id=world.own.station.id, source_system="jq110", source_ref="R1",
+                    occurred_at=datetime(2023, 9, 30, 9, tzinfo=UTC), occurred_on=date(2023, 9, 30),
+                    class_code="traffic", received_at=utcnow(), updated_at=utcnow(),
+                )
+            )  # fmt: skip
+        return await insert_new(session, checked, params)
+
+    monkeypatch.setattr(repository, "_insert_new", racing)
+    result = await run_import(client, headers, csv_file(rows), session_factory, settings)
+    assert (result["outcome"], result["created"], result["updated"]) == ("imported", 2, 1)
+    incidents = await stored(session_factory)
+    assert [(i.source_ref, i.class_code, i.version) for i in incidents] == [
+        ("R0", "fire", 1), ("R1", "fire", 2), ("R2", "fire", 1),
+    ]  # fmt: skip
+    async with session_factory() as session:
+        messages = (await session.scalars(select(OutboxMessage))).all()
+    days = {day for message in messages for day in message.arguments["payload"].get("days", [])}
+    assert days == {"2023-09-30", "2023-10-01"}  # the old day of the record taken over is recounted too

@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlmodel import col
 
 from tests.world import make_api_key
@@ -284,6 +284,75 @@ async def test_the_nightly_check_repairs_drift(
     assert row(await stats(client, keys["own"], period="2023-05"), "fire")["current"] == 4
     again = (await jobs.execute(session_factory, settings, CHECK, {"sources": ["incidents"]})).result or {}
     assert again["incidents"] == {"days_repaired": 0, "figures_written": 0, "days_marked": 0}
+
+
+async def test_the_nightly_check_rewrites_only_the_figures_that_drifted(
+    client, world, keys, session_factory, settings, redis, run_worker
+):
+    station = world.own.station.id
+    await send(
+        client,
+        keys["own"],
+        incidents(world, {"fire": 3, "traffic": 2}, "2023-05-05", tags=["minors"])
+        + incidents(world, {"fire": 1}, "2023-05-06"),
+    )
+    await settle(session_factory, settings, redis, run_worker)
+    # A check right after one finds nothing to repair, in any source (a snapshot is taken anew each time).
+    nothing = {"days_repaired": 0, "figures_written": 0, "days_marked": 0}
+    agreed = (await jobs.execute(session_factory, settings, CHECK, {})).result or {}
+    assert {name: figures for name, figures in agreed.items() if name != "volunteers_active"} == {
+        name: nothing for name in agreed if name != "volunteers_active"
+    }
+
+    def figure(day: date, dimension: str):
+        return (col(DailyRollup.day) == day) & (col(DailyRollup.dimension) == dimension)
+
+    async with session_scope(session_factory) as session:
+        await session.execute(
+            update(DailyRollup).where(figure(date(2023, 5, 5), "class:fire")).values(value=9)
+        )
+        await session.execute(delete(DailyRollup).where(figure(date(2023, 5, 6), "class:fire")))
+        session.add(
+            DailyRollup(
+                station_id=station,
+                day=date(2023, 5, 7),
+                metric="incidents",
+                dimension="class:dispute",
+                value=2,
+            )
+        )
+
+    async def stored() -> tuple[dict, dict]:
+        async with session_factory() as session:
+            figures = await session.execute(select(DailyRollup).where(col(DailyRollup.metric) == "incidents"))
+            days = await session.execute(
+                select(col(RollupDay.day), col(RollupDay.computed_at)).where(
+                    col(RollupDay.source) == "incidents"
+                )
+            )
+            return {
+                (rollup.day, rollup.dimension): (rollup.value, rollup.computed_at)
+                for rollup in figures.scalars()
+            }, dict(days.all())
+
+    figures_before, days_before = await stored()
+    result = (await jobs.execute(session_factory, settings, CHECK, {"sources": ["incidents"]})).result or {}
+    # A wrong figure and a missing one written again, a figure of no record dropped: three days repaired.
+    assert result["incidents"] == {"days_repaired": 3, "figures_written": 2, "days_marked": 0}
+    figures_after, days_after = await stored()
+    assert {key: value for key, (value, _) in figures_after.items()} == {
+        (date(2023, 5, 5), "class:fire"): 3,
+        (date(2023, 5, 5), "class:traffic"): 2,
+        (date(2023, 5, 5), "tag:minors"): 5,
+        (date(2023, 5, 6), "class:fire"): 1,
+    }
+    rewritten = {key for key in figures_after if figures_after[key] != figures_before.get(key)}
+    assert rewritten == {(date(2023, 5, 5), "class:fire"), (date(2023, 5, 6), "class:fire")}
+    recounted = {day for day in days_after if days_after[day] != days_before[day]}
+    assert recounted == {date(2023, 5, 5), date(2023, 5, 6), date(2023, 5, 7)}
+    again = (await jobs.execute(session_factory, settings, CHECK, {"sources": ["incidents"]})).result or {}
+    assert again["incidents"] == nothing
+    assert await stored() == (figures_after, days_after)
 
 
 async def test_a_stations_figures_are_its_own(

@@ -16,6 +16,7 @@ from yijing.storage import store_for
 from yijing.uploads import return_freed_memory_promptly
 from yijing_api.docs import install_docs
 from yijing_api.idempotency import guard_creates
+from yijing_api.lean import LeanLane
 from yijing_api.middleware import BodySizeLimitMiddleware, RejectNulMiddleware, RequestContextMiddleware
 from yijing_api.openapi import install_openapi
 from yijing_api.params import refuse_repeated_parameters
@@ -171,7 +172,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.attachment_store = store_for(settings)
     install_problem_handlers(app)
     install_openapi(app)
-    # Last added runs first: the request id exists before the body limit can refuse a request.
+    # Last added runs first: the request id exists before the body limit can refuse a request, and the lean
+    # lane only sees what the NUL check let through.
+    app.add_middleware(LeanLane)
     app.add_middleware(RejectNulMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)

@@ -5,7 +5,6 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import Row
 from sqlmodel import col
 
 from yijing.hazards.models import (
@@ -18,6 +17,7 @@ from yijing.hazards.models import (
     HazardStatus,
     ReporterRole,
 )
+from yijing.kit.reads import LeanRow, read_model
 from yijing.org.schemas import Location
 from yijing.types import JSON_INTEGER, NOT_BLANK, Address, CalendarDate, Instant, QueryBool
 
@@ -198,19 +198,35 @@ class HazardRead(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, hazard: Hazard | Row[*tuple[Any, ...]], allowed_actions: list[str]) -> HazardRead:
-        """From a record or a lean row of :data:`SHOWN`'s columns, as stored: not validated again."""
+    def of(cls, hazard: Hazard | LeanRow, allowed_actions: list[str]) -> HazardRead:
+        """From a record or a lean row of :data:`SHOWN`'s columns, as stored: not validated again (a lean
+        row's enumerations are the driver's strings)."""
         location = None
         if hazard.latitude is not None and hazard.longitude is not None:
             location = Location.model_construct(latitude=hazard.latitude, longitude=hazard.longitude)
         fields = {name: getattr(hazard, name) for name in _STORED_AS_SHOWN}
-        return cls.model_construct(**fields, location=location, allowed_actions=allowed_actions)
+        return read_model(
+            cls,
+            **fields,
+            category=HazardCategory(hazard.category),
+            severity=HazardSeverity(hazard.severity),
+            source=HazardSource(hazard.source),
+            reporter_role=ReporterRole(hazard.reporter_role),
+            status=HazardStatus(hazard.status),
+            location=location,
+            allowed_actions=allowed_actions,
+        )
 
 
 # The read model's fields that are columns of the hazard, shown as stored.
-_STORED_AS_SHOWN = tuple(sorted(set(HazardRead.model_fields) - {"location", "allowed_actions"}))
+_ENUMERATIONS = ("category", "severity", "source", "reporter_role", "status")
+_STORED_AS_SHOWN = tuple(
+    sorted(set(HazardRead.model_fields) - {"location", "allowed_actions", *_ENUMERATIONS})
+)
 # The columns a hazard's read model is made of: what a lean read of hazards selects.
-SHOWN = tuple(col(getattr(Hazard, name)) for name in (*_STORED_AS_SHOWN, "latitude", "longitude"))
+SHOWN = tuple(
+    col(getattr(Hazard, name)) for name in (*_STORED_AS_SHOWN, *_ENUMERATIONS, "latitude", "longitude")
+)
 
 
 class ActionNote(BaseModel):

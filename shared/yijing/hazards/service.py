@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Row, and_, or_
+from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -52,6 +52,7 @@ from yijing.hazards.schemas import (
 from yijing.ids import CLOCK_SKEW, OFFLINE_AT_MOST, new_id, station_today, utcnow
 from yijing.kit.lifecycle import Lifecycle
 from yijing.kit.pagination import Page, PageParams, page_of
+from yijing.kit.reads import LeanRow
 from yijing.notifications.jobs import notify
 from yijing.notifications.service import DeliverPayload
 from yijing.org import repository as org_repository
@@ -99,8 +100,8 @@ LIFECYCLE = Lifecycle(
 )
 
 
-def read(hazard: Hazard | Row[*tuple[Any, ...]]) -> HazardRead:
-    return HazardRead.of(hazard, [str(action) for action in LIFECYCLE.allowed(hazard.status)])
+def read(hazard: Hazard | LeanRow) -> HazardRead:
+    return HazardRead.of(hazard, [str(action) for action in LIFECYCLE.allowed(HazardStatus(hazard.status))])
 
 
 async def _station(session: AsyncSession, station_id: uuid.UUID) -> Station:

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -21,6 +21,7 @@ from yijing.identity.models import (
     UserSite,
 )
 from yijing.identity.schemas import ApiKeyFilters, UserFilters
+from yijing.kit import reads
 from yijing.kit import repository as kit
 from yijing.kit.pagination import PageParams
 
@@ -100,24 +101,29 @@ async def any_admin_exists(session: AsyncSession) -> bool:
 # Sign-in sessions and refresh tokens
 
 
+# What an access token's check needs of its sign-in session and user (run on every authenticated request:
+# one narrow query, no personal data, no password hash), built once.
+_CALLER = (
+    select(
+        col(AuthSession.revoked_at),
+        col(AuthSession.expires_at),
+        col(User.is_active),
+        col(User.role),
+        col(User.station_id),
+    )
+    .join_from(AuthSession, User, col(User.id) == col(AuthSession.user_id))
+    .where(col(AuthSession.id) == bindparam("session_id"), col(User.id) == bindparam("user_id"))
+)
+
+
 async def signed_in_caller(
     session: AsyncSession, session_id: uuid.UUID, user_id: uuid.UUID
 ) -> SignedInCaller | None:
-    """What an access token's check needs of its sign-in session and user, in one narrow query (run on
-    every authenticated request: no personal data, no password hash)."""
-    query = (
-        select(
-            col(AuthSession.revoked_at),
-            col(AuthSession.expires_at),
-            col(User.is_active),
-            col(User.role),
-            col(User.station_id),
-        )
-        .join_from(AuthSession, User, col(User.id) == col(AuthSession.user_id))
-        .where(col(AuthSession.id) == session_id, col(User.id) == user_id)
-    )
-    row = (await session.execute(query)).one_or_none()
-    return SignedInCaller(*row) if row else None
+    rows = await reads.mappings(session, _CALLER, session_id=session_id, user_id=user_id)
+    if not rows:
+        return None
+    [row] = rows
+    return SignedInCaller(row.revoked_at, row.expires_at, row.is_active, Role(row.role), row.station_id)
 
 
 async def get_refresh_token(session: AsyncSession, token_hash: str) -> RefreshToken | None:

@@ -1,5 +1,6 @@
 """Incidents arrive in batches: each batch is copied into a staging table, checked against the stations,
-sites and code lists in SQL, and merged into ``incidents`` by source reference in one statement."""
+sites and code lists in SQL (a few statements over the whole batch, never a query per record), and merged
+into ``incidents`` by source reference: new references in one INSERT, changed ones in one UPDATE."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ from datetime import date, datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy import select, text
+from sqlalchemy import Select, and_, func, or_, select, text
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from yijing.access import StationScope
+from yijing.conflicts import violated_constraint
 from yijing.db import copy_records
 from yijing.incidents.models import IncidentCode, IncidentImport
 from yijing.kit import repository as kit
@@ -28,11 +32,15 @@ _STAGING_TABLE = (
     "(line integer, source_system text, source_ref text, station_id uuid, site_id uuid, "
     "occurred_at timestamptz, class_code text, tags text[]) ON COMMIT DROP"
 )
-# A time-ordered UUID (version 7) made by PostgreSQL: the milliseconds since 1970, then random bits.
+# A time-ordered UUID (version 7) made by PostgreSQL for the record of staged ``line``: the milliseconds
+# since 1970, then random bits drawn once per statement, the last 60 of them counting on by line (RFC 9562's
+# counter method: unique within the statement, increasing within a millisecond). Random bits drawn for every
+# record (gen_random_uuid) cost more than the rest of an insert's own work.
+_UUID7_SEED = "(SELECT replace(gen_random_uuid()::text, '-', ''))"
 _UUID7 = (
-    "encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) placing "
-    "substring(int8send((extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3) FROM 1 FOR 6), "
-    "52, 1), 53, 1), 'hex')::uuid"
+    "(lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') || '7' || "
+    f"substr({_UUID7_SEED}, 1, 3) || to_hex(x'8000000000000000'::bigint | "
+    f"(('x' || substr({_UUID7_SEED}, 4, 15))::bit(60)::bigint + line)))::uuid"
 )
 
 
@@ -52,23 +60,36 @@ _INSTANT_TEXT = (
     "'^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]([01][0-9]|2[0-3]):[0-5][0-9]"
     "(:[0-5][0-9](\\.[0-9]{1,6})?)?(Z|[+-](0[0-9]|1[0-5])(:?[0-5][0-9])?)$'"
 )
-# The day of the month exists (30 February passes the pattern, not this).
+# The day of the month exists (30 February passes the pattern, not this); every month has a 28th.
 _DAY_EXISTS = (
-    "substr(occurred_at, 9, 2)::int <= extract(day FROM make_date(substr(occurred_at, 1, 4)::int, "
-    "substr(occurred_at, 6, 2)::int, 1) + interval '1 month - 1 day')"
+    "substr(occurred_at, 9, 2) <= '28' OR substr(occurred_at, 9, 2)::int <= extract(day FROM make_date("
+    "substr(occurred_at, 1, 4)::int, substr(occurred_at, 6, 2)::int, 1) + interval '1 month - 1 day')"
 )
 _SEPARATOR = "[;|,，、[:space:]]"
 # Lengths are checked apart: counted repetitions ({0,47}) make PostgreSQL's regular expressions several
 # times slower over millions of rows. A tag too long to be a code is refused as an unknown code.
 _CODE = "[a-z][a-z0-9_]*"
-_SPLIT_TAGS = f"regexp_split_to_table(tags, '{_SEPARATOR}+')"
+
+
+def _uuid_shape(column: str) -> str:
+    """``column`` is a UUID as _UUID_TEXT has it. PostgreSQL builds a pattern's matching states anew for
+    each value, so a long pattern costs on every row: the usual 8-4-4-4-12 form is checked with LIKE and
+    a one-state pattern (its four '-' where LIKE puts them, hex digits elsewhere), any other form with
+    the full pattern."""
+    return (
+        f"CASE WHEN {column} LIKE '________-____-____-____-____________' "
+        f"THEN {column} ~ '^[-0-9a-fA-F]*$' AND length(replace({column}, '-', '')) = 32 "
+        f"ELSE coalesce({column}, '') ~ {_UUID_TEXT} END"
+    )
+
+
 _CSV_SHAPES = (
     ("source_system", "lower-case letters, digits, '.', '_' or '-', up to 32",
      "coalesce(source_system, '') ~ '^[a-z0-9][a-z0-9_.-]*$' AND length(source_system) <= 32"),
     ("source_ref", "letters, digits and . _ : / -, up to 64",
      "coalesce(source_ref, '') ~ '^[A-Za-z0-9][A-Za-z0-9_.:/-]*$' AND length(source_ref) <= 64"),
-    ("station_id", "not a UUID", f"coalesce(station_id, '') ~ {_UUID_TEXT}"),
-    ("site_id", "not a UUID", f"coalesce(site_id, '') = '' OR site_id ~ {_UUID_TEXT}"),
+    ("station_id", "not a UUID", _uuid_shape("station_id")),
+    ("site_id", "not a UUID", f"coalesce(site_id, '') = '' OR {_uuid_shape('site_id')}"),
     ("occurred_at", "not an ISO 8601 date-time with its offset",
      # CASE: PostgreSQL may evaluate AND's operands in any order; the day check needs a well-shaped value.
      f"CASE WHEN coalesce(occurred_at, '') ~ {_INSTANT_TEXT} THEN {_DAY_EXISTS} ELSE FALSE END"),
@@ -76,11 +97,24 @@ _CSV_SHAPES = (
     ("tags", "not codes separated by ';'",
      f"coalesce(tags, '') ~ '^{_SEPARATOR}*({_CODE}({_SEPARATOR}+{_CODE})*)?{_SEPARATOR}*$'"),
 )  # fmt: skip
+# A well-shaped tags field as a sorted array of distinct codes; a single code (the usual case) is not split.
+_TAGS = (
+    "CASE WHEN coalesce(tags, '') = '' THEN '{}'::text[] "
+    f"WHEN tags !~ '{_SEPARATOR}' THEN ARRAY[tags] "
+    f"ELSE ARRAY(SELECT DISTINCT t FROM regexp_split_to_table(tags, '{_SEPARATOR}+') AS t "
+    "WHERE t <> '' ORDER BY t) END"
+)
+
+
+async def tune_for_bulk(session: AsyncSession) -> None:
+    """No JIT for the rest of the transaction: over a whole file, compiling a statement's expressions
+    costs more than it saves (a second and more per statement)."""
+    await session.execute(text("SET LOCAL jit = off"))
 
 
 @dataclass
 class StagedFile:
-    staging: str
+    records: str  # the well-shaped rows, typed (in STAGING_COLUMNS), as a FROM item for ``merge``
     rows: int
     errors: list[dict[str, Any]]  # refused for their shape (the first `limit`)
     refused: int
@@ -89,8 +123,8 @@ class StagedFile:
 async def stage_csv(
     session: AsyncSession, columns: Sequence[str], content: bytes, *, limit: int
 ) -> StagedFile:
-    """COPY a CSV file (UTF-8, with a header naming ``columns``) as text, check every field's shape in SQL
-    and stage the well-shaped rows as typed records. Rows are numbered as a spreadsheet shows them."""
+    """COPY a CSV file (UTF-8, with a header naming ``columns``) as text, then, in one pass, check every
+    field's shape in SQL and type the well-shaped rows. Rows are numbered as a spreadsheet shows them."""
     raw = f"incidents_raw_{uuid.uuid4().hex}"
     await session.execute(
         text(
@@ -110,47 +144,49 @@ async def stage_csv(
             raw, source=io.BytesIO(content), columns=list(columns), format="csv", header=True
         )
         await driver.execute("RELEASE SAVEPOINT incidents_copy")
+        problem = None
     except asyncpg.DataError as exc:
         await driver.execute("ROLLBACK TO SAVEPOINT incidents_copy")
         # A row with too many or too few fields, or an unclosed quote: the file is not CSV from there on.
         where = re.search(r"line (\d+)", str(getattr(exc, "context", "") or exc))
         problem = {"row": int(where.group(1)) if where else 0, "column": "", "message": f"not CSV: {exc}"}
-        staging = f"incidents_incoming_{uuid.uuid4().hex}"
-        await session.execute(text(f"CREATE TEMPORARY TABLE {staging} {_STAGING_TABLE}"))
-        return StagedFile(staging, 0, [problem], 1)
-    # One pass over the text: every check's outcome per row, in _CSV_SHAPES order.
-    shaped = f"incidents_shaped_{uuid.uuid4().hex}"
+    # Every row with the outcome of each check (in _CSV_SHAPES order), typed where all of them pass.
+    # OFFSET 0 keeps the checks in their subquery: pulled up, they would run again for every reference.
+    staging = f"incidents_incoming_{uuid.uuid4().hex}"
     outcomes = ", ".join(f"coalesce({condition}, FALSE)" for _, _, condition in _CSV_SHAPES)
+    well_shaped = "TRUE = ALL(shape)"
     await session.execute(
         text(
-            f"CREATE TEMPORARY TABLE {shaped} ON COMMIT DROP AS SELECT *, ARRAY[{outcomes}] AS ok FROM {raw}"
+            f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS "
+            f"SELECT (line + 1)::integer AS line, shape, {well_shaped} AS well_shaped, source_system, "
+            f"source_ref, CASE WHEN {well_shaped} THEN station_id::uuid END AS station_id, "
+            f"CASE WHEN {well_shaped} THEN nullif(site_id, '')::uuid END AS site_id, "
+            f"CASE WHEN {well_shaped} THEN occurred_at::timestamptz END AS occurred_at, class_code, "
+            f"CASE WHEN {well_shaped} THEN {_TAGS} END AS tags "
+            f"FROM (SELECT *, ARRAY[{outcomes}] AS shape FROM {raw} OFFSET 0) checked"
         )
     )
+    records = f"(SELECT {', '.join(STAGING_COLUMNS)} FROM {staging} WHERE well_shaped)"
+    if problem is not None:
+        return StagedFile(records, 0, [problem], 1)
+    counted = await session.execute(
+        text(f"SELECT count(*), count(*) FILTER (WHERE NOT well_shaped) FROM {staging}")
+    )
+    rows, refused = counted.one()
     # Only the first `limit` problems are fetched: a file of a million malformed rows must not become
     # millions of Python objects in the worker.
     found = await session.execute(
         text(
-            f"SELECT line + 1, check_number FROM {shaped}, generate_subscripts(ok, 1) AS check_number "
-            "WHERE NOT ok[check_number] ORDER BY 1, 2 LIMIT :limit"
+            f"SELECT s.line, check_number FROM {staging} s, generate_subscripts(s.shape, 1) AS check_number "
+            "WHERE NOT s.well_shaped AND NOT s.shape[check_number] ORDER BY 1, 2 LIMIT :limit"
         ),
         {"limit": limit},
     )
-    problems = [(row, _CSV_SHAPES[number - 1]) for row, number in found.all()]
-    refused = await session.execute(text(f"SELECT count(*) FROM {shaped} WHERE NOT (TRUE = ALL(ok))"))
-    staging = f"incidents_incoming_{uuid.uuid4().hex}"
-    await session.execute(
-        text(
-            f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS "
-            "SELECT (line + 1)::integer AS line, source_system, source_ref, station_id::uuid AS station_id, "
-            "nullif(site_id, '')::uuid AS site_id, occurred_at::timestamptz AS occurred_at, class_code, "
-            "CASE WHEN coalesce(tags, '') = '' THEN '{}'::text[] ELSE "
-            f"ARRAY(SELECT DISTINCT t FROM {_SPLIT_TAGS} AS t WHERE t <> '' ORDER BY t) END AS tags "
-            f"FROM {shaped} WHERE TRUE = ALL(ok)"
-        )
-    )
-    rows = int((await session.execute(text(f"SELECT count(*) FROM {raw}"))).scalar_one())
-    errors = [{"row": row, "column": column, "message": message} for row, (column, message, _) in problems]
-    return StagedFile(staging, rows, errors, int(refused.scalar_one()))
+    errors = [
+        {"row": row, "column": _CSV_SHAPES[number - 1][0], "message": _CSV_SHAPES[number - 1][1]}
+        for row, number in found.all()
+    ]
+    return StagedFile(records, int(rows), errors, int(refused))
 
 
 # Why a staged record is refused: (column, message, its Chinese, condition), checked in this order.
@@ -159,63 +195,72 @@ _PROBLEMS = (
         "station_id",
         "no such station within your reach",
         "您的权限范围内没有该派出所",
-        "r.station_found IS NULL",
+        "station_found IS NULL",
     ),
     (
         "site_id",
         "not a site of the station",
         "不是该派出所的站点",
-        "r.site_id IS NOT NULL AND r.site_found IS NULL",
+        "site_id IS NOT NULL AND site_found IS NULL",
     ),
     (
         "source_ref",
         "stored already for a station outside your reach",
         "已作为您权限范围以外派出所的警情保存",
-        "r.existing_id IS NOT NULL AND NOT r.reachable",
+        "existing_id IS NOT NULL AND NOT reachable",
     ),
-    ("source_ref", "sent twice in this batch", "在本批次中重复提交", "r.repeat > 1"),
+    ("source_ref", "sent twice in this batch", "在本批次中重复提交", "repeated"),
     (
         "class_code",
         "not a class valid on the day it occurred",
         "不是警情发生当天有效的类别代码",
-        "NOT r.class_valid",
+        "NOT class_valid",
     ),
-    ("tags", "a tag not valid on the day it occurred", "含有警情发生当天无效的标签", "NOT r.tags_valid"),
+    ("tags", "a tag not valid on the day it occurred", "含有警情发生当天无效的标签", "NOT tags_valid"),
 )
 # A refusal's message in Chinese, for the field errors of a refused batch.
 PROBLEMS_ZH = {message: zh for _, message, zh, _ in _PROBLEMS}
 
 
-def _valid_code(kind: str, code: str) -> str:
-    return (
-        f"EXISTS (SELECT 1 FROM incident_codes c WHERE c.kind = '{kind}' AND c.code = {code} "
-        "AND c.valid_from <= local_day AND (c.valid_to IS NULL OR c.valid_to >= local_day))"
+def _checked(records: str, reach: str) -> str:
+    """The records with their station's local day, the record stored under their reference, and their
+    first problem (its number in _PROBLEMS; NULL: none). Set-based: each check is a hash join against a
+    small table (stations, sites, the code lists, the references sent more than once) or the stored
+    incidents, never a lookup per record."""
+    problem = " ".join(
+        f"WHEN {condition} THEN {number}" for number, (_, _, _, condition) in enumerate(_PROBLEMS, start=1)
     )
-
-
-def _checked(staging: str, reach: str) -> str:
-    """The staged records with their station's local day and every check's outcome."""
     return f"""
-        SELECT r.*, v.class_valid, v.tags_valid, st.id AS station_found, si.id AS site_found,
-               e.id AS existing_id, e.reachable, e.occurred_on AS old_day, e.old_station_id
+        WITH codes AS MATERIALIZED (
+            -- One row per code: the days any of its versions is valid.
+            SELECT kind, code, range_agg(daterange(valid_from, valid_to, '[]')) AS days
+            FROM incident_codes GROUP BY kind, code
+        ), repeats AS (
+            SELECT source_system, source_ref, min(line) AS first_line
+            FROM {records} s GROUP BY source_system, source_ref HAVING count(*) > 1
+        )
+        SELECT line, source_system, source_ref, station_id, site_id, occurred_at, local_day, class_code,
+               tags, existing_id, old_station_id, old_day, CASE {problem} END AS problem
         FROM (
-            SELECT s.*, (s.occurred_at AT TIME ZONE stn.timezone)::date AS local_day,
-                   row_number() OVER (PARTITION BY s.source_system, s.source_ref ORDER BY s.line) AS repeat
-            FROM {staging} s LEFT JOIN stations stn ON stn.id = s.station_id
-        ) r
-        LEFT JOIN stations st ON st.id = r.station_id AND {reach.format(column="st.id")}
-        LEFT JOIN sites si ON si.id = r.site_id AND si.station_id = r.station_id
-        LEFT JOIN LATERAL (
-            SELECT i.id, i.occurred_on, i.station_id AS old_station_id,
-                   {reach.format(column="i.station_id")} AS reachable
-            FROM incidents i WHERE i.source_system = r.source_system AND i.source_ref = r.source_ref
-        ) e ON TRUE
-        CROSS JOIN LATERAL (
-            SELECT {_valid_code("class", "r.class_code")} AS class_valid,
+            SELECT r.*, si.id AS site_found, e.id AS existing_id, e.station_id AS old_station_id,
+                   e.occurred_on AS old_day, {reach.format(column="e.station_id")} AS reachable,
+                   coalesce(r.line > rep.first_line, FALSE) AS repeated,
+                   coalesce(class.days @> r.local_day, FALSE) AS class_valid,
                    NOT EXISTS (
-                       SELECT 1 FROM unnest(r.tags) AS tag WHERE NOT {_valid_code("tag", "tag")}
+                       SELECT 1 FROM unnest(r.tags) AS tag
+                       LEFT JOIN codes c ON c.kind = 'tag' AND c.code = tag
+                       WHERE NOT coalesce(c.days @> r.local_day, FALSE)
                    ) AS tags_valid
-        ) v
+            FROM (
+                SELECT s.*, (s.occurred_at AT TIME ZONE stn.timezone)::date AS local_day,
+                       CASE WHEN {reach.format(column="stn.id")} THEN stn.id END AS station_found
+                FROM {records} s LEFT JOIN stations stn ON stn.id = s.station_id
+            ) r
+            LEFT JOIN sites si ON si.id = r.site_id AND si.station_id = r.station_id
+            LEFT JOIN incidents e ON e.source_system = r.source_system AND e.source_ref = r.source_ref
+            LEFT JOIN codes class ON class.kind = 'class' AND class.code = r.class_code
+            LEFT JOIN repeats rep ON rep.source_system = r.source_system AND rep.source_ref = r.source_ref
+        ) checks
     """
 
 
@@ -226,7 +271,8 @@ def _reach(scope: StationScope) -> str:
 
 @dataclass
 class Merged:
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)  # in row order (the first `limit`)
+    refused: int = 0
     received: int = 0
     created: int = 0
     updated: int = 0
@@ -237,74 +283,141 @@ class Merged:
 
 async def merge(
     session: AsyncSession,
-    staging: str,
+    records: str,
     scope: StationScope,
     *,
     store: bool,
     all_or_nothing: bool,
     now: datetime,
+    limit: int | None = None,
 ) -> Merged:
-    """Check the staged records and, when ``store`` (and, ``all_or_nothing``, none is refused), store the
-    valid ones: new references inserted, known ones updated when they differ."""
+    """Check the staged records (a table, or ``StagedFile.records``) and, when ``store`` (and,
+    ``all_or_nothing``, none is refused), store the valid ones: new references inserted, known ones
+    updated when they differ. The errors are the first ``limit`` (None: all)."""
     reach = _reach(scope)
+    bound_reach = {"reach": sorted(scope.stations or ())}
     checked = f"incidents_checked_{uuid.uuid4().hex}"
     await session.execute(
-        text(f"CREATE TEMPORARY TABLE {checked} ON COMMIT DROP AS {_checked(staging, reach)}"),
-        {"reach": sorted(scope.stations or ())},
-    )
-    problem = " ".join(
-        f"WHEN {condition} THEN '{column}|{message}'" for column, message, _, condition in _PROBLEMS
-    )
-    rows = await session.execute(
-        text(
-            f"SELECT line, problem FROM (SELECT line, CASE {problem} END AS problem FROM {checked} r) p "
-            "WHERE problem IS NOT NULL ORDER BY line"
-        )
+        text(f"CREATE TEMPORARY TABLE {checked} ON COMMIT DROP AS {_checked(records, reach)}"), bound_reach
     )
     merged = Merged()
-    for line, found in rows.all():
-        column, message = found.split("|", 1)
-        merged.errors.append({"row": line, "column": column, "message": message})
-    merged.received = int((await session.execute(text(f"SELECT count(*) FROM {checked}"))).scalar_one())
-    if not store or (merged.errors and all_or_nothing):
+    counted = await session.execute(text(f"SELECT count(*), count(problem) FROM {checked}"))
+    merged.received, merged.refused = counted.one()
+    if merged.refused:
+        found = await session.execute(
+            text(f"SELECT line, problem FROM {checked} WHERE problem IS NOT NULL ORDER BY line LIMIT :limit"),
+            {"limit": limit},
+        )
+        for line, number in found.all():
+            column, message, _, _ = _PROBLEMS[number - 1]
+            merged.errors.append({"row": line, "column": column, "message": message})
+    if not store or (merged.refused and all_or_nothing):
         return merged
-    refused = " OR ".join(f"({condition})" for _, _, _, condition in _PROBLEMS)
-    # What changed, per station and day (not per record: a file may hold millions): the new day of every
-    # record stored, and the old day of every record updated.
+    params = {"now": now} | bound_reach
+    changed: Sequence[Any]
+    try:
+        async with session.begin_nested():
+            changed = [
+                *await _insert_new(session, checked, params),
+                *await _update_known(session, checked, reach, params),
+            ]
+    except IntegrityError as exc:
+        if violated_constraint(exc) != "uq_incidents_source_system_source_ref":
+            raise
+        # Another writer stored one of the new references since the checks: merge on the reference instead.
+        changed = await _upsert(session, checked, reach, params)
+    for station_id, day, created, updated in changed:
+        merged.days.setdefault(station_id, set()).add(day)
+        merged.created += created
+        merged.updated += updated
+    return merged
+
+
+# The columns of ``incidents`` a staged record fills, and the values it fills them with.
+_INCIDENT_COLUMNS = (
+    "id, station_id, site_id, source_system, source_ref, occurred_at, occurred_on, class_code, tags, "
+    "version, received_at, updated_at"
+)
+_INCIDENT_VALUES = (
+    f"{_UUID7}, station_id, site_id, source_system, source_ref, occurred_at, local_day, class_code, tags, 1, "
+    ":now, :now"
+)
+# A stored record differs from its staged one (``new``). Tags compared as text[]: staged, they are not
+# varchar(48)[] (no equality between the two).
+_DIFFERS = (
+    "(incidents.station_id, incidents.site_id, incidents.occurred_at, incidents.class_code, "
+    "incidents.tags::text[]) IS DISTINCT FROM "
+    "({new}.station_id, {new}.site_id, {new}.occurred_at, {new}.class_code, {new}.tags::text[])"
+)
+
+
+async def _insert_new(session: AsyncSession, checked: str, params: dict[str, Any]) -> Sequence[Any]:
+    """Insert the valid records of references not stored at the checks: a plain INSERT (ON CONFLICT's
+    speculative insertion costs a fifth more per record; a reference stored since then fails it).
+    (station, day, created, 0) for each day they fall on."""
+    inserted = await session.execute(
+        text(
+            f"WITH inserted AS (INSERT INTO incidents ({_INCIDENT_COLUMNS}) SELECT {_INCIDENT_VALUES} "
+            f"FROM {checked} WHERE problem IS NULL AND existing_id IS NULL "
+            "RETURNING station_id, occurred_on) "
+            "SELECT station_id, occurred_on, count(*), 0 FROM inserted GROUP BY station_id, occurred_on"
+        ),
+        params,
+    )
+    return inserted.all()
+
+
+async def _update_known(
+    session: AsyncSession, checked: str, reach: str, params: dict[str, Any]
+) -> Sequence[Any]:
+    """Update the stored records that the valid ones change. (station, day, 0, updated) for each new day,
+    and (station, day, 0, 0) for each old one."""
+    updated = await session.execute(
+        text(
+            "WITH updated AS (UPDATE incidents SET station_id = new.station_id, site_id = new.site_id, "
+            "occurred_at = new.occurred_at, occurred_on = new.local_day, class_code = new.class_code, "
+            "tags = new.tags, version = incidents.version + 1, updated_at = :now "
+            f"FROM {checked} new WHERE new.existing_id = incidents.id AND new.problem IS NULL "
+            # Checked again here: a record another station took over since the checks is left alone.
+            f"AND {reach.format(column='incidents.station_id')} AND {_DIFFERS.format(new='new')} "
+            "RETURNING incidents.station_id, incidents.occurred_on, new.old_station_id, new.old_day) "
+            "SELECT station_id, occurred_on, 0, count(*) FROM updated GROUP BY station_id, occurred_on "
+            "UNION ALL SELECT DISTINCT old_station_id, old_day, 0, 0 FROM updated"
+        ),
+        params,
+    )
+    return updated.all()
+
+
+async def _upsert(session: AsyncSession, checked: str, reach: str, params: dict[str, Any]) -> Sequence[Any]:
+    """Store every valid record by its reference, whether stored or not (``_insert_new`` and
+    ``_update_known`` together, for references stored since the checks): the old days are those of the
+    stored versions the statement replaces (its sub-statements all read the table as it was before it)."""
     stored = await session.execute(
         text(
-            "WITH stored AS ("
-            "INSERT INTO incidents (id, station_id, site_id, source_system, source_ref, occurred_at, "
-            "occurred_on, class_code, tags, version, received_at, updated_at) "
-            f"SELECT {_UUID7}, station_id, site_id, source_system, source_ref, occurred_at, local_day, "
-            "class_code, tags, 1, :now, :now "
-            f"FROM {checked} r WHERE NOT ({refused}) "
+            "WITH before AS ("
+            f"SELECT i.id, i.station_id, i.occurred_on FROM incidents i JOIN {checked} r "
+            "ON r.source_system = i.source_system AND r.source_ref = i.source_ref WHERE r.problem IS NULL"
+            "), stored AS ("
+            f"INSERT INTO incidents ({_INCIDENT_COLUMNS}) SELECT {_INCIDENT_VALUES} "
+            f"FROM {checked} WHERE problem IS NULL "
             "ON CONFLICT (source_system, source_ref) DO UPDATE SET station_id = excluded.station_id, "
             "site_id = excluded.site_id, occurred_at = excluded.occurred_at, "
             "occurred_on = excluded.occurred_on, "
             "class_code = excluded.class_code, tags = excluded.tags, version = incidents.version + 1, "
             "updated_at = excluded.updated_at "
-            # Checked again here: a record another station stored since the checks is never taken over.
-            f"WHERE {reach.format(column='incidents.station_id')} "
-            "AND (incidents.station_id, incidents.site_id, incidents.occurred_at, incidents.class_code, "
-            "incidents.tags) IS DISTINCT FROM (excluded.station_id, excluded.site_id, excluded.occurred_at, "
-            "excluded.class_code, excluded.tags) "
-            "RETURNING (xmax = 0) AS created, station_id, occurred_on, source_system, source_ref) "
+            f"WHERE {reach.format(column='incidents.station_id')} AND {_DIFFERS.format(new='excluded')} "
+            "RETURNING (xmax = 0) AS created, id, station_id, occurred_on) "
             "SELECT station_id, occurred_on, count(*) FILTER (WHERE created), "
             "count(*) FILTER (WHERE NOT created) "
             "FROM stored GROUP BY station_id, occurred_on "
             "UNION ALL "
-            "SELECT DISTINCT r.old_station_id, r.old_day, 0, 0 FROM stored s "
-            f"JOIN {checked} r ON r.source_system = s.source_system AND r.source_ref = s.source_ref "
-            "WHERE NOT s.created"
+            "SELECT DISTINCT station_id, occurred_on, 0, 0 FROM before "
+            "WHERE id IN (SELECT id FROM stored WHERE NOT created)"
         ),
-        {"now": now, "reach": sorted(scope.stations or ())},
+        params,
     )
-    for station_id, day, created, updated in stored.all():
-        merged.days.setdefault(station_id, set()).add(day)
-        merged.created += created
-        merged.updated += updated
-    return merged
+    return stored.all()
 
 
 # Code lists
@@ -330,6 +443,29 @@ async def latest_code(
     if for_update:
         query = query.with_for_update()
     return (await session.scalars(query)).one_or_none()
+
+
+def code_labels(kind: str, first: date, last: date) -> Select[*tuple[Any, ...]]:
+    """The codes of ``kind`` with a version valid on some day of [first, last], as rows of a statistics
+    table: ``key`` (``class:…``), the newest such version's labels, and the first days of all of them in
+    version order (more than one: the code's meaning changed within)."""
+    newest_first = col(IncidentCode.version).desc()
+    valid = and_(
+        col(IncidentCode.valid_from) <= last,
+        or_(col(IncidentCode.valid_to).is_(None), col(IncidentCode.valid_to) >= first),
+    )
+    return (
+        select(
+            (f"{kind}:" + col(IncidentCode.code)).label("key"),
+            func.array_agg(aggregate_order_by(col(IncidentCode.label_zh), newest_first))[1].label("label_zh"),
+            func.array_agg(aggregate_order_by(col(IncidentCode.label_en), newest_first))[1].label("label_en"),
+            func.array_agg(aggregate_order_by(col(IncidentCode.valid_from), col(IncidentCode.version))).label(
+                "valid_from"
+            ),
+        )
+        .where(col(IncidentCode.kind) == kind, valid)
+        .group_by(col(IncidentCode.code))
+    )
 
 
 async def add_import(session: AsyncSession, record: IncidentImport) -> None:

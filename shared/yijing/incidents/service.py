@@ -27,20 +27,23 @@ from yijing.stats.jobs import queue_recompute
 async def store_staged(
     session: AsyncSession,
     reach: StationScope,
-    staging: str,
+    records: str,
     *,
     all_or_nothing: bool,
     refused_before: bool = False,
+    error_limit: int | None = None,
 ) -> repository.Merged:
-    """Check and merge the staged records of the stations in reach, and queue the recount of every day
-    whose figures changed. All or nothing: one refused record (or one refused before staging) stores none."""
+    """Check and merge the staged records (a table, or ``StagedFile.records``) of the stations in reach,
+    and queue the recount of every day whose figures changed. All or nothing: one refused record (or one
+    refused before staging) stores none."""
     merged = await repository.merge(
         session,
-        staging,
+        records,
         reach,
         store=not (all_or_nothing and refused_before),
         all_or_nothing=all_or_nothing,
         now=utcnow(),
+        limit=error_limit,
     )
     for station_id, days in merged.days.items():
         await queue_recompute(session, "incidents", station_id, days)

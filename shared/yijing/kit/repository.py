@@ -21,11 +21,13 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, TypeVar, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Row, Select, inspect, literal, select, tuple_
+from sqlalchemy import ColumnElement, Select, inspect, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
+from yijing.kit import reads
 from yijing.kit.pagination import PageParams, decode_cursor
+from yijing.kit.reads import LeanRow
 
 __all__ = ["equal", "fetch_page", "get", "keyset", "one", "read", "read_page", "save", "save_all"]
 
@@ -109,11 +111,12 @@ def keyset(
 
 async def read(
     session: AsyncSession, query: Select[*Columns], id_column: Any, record_id: uuid.UUID
-) -> Row[*tuple[Any, ...]] | None:
+) -> LeanRow | None:
     """The lean read of one record: the row of ``query`` (the columns its read model shows, and the caller's
-    reach as conditions) with that id, or None. Plain rows: no ORM objects, no identity map, no change
-    tracking, for a read model built without re-validation (``model_construct``)."""
-    return (await session.execute(query.where(col(id_column) == record_id))).one_or_none()
+    reach as conditions) with that id, or None. Run on the driver (:mod:`yijing.kit.reads`): no ORM objects,
+    no identity map, no result processing, for a read model built without re-validation."""
+    rows = await reads.mappings(session, query.where(col(id_column) == record_id))
+    return rows[0] if rows else None
 
 
 async def read_page(
@@ -123,10 +126,9 @@ async def read_page(
     page: PageParams,
     *,
     newest_first: bool = False,
-) -> Sequence[Row[*tuple[Any, ...]]]:
-    """The lean read of one page (see :func:`keyset` and :func:`read`): ``query`` selects the columns its read
-    model shows, as plain rows."""
-    return (await session.execute(keyset(query, id_column, page, newest_first=newest_first))).all()
+) -> list[LeanRow]:
+    """The lean read of one page (see :func:`keyset` and :func:`read`)."""
+    return await reads.mappings(session, keyset(query, id_column, page, newest_first=newest_first))
 
 
 async def fetch_page(

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -78,6 +79,25 @@ async def users_attached_to(session: AsyncSession, site_id: uuid.UUID) -> Sequen
 
 async def station_ids(session: AsyncSession, scope: StationScope) -> list[uuid.UUID]:
     return list(await session.scalars(select(col(Station.id)).where(scope.clause(Station.id))))
+
+
+async def station_zones(
+    session: AsyncSession, scope: StationScope, station_id: uuid.UUID | None = None
+) -> dict[uuid.UUID, str]:
+    """The time zone of every station within ``scope`` (only ``station_id``'s, when given), by id."""
+    query = select(col(Station.id), col(Station.timezone)).where(scope.clause(Station.id))
+    if station_id is not None:
+        query = query.where(col(Station.id) == station_id)
+    return {station: zone for station, zone in (await session.execute(query)).all()}
+
+
+def site_labels(station_ids: Sequence[uuid.UUID], site_id: uuid.UUID | None) -> Select[*tuple[Any, ...]]:
+    """The sites of the stations (only ``site_id``, when given) as rows of a statistics table: ``key`` (the
+    site's id) and its name as both labels."""
+    query: Select[*tuple[Any, ...]] = select(
+        col(Site.id).label("key"), col(Site.name).label("label_zh"), col(Site.name).label("label_en")
+    ).where(col(Site.station_id).in_(station_ids))
+    return query if site_id is None else query.where(col(Site.id) == site_id)
 
 
 async def sites_of(session: AsyncSession, *station_ids: uuid.UUID) -> Sequence[Site]:

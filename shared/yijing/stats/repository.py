@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, and_, cast, func, or_, select
+from sqlalchemy import ColumnElement, Date, Select, and_, cast, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -66,26 +67,36 @@ def _within(day: Any, spans: Spans) -> dict[str, ColumnElement[bool]]:
     return {name: and_(day >= start, day < end) for name, (start, end) in spans.items()}
 
 
-async def sums_over(
+@dataclass
+class Figures:
+    """What one statement reads for a table of statistics over named spans (see :func:`figures_over`)."""
+
+    # Per span: how many station-days of it are computed, and when last.
+    coverage: dict[str, tuple[int, datetime | None]]
+    # Per span: {dimension (or site): sum}, a key only where the span has figures for it.
+    sums: dict[str, dict[Any, int]]
+    # Per key the labels select gave: its other columns (label_zh, label_en…), by name.
+    labels: dict[Any, dict[str, Any]]
+
+
+async def figures_over(
     session: AsyncSession,
     station_ids: Sequence[uuid.UUID],
+    source: str,
     metric: str,
     spans: Spans,
     *,
     prefixes: Sequence[str],
     site_id: uuid.UUID | None = None,
     by_site: bool = False,
-) -> dict[str, dict[Any, int]]:
-    """:func:`sums` of the dimensions starting with any of ``prefixes`` for every span at once, in one
-    statement (a filtered sum per span): {span name: {dimension (or site): sum}}, a key only where the span
-    has figures for it."""
-    key = col(DailyRollup.site_id) if by_site else col(DailyRollup.dimension)
+    labels: Select[*tuple[Any, ...]] | None = None,
+) -> Figures:
+    """A statistics table in one statement, however many spans it compares: the source's coverage of every
+    span, the metric's sums of the dimensions starting with any of ``prefixes`` (or by site) for every span
+    (a filtered sum per span), and the rows ``labels`` selects (a ``key`` column, matched to the sums' keys,
+    and labels)."""
     within = _within(col(DailyRollup.day), spans)
-    columns = [
-        column
-        for condition in within.values()
-        for column in (func.count().filter(condition), func.sum(col(DailyRollup.value)).filter(condition))
-    ]
+    key: Any = (col(DailyRollup.site_id) if by_site else col(DailyRollup.dimension)).label("key")
     conditions = [
         col(DailyRollup.station_id).in_(station_ids),
         col(DailyRollup.metric) == metric,
@@ -94,31 +105,50 @@ async def sums_over(
     ]
     if site_id is not None:
         conditions.append(col(DailyRollup.site_id) == site_id)
-    rows = await session.execute(select(key, *columns).where(*conditions).group_by(key))
-    found: dict[str, dict[Any, int]] = {name: {} for name in spans}
-    for name_of_key, *figures in rows.all():
-        for index, name in enumerate(spans):
-            count, total = figures[2 * index], figures[2 * index + 1]
-            if count:
-                found[name][name_of_key] = int(total)
-    return found
-
-
-async def coverage_over(
-    session: AsyncSession, station_ids: Sequence[uuid.UUID], source: str, spans: Spans
-) -> dict[str, tuple[int, datetime | None]]:
-    """:func:`coverage` of every span at once, in one statement."""
-    within = _within(col(RollupDay.day), spans)
-    columns = [
-        column
-        for condition in within.values()
-        for column in (func.count().filter(condition), func.max(col(RollupDay.computed_at)).filter(condition))
-    ]
-    query = select(*columns).where(
-        col(RollupDay.station_id).in_(station_ids), col(RollupDay.source) == source, or_(*within.values())
+    spans_summed = (
+        func.sum(col(DailyRollup.value)).filter(condition).label(f"sum_{n}")
+        for n, condition in enumerate(within.values())
     )
-    row: Sequence[Any] = (await session.execute(query)).one()
-    return {name: (int(row[2 * index]), row[2 * index + 1]) for index, name in enumerate(spans)}
+    sums = select(key, *spans_summed).where(*conditions).group_by(key).cte("sums")
+    computed = _within(col(RollupDay.day), spans)
+    spans_computed = (
+        column
+        for n, condition in enumerate(computed.values())
+        for column in (
+            func.count().filter(condition).label(f"days_{n}"),
+            func.max(col(RollupDay.computed_at)).filter(condition).label(f"computed_{n}"),
+        )
+    )
+    coverage = (
+        select(*spans_computed)
+        .where(
+            col(RollupDay.station_id).in_(station_ids),
+            col(RollupDay.source) == source,
+            or_(*computed.values()),
+        )
+        .cte("coverage")
+    )
+    table: Any = sums
+    row_key: Any = sums.c.key
+    label_columns: list[Any] = []
+    if labels is not None:
+        labelled = labels.cte("labels")
+        table = sums.join(labelled, sums.c.key == labelled.c.key, full=True)
+        row_key = func.coalesce(sums.c.key, labelled.c.key)
+        label_columns = [column for column in labelled.c if column.name != "key"]
+    # The coverage is one row: beside every row of the table, and alone when the table has none.
+    query = select(*coverage.c, row_key.label("row_key"), *list(sums.c)[1:], *label_columns).select_from(
+        coverage.outerjoin(table, true())
+    )
+    found = Figures(coverage={}, sums={name: {} for name in spans}, labels={})
+    for row in (await session.execute(query)).mappings():
+        found.coverage = {name: (int(row[f"days_{n}"]), row[f"computed_{n}"]) for n, name in enumerate(spans)}
+        for n, name in enumerate(spans):
+            if row[f"sum_{n}"] is not None:
+                found.sums[name][row["row_key"]] = int(row[f"sum_{n}"])
+        if label_columns and row[label_columns[0].name] is not None:
+            found.labels[row["row_key"]] = {column.name: row[column.name] for column in label_columns}
+    return found
 
 
 async def last_day_sum(

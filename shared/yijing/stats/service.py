@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -18,7 +17,6 @@ from yijing.access import Actor, StationScope
 from yijing.errors import InvalidInput
 from yijing.ids import utcnow
 from yijing.incidents import repository as incidents_repository
-from yijing.incidents.models import CodeKind, IncidentCode
 from yijing.org import repository as org_repository
 from yijing.org.errors import SiteNotFound, StationNotFound
 from yijing.org.models import Site
@@ -81,15 +79,14 @@ class Reach:
 async def reach_of(
     session: AsyncSession, actor: Actor, station_id: uuid.UUID | None, default_zone: ZoneInfo
 ) -> Reach:
-    if station_id is not None:
-        station = await org_repository.get_station(session, station_id, actor.scope)
-        if station is None:
-            raise StationNotFound(f"no station {station_id}", zh=f"未找到派出所 {station_id}")
-        return Reach(station.id, [station.id], ZoneInfo(station.timezone))
-    ids = await org_repository.station_ids(session, actor.scope)
-    if len(ids) == 1:  # a station's own caller: its station, in its time zone
-        return await reach_of(session, actor, ids[0], default_zone)
-    return Reach(None, ids, default_zone)
+    """One statement: the stations within the caller's reach (or the one asked for) and their time zones."""
+    zones = await org_repository.station_zones(session, actor.scope, station_id)
+    if station_id is not None and not zones:
+        raise StationNotFound(f"no station {station_id}", zh=f"未找到派出所 {station_id}")
+    if len(zones) == 1:  # one station (asked for, or the caller's own): in its time zone
+        [(only, zone)] = zones.items()
+        return Reach(only, [only], ZoneInfo(zone))
+    return Reach(None, list(zones), default_zone)
 
 
 async def site_in_reach(session: AsyncSession, reach: Reach, site_id: uuid.UUID | None) -> Site | None:
@@ -209,14 +206,6 @@ def _figure(values: dict[Any, int], key: Any, status: PeriodRead) -> int | None:
     return None if status.data_status is DataStatus.MISSING else values.get(key, 0)
 
 
-def _versions_over(codes: Sequence[IncidentCode], first: date, last: date) -> list[IncidentCode]:
-    return [
-        code
-        for code in codes
-        if code.valid_from <= last and (code.valid_to is None or code.valid_to >= first)
-    ]
-
-
 # Incidents
 
 CURRENT = "current"  # the span of the period asked for, beside those it is compared with
@@ -232,41 +221,45 @@ async def incidents(
     compare_with: set[str],
 ) -> IncidentStats:
     """Counts by class, tag or site for the period, each compared year on year and with the period before.
-    Every period's coverage is one statement and every period's counts another (filtered sums by span)."""
+    One statement reads what every compared period needs: its coverage, its counts (a filtered sum per
+    period) and the rows' labels (:func:`repository.figures_over`)."""
     compared = {"yoy": period.year_earlier(), "mom": period.before()}
     chosen = {name: compared[name] for name in sorted(compare_with)}
     spans = {
         CURRENT: (period.start, period.end),
         **{name: (other.start, other.end) for name, other in chosen.items()},
     }
-    coverage = await repository.coverage_over(session, reach.station_ids, "incidents", spans)
-    status = _period_read(reach, period, coverage[CURRENT][0])
-    statuses = {name: _period_read(reach, other, coverage[name][0]) for name, other in chosen.items()}
     site_id = site.id if site is not None else None
+    first = min(start for start, _ in spans.values())
+    if by == "site":
+        labels = org_repository.site_labels(reach.station_ids, site_id)
+    else:
+        labels = incidents_repository.code_labels(by, first, period.last)
     # The total is the classes' sum (every incident has one class): by tag, the classes are read beside.
-    prefixes = ("tag:", "class:") if by == "tag" else ("class:",)
-    sums = await repository.sums_over(
+    figures = await repository.figures_over(
         session,
         reach.station_ids,
         "incidents",
+        "incidents",
         spans,
-        prefixes=prefixes,
+        prefixes=("tag:", "class:") if by == "tag" else ("class:",),
         site_id=site_id,
         by_site=by == "site",
+        labels=labels,
     )
+    status = _period_read(reach, period, figures.coverage[CURRENT][0])
+    statuses = {name: _period_read(reach, other, figures.coverage[name][0]) for name, other in chosen.items()}
     counts = {
         name: {key: value for key, value in values.items() if by == "site" or key.startswith(f"{by}:")}
-        for name, values in sums.items()
+        for name, values in figures.sums.items()
     }
     totals = {
         name: sum(value for key, value in values.items() if by == "site" or key.startswith("class:"))
-        for name, values in sums.items()
+        for name, values in figures.sums.items()
     }
     current = counts[CURRENT]
     bases = {name: counts[name] for name in chosen}
-    keys, labels, notes = await _row_keys(
-        session, reach, by, site, period, list(chosen.values()), current, bases
-    )
+    keys, row_labels, notes = _row_keys(by, site, figures.labels, current, bases)
     rows = []
     for key in keys:
         value = _figure(current, key, status)
@@ -274,8 +267,8 @@ async def incidents(
         rows.append(
             IncidentRow(
                 key=_key_text(key, by),
-                label_zh=labels[key][0],
-                label_en=labels[key][1],
+                label_zh=row_labels[key][0],
+                label_en=row_labels[key][1],
                 current=value,
                 comparable=key not in notes,
                 note=notes.get(key),
@@ -287,7 +280,7 @@ async def incidents(
     for name in chosen:
         base = None if statuses[name].data_status is DataStatus.MISSING else totals[name]
         total_changes[name] = compare(current_total, base)
-    computed_at = coverage[CURRENT][1]
+    computed_at = figures.coverage[CURRENT][1]
     return IncidentStats(
         station_id=reach.station_id,
         site_id=site_id,
@@ -309,13 +302,10 @@ def _key_text(key: Any, by: str) -> str:
     return str(key).split(":", 1)[1]
 
 
-async def _row_keys(
-    session: AsyncSession,
-    reach: Reach,
+def _row_keys(
     by: str,
     site: Site | None,
-    period: Period,
-    others: list[Period],
+    labelled: dict[Any, dict[str, Any]],
     current: dict[Any, int],
     bases: dict[str, dict[Any, int]],
 ) -> tuple[list[Any], dict[Any, tuple[str, str]], dict[Any, str]]:
@@ -323,26 +313,22 @@ async def _row_keys(
     labels, and a note for each code whose meaning changed within the compared periods."""
     seen = set(current) | {key for values in bases.values() for key in values}
     if by == "site":
-        sites = {row.id: row for row in await org_repository.sites_of(session, *reach.station_ids)}
-        keys = sorted(({site.id} if site else set(sites)) | seen, key=lambda key: str(key))
+        keys = sorted(({site.id} if site else set(labelled)) | seen, key=lambda key: str(key))
         site_labels = {
-            key: (sites[key].name, sites[key].name) if key in sites else ("未标注站点", "No site given")
+            key: (labelled[key]["label_zh"], labelled[key]["label_en"])
+            if key in labelled
+            else ("未标注站点", "No site given")
             for key in keys
         }
         return keys, site_labels, {}
-    kind = CodeKind.CLASS if by == "class" else CodeKind.TAG
-    codes = await incidents_repository.codes(session, kind)
-    first = min([period.start, *(other.start for other in others)])
-    overlapping = _versions_over(codes, first, period.last)
-    keys = sorted({f"{by}:{code.code}" for code in overlapping} | seen)
+    keys = sorted(set(labelled) | seen)
     labels: dict[Any, tuple[str, str]] = {}
     notes: dict[Any, str] = {}
     for key in keys:
-        versions = [code for code in overlapping if f"{by}:{code.code}" == key]
-        latest = versions[-1] if versions else None
-        labels[key] = (latest.label_zh, latest.label_en) if latest else (str(key).split(":", 1)[1],) * 2
-        if len(versions) > 1:
-            changed = ", ".join(str(version.valid_from) for version in versions[1:])
+        code = labelled.get(key)
+        labels[key] = (code["label_zh"], code["label_en"]) if code else (str(key).split(":", 1)[1],) * 2
+        if code and len(code["valid_from"]) > 1:
+            changed = ", ".join(str(day) for day in code["valid_from"][1:])
             notes[key] = f"the code's meaning changed on {changed}: the periods count different things"
     return keys, labels, notes
 

@@ -1,8 +1,11 @@
-"""Where the figures come from: each source is one SQL query that counts its records per station, site,
-station-local day, metric and dimension, for chosen stations and days (or all days). A domain that lands
-later (rental households, trainings) adds its source here and is counted from then on.
+"""Where the figures come from: each source is one SQL query that yields, for chosen stations and days (or
+all days), what its figures add up — one row per record counted (an amount of 1) or summed, on its station,
+site, station-local day, metric and dimension. A figure is the sum of its rows (a sum of zero is no
+figure); the grouping is the caller's (yijing.stats.rollups), so that the nightly check can add the stored
+figures to the same grouping and compare them with the records in one pass. A domain that lands later
+(rental households, trainings) adds its source here and is counted from then on.
 
-Every query yields the columns ``station_id, site_id, day, metric, dimension, value`` and takes the bound
+Every query yields the columns ``station_id, site_id, day, metric, dimension, amount`` and takes the bound
 parameters ``:stations`` (station ids) and ``:days`` (dates, or NULL for every day).
 """
 
@@ -15,8 +18,8 @@ from dataclasses import dataclass
 class RollupSource:
     name: str
     metrics: tuple[str, ...]
-    # The figures, as described above.
-    query: str
+    # What the figures add up, as described above.
+    amounts: str
     # The first day the source has data for, per station (earlier days are missing, never zero).
     first_day: str
     # A snapshot (counted as it is now) can only be taken for today: past days keep what was taken then.
@@ -29,23 +32,20 @@ def _local_day(column: str) -> str:
 
 _IN_DAYS = "(CAST(:days AS date[]) IS NULL OR {day} = ANY(CAST(:days AS date[])))"
 
+# Each incident counts once under its class and once under each of its tags: one read of the table.
 INCIDENTS = RollupSource(
     name="incidents",
     metrics=("incidents",),
-    query=f"""
-        SELECT station_id, site_id, occurred_on AS day, 'incidents' AS metric,
-               'class:' || class_code AS dimension, count(*) AS value
-        FROM incidents
-        WHERE station_id = ANY(:stations) AND {_IN_DAYS.format(day="occurred_on")}
-        GROUP BY station_id, site_id, occurred_on, class_code
-        UNION ALL
-        SELECT station_id, site_id, occurred_on, 'incidents', 'tag:' || tag, count(*)
-        FROM incidents CROSS JOIN LATERAL unnest(tags) AS tag
-        WHERE station_id = ANY(:stations) AND {_IN_DAYS.format(day="occurred_on")}
-        GROUP BY station_id, site_id, occurred_on, tag
+    amounts=f"""
+        SELECT i.station_id, i.site_id, i.occurred_on AS day, 'incidents' AS metric, d.dimension, 1 AS amount
+        FROM incidents i CROSS JOIN LATERAL (
+            SELECT 'class:' || i.class_code UNION ALL SELECT 'tag:' || tag FROM unnest(i.tags) AS tag
+        ) AS d (dimension)
+        WHERE i.station_id = ANY(:stations) AND {_IN_DAYS.format(day="i.occurred_on")}
     """,
-    first_day="SELECT station_id, min(occurred_on) FROM incidents WHERE station_id = ANY(:stations) "
-    "GROUP BY station_id",
+    # A station's earliest day from the index, one probe per station (a GROUP BY would read every entry).
+    first_day="SELECT s.id, (SELECT min(i.occurred_on) FROM incidents i WHERE i.station_id = s.id) "
+    "FROM stations s WHERE s.id = ANY(:stations)",
 )
 
 
@@ -55,17 +55,16 @@ def _daily_count(table: str, metric: str, column: str, dimension: str, condition
     day = _local_day(f"r.{column}")
     return f"""
         SELECT r.station_id, r.site_id, {day} AS day, '{metric}' AS metric, {dimension} AS dimension,
-               count(*) AS value
+               1 AS amount
         FROM {table} r JOIN stations s ON s.id = r.station_id
         WHERE r.station_id = ANY(:stations) AND {condition} AND {_IN_DAYS.format(day=day)}
-        GROUP BY r.station_id, r.site_id, {day}, {dimension}
     """
 
 
 HAZARDS = RollupSource(
     name="hazards",
     metrics=("hazards_found", "hazards_eliminated", "hazards_closed_not_fixed"),
-    query=" UNION ALL ".join(
+    amounts=" UNION ALL ".join(
         (
             _daily_count("hazards", "hazards_found", "created_at", "'category:' || r.category", "TRUE"),
             _daily_count(
@@ -91,12 +90,11 @@ HAZARDS = RollupSource(
 VOLUNTEERS_JOINED = RollupSource(
     name="volunteers_joined",
     metrics=("volunteers_joined",),
-    query=f"""
+    amounts=f"""
         SELECT station_id, site_id, joined_on AS day, 'volunteers_joined' AS metric,
-               'source:' || source AS dimension, count(*) AS value
+               'source:' || source AS dimension, 1 AS amount
         FROM volunteers
         WHERE station_id = ANY(:stations) AND status <> 'applied' AND {_IN_DAYS.format(day="joined_on")}
-        GROUP BY station_id, site_id, joined_on, source
     """,
     first_day="SELECT station_id, min(joined_on) FROM volunteers WHERE station_id = ANY(:stations) "
     "GROUP BY station_id",
@@ -106,13 +104,12 @@ VOLUNTEERS_JOINED = RollupSource(
 VOLUNTEERS_ACTIVE = RollupSource(
     name="volunteers_active",
     metrics=("volunteers_active",),
-    query=f"""
+    amounts=f"""
         SELECT v.station_id, v.site_id, {_local_day("now()")} AS day, 'volunteers_active' AS metric,
-               'source:' || v.source AS dimension, count(*) AS value
+               'source:' || v.source AS dimension, 1 AS amount
         FROM volunteers v JOIN stations s ON s.id = v.station_id
         WHERE v.station_id = ANY(:stations) AND v.status = 'active'
           AND {_IN_DAYS.format(day=_local_day("now()"))}
-        GROUP BY v.station_id, v.site_id, s.timezone, v.source
     """,
     first_day=f"SELECT s.id, {_local_day('now()')} FROM stations s WHERE s.id = ANY(:stations)",
     snapshot=True,
@@ -121,12 +118,11 @@ VOLUNTEERS_ACTIVE = RollupSource(
 CAPTAIN_WEEKS = RollupSource(
     name="captain_weeks",
     metrics=("captain_weeks_served",),
-    query=f"""
+    amounts=f"""
         SELECT g.station_id, g.site_id, w.week_start AS day, 'captain_weeks_served' AS metric,
-               '' AS dimension, count(*) AS value
+               '' AS dimension, 1 AS amount
         FROM captain_weeks w JOIN groups g ON g.id = w.group_id
         WHERE g.station_id = ANY(:stations) AND w.starts_at <= now() AND {_IN_DAYS.format(day="w.week_start")}
-        GROUP BY g.station_id, g.site_id, w.week_start
     """,
     first_day="SELECT g.station_id, min(w.week_start) FROM captain_weeks w "
     "JOIN groups g ON g.id = w.group_id WHERE g.station_id = ANY(:stations) GROUP BY g.station_id",
@@ -134,13 +130,13 @@ CAPTAIN_WEEKS = RollupSource(
 
 _PATROL_DAY = _local_day("p.planned_start")
 # Settled patrols, counted on the station-local day they were planned to start (a night's patrol past
-# midnight is that evening's): held and missed, members' verified minutes, and checkpoint visits — planned
-# (every checkpoint of a settled patrol's route) and covered (reached, in time or late). Coverage % is
-# covered / planned.
+# midnight is that evening's): held and missed, members' verified minutes (a day of none has no figure), and
+# checkpoint visits — planned (every checkpoint of a settled patrol's route) and covered (reached, in time or
+# late). Coverage % is covered / planned.
 PATROLS = RollupSource(
     name="patrols",
     metrics=("patrols_held", "patrols_missed", "patrol_minutes", "checkpoint_visits", "checkpoints_covered"),
-    query=f"""
+    amounts=f"""
         WITH settled AS (
             SELECT p.id, p.station_id, p.site_id, p.status, {_PATROL_DAY} AS day
             FROM patrols p JOIN stations s ON s.id = p.station_id
@@ -149,22 +145,18 @@ PATROLS = RollupSource(
         )
         SELECT station_id, site_id, day,
                CASE status WHEN 'completed' THEN 'patrols_held' ELSE 'patrols_missed' END AS metric,
-               '' AS dimension, count(*) AS value
+               '' AS dimension, 1 AS amount
         FROM settled WHERE status IN ('completed', 'missed')
-        GROUP BY station_id, site_id, day, status
         UNION ALL
-        SELECT t.station_id, t.site_id, t.day, 'patrol_minutes', '', sum(m.verified_minutes)
+        SELECT t.station_id, t.site_id, t.day, 'patrol_minutes', '', m.verified_minutes
         FROM settled t JOIN patrol_members m ON m.patrol_id = t.id
-        GROUP BY t.station_id, t.site_id, t.day
-        HAVING sum(m.verified_minutes) > 0
         UNION ALL
-        SELECT t.station_id, t.site_id, t.day, figure.metric, '', count(*)
+        SELECT t.station_id, t.site_id, t.day, figure.metric, '', 1
         FROM settled t JOIN patrol_checkpoint_results r ON r.patrol_id = t.id
         CROSS JOIN LATERAL (
             VALUES ('checkpoint_visits', TRUE), ('checkpoints_covered', r.outcome <> 'missed')
         ) AS figure (metric, counted)
         WHERE figure.counted
-        GROUP BY t.station_id, t.site_id, t.day, figure.metric
     """,
     first_day=f"SELECT p.station_id, min({_PATROL_DAY}) FROM patrols p "
     "JOIN stations s ON s.id = p.station_id WHERE p.station_id = ANY(:stations) GROUP BY p.station_id",
@@ -176,14 +168,13 @@ _LOG_DAY = _local_day("l.occurred_at")
 PATROL_LOGS = RollupSource(
     name="patrol_logs",
     metrics=("persuasions", "outreach"),
-    query=f"""
+    amounts=f"""
         SELECT l.station_id, p.site_id, {_LOG_DAY} AS day,
                CASE l.kind WHEN 'persuasion' THEN 'persuasions' ELSE 'outreach' END AS metric,
-               'topic:' || l.topic AS dimension, count(*) AS value
+               'topic:' || l.topic AS dimension, 1 AS amount
         FROM patrol_logs l JOIN patrols p ON p.id = l.patrol_id JOIN stations s ON s.id = l.station_id
         WHERE l.station_id = ANY(:stations) AND l.kind IN ('persuasion', 'outreach')
           AND {_IN_DAYS.format(day=_LOG_DAY)}
-        GROUP BY l.station_id, p.site_id, {_LOG_DAY}, l.kind, l.topic
     """,
     first_day=f"SELECT l.station_id, min({_LOG_DAY}) FROM patrol_logs l "
     "JOIN stations s ON s.id = l.station_id WHERE l.station_id = ANY(:stations) GROUP BY l.station_id",
@@ -195,7 +186,7 @@ PATROL_LOGS = RollupSource(
 DISPUTES = RollupSource(
     name="disputes",
     metrics=("disputes_reported", "disputes_resolved", "disputes_escalated"),
-    query=" UNION ALL ".join(
+    amounts=" UNION ALL ".join(
         (
             _daily_count("disputes", "disputes_reported", "reported_at", "'kind:' || r.kind", "TRUE"),
             _daily_count(
@@ -227,7 +218,7 @@ _TRAINING_DAY = _local_day("t.starts_at")
 TRAININGS = RollupSource(
     name="trainings",
     metrics=("trainings_held", "training_attendances", "volunteers_trained"),
-    query=f"""
+    amounts=f"""
         WITH settled AS (
             SELECT t.id, t.station_id, t.mode, {_TRAINING_DAY} AS day
             FROM trainings t JOIN stations s ON s.id = t.station_id
@@ -245,19 +236,16 @@ TRAININGS = RollupSource(
             ORDER BY a.volunteer_id, date_trunc('month', {_TRAINING_DAY}), t.starts_at
         )
         SELECT station_id, CAST(NULL AS uuid) AS site_id, day, 'trainings_held' AS metric,
-               'mode:' || mode AS dimension, count(*) AS value
+               'mode:' || mode AS dimension, 1 AS amount
         FROM settled
-        GROUP BY station_id, day, mode
         UNION ALL
-        SELECT t.station_id, a.site_id, t.day, 'training_attendances', 'status:' || a.status, count(*)
+        SELECT t.station_id, a.site_id, t.day, 'training_attendances', 'status:' || a.status, 1
         FROM settled t JOIN training_attendance a ON a.training_id = t.id
         WHERE a.status IN ('present', 'late')
-        GROUP BY t.station_id, a.site_id, t.day, a.status
         UNION ALL
-        SELECT station_id, site_id, day, 'volunteers_trained', '', count(*)
+        SELECT station_id, site_id, day, 'volunteers_trained', '', 1
         FROM firsts
         WHERE {_IN_DAYS.format(day="day")}
-        GROUP BY station_id, site_id, day
     """,
     first_day=f"SELECT t.station_id, min({_TRAINING_DAY}) FROM trainings t "
     "JOIN stations s ON s.id = t.station_id WHERE t.station_id = ANY(:stations) GROUP BY t.station_id",

@@ -5,8 +5,8 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import Row
 
+from yijing.kit.reads import LeanRow, read_model
 from yijing.personal import IdCardNumber, MobileNumber
 from yijing.types import Address, CalendarDate, Instant, Name, Reason
 from yijing.volunteers.models import Gender, Volunteer, VolunteerSource, VolunteerStatus
@@ -202,24 +202,22 @@ class VolunteerRead(BaseModel):
 
     @classmethod
     def of(
-        cls,
-        volunteer: Volunteer | Row[*tuple[Any, ...]],
-        *,
-        phone: str | None = None,
-        id_card: str | None = None,
+        cls, volunteer: Volunteer | LeanRow, *, phone: str | None = None, id_card: str | None = None
     ) -> VolunteerRead:
         """Masked, unless the caller passes the opened values (and has audited the read). From a record or a
-        lean row of its columns, as stored: not validated again."""
+        lean row of its columns (:data:`yijing.volunteers.repository.SHOWN`), as stored: not validated again
+        (a lean row's enumerations are the driver's strings)."""
         full = phone is not None
-        return cls.model_construct(
+        return read_model(
+            cls,
             id=volunteer.id, station_id=volunteer.station_id, site_id=volunteer.site_id, name=volunteer.name,
-            gender=volunteer.gender, phone=phone or volunteer.phone_masked,
+            gender=Gender(volunteer.gender), phone=phone or volunteer.phone_masked,
             id_card_number=id_card or volunteer.id_card_masked, personal_data="full" if full else "masked",
-            source=volunteer.source, household_name=volunteer.household_name,
+            source=VolunteerSource(volunteer.source), household_name=volunteer.household_name,
             household_address=volunteer.household_address, badge_number=volunteer.badge_number,
-            skills=list(volunteer.skills), joined_on=volunteer.joined_on, status=volunteer.status,
-            user_id=volunteer.user_id, version=volunteer.version, created_at=volunteer.created_at,
-            updated_at=volunteer.updated_at,
+            skills=list(volunteer.skills), joined_on=volunteer.joined_on,
+            status=VolunteerStatus(volunteer.status), user_id=volunteer.user_id, version=volunteer.version,
+            created_at=volunteer.created_at, updated_at=volunteer.updated_at,
         )  # fmt: skip
 
 

@@ -17,7 +17,7 @@ from yijing.hazards.models import (
     HazardStatus,
     ReporterRole,
 )
-from yijing.kit.reads import LeanRow, read_model
+from yijing.kit.reads import LeanRow, by_value, read_model
 from yijing.org.schemas import Location
 from yijing.types import JSON_INTEGER, NOT_BLANK, Address, CalendarDate, Instant, QueryBool
 
@@ -139,6 +139,10 @@ class HazardFilters(BaseModel):
     updated_after: Instant | None = None
 
 
+_CATEGORIES, _SEVERITIES = by_value(HazardCategory), by_value(HazardSeverity)
+_SOURCES, _REPORTER_ROLES, _STATUSES = by_value(HazardSource), by_value(ReporterRole), by_value(HazardStatus)
+
+
 class HazardRead(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -208,11 +212,11 @@ class HazardRead(BaseModel):
         return read_model(
             cls,
             **fields,
-            category=HazardCategory(hazard.category),
-            severity=HazardSeverity(hazard.severity),
-            source=HazardSource(hazard.source),
-            reporter_role=ReporterRole(hazard.reporter_role),
-            status=HazardStatus(hazard.status),
+            category=_CATEGORIES[hazard.category],
+            severity=_SEVERITIES[hazard.severity],
+            source=_SOURCES[hazard.source],
+            reporter_role=_REPORTER_ROLES[hazard.reporter_role],
+            status=_STATUSES[hazard.status],
             location=location,
             allowed_actions=allowed_actions,
         )

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from yijing.kit.reads import LeanRow, read_model
+from yijing.kit.reads import LeanRow, by_value, read_model
 from yijing.personal import IdCardNumber, MobileNumber
 from yijing.types import Address, CalendarDate, Instant, Name, Reason
 from yijing.volunteers.models import Gender, Volunteer, VolunteerSource, VolunteerStatus
@@ -159,6 +159,9 @@ class VolunteerFilters(BaseModel):
     updated_after: Instant | None = None
 
 
+_GENDERS, _SOURCES, _STATUSES = by_value(Gender), by_value(VolunteerSource), by_value(VolunteerStatus)
+
+
 class VolunteerRead(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -211,12 +214,12 @@ class VolunteerRead(BaseModel):
         return read_model(
             cls,
             id=volunteer.id, station_id=volunteer.station_id, site_id=volunteer.site_id, name=volunteer.name,
-            gender=Gender(volunteer.gender), phone=phone or volunteer.phone_masked,
+            gender=_GENDERS[volunteer.gender], phone=phone or volunteer.phone_masked,
             id_card_number=id_card or volunteer.id_card_masked, personal_data="full" if full else "masked",
-            source=VolunteerSource(volunteer.source), household_name=volunteer.household_name,
+            source=_SOURCES[volunteer.source], household_name=volunteer.household_name,
             household_address=volunteer.household_address, badge_number=volunteer.badge_number,
             skills=list(volunteer.skills), joined_on=volunteer.joined_on,
-            status=VolunteerStatus(volunteer.status), user_id=volunteer.user_id, version=volunteer.version,
+            status=_STATUSES[volunteer.status], user_id=volunteer.user_id, version=volunteer.version,
             created_at=volunteer.created_at, updated_at=volunteer.updated_at,
         )  # fmt: skip
 

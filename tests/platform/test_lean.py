@@ -81,6 +81,7 @@ async def test_the_common_reads_are_answered_on_the_lean_lane_with_the_routes_by
 async def test_everything_else_is_left_to_the_routes(client, world, monkeypatch, routed):
     officer = world.headers(Role.OFFICER)
     own, other = world.own.hazard, world.other.hazard
+    _, key = world.api_keys["all"]
     assert own is not None
     assert other is not None
     left = [
@@ -89,6 +90,8 @@ async def test_everything_else_is_left_to_the_routes(client, world, monkeypatch,
         (f"/api/v1/hazards/{other.id}", {"headers": officer}, 404),  # another station's
         (f"/api/v1/hazards/{own.id}", {"headers": world.headers(Role.VOLUNTEER, "other")}, 404),
         (f"/api/v1/hazards/{own.id}", {"headers": {**officer, "If-None-Match": '"1"'}}, None),
+        (f"/api/v1/hazards/{own.id}", {"headers": {"X-API-Key": key}}, 403),  # keys: the route's to judge
+        (f"/api/v1/hazards/{own.id}", {"headers": {"Authorization": f"Bearer {key}"}}, 401),
         (VOLUNTEERS, {"headers": world.headers(Role.VOLUNTEER)}, 403),  # staff only
         (VOLUNTEERS, {"params": {"limit": 0}, "headers": officer}, 422),
         (VOLUNTEERS, {"params": {"limit": "2.0"}, "headers": officer}, 422),

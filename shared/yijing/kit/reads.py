@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple
 import asyncpg
 from pydantic import BaseModel
 from sqlalchemy import Select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util import LRUCache
 
@@ -68,22 +68,6 @@ def read_model(model: type[Model], **values: Any) -> Model:
     return made
 
 
-_CONNECTIONS = "yijing.kit.reads.connections"
-
-
-async def _connections(session: AsyncSession) -> tuple[AsyncConnection, asyncpg.Connection]:
-    """The session's connection and its driver connection, looked up once per transaction of the session
-    (each lookup is a hop through SQLAlchemy's greenlet bridge)."""
-    transaction = session.sync_session.get_transaction()
-    cached = session.info.get(_CONNECTIONS)
-    if cached is not None and transaction is not None and cached[0] is transaction:
-        return cached[1], cached[2]
-    connection = await session.connection()
-    driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
-    session.info[_CONNECTIONS] = (session.sync_session.get_transaction(), connection, driver)
-    return connection, driver
-
-
 # Compiled SQL by statement shape (SQLAlchemy's cache key): a read compiles once, then only binds values.
 _COMPILED: LRUCache[Any, SQLCompiler] = LRUCache(COMPILED_SHAPES)
 
@@ -93,7 +77,8 @@ async def mappings(session: AsyncSession, query: Select[*Columns], **values: Any
     ``bindparam``s (a statement built once, at import, costs nothing to build again). Read on the session's
     connection: inside its transaction once that has begun (so they include what it has written); before
     that, as a statement of its own, which under READ COMMITTED sees the same."""
-    connection, driver = await _connections(session)
+    connection = await session.connection()
+    driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
     dialect = connection.dialect
     shape = query._generate_cache_key()
     assert shape is not None  # every select of this code base can be cached

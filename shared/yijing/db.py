@@ -19,7 +19,13 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, InvalidatePoolError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlmodel import SQLModel
 
 from yijing.conflicts import clash_error
@@ -106,6 +112,20 @@ def read_only_sessions(factory: SessionFactory) -> SessionFactory:
         reading = create_session_factory(bind.execution_options(isolation_level="AUTOCOMMIT"))
         _READ_ONLY_FACTORIES[factory] = reading
     return reading
+
+
+@asynccontextmanager
+async def read_connection(factory: SessionFactory) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection of ``factory``'s engine in autocommit, without a session around it: for lean
+    reads (``yijing.kit.reads``) that need nothing of the ORM. Taking and returning a connection this way
+    costs half of what a session's first statement and its end do (≈150 µs a request). A factory bound to
+    a connection (the test suite's, inside its transaction) lends that connection."""
+    bind = factory.kw["bind"]
+    if not isinstance(bind, AsyncEngine):
+        yield bind
+        return
+    async with read_only_sessions(factory).kw["bind"].connect() as connection:
+        yield connection
 
 
 @asynccontextmanager

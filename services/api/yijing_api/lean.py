@@ -5,8 +5,9 @@ for a bare endpoint running the same SQL; ``python -m bench ceiling`` measures b
 
 A lean read answers only the common case: a GET with a bearer token whose caller may call the operation,
 query parameters its models accept (each given once), and a record found. It reads through the same
-service function as the operation's route, in the same kind of session (read-only, see ``yijing.db``), and
-sends the same bytes and headers. Anything else — no token, an API key, a conditional request, a refusal,
+service function as the operation's route, on a pooled connection in autocommit without a session around
+it (``yijing.db.read_connection``: a route's read-only session autocommits too), and sends the same bytes
+and headers. Anything else — no token, an API key, a conditional request, a refusal,
 bad input, nothing found — goes on to the route, which answers it as it always has: each request gets one
 answer, from one lane or the other (``tests/platform/test_lean.py`` compares the two lanes' answers)."""
 
@@ -16,18 +17,18 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from yijing.access import Actor
-from yijing.db import read_only_sessions, session_scope
+from yijing.db import read_connection
 from yijing.errors import DomainError
 from yijing.hazards import service as hazards
 from yijing.identity import auth
 from yijing.kit.pagination import PageParams
+from yijing.kit.reads import Reader
 from yijing.personal import protector_for
 from yijing.settings import Settings
 from yijing.volunteers import service as volunteers
@@ -57,7 +58,7 @@ class LeanRead:
     operation_id: str
     path: str
     access: Access
-    answer: Callable[[Any, Call], Awaitable[Answer]]
+    answer: Callable[[Reader, Call], Awaitable[Answer]]
     # The query parameters the operation takes; any other sends the request to the route.
     parameters: frozenset[str] = frozenset()
     pattern: re.Pattern[str] = field(init=False)
@@ -71,19 +72,19 @@ def _fields(*models: type[BaseModel]) -> frozenset[str]:
     return frozenset(name for model in models for name in model.model_fields)
 
 
-async def _hazard(session: Any, call: Call) -> Answer:
-    hazard = await hazards.read_hazard(session, call.actor, uuid.UUID(call.path["hazard_id"]))
+async def _hazard(reader: Reader, call: Call) -> Answer:
+    hazard = await hazards.read_hazard(reader, call.actor, uuid.UUID(call.path["hazard_id"]))
     return hazard, {"etag": f'"{hazard.version}"'}
 
 
-async def _volunteers(session: Any, call: Call) -> Answer:
+async def _volunteers(reader: Reader, call: Call) -> Answer:
     query = dict(call.query)
     page = PageParams.model_validate({name: query[name] for name in PageParams.model_fields if name in query})
     filters = VolunteerFilters.model_validate(
         {name: query[name] for name in VolunteerFilters.model_fields if name in query}
     )
     protector = protector_for(call.settings.personal_data_key)
-    return await volunteers.list_volunteers(session, call.actor, filters, page, protector), {}
+    return await volunteers.list_volunteers(reader, call.actor, filters, page, protector), {}
 
 
 LEAN_READS = (
@@ -140,12 +141,12 @@ class LeanLane:
         client = scope.get("client")
         request_id = scope.get("state", {}).get("request_id")
         try:
-            async with session_scope(read_only_sessions(state.session_factory)) as session:
-                principal = await auth.authenticate_token(session, settings, authorization[7:])
+            async with read_connection(state.session_factory) as connection:
+                principal = await auth.authenticate_token(connection, settings, authorization[7:])
                 if principal.role not in read.access.roles:
                     raise Declined
                 actor = Actor(principal, request_id, client[0] if client else None)
-                answer, answer_headers = await read.answer(session, Call(actor, path, query, settings))
+                answer, answer_headers = await read.answer(connection, Call(actor, path, query, settings))
         except (DomainError, ValidationError, ValueError) as refused:
             raise Declined from refused
         # What the route's answer would have been named in the logs and metrics (its operation id).

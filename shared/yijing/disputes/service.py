@@ -75,7 +75,7 @@ from yijing.stats.jobs import queue_recompute
 from yijing.teams import repository as teams_repository
 from yijing.teams.service import site_staff
 from yijing.volunteers import repository as volunteers_repository
-from yijing.volunteers.models import Volunteer, VolunteerStatus
+from yijing.volunteers.models import VolunteerStatus
 from yijing.volunteers.schemas import STATUS_LABELS_ZH as VOLUNTEER_STATUS_LABELS_ZH
 from yijing.volunteers.service import REVEALING_ROLES
 
@@ -602,7 +602,9 @@ async def update_dispute(
     return dispute
 
 
-async def _may_step_in(session: AsyncSession, actor: Actor, dispute: Dispute) -> Volunteer | None:
+async def _may_step_in(
+    session: AsyncSession, actor: Actor, dispute: Dispute
+) -> volunteers_repository.ActiveVolunteer | None:
     """Staff step into any dispute they reach; a volunteer into one at their own site or one they already
     mediate. Returns the volunteer's record."""
     if actor.role in STAFF:
@@ -637,7 +639,7 @@ async def _mediate(
     actor: Actor,
     dispute: Dispute,
     body: MediateAction,
-    volunteer: Volunteer | None,
+    volunteer: volunteers_repository.ActiveVolunteer | None,
     now: datetime,
 ) -> dict[str, Any]:
     """The first intervention: the clock from the report stops. The caller becomes a mediator (a volunteer
@@ -736,7 +738,7 @@ async def _transition(
     body: BaseModel | None,
     *,
     note: str | None,
-    volunteer: Volunteer | None = None,
+    volunteer: volunteers_repository.ActiveVolunteer | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
     """Move the locked dispute on by ``action``: its fields and clocks, its history, the audit log, the

@@ -25,7 +25,7 @@ from yijing.hazards.models import (
 from yijing.hazards.schemas import SHOWN, HazardFilters
 from yijing.kit import repository as kit
 from yijing.kit.pagination import PageParams
-from yijing.kit.reads import LeanRow
+from yijing.kit.reads import LeanRow, Reader
 from yijing.org.models import Site, Station
 
 # New and changed records that no declared unique constraint can refuse.
@@ -71,9 +71,9 @@ async def get_by_client_id(
 _SHOWN = select(*SHOWN)  # built once: a select of many columns costs more to build than to run
 
 
-async def read(session: AsyncSession, hazard_id: uuid.UUID, reach: ColumnElement[bool]) -> LeanRow | None:
+async def read(reader: Reader, hazard_id: uuid.UUID, reach: ColumnElement[bool]) -> LeanRow | None:
     """A hazard as its read model shows it (lean: see :func:`yijing.kit.repository.read`)."""
-    return await kit.read(session, _SHOWN.where(reach), Hazard.id, hazard_id)
+    return await kit.read(reader, _SHOWN.where(reach), Hazard.id, hazard_id)
 
 
 async def list_hazards(

@@ -52,7 +52,7 @@ from yijing.hazards.schemas import (
 from yijing.ids import CLOCK_SKEW, OFFLINE_AT_MOST, new_id, station_today, utcnow
 from yijing.kit.lifecycle import Lifecycle
 from yijing.kit.pagination import Page, PageParams, page_of
-from yijing.kit.reads import LeanRow
+from yijing.kit.reads import LeanRow, Reader
 from yijing.notifications.jobs import notify
 from yijing.notifications.service import DeliverPayload
 from yijing.org import repository as org_repository
@@ -185,13 +185,13 @@ async def tell(
 # Reach
 
 
-async def hazard_reach(session: AsyncSession, actor: Actor) -> ColumnElement[bool]:
+async def hazard_reach(reader: Reader, actor: Actor) -> ColumnElement[bool]:
     """The SQL condition for the hazards the caller may see."""
     clause = actor.scope.clause(Hazard.station_id)
     if actor.role is not Role.VOLUNTEER:
         return clause
     mine: ColumnElement[bool] = col(Hazard.reporter_id) == actor.user_id
-    volunteer = await volunteers_repository.active_volunteer_of(session, actor.user_id)
+    volunteer = await volunteers_repository.active_volunteer_of(reader, actor.user_id)
     if volunteer is not None:
         mine = or_(mine, col(Hazard.site_id) == volunteer.site_id)
     return and_(clause, mine)
@@ -204,9 +204,9 @@ async def get_hazard(session: AsyncSession, actor: Actor, hazard_id: uuid.UUID) 
     return hazard
 
 
-async def read_hazard(session: AsyncSession, actor: Actor, hazard_id: uuid.UUID) -> HazardRead:
+async def read_hazard(reader: Reader, actor: Actor, hazard_id: uuid.UUID) -> HazardRead:
     """A hazard within the caller's reach, as its read model (read lean)."""
-    row = await repository.read(session, hazard_id, await hazard_reach(session, actor))
+    row = await repository.read(reader, hazard_id, await hazard_reach(reader, actor))
     if row is None:
         raise HazardNotFound(f"no hazard {hazard_id}", zh=f"未找到隐患 {hazard_id}")
     return read(row)

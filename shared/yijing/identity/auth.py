@@ -22,6 +22,7 @@ from yijing.identity.passwords import verify_password
 from yijing.identity.schemas import TokenPair
 from yijing.identity.tokens import AccessClaims, digest, issue_access_token, new_secret, read_access_token
 from yijing.ids import utcnow
+from yijing.kit.reads import Reader
 from yijing.personal import PersonalDataProtector, normalise_mobile
 from yijing.redis import GuardedRedis
 from yijing.settings import Settings
@@ -174,11 +175,11 @@ async def sign_out(session: AsyncSession, actor: Actor) -> None:
         )  # fmt: skip
 
 
-async def authenticate_token(session: AsyncSession, settings: Settings, token: str) -> Principal:
+async def authenticate_token(reader: Reader, settings: Settings, token: str) -> Principal:
     """The principal behind an access token, checked against the database on every request, so that a
     disabled account or an ended session is refused at once, and a changed role applies at once."""
     claims = read_access_token(settings.secret_key, token)
-    caller = await repository.signed_in_caller(session, claims.session_id, claims.user_id)
+    caller = await repository.signed_in_caller(reader, claims.session_id, claims.user_id)
     if caller is None:
         raise InvalidToken("the access token's session does not exist", zh="访问令牌对应的登录会话不存在")
     if caller.revoked_at is not None or caller.expires_at <= utcnow():

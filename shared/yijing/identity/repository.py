@@ -117,9 +117,9 @@ _CALLER = (
 
 
 async def signed_in_caller(
-    session: AsyncSession, session_id: uuid.UUID, user_id: uuid.UUID
+    reader: reads.Reader, session_id: uuid.UUID, user_id: uuid.UUID
 ) -> SignedInCaller | None:
-    rows = await reads.mappings(session, _CALLER, session_id=session_id, user_id=user_id)
+    rows = await reads.mappings(reader, _CALLER, session_id=session_id, user_id=user_id)
     if not rows:
         return None
     [row] = rows

@@ -110,17 +110,17 @@ def keyset(
 
 
 async def read(
-    session: AsyncSession, query: Select[*Columns], id_column: Any, record_id: uuid.UUID
+    reader: reads.Reader, query: Select[*Columns], id_column: Any, record_id: uuid.UUID
 ) -> LeanRow | None:
     """The lean read of one record: the row of ``query`` (the columns its read model shows, and the caller's
     reach as conditions) with that id, or None. Run on the driver (:mod:`yijing.kit.reads`): no ORM objects,
     no identity map, no result processing, for a read model built without re-validation."""
-    rows = await reads.mappings(session, query.where(col(id_column) == record_id))
+    rows = await reads.mappings(reader, query.where(col(id_column) == record_id))
     return rows[0] if rows else None
 
 
 async def read_page(
-    session: AsyncSession,
+    reader: reads.Reader,
     query: Select[*Columns],
     id_column: Any,
     page: PageParams,
@@ -128,7 +128,7 @@ async def read_page(
     newest_first: bool = False,
 ) -> list[LeanRow]:
     """The lean read of one page (see :func:`keyset` and :func:`read`)."""
-    return await reads.mappings(session, keyset(query, id_column, page, newest_first=newest_first))
+    return await reads.mappings(reader, keyset(query, id_column, page, newest_first=newest_first))
 
 
 async def fetch_page(

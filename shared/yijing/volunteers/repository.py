@@ -3,9 +3,9 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import column, func, inspect, or_, select, table, text
+from sqlalchemy import bindparam, column, func, inspect, or_, select, table, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -15,7 +15,7 @@ from yijing.db import copy_records
 from yijing.groups.models import GroupMembership
 from yijing.kit import repository as kit
 from yijing.kit.pagination import PageParams
-from yijing.kit.reads import LeanRow
+from yijing.kit.reads import LeanRow, Reader, mappings
 from yijing.volunteers.models import (
     Volunteer,
     VolunteerImport,
@@ -42,12 +42,26 @@ async def get_by_user(
     return await kit.one(session, Volunteer, col(Volunteer.user_id) == user_id, for_update=for_update)
 
 
-async def active_volunteer_of(session: AsyncSession, user_id: uuid.UUID | None) -> Volunteer | None:
-    """The account's volunteer record, if it has one and it is active (what a volunteer's reach rests on)."""
+class ActiveVolunteer(NamedTuple):
+    """An account's active volunteer record, as much of it as a volunteer's reach rests on."""
+
+    id: uuid.UUID
+    site_id: uuid.UUID
+    name: str
+
+
+_ACTIVE_VOLUNTEER = select(col(Volunteer.id), col(Volunteer.site_id), col(Volunteer.name)).where(
+    col(Volunteer.user_id) == bindparam("user_id"), col(Volunteer.status) == VolunteerStatus.ACTIVE
+)
+
+
+async def active_volunteer_of(reader: Reader, user_id: uuid.UUID | None) -> ActiveVolunteer | None:
+    """The account's volunteer record, if it has one and it is active (read lean: a volunteer's every call
+    reads it)."""
     if user_id is None:
         return None
-    active = col(Volunteer.status) == VolunteerStatus.ACTIVE
-    return await kit.one(session, Volunteer, col(Volunteer.user_id) == user_id, active)
+    rows = await mappings(reader, _ACTIVE_VOLUNTEER, user_id=user_id)
+    return ActiveVolunteer(**rows[0]) if rows else None
 
 
 def _escape_like(text: str) -> str:
@@ -66,7 +80,7 @@ _SHOWN = select(*SHOWN)  # built once: a select of many columns costs more to bu
 
 
 async def list_volunteers(
-    session: AsyncSession,
+    reader: Reader,
     scope: StationScope,
     filters: VolunteerFilters,
     page: PageParams,
@@ -99,7 +113,7 @@ async def list_volunteers(
     if filters.updated_after is not None:
         conditions.append(col(Volunteer.updated_at) > filters.updated_after)
     query = _SHOWN.where(scope.clause(Volunteer.station_id), *conditions)
-    return await kit.read_page(session, query, Volunteer.id, page)
+    return await kit.read_page(reader, query, Volunteer.id, page)
 
 
 async def count_by_status_and_source(

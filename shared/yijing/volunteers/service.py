@@ -21,6 +21,7 @@ from yijing.identity.errors import UserNotFound
 from yijing.ids import new_id, station_today, utcnow
 from yijing.kit.lifecycle import Lifecycle
 from yijing.kit.pagination import Page, PageParams, page_of
+from yijing.kit.reads import Reader
 from yijing.notifications.jobs import notify
 from yijing.notifications.service import DeliverPayload
 from yijing.org import repository as org_repository
@@ -238,7 +239,7 @@ async def read_volunteer(
 
 
 async def list_volunteers(
-    session: AsyncSession,
+    reader: Reader,
     actor: Actor,
     filters: VolunteerFilters,
     page: PageParams,
@@ -249,7 +250,7 @@ async def list_volunteers(
     if filters.q is not None and protector is not None and re.fullmatch(MOBILE_PATTERN, filters.q):
         phone_fingerprint = protector.fingerprint(filters.q)
     volunteers = await repository.list_volunteers(
-        session, actor.scope, filters, page, phone_fingerprint=phone_fingerprint
+        reader, actor.scope, filters, page, phone_fingerprint=phone_fingerprint
     )
     return page_of(volunteers, page.limit, VolunteerRead.of)
 

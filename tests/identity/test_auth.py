@@ -5,6 +5,7 @@ import base64
 import hashlib
 import json
 from datetime import timedelta
+from types import SimpleNamespace
 
 import jwt
 import pytest
@@ -17,6 +18,7 @@ from yijing.access import ApiScope, Role
 from yijing.audit.models import AuditEvent
 from yijing.db import session_scope
 from yijing.identity import repository as identity_repository
+from yijing.identity.errors import InvalidToken
 from yijing.identity.models import ApiKeyUsage, LoginFailure, User
 from yijing.identity.tokens import AccessClaims, issue_access_token
 from yijing.ids import utcnow
@@ -424,3 +426,37 @@ async def test_issue_access_token_round_trips(world):
     claims = AccessClaims(user.id, user.id, Role.OFFICER, user.station_id)
     token = issue_access_token(world.settings.secret_key, claims, utcnow(), timedelta(minutes=1))
     assert read_access_token(world.settings.secret_key, token) == claims
+
+
+async def test_a_token_read_before_still_expires_and_a_changed_one_is_verified_anew(world, monkeypatch):
+    """A verified token's claims are kept: its expiry is checked on every read, and a token that differs
+    from a kept one in any way (its signature) is verified from scratch."""
+    from yijing.identity import tokens
+
+    secret = world.settings.secret_key
+    user = world.user(Role.OFFICER)
+    claims = AccessClaims(user.id, user.id, Role.OFFICER, user.station_id)
+    token = issue_access_token(secret, claims, utcnow(), timedelta(minutes=1))
+    assert tokens.read_access_token(secret, token) == claims
+    assert tokens.read_access_token(secret, token) == claims  # kept
+    header, payload, signature = token.split(".")
+    forged = f"{header}.{payload}.{signature[:-4]}{'AAAA' if signature[-4:] != 'AAAA' else 'BBBB'}"
+    with pytest.raises(InvalidToken, match="not valid"):
+        tokens.read_access_token(secret, forged)
+    with pytest.raises(InvalidToken, match="not valid"):
+        tokens.read_access_token("another secret, as long as the service's own", token)
+    expires = jwt.decode(token, options={"verify_signature": False})["exp"]
+    monkeypatch.setattr("yijing.identity.tokens.time", SimpleNamespace(time=lambda: expires))
+    with pytest.raises(InvalidToken, match="expired"):
+        tokens.read_access_token(secret, token)
+
+
+async def test_a_kept_token_is_refused_once_its_session_ends(client, world):
+    """Keeping a token's claims keeps nothing of its session: a sign-out refuses it at once, on the lean
+    lane (a volunteer list) as on a route."""
+    signed_in = (await sign_in(client, world.phones[world.user(Role.OFFICER).id])).json()
+    headers = {"Authorization": f"Bearer {signed_in['access_token']}"}
+    assert (await client.get("/api/v1/volunteers", headers=headers)).status_code == 200
+    assert (await client.post("/api/v1/auth/logout", headers=headers)).status_code == 204
+    refused = await client.get("/api/v1/volunteers", headers=headers)
+    assert refused.status_code == 401, refused.text

@@ -1,15 +1,17 @@
 """Lean reads: the rows as dicts of driver values keyed by the select's labels, inside the session's
-transaction once it has begun, with IN lists expanded; a parameter the driver would not take as given is
-refused before anything runs."""
+transaction once it has begun, with IN lists expanded, or on a pooled connection of their own; a parameter
+the driver would not take as given is refused before anything runs. And the ids bulk writes make in SQL."""
 
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Select, func, literal, select, text
 from sqlmodel import col
 
+from yijing.db import read_connection, session_scope
+from yijing.ids import uuid7_sql
 from yijing.kit import reads
 from yijing.org.models import Site, Station
 
@@ -62,3 +64,49 @@ async def test_a_parameter_the_driver_would_not_take_as_given_is_refused(session
     async with session_factory() as session:
         with pytest.raises(TypeError, match="lean reads take plain values"):
             await reads.mappings(session, query)
+
+
+async def test_a_read_on_a_connection_of_a_test_transaction_sees_what_it_wrote(world, session_factory):
+    """A factory joining a connection's transaction (the suite's) lends that connection to lean reads."""
+    query: Select[*tuple[Any, ...]] = select(col(Site.name).label("name"))
+    async with session_factory() as session:
+        session.add(Site(station_id=world.own.station.id, name="连接上读到的网格"))
+        await session.flush()
+        async with read_connection(session_factory) as connection:
+            assert {"name": "连接上读到的网格"} in await reads.mappings(connection, query)
+
+
+@pytest.mark.committed  # the engine's own pool
+async def test_a_read_on_a_pooled_connection_of_its_own(session_factory, engine):
+    """A lean read needs no session: a pooled connection in autocommit, back in the pool afterwards."""
+    async with session_scope(session_factory) as session:
+        station = Station(name="自有连接派出所", division_code="350121", timezone="Asia/Shanghai")
+        session.add(station)
+    query: Select[*tuple[Any, ...]] = select(col(Station.name).label("name")).where(
+        col(Station.id) == station.id
+    )
+    checked_out = engine.pool.checkedout()
+    async with read_connection(session_factory) as connection:
+        assert await reads.mappings(connection, query) == [{"name": "自有连接派出所"}]
+        pooled = await connection.get_raw_connection()
+        assert getattr(pooled.dbapi_connection, "autocommit", None) is True
+        assert engine.pool.checkedout() == checked_out + 1
+    assert engine.pool.checkedout() == checked_out
+
+
+async def test_ids_made_in_sql_are_time_ordered_uuids_counting_on_within_a_statement(session_factory):
+    async with session_factory() as session:
+        made = (
+            (
+                await session.execute(
+                    text(f"SELECT {uuid7_sql('n')} FROM generate_series(1, 2000) AS n ORDER BY n")  # noqa: S608
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert len(set(made)) == 2000
+    assert all(made_id.version == 7 and made_id.variant == uuid.RFC_4122 for made_id in made)
+    assert made == sorted(made)  # one statement, within a few milliseconds: counted on by n
+    milliseconds = int.from_bytes(made[0].bytes[:6]) / 1000
+    assert abs(datetime.now(UTC).timestamp() - milliseconds) < 60

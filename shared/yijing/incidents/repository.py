@@ -22,6 +22,7 @@ from sqlmodel import col
 from yijing.access import StationScope
 from yijing.conflicts import violated_constraint
 from yijing.db import copy_records
+from yijing.ids import uuid7_sql
 from yijing.incidents.models import IncidentCode, IncidentImport
 from yijing.kit import repository as kit
 
@@ -31,16 +32,6 @@ STAGING_COLUMNS = (
 _STAGING_TABLE = (
     "(line integer, source_system text, source_ref text, station_id uuid, site_id uuid, "
     "occurred_at timestamptz, class_code text, tags text[]) ON COMMIT DROP"
-)
-# A time-ordered UUID (version 7) made by PostgreSQL for the record of staged ``line``: the milliseconds
-# since 1970, then random bits drawn once per statement, the last 60 of them counting on by line (RFC 9562's
-# counter method: unique within the statement, increasing within a millisecond). Random bits drawn for every
-# record (gen_random_uuid) cost more than the rest of an insert's own work.
-_UUID7_SEED = "(SELECT replace(gen_random_uuid()::text, '-', ''))"
-_UUID7 = (
-    "(lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') || '7' || "
-    f"substr({_UUID7_SEED}, 1, 3) || to_hex(x'8000000000000000'::bigint | "
-    f"(('x' || substr({_UUID7_SEED}, 4, 15))::bit(60)::bigint + line)))::uuid"
 )
 
 
@@ -339,8 +330,8 @@ _INCIDENT_COLUMNS = (
     "version, received_at, updated_at"
 )
 _INCIDENT_VALUES = (
-    f"{_UUID7}, station_id, site_id, source_system, source_ref, occurred_at, local_day, class_code, tags, 1, "
-    ":now, :now"
+    f"{uuid7_sql('line')}, station_id, site_id, source_system, source_ref, occurred_at, local_day, "
+    "class_code, tags, 1, :now, :now"
 )
 # A stored record differs from its staged one (``new``). Tags compared as text[]: staged, they are not
 # varchar(48)[] (no equality between the two).

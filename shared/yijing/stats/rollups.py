@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from yijing.access import StationScope
 from yijing.db import session_scope
-from yijing.ids import utcnow
+from yijing.ids import utcnow, uuid7_sql
 from yijing.jobs.registry import JobContext, JobPayload, JsonDict
 from yijing.org import repository as org_repository
 from yijing.stats.sources import SOURCES, RollupSource
@@ -23,6 +23,10 @@ from yijing.stats.sources import SOURCES, RollupSource
 # What tells one figure from another, and a figure's columns.
 _KEY = "station_id, site_id, day, metric, dimension"
 _COLUMNS = f"{_KEY}, value"
+# The order of the figures' unique index: figures written in it (with ids increasing in it) keep both of
+# their indexes' pages in cache, a third faster for the millions a first run writes.
+_FIGURE_ORDER = "station_id, metric, day, site_id, dimension"
+_NEW_ID = uuid7_sql(f"row_number() OVER (ORDER BY {_FIGURE_ORDER})")
 
 
 def _figures(source: RollupSource) -> str:
@@ -79,7 +83,7 @@ async def recompute_days(
     written = await session.execute(
         text(
             f"INSERT INTO daily_rollups (id, {_COLUMNS}, computed_at) "
-            f"SELECT gen_random_uuid(), {_COLUMNS}, :now FROM ({_figures(source)}) figures"
+            f"SELECT {_NEW_ID}, {_COLUMNS}, :now FROM ({_figures(source)}) figures"
         ),
         parameters,
     )
@@ -136,12 +140,11 @@ async def _replace_figures(
             "AND r.site_id IS NOT DISTINCT FROM c.site_id"
         )
     )
-    # In the order of the figures' unique index: a first run writes millions, a third faster so.
     written = await session.execute(
         text(
             f"INSERT INTO daily_rollups (id, {_COLUMNS}, computed_at) "
-            f"SELECT gen_random_uuid(), {_COLUMNS}, :now FROM {changed} WHERE value IS NOT NULL "
-            "ORDER BY station_id, metric, day, site_id, dimension"
+            f"SELECT {_NEW_ID}, {_COLUMNS}, :now FROM {changed} WHERE value IS NOT NULL "
+            f"ORDER BY {_FIGURE_ORDER}"
         ),
         {"now": now},
     )

@@ -49,11 +49,15 @@ def counting(engine: AsyncEngine) -> Iterator[list[str]]:
 
 
 # A list or a get: the caller's lookup and the read (it made 7: the pool's check of the connection — BEGIN,
-# `;`, ROLLBACK —, BEGIN, the two, COMMIT). The incident statistics: the caller's lookup and two reads.
+# `;`, ROLLBACK —, BEGIN, the two, COMMIT). Each statistics endpoint: the caller's lookup, the stations it
+# counts and one statement for every figure, period and comparison (the overview made 83, the meta 219).
 ROUND_TRIPS = {
     "volunteers list": 2,
     "hazard get": 2,
     "incident statistics": 3,
+    "statistics overview": 3,
+    "statistics series": 3,
+    "statistics meta": 3,
 }
 
 
@@ -65,6 +69,12 @@ async def test_the_measured_requests_round_trips(client, world, engine):
         "volunteers list": ("/api/v1/volunteers", {"limit": 50}),
         "hazard get": (f"/api/v1/hazards/{world.own.hazard.id}", {}),
         "incident statistics": ("/api/v1/stats/incidents", {"period": "2023-10"}),
+        "statistics overview": ("/api/v1/stats/overview", {"period": "2023-10"}),
+        "statistics series": (
+            "/api/v1/stats/series",
+            {"metric": "volunteers_active", "granularity": "month", "from": "2023-01-01", "to": "2023-10-31"},
+        ),
+        "statistics meta": ("/api/v1/stats/meta", {}),
     }
     counted = {}
     for name, (path, params) in requests.items():

@@ -6,58 +6,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Select, and_, cast, func, or_, select, true
+from sqlalchemy import ColumnElement, Date, Select, and_, cast, func, or_, select, text, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from yijing.stats.models import DailyRollup, RollupDay
-
-
-def _figures(
-    station_ids: Sequence[uuid.UUID],
-    metric: str,
-    start: date,
-    end: date,
-    *,
-    site_id: uuid.UUID | None = None,
-    dimension: str | None = None,
-    prefix: str | None = None,
-) -> list[ColumnElement[bool]]:
-    """The conditions picking a metric's daily figures over [start, end), for a site and a dimension (or
-    the dimensions starting with ``prefix``) when given."""
-    conditions = [
-        col(DailyRollup.station_id).in_(station_ids),
-        col(DailyRollup.metric) == metric,
-        col(DailyRollup.day) >= start,
-        col(DailyRollup.day) < end,
-    ]
-    if site_id is not None:
-        conditions.append(col(DailyRollup.site_id) == site_id)
-    if dimension is not None:
-        conditions.append(col(DailyRollup.dimension) == dimension)
-    if prefix is not None:
-        conditions.append(col(DailyRollup.dimension).startswith(prefix))
-    return conditions
-
-
-async def sums(
-    session: AsyncSession,
-    station_ids: Sequence[uuid.UUID],
-    metric: str,
-    start: date,
-    end: date,
-    *,
-    site_id: uuid.UUID | None = None,
-    prefix: str | None = None,
-    by_site: bool = False,
-) -> dict[Any, int]:
-    """The metric's sums over [start, end), by dimension (or by site), read from the daily figures."""
-    key = col(DailyRollup.site_id) if by_site else col(DailyRollup.dimension)
-    conditions = _figures(station_ids, metric, start, end, site_id=site_id, prefix=prefix)
-    query = select(key, func.sum(col(DailyRollup.value))).where(*conditions)
-    rows = await session.execute(query.group_by(key))
-    return {name: int(total) for name, total in rows.all()}
-
 
 # Named spans of days [start, end), e.g. a period and those it is compared with.
 Spans = dict[str, tuple[date, date]]
@@ -151,61 +104,95 @@ async def figures_over(
     return found
 
 
-async def last_day_sum(
+@dataclass
+class Headline:
+    """What :func:`headlines` reads for one metric: its source's computed station-days in each span, and
+    per span its sum (a count or amount) and its total on the span's last day with figures (a snapshot)."""
+
+    days: dict[str, int]
+    sums: dict[str, int]
+    last: dict[str, int | None]
+
+
+def _span_filters(day: str, spans: Spans) -> list[tuple[str, str]]:
+    """(suffix, SQL condition on ``day``) of each span, its bounds bound as ``:start_N`` and ``:end_N``."""
+    return [(str(n), f"{day} >= :start_{n} AND {day} < :end_{n}") for n in range(len(spans))]
+
+
+def _span_bounds(spans: Spans) -> dict[str, date]:
+    bounds = {}
+    for n, (start, end) in enumerate(spans.values()):
+        bounds[f"start_{n}"], bounds[f"end_{n}"] = start, end
+    return bounds
+
+
+async def headlines(
     session: AsyncSession,
     station_ids: Sequence[uuid.UUID],
-    metric: str,
-    start: date,
-    end: date,
-    *,
-    site_id: uuid.UUID | None = None,
-    dimension: str | None = None,
-) -> int | None:
-    """A snapshot metric's value on the last day of [start, end) it was taken (None: never taken)."""
-    conditions = _figures(station_ids, metric, start, end, site_id=site_id, dimension=dimension)
-    last = await session.scalar(select(func.max(col(DailyRollup.day))).where(*conditions))
-    if last is None:
-        return None
-    total = await session.scalar(
-        select(func.sum(col(DailyRollup.value))).where(*conditions, col(DailyRollup.day) == last)
+    sources: dict[str, str],
+    spans: Spans,
+    covered: Sequence[str],
+) -> dict[str, Headline]:
+    """Every metric of ``sources`` ({metric: its source}) over every span in one statement: the metric's
+    daily totals (incidents once each, by their one class) summed per span and taken on each span's last
+    day, beside its source's computed station-days in each of the ``covered`` spans."""
+    filters = _span_filters("day", spans)
+    numbered = dict(zip(spans, filters, strict=True))
+    days = ", ".join(
+        f"count(*) FILTER (WHERE {numbered[name][1]}) AS days_{numbered[name][0]}" for name in covered
     )
-    return int(total or 0)
-
-
-async def coverage(
-    session: AsyncSession, station_ids: Sequence[uuid.UUID], source: str, start: date, end: date
-) -> tuple[int, datetime | None]:
-    """How many station-days of [start, end) the source has been computed for, and when last."""
-    query = select(func.count(), func.max(col(RollupDay.computed_at))).where(
-        col(RollupDay.station_id).in_(station_ids),
-        col(RollupDay.source) == source,
-        col(RollupDay.day) >= start,
-        col(RollupDay.day) < end,
+    values = ", ".join(
+        f"sum(total) FILTER (WHERE {condition}) AS sum_{n}, "
+        f"(array_agg(total ORDER BY day DESC) FILTER (WHERE {condition}))[1] AS last_{n}"
+        for n, condition in filters
     )
-    count, latest = (await session.execute(query)).one()
-    return int(count), latest
-
-
-async def computed_days_by_bucket(
-    session: AsyncSession, station_ids: Sequence[uuid.UUID], source: str, start: date, end: date, unit: str
-) -> dict[date, int]:
-    bucket = cast(func.date_trunc(unit, col(RollupDay.day)), Date)
-    query = (
-        select(bucket, func.count())
-        .where(
-            col(RollupDay.station_id).in_(station_ids),
-            col(RollupDay.source) == source,
-            col(RollupDay.day) >= start,
-            col(RollupDay.day) < end,
+    first = min(start for start, _ in spans.values())
+    end = max(stop for _, stop in spans.values())
+    statement = f"""
+        WITH headline (metric, source) AS (
+            SELECT * FROM unnest(CAST(:metrics AS text[]), CAST(:sources AS text[]))
+        ), coverage AS (
+            SELECT source, {days} FROM rollup_days
+            WHERE station_id = ANY(:stations) AND source = ANY(:sources) AND day >= :first AND day < :end
+            GROUP BY source
+        ), daily AS (
+            SELECT metric, day, sum(value) AS total FROM daily_rollups
+            WHERE station_id = ANY(:stations) AND metric = ANY(:metrics) AND day < :end
+              AND (metric <> 'incidents' OR dimension LIKE 'class:%')
+            GROUP BY metric, day
+        ), totals AS (
+            SELECT metric, {values} FROM daily GROUP BY metric
         )
-        .group_by(bucket)
+        SELECT * FROM headline LEFT JOIN coverage USING (source) LEFT JOIN totals USING (metric)
+    """  # noqa: S608 - spans numbered, values bound
+    rows = await session.execute(
+        text(statement),
+        {
+            "stations": list(station_ids),
+            "metrics": list(sources),
+            "sources": list(sources.values()),
+            "first": first,
+            "end": end,
+            **_span_bounds(spans),
+        },
     )
-    return {day: int(count) for day, count in (await session.execute(query)).all()}
+    found = {}
+    for row in rows.mappings():
+        found[row["metric"]] = Headline(
+            days={name: int(row[f"days_{numbered[name][0]}"] or 0) for name in covered},
+            sums={name: int(row[f"sum_{n}"] or 0) for name, (n, _) in numbered.items()},
+            last={
+                name: None if row[f"last_{n}"] is None else int(row[f"last_{n}"])
+                for name, (n, _) in numbered.items()
+            },
+        )
+    return found
 
 
-async def sums_by_bucket(
+async def buckets(
     session: AsyncSession,
     station_ids: Sequence[uuid.UUID],
+    source: str,
     metric: str,
     start: date,
     end: date,
@@ -214,26 +201,65 @@ async def sums_by_bucket(
     site_id: uuid.UUID | None = None,
     dimension: str | None = None,
     prefix: str | None = None,
-) -> dict[date, int]:
-    bucket = cast(func.date_trunc(unit, col(DailyRollup.day)), Date)
-    conditions = _figures(
-        station_ids, metric, start, end, site_id=site_id, dimension=dimension, prefix=prefix
+) -> dict[date, tuple[int, int, int | None]]:
+    """Per bucket (``day``, ``week`` or ``month``, by its first day) of [start, end), in one statement: how
+    many station-days the source has computed, the metric's sum, and its total on the bucket's last day with
+    figures (a snapshot)."""
+    conditions = ["station_id = ANY(:stations)", "metric = :metric", "day >= :start", "day < :end"]
+    if site_id is not None:
+        conditions.append("site_id = :site")
+    if dimension is not None:
+        conditions.append("dimension = :dimension")
+    if prefix is not None:
+        conditions.append("starts_with(dimension, :prefix)")
+    statement = f"""
+        WITH computed AS (
+            SELECT CAST(date_trunc(:unit, day) AS date) AS bucket, count(*) AS days FROM rollup_days
+            WHERE station_id = ANY(:stations) AND source = :source AND day >= :start AND day < :end
+            GROUP BY bucket
+        ), daily AS (
+            SELECT day, sum(value) AS total FROM daily_rollups WHERE {" AND ".join(conditions)} GROUP BY day
+        ), valued AS (
+            SELECT CAST(date_trunc(:unit, day) AS date) AS bucket, sum(total) AS total,
+                   (array_agg(total ORDER BY day DESC))[1] AS last
+            FROM daily GROUP BY bucket
+        )
+        SELECT bucket, days, total, last FROM computed FULL JOIN valued USING (bucket)
+    """  # noqa: S608 - fixed conditions, values bound
+    rows = await session.execute(
+        text(statement),
+        {
+            "stations": list(station_ids),
+            "source": source,
+            "metric": metric,
+            "start": start,
+            "end": end,
+            "unit": unit,
+            "site": site_id,
+            "dimension": dimension,
+            "prefix": prefix,
+        },
     )
-    query = select(bucket, func.sum(col(DailyRollup.value))).where(*conditions)
-    return {day: int(total) for day, total in (await session.execute(query.group_by(bucket))).all()}
+    return {
+        bucket: (int(days or 0), int(total or 0), None if last is None else int(last))
+        for bucket, days, total, last in rows.all()
+    }
 
 
 async def source_coverage(session: AsyncSession, station_ids: Sequence[uuid.UUID]) -> Sequence[Any]:
-    """Per source: the first and last day computed, how many station-days, and when last computed."""
+    """Per source and month: the first and last day computed, how many station-days, and when last
+    computed (every month with any: a source's whole history is its months together)."""
+    month = cast(func.date_trunc("month", col(RollupDay.day)), Date).label("month")
     query = (
         select(
             col(RollupDay.source),
-            func.min(col(RollupDay.day)),
-            func.max(col(RollupDay.day)),
-            func.count(),
-            func.max(col(RollupDay.computed_at)),
+            month,
+            func.min(col(RollupDay.day)).label("first_day"),
+            func.max(col(RollupDay.day)).label("last_day"),
+            func.count().label("days"),
+            func.max(col(RollupDay.computed_at)).label("computed_at"),
         )
         .where(col(RollupDay.station_id).in_(station_ids))
-        .group_by(col(RollupDay.source))
+        .group_by(col(RollupDay.source), month)
     )
     return (await session.execute(query)).all()

@@ -160,11 +160,6 @@ def choose_period(text: str | None, first: date | None, last: date | None, reach
     return period
 
 
-async def _status(session: AsyncSession, reach: Reach, source: str, period: Period) -> PeriodRead:
-    computed, _ = await repository.coverage(session, reach.station_ids, source, period.start, period.end)
-    return _period_read(reach, period, computed)
-
-
 def _period_read(reach: Reach, period: Period, computed: int) -> PeriodRead:
     """The period as answered, with its data status: how many of its station-days were ``computed``."""
     days = period.days * len(reach.station_ids)
@@ -337,45 +332,49 @@ def _row_keys(
 
 
 async def overview(session: AsyncSession, reach: Reach, period: Period) -> Overview:
+    """Every headline figure for the period, compared year on year and with the period before, and its
+    running total: one statement (:func:`repository.headlines`)."""
+    spans = {
+        CURRENT: period,
+        "yoy": period.year_earlier(),
+        "mom": period.before(),
+        "ever": periods.Period(period.kind, date(1970, 1, 1), reach.today() + timedelta(days=1)),
+    }
+    sources = {metric: METRIC_SOURCES[metric].name for metric, _, _ in HEADLINES}
+    read = await repository.headlines(
+        session,
+        reach.station_ids,
+        sources,
+        {name: (span.start, span.end) for name, span in spans.items()},
+        covered=(CURRENT, "yoy", "mom"),
+    )
     figures = []
     for metric, label_zh, label_en in HEADLINES:
-        source = METRIC_SOURCES[metric]
-        status = await _status(session, reach, source.name, period)
-        earlier = {"yoy": period.year_earlier(), "mom": period.before()}
-        values: dict[str, int | None] = {}
-        for name, span in {"current": period, **earlier}.items():
-            span_status = status if name == "current" else await _status(session, reach, source.name, span)
-            values[name] = (
-                None
-                if span_status.data_status is DataStatus.MISSING
-                else await _value(session, reach, metric, span)
-            )
-        since_ever = periods.Period(period.kind, date(1970, 1, 1), reach.today() + timedelta(days=1))
+        headline = read[metric]
+        # A snapshot's value is the one taken last in the span; any other metric's is the span's sum.
+        value_in = headline.last if METRIC_SOURCES[metric].snapshot else headline.sums
+        statuses = {name: _period_read(reach, spans[name], headline.days[name]) for name in headline.days}
+        values = {
+            name: None if status.data_status is DataStatus.MISSING else value_in[name]
+            for name, status in statuses.items()
+        }
         figures.append(
             OverviewFigure(
                 metric=metric,
                 label_zh=label_zh,
                 label_en=label_en,
-                value=values["current"],
-                running_total=await _value(session, reach, metric, since_ever),
-                data_status=status.data_status,
-                yoy=compare(values["current"], values["yoy"]),
-                mom=compare(values["current"], values["mom"]),
+                value=values[CURRENT],
+                running_total=value_in["ever"],
+                data_status=statuses[CURRENT].data_status,
+                yoy=compare(values[CURRENT], values["yoy"]),
+                mom=compare(values[CURRENT], values["mom"]),
             )
         )
     return Overview(
         station_id=reach.station_id,
-        period=await _status(session, reach, "incidents", period),
+        period=_period_read(reach, period, read["incidents"].days[CURRENT]),
         figures=figures,
     )
-
-
-async def _value(session: AsyncSession, reach: Reach, metric: str, span: Period) -> int | None:
-    if METRIC_SOURCES[metric].snapshot:
-        return await repository.last_day_sum(session, reach.station_ids, metric, span.start, span.end)
-    prefix = "class:" if metric == "incidents" else None  # each incident once: by its one class
-    sums = await repository.sums(session, reach.station_ids, metric, span.start, span.end, prefix=prefix)
-    return sum(sums.values())
 
 
 async def series(
@@ -389,53 +388,37 @@ async def series(
     first: date,
     last: date,
 ) -> Series:
+    """One figure per day, week or month of [first, last]: one statement (:func:`repository.buckets`)."""
     source = METRIC_SOURCES[metric]
-    buckets = _buckets(first, last, granularity)
     end = last + timedelta(days=1)
     site_id = site.id if site is not None else None
-    computed = await repository.computed_days_by_bucket(
-        session, reach.station_ids, source.name, first, end, granularity
+    # Without a dimension, incidents are counted once each: by their one class.
+    prefix = "class:" if metric == "incidents" and dimension is None else None
+    read = await repository.buckets(
+        session,
+        reach.station_ids,
+        source.name,
+        metric,
+        first,
+        end,
+        granularity,
+        site_id=site_id,
+        dimension=dimension,
+        prefix=prefix,
     )
-    values: dict[date, int | None]
-    if source.snapshot:
-        values = {
-            start: await repository.last_day_sum(
-                session,
-                reach.station_ids,
-                metric,
-                max(start, first),
-                min(stop, end),
-                site_id=site_id,
-                dimension=dimension,
-            )
-            for start, stop in buckets
-        }
-    else:
-        # Without a dimension, incidents are counted once each: by their one class.
-        prefix = "class:" if metric == "incidents" and dimension is None else None
-        sums = await repository.sums_by_bucket(
-            session,
-            reach.station_ids,
-            metric,
-            first,
-            end,
-            granularity,
-            site_id=site_id,
-            dimension=dimension,
-            prefix=prefix,
-        )
-        values = dict(sums)
     points = []
-    for start, stop in buckets:
+    for start, stop in _buckets(first, last, granularity):
         shown_first, shown_last = max(start, first), min(stop, end) - timedelta(days=1)
         needed = ((shown_last - shown_first).days + 1) * len(reach.station_ids)
-        count = computed.get(start, 0)
+        count, total, last_taken = read.get(start, (0, 0, None))
+        value: int | None
         if count == 0:
             status, value = DataStatus.MISSING, None
         else:
             over = shown_last < reach.today() and count >= needed
             status = DataStatus.FINAL if over else DataStatus.PROVISIONAL
-            value = values.get(start) or 0
+            # A snapshot's value is the one taken last in the bucket (no figure in it: 0); others the sum.
+            value = (last_taken if source.snapshot else total) or 0
         points.append(
             SeriesPoint(first_day=shown_first, last_day=shown_last, value=value, data_status=status)
         )
@@ -471,7 +454,10 @@ def _buckets(first: date, last: date, unit: str) -> list[tuple[date, date]]:
 
 
 async def meta(session: AsyncSession, reach: Reach) -> Meta:
-    rows = {row[0]: row for row in await repository.source_coverage(session, reach.station_ids)}
+    """Every source's history and the status of each of the last 24 months: one statement."""
+    by_month: dict[str, dict[date, Any]] = {}
+    for row in await repository.source_coverage(session, reach.station_ids):
+        by_month.setdefault(row.source, {})[row.month] = row
     this_month = periods.month(reach.today())
     months = []
     month = this_month
@@ -480,18 +466,22 @@ async def meta(session: AsyncSession, reach: Reach) -> Meta:
         month = month.before()
     sources = []
     for name, source in SOURCES.items():
-        row = rows.get(name)
+        rows = by_month.get(name, {})
+        computed = {start: row.days for start, row in rows.items()}
         statuses = [
-            MonthStatus(month=span.label, data_status=(await _status(session, reach, name, span)).data_status)
+            MonthStatus(
+                month=span.label,
+                data_status=_period_read(reach, span, computed.get(span.start, 0)).data_status,
+            )
             for span in reversed(months)
         ]
         sources.append(
             SourceMeta(
                 source=name,
                 metrics=list(source.metrics),
-                first_day=row[1] if row else None,
-                last_day=row[2] if row else None,
-                last_computed_at=row[4] if row else None,
+                first_day=min((row.first_day for row in rows.values()), default=None),
+                last_day=max((row.last_day for row in rows.values()), default=None),
+                last_computed_at=max((row.computed_at for row in rows.values()), default=None),
                 months=statuses,
             )
         )

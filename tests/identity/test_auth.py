@@ -20,6 +20,7 @@ from yijing.db import session_scope
 from yijing.identity import repository as identity_repository
 from yijing.identity.errors import InvalidToken
 from yijing.identity.models import ApiKeyUsage, LoginFailure, User
+from yijing.identity.schemas import ApiKeyRead
 from yijing.identity.tokens import AccessClaims, issue_access_token
 from yijing.ids import utcnow
 from yijing.jobs import service as jobs_service
@@ -460,3 +461,20 @@ async def test_a_kept_token_is_refused_once_its_session_ends(client, world):
     assert (await client.post("/api/v1/auth/logout", headers=headers)).status_code == 204
     refused = await client.get("/api/v1/volunteers", headers=headers)
     assert refused.status_code == 401, refused.text
+
+
+async def test_an_api_key_reads_the_same_in_its_list_and_its_get(client, world):
+    """Read lean: the JSON lists (scopes, stations: null for all) as created, the default rate limit."""
+    admin = world.headers(Role.ADMIN)
+    body = {"name": "全县统计", "scopes": ["stats:read", "metrics:read"]}
+    created = await client.post("/api/v1/api-keys", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    shown = {name: value for name, value in created.json().items() if name != "key"}
+    read = (await client.get(f"/api/v1/api-keys/{shown['id']}", headers=admin)).json()
+    assert read == shown
+    assert read["station_ids"] is None
+    assert read["scopes"] == ["metrics:read", "stats:read"]
+    assert read["rate_limit_per_minute"] == world.settings.api_key_rate_limit
+    assert list(read) == list(ApiKeyRead.model_fields)
+    listed = (await client.get("/api/v1/api-keys", params={"limit": 50}, headers=admin)).json()["items"]
+    assert [item for item in listed if item["id"] == shown["id"]] == [read]

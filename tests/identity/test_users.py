@@ -10,6 +10,7 @@ from tests.db import count_rows
 from tests.world import id_card_number
 from yijing.access import Role
 from yijing.audit.models import AuditEvent
+from yijing.identity.schemas import UserRead
 from yijing.notifications.models import Notification
 
 MASKED_PHONE = re.compile(r"^1\d{2}\*{4}\d{4}$")
@@ -443,3 +444,38 @@ async def test_an_officer_made_volunteer_leaves_their_sites(client, world):
     response = await client.patch(f"/api/v1/users/{officer.id}", json={"role": "volunteer"}, headers=admin)
     assert response.status_code == 200, response.text
     assert response.json()["site_ids"] == []
+
+
+async def test_a_users_list_reads_each_users_sites_on_every_page(client, world):
+    """Read lean: the sites of a whole page in one query, each user given their own."""
+    leader = world.headers(Role.LEADER)
+    plaza = await client.post(
+        "/api/v1/sites", json={"station_id": str(world.own.station.id), "name": "广场"}, headers=leader
+    )
+    both = sorted([str(world.own.site.id), plaza.json()["id"]])
+    created = [
+        await client.post("/api/v1/users", json=body, headers=leader)
+        for body in (
+            new_user(world, "officer", site_ids=both),
+            new_user(world, "assistant", phone="13712345670", id_card_number=id_card_number(79),
+                     site_ids=[plaza.json()["id"]]),
+        )
+    ]  # fmt: skip
+    assert [response.status_code for response in created] == [201, 201]
+    gets = {}
+    for response in created:
+        read = await client.get(f"/api/v1/users/{response.json()['id']}", headers=leader)
+        gets[response.json()["id"]] = read.json()
+    assert [read["site_ids"] for read in gets.values()] == [both, [plaza.json()["id"]]]
+    listed = (await client.get("/api/v1/users", params={"limit": 50}, headers=leader)).json()["items"]
+    paged, cursor = [], None
+    while True:
+        params = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/api/v1/users", params=params, headers=leader)).json()
+        paged.extend(page["items"])
+        if (cursor := page["next_cursor"]) is None:
+            break
+    assert paged == listed
+    assert [user for user in listed if user["id"] in gets] == list(gets.values())
+    assert all(user["site_ids"] == [] for user in listed if user["id"] not in gets)
+    assert list(listed[0]) == list(UserRead.model_fields)

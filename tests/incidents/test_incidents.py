@@ -8,6 +8,7 @@ import tracemalloc
 from datetime import UTC, date, datetime
 
 import pytest
+from pydantic import TypeAdapter
 from sqlalchemy import func, select
 from sqlmodel import col
 
@@ -17,8 +18,10 @@ from yijing.db import session_scope
 from yijing.ids import utcnow
 from yijing.incidents import repository
 from yijing.incidents.jobs import IMPORT
-from yijing.incidents.models import Incident
+from yijing.incidents.models import Incident, IncidentCode, IncidentImport
+from yijing.incidents.schemas import CodeRead, ImportRead
 from yijing.jobs import service as jobs
+from yijing.jobs.models import JobRun
 from yijing.outbox.models import OutboxMessage
 
 # Problem details are Chinese by default; English where a test reads the English text.
@@ -278,7 +281,42 @@ async def test_an_import_is_read_by_its_uploader_only(client, world, session_fac
     location = response.headers["location"]
     other = await writer_key(world, session_factory, settings, "other")
     assert (await client.get(location, headers=other)).status_code == 404
-    assert (await client.get(location, headers=world.headers(Role.ADMIN))).status_code == 200
+    # Read lean (the upload, then its run), it answers what the upload's POST did.
+    for reader in (headers, world.headers(Role.ADMIN)):
+        answer = await client.get(location, headers=reader)
+        assert answer.status_code == 200
+        assert answer.content == response.content
+
+
+async def test_imports_and_codes_are_read_as_stored(client, world, session_factory, settings):
+    """Read lean, an import with its finished run, and a code list, answer what their records validated as
+    read models would."""
+    headers = await writer_key(world, session_factory, settings)
+    row = record(world, "S1", "2023-10-01T09:00:00Z", tags="porn_gambling")
+    files = {"file": ("jq.csv", csv_file([row]), "text/csv")}
+    upload = (await client.post("/api/v1/incidents/imports", files=files, headers=headers)).json()
+    await jobs.execute(
+        session_factory, settings, IMPORT, upload["job"]["payload"], run_id=upload["job"]["id"]
+    )
+    answer = await client.get(f"/api/v1/incidents/imports/{upload['id']}", headers=headers)
+    async with session_factory() as session:
+        stored = await session.get(IncidentImport, upload["id"])
+        assert stored is not None
+        run = await session.get(JobRun, upload["job"]["id"])
+        assert run is not None
+        order = (col(IncidentCode.code), col(IncidentCode.version))
+        codes = (
+            await session.scalars(
+                select(IncidentCode).where(col(IncidentCode.kind) == "tag").order_by(*order)
+            )
+        ).all()
+    job = run.model_dump() | {"progress": {"done": run.progress_done, "total": run.progress_total}}
+    upload_read = ImportRead.model_validate(stored.model_dump() | {"job": job})
+    assert answer.content == upload_read.model_dump_json().encode()
+    assert answer.json()["job"]["result"]["created"] == 1
+    answer = await client.get("/api/v1/incidents/codes", params={"kind": "tag"}, headers=headers)
+    code_reads = [CodeRead.model_validate(code.model_dump()) for code in codes]
+    assert answer.content == TypeAdapter(list[CodeRead]).dump_json(code_reads)
 
 
 async def test_code_lists_are_versioned(client, world, session_factory, settings):

@@ -9,9 +9,11 @@ from sqlalchemy.exc import DBAPIError
 
 from tests.db import count_rows
 from tests.sample_jobs import COUNTING, SLOW, CountingPayload
+from yijing.access import Role
 from yijing.db import session_scope
 from yijing.jobs import service
 from yijing.jobs.models import JobRun, JobStatus
+from yijing.jobs.schemas import JobRead
 from yijing.outbox import service as outbox
 from yijing.outbox.models import OutboxMessage
 from yijing.system.jobs import HEARTBEAT
@@ -51,6 +53,30 @@ async def test_job_requested_through_the_api_runs_on_a_real_worker(
     assert finished["started_at"]
     assert finished["finished_at"]
     assert await count_rows(session_factory, Heartbeat) == 1
+
+
+async def test_a_run_is_read_by_its_stations_staff_as_stored(client, world, session_factory, settings):
+    """Read lean, a run answers what its record validated as a read model would; out of reach, a 404."""
+    async with session_scope(session_factory) as session:
+        run = await service.request_run(
+            session, COUNTING, CountingPayload(total=2), station_id=world.own.station.id
+        )
+    await service.execute(session_factory, settings, COUNTING, {"total": 2}, run_id=run.id)
+    answer = await client.get(f"/api/v1/jobs/{run.id}", headers=world.headers(Role.OFFICER))
+    assert answer.status_code == 200, answer.text
+    stored = await get_run(session_factory, run.id)
+    validated = JobRead.model_validate(
+        stored.model_dump() | {"progress": {"done": stored.progress_done, "total": stored.progress_total}}
+    )
+    assert answer.content == validated.model_dump_json().encode()
+    assert answer.json()["progress"] == {"done": 2, "total": 2}
+    assert answer.json()["result"] == {"counted": True}
+    other = world.headers(Role.OFFICER, "other")
+    assert (await client.get(f"/api/v1/jobs/{run.id}", headers=other)).status_code == 404
+    # An operators' run (no station): county admins only.
+    operators = f"/api/v1/jobs/{world.job_run_id}"
+    assert (await client.get(operators, headers=world.headers(Role.LEADER))).status_code == 404
+    assert (await client.get(operators, headers=world.headers(Role.ADMIN))).status_code == 200
 
 
 async def test_a_job_delivered_twice_has_one_effect(redis, run_worker, session_factory):

@@ -1,6 +1,7 @@
 """Stations and sites."""
 
 from yijing.access import Role
+from yijing.org.schemas import SiteRead, StationRead
 
 
 async def test_an_admin_creates_a_station_with_the_default_time_zone(client, world):
@@ -104,3 +105,20 @@ async def test_a_sites_location_is_set_and_cleared(client, world):
     assert (await client.patch(url, json={"name": "夜市"}, headers=admin)).json()["location"] == point
     cleared = await client.patch(url, json={"location": None}, headers=admin)
     assert cleared.json()["location"] is None
+
+
+async def test_a_station_and_a_site_read_the_same_in_their_list_and_their_get(client, world):
+    """Read lean: the same fields, in the schema's order, whichever way they are read."""
+    admin = world.headers(Role.ADMIN)
+    point = {"latitude": 26.1526, "longitude": 119.1417}
+    site_url = f"/api/v1/sites/{world.own.site.id}"
+    assert (await client.patch(site_url, json={"location": point}, headers=admin)).status_code == 200
+    site = (await client.get(site_url, headers=admin)).json()
+    assert site["location"] == point
+    assert list(site) == list(SiteRead.model_fields)
+    listed = (await client.get("/api/v1/sites", headers=admin)).json()["items"]
+    assert [item for item in listed if item["id"] == site["id"]] == [site]
+    station = (await client.get(f"/api/v1/stations/{world.own.station.id}", headers=admin)).json()
+    assert list(station) == list(StationRead.model_fields)
+    stations = (await client.get("/api/v1/stations", headers=admin)).json()["items"]
+    assert [item for item in stations if item["id"] == station["id"]] == [station]

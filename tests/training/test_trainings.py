@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlmodel import col
 
+from tests.platform.test_round_trips import counting
 from tests.world import new_volunteer
 from yijing.access import Role
 from yijing.audit.models import AuditEvent
@@ -349,3 +350,68 @@ async def test_a_settled_training_is_not_cancelled(client, world, session_factor
         f"{TRAININGS}/{training['id']}/cancel", json={"reason": "改期"}, headers=world.headers(Role.OFFICER)
     )
     assert (response.status_code, response.json()["code"]) == (409, "training_not_open")
+
+
+async def test_a_suspended_volunteer_still_sees_their_trainings(client, world, session_factory):
+    """A volunteer's reach is the trainings they are enrolled in, whatever their status now."""
+    async with session_scope(session_factory) as session:
+        await session.execute(
+            update(Volunteer)
+            .where(col(Volunteer.id) == world.own.volunteer.id)
+            .values(status=VolunteerStatus.SUSPENDED)
+        )
+    headers = world.headers(Role.VOLUNTEER)
+    training = f"{TRAININGS}/{world.own.training.id}"
+
+    listed = await client.get(TRAININGS, headers=headers)
+
+    assert [item["id"] for item in listed.json()["items"]] == [str(world.own.training.id)]
+    assert (await client.get(training, headers=headers)).status_code == 200
+    rows = await client.get(f"{training}/attendance", headers=headers)
+    assert [row["volunteer_id"] for row in rows.json()] == [str(world.own.volunteer.id)]
+
+
+@pytest.mark.committed  # counted on the pool's connections, as tests/platform/test_round_trips.py does
+async def test_a_page_reads_the_audiences_and_counts_of_all_its_trainings_at_once(
+    client, world, session_factory, engine
+):
+    """Each training of a page with its own audience and enrolment count, as its get answers it, on one page
+    or across pages; read for the whole page at once: a page of four takes the round trips a page of one
+    does."""
+    named = await add_volunteer(session_factory, world, 821)  # of the own site
+    empty_site = await add_site(session_factory, world)
+    own_site = str(world.own.site.id)
+    audiences = [
+        {"volunteer_ids": [str(named.id)]},
+        {"site_ids": [own_site, str(empty_site.id)]},
+        {"site_ids": [own_site], "volunteer_ids": [str(named.id)]},
+    ]
+    later = [
+        await schedule(client, world, starts_at=utcnow() + timedelta(days=2 + n), audience=audience)
+        for n, audience in enumerate(audiences)
+    ]
+    headers = world.headers(Role.OFFICER)
+    ids = [str(world.own.training.id), *(training["id"] for training in later)]
+    fetched = [
+        (await client.get(f"{TRAININGS}/{training_id}", headers=headers)).json() for training_id in ids
+    ]
+    assert [(len(training["audience"]), training["enrolled"]) for training in fetched] == [
+        (1, 1), (1, 1), (2, 2), (2, 2),
+    ]  # fmt: skip
+
+    whole = await client.get(TRAININGS, params={"limit": 4}, headers=headers)
+
+    assert whole.json() == {"items": fetched, "next_cursor": None}
+    paged, cursor = [], None
+    while True:
+        params = {"limit": 1} | ({"cursor": cursor} if cursor else {})
+        page = (await client.get(TRAININGS, params=params, headers=headers)).json()
+        paged.extend(page["items"])
+        if (cursor := page["next_cursor"]) is None:
+            break
+    assert paged == fetched
+    with counting(engine) as one:
+        await client.get(TRAININGS, params={"limit": 1}, headers=headers)
+    with counting(engine) as four:
+        await client.get(TRAININGS, params={"limit": 4}, headers=headers)
+    assert len(one) == len(four), (one, four)

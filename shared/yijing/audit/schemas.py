@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from yijing.audit.models import AuditEvent
+from yijing.kit.reads import LeanRow, read_model
 from yijing.types import Instant
 
 
@@ -22,7 +24,6 @@ class AuditEventFilters(BaseModel):
 
 class AuditEventRead(BaseModel):
     model_config = ConfigDict(
-        from_attributes=True,
         json_schema_extra={
             "examples": [
                 {
@@ -55,3 +56,15 @@ class AuditEventRead(BaseModel):
     request_id: str | None
     client_ip: str | None
     changes: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: AuditEvent | LeanRow) -> AuditEventRead:
+        """From a record or a lean row of its columns (:data:`yijing.audit.repository.SHOWN`), as stored: not
+        validated again."""
+        return read_model(
+            cls,
+            id=event.id, occurred_at=event.occurred_at, actor_type=event.actor_type, actor_id=event.actor_id,
+            actor_role=event.actor_role, station_id=event.station_id, action=event.action,
+            target_type=event.target_type, target_id=event.target_id, request_id=event.request_id,
+            client_ip=event.client_ip, changes=event.changes,
+        )  # fmt: skip

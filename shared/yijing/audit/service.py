@@ -14,6 +14,7 @@ from yijing.audit import repository
 from yijing.audit.models import AuditEvent
 from yijing.audit.schemas import AuditEventFilters, AuditEventRead
 from yijing.kit.pagination import Page, PageParams, page_of
+from yijing.kit.reads import Reader
 
 # Field names whose values are never written to the audit log, only the fact that they changed.
 SECRET_FIELDS = frozenset({"password", "password_hash", "secret", "token", "id_card_number", "phone"})
@@ -77,7 +78,7 @@ async def record_many(session: AsyncSession, events: Sequence[AuditEvent]) -> No
 
 
 async def list_events(
-    session: AsyncSession, actor: Actor, filters: AuditEventFilters, page: PageParams
+    reader: Reader, actor: Actor, filters: AuditEventFilters, page: PageParams
 ) -> Page[AuditEventRead]:
-    events = await repository.list_events(session, actor.scope, filters, page)
-    return page_of(events, page.limit, AuditEventRead.model_validate)
+    events = await repository.list_events(reader, actor.scope, filters, page)
+    return page_of(events, page.limit, AuditEventRead.of)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, false, or_, select
+from sqlalchemy import BindParameter, ColumnElement, bindparam, delete, exists, false, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -19,9 +19,18 @@ from yijing.disputes.models import (
     DisputeParty,
     DisputeSettings,
 )
-from yijing.disputes.schemas import DisputeFilters
+from yijing.disputes.schemas import (
+    EVENT_SHOWN,
+    FOLLOWUP_SHOWN,
+    MEDIATOR_SHOWN,
+    PARTY_SEALED,
+    PARTY_SHOWN,
+    SHOWN,
+    DisputeFilters,
+)
 from yijing.kit import repository as kit
 from yijing.kit.pagination import PageParams
+from yijing.kit.reads import LeanRow, Reader, mappings
 from yijing.volunteers.models import Volunteer, VolunteerStatus
 
 # New and changed records that no declared unique constraint can refuse.
@@ -67,9 +76,22 @@ def _pending_due_by(day: date) -> ColumnElement[bool]:
     )
 
 
+_SHOWN = select(*SHOWN)  # built once: a select of many columns costs more to build than to run
+
+
+async def read(reader: Reader, dispute_id: uuid.UUID, reach: ColumnElement[bool]) -> LeanRow | None:
+    """A dispute as its read model shows it (lean: see :func:`yijing.kit.repository.read`)."""
+    return await kit.read(reader, _SHOWN.where(reach), Dispute.id, dispute_id)
+
+
+async def reaches(reader: Reader, dispute_id: uuid.UUID, reach: ColumnElement[bool]) -> bool:
+    """Whether the dispute is within reach (before reading its history or visits)."""
+    return await kit.read(reader, select(col(Dispute.id)).where(reach), Dispute.id, dispute_id) is not None
+
+
 async def list_disputes(
-    session: AsyncSession, reach: ColumnElement[bool], filters: DisputeFilters, page: PageParams
-) -> Sequence[Dispute]:
+    reader: Reader, reach: ColumnElement[bool], filters: DisputeFilters, page: PageParams
+) -> list[LeanRow]:
     """One query, whatever the filters, in id (reporting) order."""
     conditions = kit.equal(
         (Dispute.station_id, filters.station_id),
@@ -92,45 +114,52 @@ async def list_disputes(
         conditions.append(col(Dispute.reported_at) < filters.reported_before)
     if filters.updated_after is not None:
         conditions.append(col(Dispute.updated_at) > filters.updated_after)
-    return await kit.fetch_page(session, select(Dispute).where(reach, *conditions), Dispute.id, page)
+    return await kit.read_page(reader, _SHOWN.where(reach, *conditions), Dispute.id, page)
 
 
-# Parties, mediators and follow-ups of a page of disputes: one query each, whatever the page's size.
+# Parties, mediators and follow-ups of a page of disputes: one lean query each, whatever the page's size.
+_IDS: BindParameter[uuid.UUID] = bindparam("dispute_ids", expanding=True)
+_PARTIES = (
+    select(*PARTY_SHOWN)
+    .where(col(DisputeParty.dispute_id).in_(_IDS))
+    .order_by(col(DisputeParty.dispute_id), col(DisputeParty.position))
+)
+# The parties with their numbers sealed, for a read that opens them.
+_SEALED_PARTIES = _PARTIES.with_only_columns(*PARTY_SEALED)
+_MEDIATORS = (
+    select(*MEDIATOR_SHOWN)
+    .where(col(DisputeMediator.dispute_id).in_(_IDS))
+    .order_by(col(DisputeMediator.dispute_id), col(DisputeMediator.added_at), col(DisputeMediator.id))
+)
+_PENDING_DUE_ON = select(col(DisputeFollowup.dispute_id), col(DisputeFollowup.due_on)).where(
+    col(DisputeFollowup.dispute_id).in_(_IDS), col(DisputeFollowup.outcome).is_(None)
+)
+
+
+def _by_dispute(rows: list[LeanRow]) -> dict[uuid.UUID, list[LeanRow]]:
+    grouped: dict[uuid.UUID, list[LeanRow]] = defaultdict(list)
+    for row in rows:
+        grouped[row.dispute_id].append(row)
+    return grouped
 
 
 async def parties_of(
-    session: AsyncSession, dispute_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[DisputeParty]]:
-    query = (
-        select(DisputeParty)
-        .where(col(DisputeParty.dispute_id).in_(dispute_ids))
-        .order_by(col(DisputeParty.dispute_id), col(DisputeParty.position))
-    )
-    parties: dict[uuid.UUID, list[DisputeParty]] = defaultdict(list)
-    for party in (await session.scalars(query)).all():
-        parties[party.dispute_id].append(party)
-    return parties
+    reader: Reader, dispute_ids: Sequence[uuid.UUID], *, sealed: bool = False
+) -> dict[uuid.UUID, list[LeanRow]]:
+    """Each dispute's parties in the order given, with their numbers masked (or ``sealed``, to be opened)."""
+    ids = list(dispute_ids)
+    if sealed:
+        return _by_dispute(await mappings(reader, _SEALED_PARTIES, dispute_ids=ids))
+    return _by_dispute(await mappings(reader, _PARTIES, dispute_ids=ids))
 
 
-async def mediators_of(
-    session: AsyncSession, dispute_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[DisputeMediator]]:
-    query = (
-        select(DisputeMediator)
-        .where(col(DisputeMediator.dispute_id).in_(dispute_ids))
-        .order_by(col(DisputeMediator.dispute_id), col(DisputeMediator.added_at), col(DisputeMediator.id))
-    )
-    mediators: dict[uuid.UUID, list[DisputeMediator]] = defaultdict(list)
-    for mediator in (await session.scalars(query)).all():
-        mediators[mediator.dispute_id].append(mediator)
-    return mediators
+async def mediators_of(reader: Reader, dispute_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[LeanRow]]:
+    return _by_dispute(await mappings(reader, _MEDIATORS, dispute_ids=list(dispute_ids)))
 
 
-async def pending_due_on(session: AsyncSession, dispute_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, date]:
-    query = select(col(DisputeFollowup.dispute_id), col(DisputeFollowup.due_on)).where(
-        col(DisputeFollowup.dispute_id).in_(dispute_ids), col(DisputeFollowup.outcome).is_(None)
-    )
-    return {dispute_id: due_on for dispute_id, due_on in (await session.execute(query)).all()}
+async def pending_due_on(reader: Reader, dispute_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, date]:
+    rows = await mappings(reader, _PENDING_DUE_ON, dispute_ids=list(dispute_ids))
+    return {row.dispute_id: row.due_on for row in rows}
 
 
 async def add_mediators(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
@@ -153,25 +182,29 @@ async def active_volunteers(
 # History
 
 
-async def events(session: AsyncSession, dispute_id: uuid.UUID) -> Sequence[DisputeEvent]:
-    query = (
-        select(DisputeEvent)
-        .where(col(DisputeEvent.dispute_id) == dispute_id)
-        .order_by(col(DisputeEvent.occurred_at), col(DisputeEvent.id))
-    )
-    return (await session.scalars(query)).all()
+_EVENTS = (
+    select(*EVENT_SHOWN)
+    .where(col(DisputeEvent.dispute_id) == bindparam("dispute_id"))
+    .order_by(col(DisputeEvent.occurred_at), col(DisputeEvent.id))
+)
+
+
+async def events(reader: Reader, dispute_id: uuid.UUID) -> list[LeanRow]:
+    return await mappings(reader, _EVENTS, dispute_id=dispute_id)
 
 
 # Follow-up visits
 
 
-async def followups(session: AsyncSession, dispute_id: uuid.UUID) -> Sequence[DisputeFollowup]:
-    query = (
-        select(DisputeFollowup)
-        .where(col(DisputeFollowup.dispute_id) == dispute_id)
-        .order_by(col(DisputeFollowup.id))
-    )
-    return (await session.scalars(query)).all()
+_FOLLOWUPS = (
+    select(*FOLLOWUP_SHOWN)
+    .where(col(DisputeFollowup.dispute_id) == bindparam("dispute_id"))
+    .order_by(col(DisputeFollowup.id))
+)
+
+
+async def followups(reader: Reader, dispute_id: uuid.UUID) -> list[LeanRow]:
+    return await mappings(reader, _FOLLOWUPS, dispute_id=dispute_id)
 
 
 async def pending_followup(session: AsyncSession, dispute_id: uuid.UUID) -> DisputeFollowup | None:

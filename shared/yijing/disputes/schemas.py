@@ -6,10 +6,16 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
+from sqlmodel import col
 
 from yijing.disputes.models import (
+    Dispute,
+    DisputeEvent,
+    DisputeFollowup,
     DisputeKind,
+    DisputeMediator,
     DisputeOutcome,
+    DisputeParty,
     DisputeSource,
     DisputeStatus,
     EscalationTarget,
@@ -18,8 +24,9 @@ from yijing.disputes.models import (
     PartyRole,
 )
 from yijing.i18n import invalid
+from yijing.kit.reads import LeanRow, by_value, read_model
 from yijing.org.schemas import Location
-from yijing.personal import IdCardNumber, MobileNumber
+from yijing.personal import IdCardNumber, MobileNumber, PersonalDataProtector
 from yijing.types import JSON_INTEGER, NOT_BLANK, Address, CalendarDate, Instant, Name, QueryBool
 
 Account = Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=NOT_BLANK)]
@@ -198,11 +205,41 @@ class DisputeFilters(BaseModel):
     updated_after: Instant | None = None
 
 
+_KINDS, _SOURCES, _STATUSES = by_value(DisputeKind), by_value(DisputeSource), by_value(DisputeStatus)
+_OUTCOMES, _DESTINATIONS = by_value(DisputeOutcome), by_value(EscalationTarget)
+_PARTY_ROLES, _MEDIATOR_ROLES = by_value(PartyRole), by_value(MediatorRole)
+_VISIT_OUTCOMES = by_value(FollowupOutcome)
+
+
 class PartyRead(BaseModel):
     name: str
     role: PartyRole
     phone: str | None = Field(description="Masked unless personal_data is full; null when not given")
     id_card_number: str | None = Field(description="Masked unless personal_data is full; null when not given")
+
+    @classmethod
+    def of(cls, party: DisputeParty | LeanRow, reveal: PersonalDataProtector | None = None) -> PartyRead:
+        """Masked (from a record or a lean row of :data:`PARTY_SHOWN`), or opened with ``reveal`` (from a
+        record or a lean row of :data:`PARTY_SEALED`)."""
+        if reveal is None:
+            phone, id_card = party.phone_masked, party.id_card_masked
+        else:
+            phone = reveal.open(party.phone_sealed) if party.phone_sealed is not None else None
+            id_card = reveal.open(party.id_card_sealed) if party.id_card_sealed is not None else None
+        return read_model(
+            cls, name=party.name, role=_PARTY_ROLES[party.role], phone=phone, id_card_number=id_card
+        )
+
+
+# The columns a party's read model is made of (with the dispute it belongs to), masked or to be opened.
+PARTY_SHOWN = (
+    col(DisputeParty.dispute_id), col(DisputeParty.name), col(DisputeParty.role),
+    col(DisputeParty.phone_masked), col(DisputeParty.id_card_masked),
+)  # fmt: skip
+PARTY_SEALED = (
+    col(DisputeParty.dispute_id), col(DisputeParty.name), col(DisputeParty.role),
+    col(DisputeParty.phone_sealed), col(DisputeParty.id_card_sealed),
+)  # fmt: skip
 
 
 class MediatorRead(BaseModel):
@@ -210,6 +247,23 @@ class MediatorRead(BaseModel):
     volunteer_id: uuid.UUID | None
     user_id: uuid.UUID | None = Field(description="The mediator's account, if they have one")
     added_at: datetime
+
+    @classmethod
+    def of(cls, mediator: DisputeMediator | LeanRow) -> MediatorRead:
+        """From a record or a lean row of :data:`MEDIATOR_SHOWN`'s columns, as stored."""
+        return read_model(
+            cls,
+            role=_MEDIATOR_ROLES[mediator.role],
+            volunteer_id=mediator.volunteer_id,
+            user_id=mediator.user_id,
+            added_at=mediator.added_at,
+        )
+
+
+MEDIATOR_SHOWN = (
+    col(DisputeMediator.dispute_id), col(DisputeMediator.role), col(DisputeMediator.volunteer_id),
+    col(DisputeMediator.user_id), col(DisputeMediator.added_at),
+)  # fmt: skip
 
 
 class FollowupRead(BaseModel):
@@ -242,6 +296,19 @@ class FollowupRead(BaseModel):
     visited_at: datetime | None
     visited_by: uuid.UUID | None
     created_at: datetime
+
+    @classmethod
+    def of(cls, followup: DisputeFollowup | LeanRow) -> FollowupRead:
+        """From a record or a lean row of :data:`FOLLOWUP_SHOWN`'s columns, as stored."""
+        return read_model(
+            cls,
+            **{name: getattr(followup, name) for name in _FOLLOWUP_AS_STORED},
+            outcome=None if followup.outcome is None else _VISIT_OUTCOMES[followup.outcome],
+        )
+
+
+_FOLLOWUP_AS_STORED = tuple(name for name in FollowupRead.model_fields if name != "outcome")
+FOLLOWUP_SHOWN = tuple(col(getattr(DisputeFollowup, name)) for name in FollowupRead.model_fields)
 
 
 class DisputeRead(BaseModel):
@@ -335,6 +402,50 @@ class DisputeRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def of(
+        cls,
+        dispute: Dispute | LeanRow,
+        *,
+        parties: list[PartyRead],
+        personal_data: Literal["masked", "full"],
+        mediators: list[MediatorRead],
+        allowed_actions: list[str],
+        next_followup_on: date | None,
+    ) -> DisputeRead:
+        """From a record or a lean row of :data:`SHOWN`'s columns, as stored: not validated again (a lean
+        row's enumerations are the driver's strings)."""
+        location = None
+        if dispute.latitude is not None and dispute.longitude is not None:
+            location = Location.model_construct(latitude=dispute.latitude, longitude=dispute.longitude)
+        return read_model(
+            cls,
+            **{name: getattr(dispute, name) for name in _STORED_AS_SHOWN},
+            kind=_KINDS[dispute.kind],
+            source=_SOURCES[dispute.source],
+            status=_STATUSES[dispute.status],
+            outcome=None if dispute.outcome is None else _OUTCOMES[dispute.outcome],
+            escalated_to=None if dispute.escalated_to is None else _DESTINATIONS[dispute.escalated_to],
+            location=location,
+            parties=parties,
+            personal_data=personal_data,
+            mediators=mediators,
+            allowed_actions=allowed_actions,
+            next_followup_on=next_followup_on,
+        )
+
+
+# The read model's fields that are columns of the dispute, shown as stored.
+_ENUMERATIONS = ("kind", "source", "status", "outcome", "escalated_to")
+_NOT_COLUMNS = {"location", "parties", "personal_data", "mediators", "allowed_actions", "next_followup_on"}
+_STORED_AS_SHOWN = tuple(
+    name for name in DisputeRead.model_fields if name not in {*_NOT_COLUMNS, *_ENUMERATIONS}
+)
+# The columns a dispute's read model is made of: what a lean read of disputes selects.
+SHOWN = tuple(
+    col(getattr(Dispute, name)) for name in (*_STORED_AS_SHOWN, *_ENUMERATIONS, "latitude", "longitude")
+)
+
 
 class ActionNote(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"note": "到场分开双方"}]})
@@ -421,7 +532,6 @@ class FollowupRecord(BaseModel):
 
 class DisputeEventRead(BaseModel):
     model_config = ConfigDict(
-        from_attributes=True,
         json_schema_extra={
             "examples": [
                 {
@@ -449,6 +559,24 @@ class DisputeEventRead(BaseModel):
     actor_id: uuid.UUID | None = Field(description="The user who acted; null for the system")
     details: dict[str, Any]
     occurred_at: datetime
+
+    @classmethod
+    def of(cls, event: DisputeEvent | LeanRow) -> DisputeEventRead:
+        """From a record or a lean row of :data:`EVENT_SHOWN`'s columns, as stored."""
+        return read_model(
+            cls,
+            id=event.id,
+            action=event.action,
+            from_status=None if event.from_status is None else _STATUSES[event.from_status],
+            to_status=None if event.to_status is None else _STATUSES[event.to_status],
+            note=event.note,
+            actor_id=event.actor_id,
+            details=event.details,
+            occurred_at=event.occurred_at,
+        )
+
+
+EVENT_SHOWN = tuple(col(getattr(DisputeEvent, name)) for name in DisputeEventRead.model_fields)
 
 
 class DisputeSettingsRead(BaseModel):

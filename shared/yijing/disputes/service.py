@@ -43,6 +43,7 @@ from yijing.disputes.schemas import (
     KIND_LABELS_ZH,
     STATUS_LABELS_ZH,
     DisputeCreate,
+    DisputeEventRead,
     DisputeFilters,
     DisputeRead,
     DisputeSettingsRead,
@@ -50,6 +51,7 @@ from yijing.disputes.schemas import (
     DisputeUpdate,
     EscalateAction,
     FailAction,
+    FollowupRead,
     FollowupRecord,
     MediateAction,
     MediatorRead,
@@ -61,6 +63,7 @@ from yijing.errors import ClientIdTaken, Forbidden, InvalidInput, check_version
 from yijing.ids import CLOCK_SKEW, OFFLINE_AT_MOST, new_id, utcnow
 from yijing.kit.lifecycle import Lifecycle
 from yijing.kit.pagination import Page, PageParams, page_of
+from yijing.kit.reads import LeanRow, Reader
 from yijing.kit.versions import apply_changes
 from yijing.notifications.jobs import notify
 from yijing.notifications.service import DeliverPayload
@@ -68,7 +71,6 @@ from yijing.org import repository as org_repository
 from yijing.org import service as org_service
 from yijing.org.errors import SiteNotFound
 from yijing.org.models import Site
-from yijing.org.schemas import Location
 from yijing.patrols import service as patrols_service
 from yijing.personal import PersonalDataProtector
 from yijing.stats.jobs import queue_recompute
@@ -108,47 +110,34 @@ LIFECYCLE = Lifecycle(
 # Reading
 
 
-def _party_read(party: DisputeParty, protector: PersonalDataProtector | None) -> PartyRead:
-    if protector is None:
-        phone, id_card = party.phone_masked, party.id_card_masked
-    else:
-        phone = protector.open(party.phone_sealed) if party.phone_sealed is not None else None
-        id_card = protector.open(party.id_card_sealed) if party.id_card_sealed is not None else None
-    return PartyRead(name=party.name, role=party.role, phone=phone, id_card_number=id_card)
-
-
 def read(
-    dispute: Dispute,
-    parties: Sequence[DisputeParty],
-    mediators: Sequence[DisputeMediator],
+    dispute: Dispute | LeanRow,
+    parties: Sequence[DisputeParty | LeanRow],
+    mediators: Sequence[DisputeMediator | LeanRow],
     next_followup_on: date | None,
     *,
     reveal: PersonalDataProtector | None = None,
 ) -> DisputeRead:
-    """The read model: the parties' numbers masked, or opened with ``reveal`` (for a caller whose role may
-    read them, the read audited)."""
-    location = None
-    if dispute.latitude is not None and dispute.longitude is not None:
-        location = Location(latitude=dispute.latitude, longitude=dispute.longitude)
-    return DisputeRead(
-        **dispute.model_dump(exclude={"latitude", "longitude"}),
-        location=location,
-        parties=[_party_read(party, reveal) for party in parties],
+    """The read model (of a record or a lean row): the parties' numbers masked, or opened with ``reveal``
+    (for a caller whose role may read them, the read audited)."""
+    return DisputeRead.of(
+        dispute,
+        parties=[PartyRead.of(party, reveal) for party in parties],
         personal_data="masked" if reveal is None else "full",
-        mediators=[MediatorRead.model_validate(mediator, from_attributes=True) for mediator in mediators],
-        allowed_actions=[str(action) for action in LIFECYCLE.allowed(dispute.status)],
+        mediators=[MediatorRead.of(mediator) for mediator in mediators],
+        allowed_actions=[str(action) for action in LIFECYCLE.allowed(DisputeStatus(dispute.status))],
         next_followup_on=next_followup_on,
     )
 
 
 async def detail(
-    session: AsyncSession, dispute: Dispute, *, reveal: PersonalDataProtector | None = None
+    reader: Reader, dispute: Dispute | LeanRow, *, reveal: PersonalDataProtector | None = None
 ) -> DisputeRead:
-    """One dispute's read model, with its parties, mediators and the visit still to make."""
+    """One dispute's read model, with its parties, mediators and the visit still to make (read lean)."""
     ids = [dispute.id]
-    parties = await repository.parties_of(session, ids)
-    mediators = await repository.mediators_of(session, ids)
-    due = await repository.pending_due_on(session, ids)
+    parties = await repository.parties_of(reader, ids, sealed=reveal is not None)
+    mediators = await repository.mediators_of(reader, ids)
+    due = await repository.pending_due_on(reader, ids)
     return read(
         dispute,
         parties.get(dispute.id, []),
@@ -158,14 +147,14 @@ async def detail(
     )
 
 
-async def dispute_reach(session: AsyncSession, actor: Actor) -> ColumnElement[bool]:
+async def dispute_reach(reader: Reader, actor: Actor) -> ColumnElement[bool]:
     """The SQL condition for the disputes the caller may see."""
     clause = actor.scope.clause(Dispute.station_id)
     if actor.role is not Role.VOLUNTEER:
         return clause
     mine: ColumnElement[bool] = col(Dispute.reporter_id) == actor.user_id
     # Only while active: a suspended or retired volunteer keeps their own reports, not their cases.
-    volunteer = await volunteers_repository.active_volunteer_of(session, actor.user_id)
+    volunteer = await volunteers_repository.active_volunteer_of(reader, actor.user_id)
     if volunteer is not None:
         mine = or_(
             mine, col(Dispute.site_id) == volunteer.site_id, repository.mediated_by(None, volunteer.id)
@@ -173,18 +162,30 @@ async def dispute_reach(session: AsyncSession, actor: Actor) -> ColumnElement[bo
     return and_(clause, mine)
 
 
+def _not_found(dispute_id: uuid.UUID) -> DisputeNotFound:
+    return DisputeNotFound(f"no dispute {dispute_id}", zh=f"未找到纠纷 {dispute_id}")
+
+
 async def get_dispute(session: AsyncSession, actor: Actor, dispute_id: uuid.UUID) -> Dispute:
     dispute = await repository.get(session, dispute_id, await dispute_reach(session, actor))
     if dispute is None:
-        raise DisputeNotFound(f"no dispute {dispute_id}", zh=f"未找到纠纷 {dispute_id}")
+        raise _not_found(dispute_id)
     return dispute
 
 
 async def read_dispute(
-    session: AsyncSession, actor: Actor, dispute: Dispute, *, reveal: bool, protector: PersonalDataProtector
+    session: AsyncSession,
+    actor: Actor,
+    dispute_id: uuid.UUID,
+    *,
+    reveal: bool,
+    protector: PersonalDataProtector,
 ) -> DisputeRead:
-    """Masked, or in full for roles whose work needs the parties' numbers, with an audit event for the
-    full read."""
+    """A dispute within the caller's reach, read lean: masked, or in full for roles whose work needs the
+    parties' numbers, with an audit event for the full read."""
+    dispute = await repository.read(session, dispute_id, await dispute_reach(session, actor))
+    if dispute is None:
+        raise _not_found(dispute_id)
     if not reveal:
         return await detail(session, dispute)
     if actor.role not in REVEALING_ROLES:
@@ -197,14 +198,15 @@ async def read_dispute(
 
 
 async def list_disputes(
-    session: AsyncSession, actor: Actor, filters: DisputeFilters, page: PageParams
+    reader: Reader, actor: Actor, filters: DisputeFilters, page: PageParams
 ) -> Page[DisputeRead]:
-    """Always masked: numbers are revealed one dispute at a time, each read audited."""
-    disputes = await repository.list_disputes(session, await dispute_reach(session, actor), filters, page)
+    """Always masked: numbers are revealed one dispute at a time, each read audited. The page's parties,
+    mediators and visits still to make are read in one query each."""
+    disputes = await repository.list_disputes(reader, await dispute_reach(reader, actor), filters, page)
     ids = [dispute.id for dispute in disputes[: page.limit]]
-    parties = await repository.parties_of(session, ids)
-    mediators = await repository.mediators_of(session, ids)
-    due = await repository.pending_due_on(session, ids)
+    parties = await repository.parties_of(reader, ids)
+    mediators = await repository.mediators_of(reader, ids)
+    due = await repository.pending_due_on(reader, ids)
     return page_of(
         disputes,
         page.limit,
@@ -214,14 +216,19 @@ async def list_disputes(
     )
 
 
-async def history(session: AsyncSession, actor: Actor, dispute_id: uuid.UUID) -> Sequence[DisputeEvent]:
-    dispute = await get_dispute(session, actor, dispute_id)
-    return await repository.events(session, dispute.id)
+async def _check_reached(reader: Reader, actor: Actor, dispute_id: uuid.UUID) -> None:
+    if not await repository.reaches(reader, dispute_id, await dispute_reach(reader, actor)):
+        raise _not_found(dispute_id)
 
 
-async def followups(session: AsyncSession, actor: Actor, dispute_id: uuid.UUID) -> Sequence[DisputeFollowup]:
-    dispute = await get_dispute(session, actor, dispute_id)
-    return await repository.followups(session, dispute.id)
+async def history(reader: Reader, actor: Actor, dispute_id: uuid.UUID) -> list[DisputeEventRead]:
+    await _check_reached(reader, actor, dispute_id)
+    return [DisputeEventRead.of(event) for event in await repository.events(reader, dispute_id)]
+
+
+async def followups(reader: Reader, actor: Actor, dispute_id: uuid.UUID) -> list[FollowupRead]:
+    await _check_reached(reader, actor, dispute_id)
+    return [FollowupRead.of(followup) for followup in await repository.followups(reader, dispute_id)]
 
 
 # Shared by reporting and the lifecycle
@@ -531,7 +538,7 @@ async def _dispute_to_change(
     """The dispute, locked for this transaction, after the caller's If-Match is checked."""
     dispute = await repository.get(session, dispute_id, await dispute_reach(session, actor), for_update=True)
     if dispute is None:
-        raise DisputeNotFound(f"no dispute {dispute_id}", zh=f"未找到纠纷 {dispute_id}")
+        raise _not_found(dispute_id)
     check_version(dispute.version, expected_version)
     return dispute
 

@@ -16,6 +16,7 @@ from pydantic import (
 
 from yijing.groups.models import Group
 from yijing.i18n import invalid
+from yijing.kit.reads import LeanRow, read_model
 from yijing.types import JSON_INTEGER, Instant, Name, Reason
 
 
@@ -121,8 +122,16 @@ class GroupRead(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, group: Group, member_count: int) -> GroupRead:
-        return cls.model_validate({**group.model_dump(), "member_count": member_count})
+    def of(cls, group: Group | LeanRow, member_count: int) -> GroupRead:
+        """From a record or a lean row of its columns (:data:`yijing.groups.repository.SHOWN`), as stored:
+        not validated again."""
+        return read_model(
+            cls,
+            id=group.id, station_id=group.station_id, site_id=group.site_id, name=group.name,
+            target_size=group.target_size, handoff_weekday=group.handoff_weekday,
+            handoff_time=group.handoff_time, horizon_weeks=group.horizon_weeks, member_count=member_count,
+            version=group.version, created_at=group.created_at, updated_at=group.updated_at,
+        )  # fmt: skip
 
 
 class MemberAdd(BaseModel):
@@ -166,6 +175,17 @@ class MemberRead(BaseModel):
     phone: str = Field(description="In full for the group's captain of the week (audited), masked otherwise")
     personal_data: Literal["masked", "full"]
     joined_at: datetime
+
+    @classmethod
+    def of(cls, member: LeanRow, phone: str | None = None) -> MemberRead:
+        """From a lean row of :data:`yijing.groups.repository.MEMBER_SHOWN`: masked, unless the caller passes
+        the opened phone (and has audited the read)."""
+        return read_model(
+            cls,
+            volunteer_id=member.volunteer_id, name=member.name, household_name=member.household_name,
+            badge_number=member.badge_number, phone=phone or member.phone_masked,
+            personal_data="full" if phone is not None else "masked", joined_at=member.joined_at,
+        )  # fmt: skip
 
 
 class AutoAssign(BaseModel):

@@ -7,7 +7,9 @@ from __future__ import annotations
 import math
 import uuid
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import ColumnElement, and_, false
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yijing import conflicts
@@ -27,6 +29,7 @@ from yijing.groups.schemas import (
 )
 from yijing.ids import utcnow
 from yijing.kit.pagination import Page, PageParams, page_of
+from yijing.kit.reads import LeanRow, Reader
 from yijing.kit.versions import apply_changes
 from yijing.org import repository as org_repository
 from yijing.org.errors import SiteNotFound
@@ -58,20 +61,54 @@ async def get_group(
         if membership is None or membership.group_id != group.id:
             group = None
     if group is None:
-        raise GroupNotFound(f"no group {group_id}", zh=f"未找到小组 {group_id}")
+        raise _not_found(group_id)
     return group
 
 
-async def read_group(session: AsyncSession, group: Group) -> GroupRead:
+def group_reach(
+    actor: Actor, group_id: Any = Group.id, station_id: Any = Group.station_id
+) -> ColumnElement[bool]:
+    """The SQL condition for the groups the caller reaches, as :func:`get_group` decides it: staff their
+    stations' groups, a volunteer only their own. On the group's columns, or on a record's of the group
+    (``group_id`` and ``station_id``: a swap's, say)."""
+    clause = actor.scope.clause(station_id)
+    if actor.role is not Role.VOLUNTEER:
+        return clause
+    user_id = actor.user_id
+    return and_(clause, repository.joined_by_user(user_id, group_id) if user_id is not None else false())
+
+
+def _not_found(group_id: uuid.UUID) -> GroupNotFound:
+    return GroupNotFound(f"no group {group_id}", zh=f"未找到小组 {group_id}")
+
+
+async def read_group(reader: Reader, actor: Actor, group_id: uuid.UUID) -> GroupRead:
+    """A group within the caller's reach, as its read model (read lean)."""
+    row = await repository.read(reader, group_id, group_reach(actor))
+    if row is None:
+        raise _not_found(group_id)
+    return GroupRead.of(row, row.member_count)
+
+
+async def planned_group(reader: Reader, actor: Actor, group_id: uuid.UUID) -> LeanRow:
+    """A group within the caller's reach, as much of it as the rota's reads need (read lean): its id,
+    station, horizon and station's time zone."""
+    row = await repository.read_planned(reader, group_id, group_reach(actor))
+    if row is None:
+        raise _not_found(group_id)
+    return row
+
+
+async def group_read(session: AsyncSession, group: Group) -> GroupRead:
+    """The read model of a group a write has in hand."""
     return GroupRead.of(group, await repository.member_count(session, group.id))
 
 
 async def list_groups(
-    session: AsyncSession, actor: Actor, filters: GroupFilters, page: PageParams
+    reader: Reader, actor: Actor, filters: GroupFilters, page: PageParams
 ) -> Page[GroupRead]:
-    rows = await repository.list_groups(session, actor.scope, filters, page)
-    reads = [GroupRead.of(group, count) for group, count in rows]
-    return page_of(reads, page.limit, lambda read: read)
+    rows = await repository.list_groups(reader, actor.scope, filters, page)
+    return page_of(rows, page.limit, lambda row: GroupRead.of(row, row.member_count))
 
 
 async def create_group(session: AsyncSession, actor: Actor, data: GroupCreate) -> Group:
@@ -108,31 +145,22 @@ async def update_group(
 async def list_members(
     session: AsyncSession, actor: Actor, group_id: uuid.UUID, protector: PersonalDataProtector
 ) -> list[MemberRead]:
-    """Masked phones, except for the group's captain of the week, who calls the members (audited)."""
-    group = await get_group(session, actor, group_id)
-    rows = await repository.members(session, group.id)
-    now = utcnow()
+    """Masked phones, except for the group's captain of the week, who calls the members (audited). Read
+    lean."""
+    group = await planned_group(session, actor, group_id)
     captain_view = False
     if actor.role is Role.VOLUNTEER:
-        week = await rota_repository.week_at(session, group.id, now)
+        week = await rota_repository.read_turn_at(session, group.id, utcnow())
         captain_view = week is not None and week.volunteer_id == await own_volunteer_id(session, actor)
     if captain_view:
         await audit.record(
             session, actor, "group.members.contact_read", target_type="group", target_id=group.id,
             station_id=group.station_id, changes={"fields": ["phone"], "as": "captain"},
         )  # fmt: skip
-    return [
-        MemberRead(
-            volunteer_id=volunteer.id,
-            name=volunteer.name,
-            household_name=volunteer.household_name,
-            badge_number=volunteer.badge_number,
-            phone=protector.open(volunteer.phone_sealed) if captain_view else volunteer.phone_masked,
-            personal_data="full" if captain_view else "masked",
-            joined_at=membership.joined_at,
-        )
-        for membership, volunteer in rows
-    ]
+    rows = await repository.read_members(session, group.id, phones=captain_view)
+    if captain_view:
+        return [MemberRead.of(row, protector.open(row.phone_sealed)) for row in rows]
+    return [MemberRead.of(row) for row in rows]
 
 
 async def _serving_volunteer(

@@ -18,16 +18,22 @@ from yijing.identity.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyFilters, 
 from yijing.identity.tokens import digest, new_secret
 from yijing.ids import utcnow
 from yijing.kit.pagination import Page, PageParams, page_of
+from yijing.kit.reads import LeanRow, Reader, by_value, read_model
 from yijing.org import repository as org_repository
 from yijing.org.errors import StationNotFound
 
+_SCOPES = by_value(ApiScope)
 
-def to_read(key: ApiKey, default_rate_limit: int) -> ApiKeyRead:
-    return ApiKeyRead(
+
+def to_read(key: ApiKey | LeanRow, default_rate_limit: int) -> ApiKeyRead:
+    """From a record or a lean row of its columns (:data:`yijing.identity.repository.API_KEY_SHOWN`), as
+    stored: not validated again (a lean row's JSON lists are the driver's, already decoded)."""
+    return read_model(
+        ApiKeyRead,
         id=key.id,
         name=key.name,
         prefix=f"{API_KEY_PREFIX}_{key.prefix}",
-        scopes=[ApiScope(scope) for scope in key.scopes],
+        scopes=[_SCOPES[scope] for scope in key.scopes],
         station_ids=[uuid.UUID(station_id) for station_id in key.station_ids]
         if key.station_ids is not None
         else None,
@@ -79,17 +85,18 @@ async def create(
     return ApiKeyCreated(**read.model_dump(), key=f"{API_KEY_PREFIX}_{key.prefix}_{secret}")
 
 
-async def get(session: AsyncSession, key_id: uuid.UUID) -> ApiKey:
-    key = await repository.get_api_key(session, key_id)
+async def read_key(reader: Reader, key_id: uuid.UUID, *, default_rate_limit: int) -> ApiKeyRead:
+    """An API key as its read model (read lean)."""
+    key = await repository.read_api_key(reader, key_id)
     if key is None:
         raise ApiKeyNotFound(f"no API key {key_id}", zh=f"未找到 API 密钥 {key_id}")
-    return key
+    return to_read(key, default_rate_limit)
 
 
 async def list_keys(
-    session: AsyncSession, filters: ApiKeyFilters, page: PageParams, *, default_rate_limit: int
+    reader: Reader, filters: ApiKeyFilters, page: PageParams, *, default_rate_limit: int
 ) -> Page[ApiKeyRead]:
-    keys = await repository.list_api_keys(session, filters, page)
+    keys = await repository.list_api_keys(reader, filters, page)
     return page_of(keys, page.limit, lambda key: to_read(key, default_rate_limit))
 
 

@@ -57,30 +57,52 @@ async def get_user_by_phone_fingerprint(session: AsyncSession, fingerprint: str)
     ).one_or_none()
 
 
+# What a user's read model shows (UserRead, masked): its GETs read only these (its sites: site_ids_of).
+USER_SHOWN = (
+    col(User.id), col(User.name), col(User.role), col(User.station_id), col(User.phone_masked),
+    col(User.id_card_masked), col(User.is_active), col(User.version), col(User.created_at),
+    col(User.updated_at), col(User.last_login_at),
+)  # fmt: skip
+_USER_SHOWN = select(*USER_SHOWN)  # built once: a select of many columns costs more to build than to run
+# A read in full also takes the sealed numbers, to open them.
+_USER_SHOWN_SEALED = select(*USER_SHOWN, col(User.phone_sealed), col(User.id_card_sealed))
+
+
+async def read_user(
+    reader: reads.Reader, user_id: uuid.UUID, scope: StationScope, *, sealed: bool = False
+) -> reads.LeanRow | None:
+    """A user as the read model shows them (lean: see :func:`yijing.kit.repository.read`); ``sealed``: with
+    ``phone_sealed`` and ``id_card_sealed`` too."""
+    query = _USER_SHOWN_SEALED if sealed else _USER_SHOWN
+    return await kit.read(reader, query.where(scope.clause(User.station_id)), User.id, user_id)
+
+
 async def list_users(
-    session: AsyncSession, scope: StationScope, filters: UserFilters, page: PageParams
-) -> Sequence[User]:
+    reader: reads.Reader, scope: StationScope, filters: UserFilters, page: PageParams
+) -> list[reads.LeanRow]:
     conditions = kit.equal(
         (User.station_id, filters.station_id), (User.role, filters.role), (User.is_active, filters.is_active)
     )
     if filters.updated_after is not None:
         conditions.append(col(User.updated_at) > filters.updated_after)
-    query = select(User).where(scope.clause(User.station_id), *conditions)
-    return await kit.fetch_page(session, query, User.id, page)
+    query = _USER_SHOWN.where(scope.clause(User.station_id), *conditions)
+    return await kit.read_page(reader, query, User.id, page)
+
+
+_SITES_OF = (
+    select(col(UserSite.user_id), col(UserSite.site_id))
+    .where(col(UserSite.user_id).in_(bindparam("user_ids", expanding=True)))
+    .order_by(col(UserSite.site_id))
+)
 
 
 async def site_ids_of(
-    session: AsyncSession, user_ids: Sequence[uuid.UUID]
+    reader: reads.Reader, user_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[uuid.UUID]]:
-    """The sites of each user, in one query."""
-    rows = await session.execute(
-        select(col(UserSite.user_id), col(UserSite.site_id))
-        .where(col(UserSite.user_id).in_(user_ids))
-        .order_by(col(UserSite.site_id))
-    )
+    """The sites of each user, in one query (lean: a list reads those of a whole page)."""
     result: dict[uuid.UUID, list[uuid.UUID]] = {user_id: [] for user_id in user_ids}
-    for user_id, site_id in rows:
-        result[user_id].append(site_id)
+    for row in await reads.mappings(reader, _SITES_OF, user_ids=list(user_ids)):
+        result[row.user_id].append(row.site_id)
     return result
 
 
@@ -158,11 +180,27 @@ async def get_api_key_by_prefix(session: AsyncSession, prefix: str) -> ApiKey | 
     return (await session.scalars(select(ApiKey).where(col(ApiKey.prefix) == prefix))).one_or_none()
 
 
-async def list_api_keys(session: AsyncSession, filters: ApiKeyFilters, page: PageParams) -> Sequence[ApiKey]:
-    query = select(ApiKey)
+# What an API key's read model shows (ApiKeyRead): its GETs read only these (never its secret's hash).
+API_KEY_SHOWN = (
+    col(ApiKey.id), col(ApiKey.name), col(ApiKey.prefix), col(ApiKey.scopes), col(ApiKey.station_ids),
+    col(ApiKey.rate_limit_per_minute), col(ApiKey.expires_at), col(ApiKey.revoked_at),
+    col(ApiKey.created_at), col(ApiKey.last_used_at),
+)  # fmt: skip
+_API_KEY_SHOWN = select(*API_KEY_SHOWN)  # built once
+
+
+async def read_api_key(reader: reads.Reader, key_id: uuid.UUID) -> reads.LeanRow | None:
+    """An API key as its read model shows it (lean: see :func:`yijing.kit.repository.read`)."""
+    return await kit.read(reader, _API_KEY_SHOWN, ApiKey.id, key_id)
+
+
+async def list_api_keys(
+    reader: reads.Reader, filters: ApiKeyFilters, page: PageParams
+) -> list[reads.LeanRow]:
+    query = _API_KEY_SHOWN
     if not filters.include_revoked:
         query = query.where(col(ApiKey.revoked_at).is_(None))
-    return await kit.fetch_page(session, query, ApiKey.id, page)
+    return await kit.read_page(reader, query, ApiKey.id, page)
 
 
 async def touch_api_key(session: AsyncSession, key_id: uuid.UUID, now: datetime) -> None:

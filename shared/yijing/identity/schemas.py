@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from yijing.access import ApiScope, Role
+from yijing.identity.models import User
+from yijing.kit.reads import LeanRow, by_value, read_model
 from yijing.personal import IdCardNumber, MobileNumber
 from yijing.types import JSON_INTEGER, Instant, Name, QueryBool, StrictBool
 
@@ -138,6 +140,9 @@ class UserFilters(BaseModel):
     updated_after: Instant | None = None
 
 
+_ROLES = by_value(Role)
+
+
 class UserRead(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -178,6 +183,27 @@ class UserRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     last_login_at: datetime | None
+
+    @classmethod
+    def of(
+        cls,
+        user: User | LeanRow,
+        site_ids: list[uuid.UUID],
+        *,
+        phone: str | None = None,
+        id_card: str | None = None,
+    ) -> UserRead:
+        """Masked, unless the caller passes the opened values (and has audited the read). From a record or
+        a lean row of its columns (:data:`yijing.identity.repository.USER_SHOWN`), as stored: not validated
+        again (a lean row's role is the driver's string)."""
+        full = phone is not None
+        return read_model(
+            cls, id=user.id, name=user.name, role=_ROLES[user.role], station_id=user.station_id,
+            site_ids=site_ids, phone=phone or user.phone_masked,
+            id_card_number=id_card or user.id_card_masked, personal_data="full" if full else "masked",
+            is_active=user.is_active, version=user.version, created_at=user.created_at,
+            updated_at=user.updated_at, last_login_at=user.last_login_at,
+        )  # fmt: skip
 
 
 class TokenPair(BaseModel):

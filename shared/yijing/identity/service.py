@@ -27,6 +27,7 @@ from yijing.identity.schemas import (
 )
 from yijing.ids import utcnow
 from yijing.kit.pagination import Page, PageParams, page_of
+from yijing.kit.reads import Reader
 from yijing.notifications.jobs import notify
 from yijing.notifications.service import DeliverPayload
 from yijing.org import repository as org_repository
@@ -38,38 +39,27 @@ REVEALING_ROLES = frozenset({Role.ADMIN, Role.LEADER})
 SITE_ROLES = frozenset({Role.OFFICER, Role.ASSISTANT})
 
 
-def to_read(
-    user: User, site_ids: list[uuid.UUID], protector: PersonalDataProtector | None = None
-) -> UserRead:
-    """The read model: masked personal data, or full when a ``protector`` is given (callers audit that)."""
-    full = protector is not None
-    phone = protector.open(user.phone_sealed) if protector else user.phone_masked
-    id_card = user.id_card_masked
-    if protector and user.id_card_sealed is not None:
-        id_card = protector.open(user.id_card_sealed)
-    return UserRead(
-        id=user.id,
-        name=user.name,
-        role=user.role,
-        station_id=user.station_id,
-        site_ids=site_ids,
-        phone=phone,
-        id_card_number=id_card,
-        personal_data="full" if full else "masked",
-        is_active=user.is_active,
-        version=user.version,
-        created_at=user.created_at,
-        updated_at=user.updated_at,
-        last_login_at=user.last_login_at,
-    )
+async def to_read(reader: Reader, user: User) -> UserRead:
+    """The read model of a user just written: masked, with its sites."""
+    return UserRead.of(user, (await repository.site_ids_of(reader, [user.id]))[user.id])
 
 
 async def read_user(
-    session: AsyncSession, actor: Actor, user: User, *, reveal: bool, protector: PersonalDataProtector
+    session: AsyncSession,
+    actor: Actor,
+    user_id: uuid.UUID,
+    *,
+    reveal: bool,
+    protector: PersonalDataProtector,
 ) -> UserRead:
+    """A user within the caller's reach (read lean): masked, or in full for roles that need it (and for
+    oneself), with an audit event for the full read."""
+    user = await repository.read_user(session, user_id, actor.scope, sealed=reveal)
+    if user is None:
+        raise UserNotFound(f"no user {user_id}", zh=f"未找到用户 {user_id}")
     site_ids = (await repository.site_ids_of(session, [user.id]))[user.id]
     if not reveal:
-        return to_read(user, site_ids)
+        return UserRead.of(user, site_ids)
     is_self = actor.principal is not None and actor.principal.id == user.id
     if not is_self and actor.role not in REVEALING_ROLES:
         raise Forbidden("your role may not read personal data in full", zh="你的角色无权查看完整的个人信息")
@@ -82,22 +72,15 @@ async def read_user(
         station_id=user.station_id,
         changes={"fields": ["phone", "id_card_number"]},
     )
-    return to_read(user, site_ids, protector)
+    id_card = None if user.id_card_sealed is None else protector.open(user.id_card_sealed)
+    return UserRead.of(user, site_ids, phone=protector.open(user.phone_sealed), id_card=id_card)
 
 
-async def get_user(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -> User:
-    user = await repository.get_user(session, user_id, actor.scope)
-    if user is None:
-        raise UserNotFound(f"no user {user_id}", zh=f"未找到用户 {user_id}")
-    return user
-
-
-async def list_users(
-    session: AsyncSession, actor: Actor, filters: UserFilters, page: PageParams
-) -> Page[UserRead]:
-    users = await repository.list_users(session, actor.scope, filters, page)
-    sites = await repository.site_ids_of(session, [user.id for user in users[: page.limit]])
-    return page_of(users, page.limit, lambda user: to_read(user, sites[user.id]))
+async def list_users(reader: Reader, actor: Actor, filters: UserFilters, page: PageParams) -> Page[UserRead]:
+    users = await repository.list_users(reader, actor.scope, filters, page)
+    # The sites of the whole page in one query.
+    sites = await repository.site_ids_of(reader, [user.id for user in users[: page.limit]])
+    return page_of(users, page.limit, lambda user: UserRead.of(user, sites[user.id]))
 
 
 def _require_manageable(actor: Actor, role: Role) -> None:

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Select, and_, func, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +25,7 @@ from yijing.db import copy_records
 from yijing.ids import uuid7_sql
 from yijing.incidents.models import IncidentCode, IncidentImport
 from yijing.kit import repository as kit
+from yijing.kit.reads import LeanRow, Reader, mappings
 
 STAGING_COLUMNS = (
     "line", "source_system", "source_ref", "station_id", "site_id", "occurred_at", "class_code", "tags",
@@ -414,12 +415,22 @@ async def _upsert(session: AsyncSession, checked: str, reach: str, params: dict[
 # Code lists
 
 
-async def codes(session: AsyncSession, kind: str | None = None) -> Sequence[IncidentCode]:
-    query = select(IncidentCode)
+# What a code's read model shows (CodeRead): the code lists read only these.
+CODE_SHOWN = (
+    col(IncidentCode.kind), col(IncidentCode.code), col(IncidentCode.version), col(IncidentCode.label_zh),
+    col(IncidentCode.label_en), col(IncidentCode.valid_from), col(IncidentCode.valid_to),
+)  # fmt: skip
+_CODE_SHOWN = select(*CODE_SHOWN)  # built once: a select of many columns costs more to build than to run
+
+
+async def codes(reader: Reader, kind: str | None = None) -> list[LeanRow]:
+    """Every version of the codes (of ``kind``), in code and version order (lean: see
+    :func:`yijing.kit.repository.read`)."""
+    query = _CODE_SHOWN
     if kind is not None:
         query = query.where(col(IncidentCode.kind) == kind)
     order = (col(IncidentCode.kind), col(IncidentCode.code), col(IncidentCode.version))
-    return (await session.scalars(query.order_by(*order))).all()
+    return await mappings(reader, query.order_by(*order))
 
 
 async def latest_code(
@@ -468,3 +479,17 @@ async def get_import(
     session: AsyncSession, import_id: uuid.UUID, *, for_update: bool = False
 ) -> IncidentImport | None:
     return await kit.get(session, IncidentImport, import_id, for_update=for_update)
+
+
+# What an upload's read model shows (ImportRead), and its run's id (its ``job``, read next).
+IMPORT_SHOWN = (
+    col(IncidentImport.id), col(IncidentImport.file_name), col(IncidentImport.file_sha256),
+    col(IncidentImport.keep_valid_rows), col(IncidentImport.created_at), col(IncidentImport.job_run_id),
+)  # fmt: skip
+_IMPORT_SHOWN = select(*IMPORT_SHOWN)  # built once
+
+
+async def read_import(reader: Reader, import_id: uuid.UUID, reach: ColumnElement[bool]) -> LeanRow | None:
+    """An upload as its read model shows it, if ``reach`` holds for it (lean: see
+    :func:`yijing.kit.repository.read`)."""
+    return await kit.read(reader, _IMPORT_SHOWN.where(reach), IncidentImport.id, import_id)

@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from yijing.incidents.models import CodeKind, IncidentCode
+from yijing.incidents.models import CodeKind, IncidentCode, IncidentImport
 from yijing.jobs.schemas import JobRead
+from yijing.kit.reads import LeanRow, by_value, read_model
 from yijing.types import NOT_BLANK, CalendarDate, Instant
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,47}$")]
@@ -75,9 +76,10 @@ class IngestResult(BaseModel):
     unchanged: int = Field(description="Stored before exactly as sent")
 
 
-class CodeRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+_KINDS = by_value(CodeKind)
 
+
+class CodeRead(BaseModel):
     kind: CodeKind
     code: str
     version: int
@@ -87,8 +89,14 @@ class CodeRead(BaseModel):
     valid_to: date | None = Field(description="The last day it is valid; null: still valid")
 
     @classmethod
-    def of(cls, code: IncidentCode) -> CodeRead:
-        return cls.model_validate(code)
+    def of(cls, code: IncidentCode | LeanRow) -> CodeRead:
+        """From a record or a lean row of its columns (:data:`yijing.incidents.repository.CODE_SHOWN`), as
+        stored: not validated again (the kind is stored as its value)."""
+        return read_model(
+            cls,
+            kind=_KINDS[code.kind], code=code.code, version=code.version, label_zh=code.label_zh,
+            label_en=code.label_en, valid_from=code.valid_from, valid_to=code.valid_to,
+        )  # fmt: skip
 
 
 class CodeVersionCreate(BaseModel):
@@ -126,3 +134,13 @@ class ImportRead(BaseModel):
     keep_valid_rows: bool
     created_at: datetime
     job: JobRead | None
+
+    @classmethod
+    def of(cls, upload: IncidentImport | LeanRow, job: JobRead | None) -> ImportRead:
+        """From a record or a lean row of its columns (:data:`yijing.incidents.repository.IMPORT_SHOWN`),
+        with its run's read model: not validated again."""
+        return read_model(
+            cls,
+            id=upload.id, file_name=upload.file_name, file_sha256=upload.file_sha256,
+            keep_valid_rows=upload.keep_valid_rows, created_at=upload.created_at, job=job,
+        )  # fmt: skip

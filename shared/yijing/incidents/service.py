@@ -8,7 +8,9 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import ColumnElement, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from yijing import conflicts
 from yijing.access import Actor, Role, StationScope
@@ -18,9 +20,10 @@ from yijing.ids import utcnow
 from yijing.incidents import repository
 from yijing.incidents.errors import ImportNotFound
 from yijing.incidents.models import CodeKind, IncidentCode, IncidentImport
-from yijing.incidents.schemas import CodeVersionCreate, ImportRead, IncidentBatch, IngestResult
+from yijing.incidents.schemas import CodeRead, CodeVersionCreate, ImportRead, IncidentBatch, IngestResult
 from yijing.jobs import repository as jobs_repository
 from yijing.jobs.schemas import JobRead
+from yijing.kit.reads import Reader
 from yijing.stats.jobs import queue_recompute
 
 
@@ -100,33 +103,36 @@ async def ingest(session: AsyncSession, actor: Actor, batch: IncidentBatch) -> I
 # Files
 
 
-async def get_import(session: AsyncSession, actor: Actor, import_id: uuid.UUID) -> IncidentImport:
-    """An upload's record: readable by whoever uploaded it, and county admins."""
-    record = await repository.get_import(session, import_id)
+def _import_reach(actor: Actor) -> ColumnElement[bool]:
+    """The uploads the caller may read: those it uploaded, or all of them for county admins."""
+    if actor.role is Role.ADMIN:
+        return true()
     uploader = actor.principal.id if actor.principal else None
-    if record is None or (record.requested_by != uploader and actor.role is not Role.ADMIN):
+    # Not "=": an upload without an uploader stays readable by a caller without a principal, as it was.
+    return col(IncidentImport.requested_by).is_not_distinct_from(uploader)
+
+
+async def read_import(reader: Reader, actor: Actor, import_id: uuid.UUID) -> ImportRead:
+    """An upload within the caller's reach with its job run (its progress and, once done, its outcome),
+    read lean."""
+    upload = await repository.read_import(reader, import_id, _import_reach(actor))
+    if upload is None:
         raise ImportNotFound(f"no incident import {import_id}", zh=f"未找到警情导入记录 {import_id}")
-    return record
+    run = await jobs_repository.read(reader, upload.job_run_id) if upload.job_run_id else None
+    return ImportRead.of(upload, JobRead.of(run) if run else None)
 
 
-async def read_import(session: AsyncSession, record: IncidentImport) -> ImportRead:
-    """An upload with its job run (its progress and, once done, its outcome)."""
+async def read_upload(session: AsyncSession, record: IncidentImport) -> ImportRead:
+    """An upload just stored, with the run it queued (both in the session: the write made them)."""
     run = await jobs_repository.get(session, record.job_run_id) if record.job_run_id else None
-    return ImportRead(
-        id=record.id,
-        file_name=record.file_name,
-        file_sha256=record.file_sha256,
-        keep_valid_rows=record.keep_valid_rows,
-        created_at=record.created_at,
-        job=JobRead.of(run) if run else None,
-    )
+    return ImportRead.of(record, JobRead.of(run) if run else None)
 
 
 # Code lists
 
 
-async def codes(session: AsyncSession, kind: CodeKind | None) -> Sequence[IncidentCode]:
-    return await repository.codes(session, kind)
+async def codes(reader: Reader, kind: CodeKind | None) -> list[CodeRead]:
+    return [CodeRead.of(code) for code in await repository.codes(reader, kind)]
 
 
 async def add_code_version(session: AsyncSession, actor: Actor, data: CodeVersionCreate) -> IncidentCode:

@@ -3,13 +3,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, text, update
+from sqlalchemy import ColumnElement, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from yijing.ids import utcnow
 from yijing.jobs.models import JobRun, JobStatus
 from yijing.kit import repository as kit
+from yijing.kit.reads import LeanRow, Reader
 
 # New and changed records that no declared unique constraint can refuse.
 save = kit.save
@@ -17,6 +18,21 @@ save = kit.save
 
 async def get(session: AsyncSession, run_id: uuid.UUID, *, for_update: bool = False) -> JobRun | None:
     return await kit.get(session, JobRun, run_id, for_update=for_update)
+
+
+# What a run's read model shows (JobRead): a read of runs selects only these.
+SHOWN = (
+    col(JobRun.id), col(JobRun.name), col(JobRun.status), col(JobRun.payload), col(JobRun.progress_done),
+    col(JobRun.progress_total), col(JobRun.result), col(JobRun.error), col(JobRun.attempts),
+    col(JobRun.created_at), col(JobRun.started_at), col(JobRun.finished_at), col(JobRun.updated_at),
+)  # fmt: skip
+_SHOWN = select(*SHOWN)  # built once: a select of many columns costs more to build than to run
+
+
+async def read(reader: Reader, run_id: uuid.UUID, *reach: ColumnElement[bool]) -> LeanRow | None:
+    """A run as its read model shows it, if ``reach`` holds for it (lean: see
+    :func:`yijing.kit.repository.read`)."""
+    return await kit.read(reader, _SHOWN.where(*reach), JobRun.id, run_id)
 
 
 async def lock_for_execution(session: AsyncSession, run_id: uuid.UUID) -> None:

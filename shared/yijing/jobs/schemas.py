@@ -9,11 +9,15 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from yijing.jobs.models import JobRun, JobStatus
 from yijing.jobs.registry import JobPayload, JobSpec
+from yijing.kit.reads import LeanRow, by_value, read_model
 
 
 class JobProgress(BaseModel):
     done: int = Field(description="Units of work finished so far")
     total: int | None = Field(description="Units of work in all, when known")
+
+
+_STATUSES = by_value(JobStatus)
 
 
 class JobRead(BaseModel):
@@ -52,21 +56,16 @@ class JobRead(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, run: JobRun) -> JobRead:
-        return cls(
-            id=run.id,
-            name=run.name,
-            status=run.status,
-            payload=run.payload,
-            progress=JobProgress(done=run.progress_done, total=run.progress_total),
-            result=run.result,
-            error=run.error,
-            attempts=run.attempts,
-            created_at=run.created_at,
-            started_at=run.started_at,
-            finished_at=run.finished_at,
-            updated_at=run.updated_at,
-        )
+    def of(cls, run: JobRun | LeanRow) -> JobRead:
+        """From a record or a lean row of its columns (:data:`yijing.jobs.repository.SHOWN`), as stored: not
+        validated again (a lean row's status is the driver's string)."""
+        return read_model(
+            cls,
+            id=run.id, name=run.name, status=_STATUSES[run.status], payload=run.payload,
+            progress=read_model(JobProgress, done=run.progress_done, total=run.progress_total),
+            result=run.result, error=run.error, attempts=run.attempts, created_at=run.created_at,
+            started_at=run.started_at, finished_at=run.finished_at, updated_at=run.updated_at,
+        )  # fmt: skip
 
 
 def _payload_field(model: type[BaseModel]) -> Any:

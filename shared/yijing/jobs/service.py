@@ -22,6 +22,8 @@ from yijing.jobs import repository
 from yijing.jobs.errors import InvalidJobPayload, JobRunNotFound
 from yijing.jobs.models import JobRun, JobStatus
 from yijing.jobs.registry import JobContext, JobSpec, JsonDict, P
+from yijing.jobs.schemas import JobRead
+from yijing.kit.reads import Reader
 from yijing.outbox import service as outbox
 from yijing.redis import GuardedRedis
 from yijing.settings import Settings
@@ -69,11 +71,12 @@ async def request_run(
     return run
 
 
-async def get_run(session: AsyncSession, actor: Actor, run_id: uuid.UUID) -> JobRun:
-    run = await repository.get(session, run_id)
-    if run is None or not actor.scope.reaches(run.station_id):
+async def read_run(reader: Reader, actor: Actor, run_id: uuid.UUID) -> JobRead:
+    """A run within the caller's reach, as its read model (read lean)."""
+    row = await repository.read(reader, run_id, actor.scope.clause(JobRun.station_id))
+    if row is None:
         raise JobRunNotFound(f"no job run {run_id}", zh=f"未找到任务运行记录 {run_id}")
-    return run
+    return JobRead.of(row)
 
 
 # serialization_failure, deadlock_detected

@@ -12,6 +12,7 @@ from yijing.access import StationScope
 from yijing.identity.models import UserSite
 from yijing.kit import repository as kit
 from yijing.kit.pagination import PageParams
+from yijing.kit.reads import LeanRow, Reader
 from yijing.org.models import Site, Station
 from yijing.org.schemas import SiteFilters, StationFilters
 
@@ -33,14 +34,28 @@ async def any_station_exists(session: AsyncSession) -> bool:
     return bool(await session.scalar(select(exists().select_from(Station))))
 
 
+# What a station's read model shows (StationRead): its GETs read only these.
+STATION_SHOWN = (
+    col(Station.id), col(Station.name), col(Station.division_code), col(Station.timezone),
+    col(Station.version), col(Station.created_at), col(Station.updated_at),
+)  # fmt: skip
+# Built once: a select of many columns costs more to build than to run.
+_STATION_SHOWN = select(*STATION_SHOWN)
+
+
+async def read_station(reader: Reader, station_id: uuid.UUID, scope: StationScope) -> LeanRow | None:
+    """A station as its read model shows it (lean: see :func:`yijing.kit.repository.read`)."""
+    return await kit.read(reader, _STATION_SHOWN.where(scope.clause(Station.id)), Station.id, station_id)
+
+
 async def list_stations(
-    session: AsyncSession, scope: StationScope, filters: StationFilters, page: PageParams
-) -> Sequence[Station]:
+    reader: Reader, scope: StationScope, filters: StationFilters, page: PageParams
+) -> list[LeanRow]:
     conditions = kit.equal((Station.division_code, filters.division_code))
     if filters.updated_after is not None:
         conditions.append(col(Station.updated_at) > filters.updated_after)
-    query = select(Station).where(scope.clause(Station.id), *conditions)
-    return await kit.fetch_page(session, query, Station.id, page)
+    query = _STATION_SHOWN.where(scope.clause(Station.id), *conditions)
+    return await kit.read_page(reader, query, Station.id, page)
 
 
 async def station_has_sites(session: AsyncSession, station_id: uuid.UUID) -> bool:
@@ -53,14 +68,27 @@ async def get_site(
     return await kit.get(session, Site, site_id, scope.clause(Site.station_id), for_update=for_update)
 
 
+# What a site's read model shows (SiteRead): its GETs read only these.
+SITE_SHOWN = (
+    col(Site.id), col(Site.station_id), col(Site.name), col(Site.kind), col(Site.latitude),
+    col(Site.longitude), col(Site.version), col(Site.created_at), col(Site.updated_at),
+)  # fmt: skip
+_SITE_SHOWN = select(*SITE_SHOWN)  # built once
+
+
+async def read_site(reader: Reader, site_id: uuid.UUID, scope: StationScope) -> LeanRow | None:
+    """A site as its read model shows it (lean: see :func:`yijing.kit.repository.read`)."""
+    return await kit.read(reader, _SITE_SHOWN.where(scope.clause(Site.station_id)), Site.id, site_id)
+
+
 async def list_sites(
-    session: AsyncSession, scope: StationScope, filters: SiteFilters, page: PageParams
-) -> Sequence[Site]:
+    reader: Reader, scope: StationScope, filters: SiteFilters, page: PageParams
+) -> list[LeanRow]:
     conditions = kit.equal((Site.station_id, filters.station_id), (Site.kind, filters.kind))
     if filters.updated_after is not None:
         conditions.append(col(Site.updated_at) > filters.updated_after)
-    query = select(Site).where(scope.clause(Site.station_id), *conditions)
-    return await kit.fetch_page(session, query, Site.id, page)
+    query = _SITE_SHOWN.where(scope.clause(Site.station_id), *conditions)
+    return await kit.read_page(reader, query, Site.id, page)
 
 
 async def sites_exist(session: AsyncSession, site_ids: Sequence[uuid.UUID], station_id: uuid.UUID) -> bool:

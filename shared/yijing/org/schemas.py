@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from yijing.org.models import Site, SiteKind
+from yijing.kit.reads import LeanRow, by_value, read_model
+from yijing.org.models import Site, SiteKind, Station
 from yijing.personal import PROVINCE_CODES
 from yijing.types import JSON_NUMBER, Instant, Name, TimeZoneName
 
@@ -62,7 +63,6 @@ class StationFilters(BaseModel):
 
 class StationRead(BaseModel):
     model_config = ConfigDict(
-        from_attributes=True,
         json_schema_extra={
             "examples": [
                 {
@@ -83,6 +83,16 @@ class StationRead(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+
+    @classmethod
+    def of(cls, station: Station | LeanRow) -> StationRead:
+        """From a record or a lean row of its columns (:data:`yijing.org.repository.STATION_SHOWN`), as
+        stored: not validated again."""
+        return read_model(
+            cls, id=station.id, name=station.name, division_code=station.division_code,
+            timezone=station.timezone, version=station.version, created_at=station.created_at,
+            updated_at=station.updated_at,
+        )  # fmt: skip
 
 
 class Location(BaseModel):
@@ -126,6 +136,9 @@ class SiteFilters(BaseModel):
     updated_after: Instant | None = None
 
 
+_KINDS = by_value(SiteKind)
+
+
 class SiteRead(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -152,11 +165,13 @@ class SiteRead(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, site: Site) -> SiteRead:
+    def of(cls, site: Site | LeanRow) -> SiteRead:
+        """From a record or a lean row of its columns (:data:`yijing.org.repository.SITE_SHOWN`), as stored:
+        not validated again (a lean row's kind is the driver's string)."""
         location = None
         if site.latitude is not None and site.longitude is not None:
-            location = Location(latitude=site.latitude, longitude=site.longitude)
-        return cls(
-            id=site.id, station_id=site.station_id, name=site.name, kind=site.kind, location=location,
-            version=site.version, created_at=site.created_at, updated_at=site.updated_at,
+            location = Location.model_construct(latitude=site.latitude, longitude=site.longitude)
+        return read_model(
+            cls, id=site.id, station_id=site.station_id, name=site.name, kind=_KINDS[site.kind],
+            location=location, version=site.version, created_at=site.created_at, updated_at=site.updated_at,
         )  # fmt: skip

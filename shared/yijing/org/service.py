@@ -14,6 +14,7 @@ from yijing.access import Actor, StationScope
 from yijing.audit import service as audit
 from yijing.errors import check_version
 from yijing.kit.pagination import Page, PageParams, page_of
+from yijing.kit.reads import Reader
 from yijing.kit.versions import apply_changes
 from yijing.org import repository
 from yijing.org.errors import SiteInUse, SiteNotFound, StationInUse, StationNotFound
@@ -100,6 +101,14 @@ async def get_station(session: AsyncSession, actor: Actor, station_id: uuid.UUID
     return station
 
 
+async def read_station(reader: Reader, actor: Actor, station_id: uuid.UUID) -> StationRead:
+    """A station within the caller's reach, as its read model (read lean)."""
+    row = await repository.read_station(reader, station_id, actor.scope)
+    if row is None:
+        raise StationNotFound(f"no station {station_id}", zh=f"未找到派出所 {station_id}")
+    return StationRead.of(row)
+
+
 async def find_station_id(session: AsyncSession, id_or_name: str) -> uuid.UUID:
     """A station named by id or exact name (for operators' commands)."""
     try:
@@ -115,10 +124,10 @@ async def find_station_id(session: AsyncSession, id_or_name: str) -> uuid.UUID:
 
 
 async def list_stations(
-    session: AsyncSession, actor: Actor, filters: StationFilters, page: PageParams
+    reader: Reader, actor: Actor, filters: StationFilters, page: PageParams
 ) -> Page[StationRead]:
-    stations = await repository.list_stations(session, actor.scope, filters, page)
-    return page_of(stations, page.limit, StationRead.model_validate)
+    stations = await repository.list_stations(reader, actor.scope, filters, page)
+    return page_of(stations, page.limit, StationRead.of)
 
 
 async def create_station(
@@ -180,17 +189,16 @@ def _point(location: Location | None) -> dict[str, float | None]:
     return {"latitude": location.latitude, "longitude": location.longitude}
 
 
-async def get_site(session: AsyncSession, actor: Actor, site_id: uuid.UUID) -> Site:
-    site = await repository.get_site(session, site_id, actor.scope)
-    if site is None:
+async def read_site(reader: Reader, actor: Actor, site_id: uuid.UUID) -> SiteRead:
+    """A site within the caller's reach, as its read model (read lean)."""
+    row = await repository.read_site(reader, site_id, actor.scope)
+    if row is None:
         raise SiteNotFound(f"no site {site_id}", zh=f"未找到站点 {site_id}")
-    return site
+    return SiteRead.of(row)
 
 
-async def list_sites(
-    session: AsyncSession, actor: Actor, filters: SiteFilters, page: PageParams
-) -> Page[SiteRead]:
-    sites = await repository.list_sites(session, actor.scope, filters, page)
+async def list_sites(reader: Reader, actor: Actor, filters: SiteFilters, page: PageParams) -> Page[SiteRead]:
+    sites = await repository.list_sites(reader, actor.scope, filters, page)
     return page_of(sites, page.limit, SiteRead.of)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     DateTime,
+    bindparam,
     cast,
     exists,
     func,
@@ -21,6 +22,7 @@ from sqlmodel import col
 
 from yijing.kit import repository as kit
 from yijing.kit.pagination import PageParams
+from yijing.kit.reads import LeanRow, Reader, mappings
 from yijing.org.models import Site
 from yijing.patrols.checkins.models import PatrolCheckin
 from yijing.patrols.models import Patrol, PatrolMember
@@ -47,9 +49,30 @@ async def get(
     return await kit.get(session, Patrol, patrol_id, reach, for_update=for_update)
 
 
+# What a patrol's read model shows (PatrolRead): a get and a list read only these.
+SHOWN = (
+    col(Patrol.id), col(Patrol.station_id), col(Patrol.site_id), col(Patrol.route_id), col(Patrol.group_id),
+    col(Patrol.planned_start), col(Patrol.planned_end), col(Patrol.leader_volunteer_id), col(Patrol.status),
+    col(Patrol.started_at), col(Patrol.ended_at), col(Patrol.cancel_reason), col(Patrol.plan_id),
+    col(Patrol.plan_day), col(Patrol.auto_closed), col(Patrol.settled_at), col(Patrol.version),
+    col(Patrol.created_at), col(Patrol.updated_at),
+)  # fmt: skip
+_SHOWN = select(*SHOWN)  # built once: a select of many columns costs more to build than to run
+
+
+async def read(reader: Reader, patrol_id: uuid.UUID, reach: ColumnElement[bool]) -> LeanRow | None:
+    """A patrol as its read model shows it (lean: see :func:`yijing.kit.repository.read`)."""
+    return await kit.read(reader, _SHOWN.where(reach), Patrol.id, patrol_id)
+
+
+async def reaches(reader: Reader, patrol_id: uuid.UUID, reach: ColumnElement[bool]) -> bool:
+    """Whether the patrol exists within reach (read lean: all a read of its check-ins or log needs)."""
+    return bool(await mappings(reader, select(col(Patrol.id)).where(reach, col(Patrol.id) == patrol_id)))
+
+
 async def list_patrols(
-    session: AsyncSession, reach: ColumnElement[bool], filters: PatrolFilters, page: PageParams
-) -> Sequence[Patrol]:
+    reader: Reader, reach: ColumnElement[bool], filters: PatrolFilters, page: PageParams
+) -> list[LeanRow]:
     """One query, whatever the filters, in id (planning) order."""
     conditions = kit.equal((Patrol.site_id, filters.site_id), (Patrol.route_id, filters.route_id))
     if filters.status:
@@ -60,7 +83,7 @@ async def list_patrols(
         conditions.append(col(Patrol.planned_start) < filters.starts_before)
     if filters.volunteer_id is not None:
         conditions.append(has_member(filters.volunteer_id))
-    return await kit.fetch_page(session, select(Patrol).where(reach, *conditions), Patrol.id, page)
+    return await kit.read_page(reader, _SHOWN.where(reach, *conditions), Patrol.id, page)
 
 
 async def active_volunteers(
@@ -79,15 +102,17 @@ async def add_members(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
     await session.execute(insert(PatrolMember), list(rows))
 
 
-async def members(session: AsyncSession, patrol_id: uuid.UUID) -> Sequence[tuple[PatrolMember, str]]:
-    """The patrol's members with their names, by name."""
-    query = (
-        select(PatrolMember, col(Volunteer.name))
-        .join(Volunteer, col(Volunteer.id) == col(PatrolMember.volunteer_id))
-        .where(col(PatrolMember.patrol_id) == patrol_id)
-        .order_by(col(Volunteer.name), col(Volunteer.id))
-    )
-    return [(member, name) for member, name in (await session.execute(query)).all()]
+_MEMBERS = (
+    select(col(PatrolMember.volunteer_id), col(Volunteer.name), col(PatrolMember.source))
+    .join(Volunteer, col(Volunteer.id) == col(PatrolMember.volunteer_id))
+    .where(col(PatrolMember.patrol_id) == bindparam("patrol_id"))
+    .order_by(col(Volunteer.name), col(Volunteer.id))
+)
+
+
+async def members(reader: Reader, patrol_id: uuid.UUID) -> list[LeanRow]:
+    """The patrol's members (volunteer id, name, source), by name."""
+    return await mappings(reader, _MEMBERS, patrol_id=patrol_id)
 
 
 async def is_member(session: AsyncSession, patrol_id: uuid.UUID, volunteer_id: uuid.UUID) -> bool:

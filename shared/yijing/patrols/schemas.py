@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from yijing.kit.pagination import Page
+from yijing.kit.reads import LeanRow, by_value, read_model
 from yijing.org.schemas import Location
 from yijing.patrols.checkins.schemas import CheckinRead
-from yijing.patrols.models import MAX_HOURS, MemberSource, PatrolStatus
+from yijing.patrols.models import MAX_HOURS, MemberSource, Patrol, PatrolStatus
 from yijing.types import CalendarDate, Instant, Reason
 
 # How many volunteers a patrol names (its group's members come on top).
@@ -117,10 +118,18 @@ class CancelAction(BaseModel):
     reason: Annotated[Reason, Field(description="Why the patrol will not happen")]
 
 
+_STATUSES, _SOURCES = by_value(PatrolStatus), by_value(MemberSource)
+
+
 class PatrolMemberRead(BaseModel):
     id: uuid.UUID = Field(description="The volunteer")
     name: str
     source: MemberSource = Field(description="named when planned, or a member of the planned group")
+
+    @classmethod
+    def of(cls, member: LeanRow) -> PatrolMemberRead:
+        """From a lean row of a member's volunteer id, name and source."""
+        return read_model(cls, id=member.volunteer_id, name=member.name, source=_SOURCES[member.source])
 
 
 class PatrolRead(BaseModel):
@@ -151,6 +160,25 @@ class PatrolRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def of(cls, patrol: Patrol | LeanRow, allowed_actions: list[str]) -> PatrolRead:
+        """From a record or a lean row of its columns (:data:`yijing.patrols.repository.SHOWN`), as stored:
+        not validated again (a lean row's status is the driver's string)."""
+        return read_model(cls, **_fields(patrol), allowed_actions=allowed_actions)
+
+
+def _fields(patrol: Patrol | LeanRow) -> dict[str, Any]:
+    """A patrol's read model's fields that are its columns."""
+    return dict(
+        id=patrol.id, station_id=patrol.station_id, site_id=patrol.site_id, route_id=patrol.route_id,
+        group_id=patrol.group_id, planned_start=patrol.planned_start, planned_end=patrol.planned_end,
+        leader_volunteer_id=patrol.leader_volunteer_id, status=_STATUSES[patrol.status],
+        started_at=patrol.started_at, ended_at=patrol.ended_at, cancel_reason=patrol.cancel_reason,
+        plan_id=patrol.plan_id, plan_day=patrol.plan_day, auto_closed=patrol.auto_closed,
+        settled_at=patrol.settled_at, version=patrol.version, created_at=patrol.created_at,
+        updated_at=patrol.updated_at,
+    )  # fmt: skip
+
 
 class PatrolDetail(PatrolRead):
     """A patrol with its members (by name) and its leader."""
@@ -163,6 +191,16 @@ class PatrolDetail(PatrolRead):
 
     members: list[PatrolMemberRead]
     leader: PatrolMemberRead | None
+
+    @classmethod
+    def with_members(
+        cls, patrol: Patrol | LeanRow, allowed_actions: list[str], members: list[PatrolMemberRead]
+    ) -> PatrolDetail:
+        """From a record or a lean row (as :meth:`PatrolRead.of`) and its members."""
+        leader = next((member for member in members if member.id == patrol.leader_volunteer_id), None)
+        return read_model(
+            cls, **_fields(patrol), allowed_actions=allowed_actions, members=members, leader=leader
+        )
 
 
 # Reads: a patrol's track, a volunteer's patrols, a site's calendar

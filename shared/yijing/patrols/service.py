@@ -25,6 +25,7 @@ from yijing.groups import repository as groups_repository
 from yijing.ids import utcnow
 from yijing.kit.lifecycle import Lifecycle
 from yijing.kit.pagination import Page, PageParams, page_of
+from yijing.kit.reads import LeanRow, Reader
 from yijing.kit.versions import apply_changes
 from yijing.org import repository as org_repository
 from yijing.org.errors import SiteNotFound
@@ -83,19 +84,18 @@ LIFECYCLE = Lifecycle(
 )
 
 
-def read(patrol: Patrol) -> PatrolRead:
-    return PatrolRead(
-        **patrol.model_dump(), allowed_actions=[str(action) for action in LIFECYCLE.allowed(patrol.status)]
-    )
+def _allowed(patrol: Patrol | LeanRow) -> list[str]:
+    return [str(action) for action in LIFECYCLE.allowed(PatrolStatus(patrol.status))]
 
 
-async def detail(session: AsyncSession, patrol: Patrol) -> PatrolDetail:
-    members = [
-        PatrolMemberRead(id=member.volunteer_id, name=name, source=member.source)
-        for member, name in await repository.members(session, patrol.id)
-    ]
-    leader = next((member for member in members if member.id == patrol.leader_volunteer_id), None)
-    return PatrolDetail(**read(patrol).model_dump(), members=members, leader=leader)
+def read(patrol: Patrol | LeanRow) -> PatrolRead:
+    return PatrolRead.of(patrol, _allowed(patrol))
+
+
+async def detail(reader: Reader, patrol: Patrol | LeanRow) -> PatrolDetail:
+    """The patrol with its members (read lean), from its record or a lean row of its columns."""
+    members = [PatrolMemberRead.of(member) for member in await repository.members(reader, patrol.id)]
+    return PatrolDetail.with_members(patrol, _allowed(patrol), members)
 
 
 async def _record(
@@ -110,29 +110,47 @@ async def _record(
 # Reach
 
 
-async def patrol_reach(session: AsyncSession, actor: Actor) -> ColumnElement[bool]:
+async def patrol_reach(reader: Reader, actor: Actor) -> ColumnElement[bool]:
     """The SQL condition for the patrols the caller may see."""
     clause = actor.scope.clause(Patrol.station_id)
     if actor.role is not Role.VOLUNTEER:
         return clause
-    volunteer = await volunteers_repository.active_volunteer_of(session, actor.user_id)
+    volunteer = await volunteers_repository.active_volunteer_of(reader, actor.user_id)
     if volunteer is None:
         return false()
     mine = or_(col(Patrol.site_id) == volunteer.site_id, repository.has_member(volunteer.id))
     return and_(clause, mine)
 
 
+def _not_found(patrol_id: uuid.UUID) -> PatrolNotFound:
+    return PatrolNotFound(f"no patrol {patrol_id}", zh=f"未找到巡防 {patrol_id}")
+
+
 async def get_patrol(session: AsyncSession, actor: Actor, patrol_id: uuid.UUID) -> Patrol:
     patrol = await repository.get(session, patrol_id, await patrol_reach(session, actor))
     if patrol is None:
-        raise PatrolNotFound(f"no patrol {patrol_id}", zh=f"未找到巡防 {patrol_id}")
+        raise _not_found(patrol_id)
     return patrol
 
 
+async def read_patrol(reader: Reader, actor: Actor, patrol_id: uuid.UUID) -> PatrolDetail:
+    """A patrol within the caller's reach, with its members (read lean)."""
+    row = await repository.read(reader, patrol_id, await patrol_reach(reader, actor))
+    if row is None:
+        raise _not_found(patrol_id)
+    return await detail(reader, row)
+
+
+async def check_reach(reader: Reader, actor: Actor, patrol_id: uuid.UUID) -> None:
+    """404 unless the patrol is within the caller's reach (read lean: for reads of its check-ins or log)."""
+    if not await repository.reaches(reader, patrol_id, await patrol_reach(reader, actor)):
+        raise _not_found(patrol_id)
+
+
 async def list_patrols(
-    session: AsyncSession, actor: Actor, filters: PatrolFilters, page: PageParams
+    reader: Reader, actor: Actor, filters: PatrolFilters, page: PageParams
 ) -> Page[PatrolRead]:
-    patrols = await repository.list_patrols(session, await patrol_reach(session, actor), filters, page)
+    patrols = await repository.list_patrols(reader, await patrol_reach(reader, actor), filters, page)
     return page_of(patrols, page.limit, read)
 
 
@@ -280,7 +298,7 @@ async def _patrol_to_change(
     reach = await patrol_reach(session, actor)
     patrol = await repository.get(session, patrol_id, reach, for_update=True)
     if patrol is None:
-        raise PatrolNotFound(f"no patrol {patrol_id}", zh=f"未找到巡防 {patrol_id}")
+        raise _not_found(patrol_id)
     check_version(patrol.version, expected_version)
     return patrol
 

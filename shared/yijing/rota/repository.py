@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import case, exists, func, literal_column, or_, select, text, update
+from sqlalchemy import ColumnElement, bindparam, case, exists, func, literal_column, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from yijing.access import StationScope
@@ -15,6 +16,7 @@ from yijing.groups.models import Group, GroupMembership
 from yijing.ids import utcnow
 from yijing.kit import repository as kit
 from yijing.kit.pagination import PageParams
+from yijing.kit.reads import LeanRow, Reader, mappings
 from yijing.org.models import Site, Station
 from yijing.rota.models import (
     CalendarFeed,
@@ -296,20 +298,48 @@ async def week_at(session: AsyncSession, group_id: uuid.UUID, at: datetime) -> C
     return (await session.scalars(query)).one_or_none()
 
 
-async def weeks_between(
-    session: AsyncSession, group_id: uuid.UUID, first: date, last: date
-) -> Sequence[tuple[CaptainWeek, str]]:
-    query = (
-        select(CaptainWeek, col(Volunteer.name))
-        .join(Volunteer, col(Volunteer.id) == col(CaptainWeek.volunteer_id))
-        .where(
-            col(CaptainWeek.group_id) == group_id,
-            col(CaptainWeek.week_start) >= first,
-            col(CaptainWeek.week_start) <= last,
-        )
-        .order_by(col(CaptainWeek.week_start))
+# What a captain turn's read model shows (CaptainTurn), its captain's name with it.
+TURN_SHOWN = (
+    col(CaptainWeek.week_start), col(CaptainWeek.starts_at), col(CaptainWeek.ends_at),
+    col(CaptainWeek.volunteer_id), col(Volunteer.name), col(CaptainWeek.source), col(CaptainWeek.reason),
+)  # fmt: skip
+_TURNS = select(*TURN_SHOWN).join(Volunteer, col(Volunteer.id) == col(CaptainWeek.volunteer_id))
+
+
+async def read_turn_at(reader: Reader, group_id: uuid.UUID, at: datetime) -> LeanRow | None:
+    """The group's week at ``at`` with its captain's name (lean)."""
+    query = _TURNS.where(
+        col(CaptainWeek.group_id) == group_id, col(CaptainWeek.starts_at) <= at, col(CaptainWeek.ends_at) > at
     )
-    return [(week, name) for week, name in (await session.execute(query)).all()]
+    rows = await mappings(reader, query)
+    return rows[0] if rows else None
+
+
+async def read_next_turn(reader: Reader, group_id: uuid.UUID, after: datetime) -> LeanRow | None:
+    """The group's first week starting at or after ``after``, with its captain's name (lean)."""
+    query = _TURNS.where(col(CaptainWeek.group_id) == group_id, col(CaptainWeek.starts_at) >= after)
+    rows = await mappings(reader, query.order_by(col(CaptainWeek.starts_at)).limit(1))
+    return rows[0] if rows else None
+
+
+# What a stored week's read model shows (WeekRead).
+WEEK_SHOWN = (
+    *TURN_SHOWN,
+    col(CaptainWeek.id),
+    col(CaptainWeek.rotation_volunteer_id),
+    col(CaptainWeek.sequence),
+)
+_WEEKS = select(*WEEK_SHOWN).join(Volunteer, col(Volunteer.id) == col(CaptainWeek.volunteer_id))
+
+
+async def weeks_between(reader: Reader, group_id: uuid.UUID, first: date, last: date) -> list[LeanRow]:
+    """The group's weeks starting from ``first`` to ``last``, in order (lean)."""
+    query = _WEEKS.where(
+        col(CaptainWeek.group_id) == group_id,
+        col(CaptainWeek.week_start) >= first,
+        col(CaptainWeek.week_start) <= last,
+    )
+    return await mappings(reader, query.order_by(col(CaptainWeek.week_start)))
 
 
 async def week_by_start(
@@ -324,43 +354,45 @@ async def week_by_start(
     )
 
 
-async def next_week(
-    session: AsyncSession, group_id: uuid.UUID, after: datetime
-) -> tuple[CaptainWeek, str] | None:
-    query = (
-        select(CaptainWeek, col(Volunteer.name))
-        .join(Volunteer, col(Volunteer.id) == col(CaptainWeek.volunteer_id))
-        .where(col(CaptainWeek.group_id) == group_id, col(CaptainWeek.starts_at) >= after)
-        .order_by(col(CaptainWeek.starts_at))
-        .limit(1)
-    )
-    row = (await session.execute(query)).first()
-    return (row[0], row[1]) if row else None
+# What a group's current captain's read model shows (CurrentCaptain), with its station's time zone.
+CURRENT_SHOWN: tuple[Any, ...] = (
+    *TURN_SHOWN, col(Group.id).label("group_id"), col(Group.name).label("group_name"), col(Group.site_id),
+    col(Station.timezone),
+)  # fmt: skip
+_CURRENT = (
+    select(*CURRENT_SHOWN)
+    .join(Volunteer, col(Volunteer.id) == col(CaptainWeek.volunteer_id))
+    .join(Group, col(Group.id) == col(CaptainWeek.group_id))
+    .join(Station, col(Station.id) == col(Group.station_id))
+)
 
 
 async def current_captains(
-    session: AsyncSession,
+    reader: Reader,
     scope: StationScope,
     at: datetime,
     *,
     station_id: uuid.UUID | None,
     site_id: uuid.UUID | None,
-) -> Sequence[tuple[CaptainWeek, str, Group]]:
-    """Every group's week at ``at`` with its captain's name, in one query."""
-    query = (
-        select(CaptainWeek, col(Volunteer.name), Group)
-        .join(Volunteer, col(Volunteer.id) == col(CaptainWeek.volunteer_id))
-        .join(Group, col(Group.id) == col(CaptainWeek.group_id))
-        .where(
-            col(CaptainWeek.starts_at) <= at, col(CaptainWeek.ends_at) > at, scope.clause(Group.station_id)
-        )
-        .order_by(col(Group.site_id), col(Group.name))
+) -> list[LeanRow]:
+    """Every group's week at ``at`` with its captain's name, in one query (lean)."""
+    conditions = kit.equal((Group.station_id, station_id), (Group.site_id, site_id))
+    query = _CURRENT.where(
+        col(CaptainWeek.starts_at) <= at,
+        col(CaptainWeek.ends_at) > at,
+        scope.clause(Group.station_id),
+        *conditions,
     )
-    if station_id is not None:
-        query = query.where(col(Group.station_id) == station_id)
-    if site_id is not None:
-        query = query.where(col(Group.site_id) == site_id)
-    return [(week, name, group) for week, name, group in (await session.execute(query)).all()]
+    return await mappings(reader, query.order_by(col(Group.site_id), col(Group.name)))
+
+
+async def captain_weeks_of_user(
+    reader: Reader, user_id: uuid.UUID, after: datetime, limit: int
+) -> list[LeanRow]:
+    """The captain weeks that have not ended of the account's volunteer record, soonest first (lean: see
+    :func:`weeks_of_captain`)."""
+    query = _CURRENT.where(col(Volunteer.user_id) == user_id, col(CaptainWeek.ends_at) > after)
+    return await mappings(reader, query.order_by(col(CaptainWeek.starts_at)).limit(limit))
 
 
 async def fairness_counts(
@@ -376,13 +408,31 @@ async def volunteer_names(session: AsyncSession, volunteer_ids: Sequence[uuid.UU
     return {volunteer_id: name for volunteer_id, name in (await session.execute(query)).all()}
 
 
-async def unavailability_of(session: AsyncSession, volunteer_id: uuid.UUID) -> Sequence[Unavailability]:
-    query = (
-        select(Unavailability)
-        .where(col(Unavailability.volunteer_id) == volunteer_id, col(Unavailability.cancelled_at).is_(None))
-        .order_by(col(Unavailability.starts_on), col(Unavailability.id))
+_VOLUNTEER = select(col(Volunteer.id))
+
+
+async def reached_volunteer(reader: Reader, volunteer_id: uuid.UUID, reach: ColumnElement[bool]) -> bool:
+    return await kit.read(reader, _VOLUNTEER.where(reach), Volunteer.id, volunteer_id) is not None
+
+
+# What an unavailability's read model shows (UnavailabilityRead).
+UNAVAILABILITY_SHOWN = (
+    col(Unavailability.id), col(Unavailability.volunteer_id), col(Unavailability.starts_on),
+    col(Unavailability.ends_on), col(Unavailability.reason), col(Unavailability.created_at),
+)  # fmt: skip
+_UNAVAILABILITY = (
+    select(*UNAVAILABILITY_SHOWN)
+    .where(
+        col(Unavailability.volunteer_id) == bindparam("volunteer_id"),
+        col(Unavailability.cancelled_at).is_(None),
     )
-    return (await session.scalars(query)).all()
+    .order_by(col(Unavailability.starts_on), col(Unavailability.id))
+)
+
+
+async def unavailability_of(reader: Reader, volunteer_id: uuid.UUID) -> list[LeanRow]:
+    """The volunteer's unavailabilities not cancelled, in order (lean)."""
+    return await mappings(reader, _UNAVAILABILITY, volunteer_id=volunteer_id)
 
 
 # New and changed records that no declared unique constraint can refuse.
@@ -441,19 +491,39 @@ async def expire_lapsed_swaps(
     await session.execute(query)
 
 
+_ASKING, _ASKED = aliased(Volunteer), aliased(Volunteer)
+# What a swap's read model shows (SwapRead), with its station's time zone. Its members' names are joined
+# outward: a swap's volunteer ids are no foreign keys.
+SWAP_SHOWN = (
+    col(CaptainSwap.id), col(CaptainSwap.group_id), col(CaptainSwap.week_id), col(CaptainWeek.week_start),
+    col(CaptainSwap.from_volunteer_id), func.coalesce(_ASKING.name, "").label("from_name"),
+    col(CaptainSwap.to_volunteer_id), func.coalesce(_ASKED.name, "").label("to_name"),
+    col(CaptainSwap.status), col(CaptainSwap.reason), col(CaptainSwap.requested_by),
+    col(CaptainSwap.decided_by), col(CaptainSwap.expires_at), col(CaptainSwap.created_at),
+    col(CaptainSwap.decided_at), col(Station.timezone),
+)  # fmt: skip
+_SWAPS = (
+    select(*SWAP_SHOWN)
+    .select_from(CaptainSwap)
+    .join(CaptainWeek, col(CaptainWeek.id) == col(CaptainSwap.week_id))
+    .join(Station, col(Station.id) == col(CaptainSwap.station_id))
+    .outerjoin(_ASKING, col(_ASKING.id) == col(CaptainSwap.from_volunteer_id))
+    .outerjoin(_ASKED, col(_ASKED.id) == col(CaptainSwap.to_volunteer_id))
+)
+
+
+async def read_swap(reader: Reader, swap_id: uuid.UUID, reach: ColumnElement[bool]) -> LeanRow | None:
+    """A swap as its read model shows it (lean: see :func:`yijing.kit.repository.read`)."""
+    return await kit.read(reader, _SWAPS.where(reach), CaptainSwap.id, swap_id)
+
+
 async def swaps_of_group(
-    session: AsyncSession, group_id: uuid.UUID, filters: SwapFilters, page: PageParams
-) -> Sequence[tuple[CaptainSwap, date]]:
-    """A page of the group's swaps, oldest first, each with its week's start. Read afresh: an expiry UPDATE
-    may have just changed them."""
-    query = (
-        select(CaptainSwap, col(CaptainWeek.week_start))
-        .join(CaptainWeek, col(CaptainWeek.id) == col(CaptainSwap.week_id))
-        .where(col(CaptainSwap.group_id) == group_id, *kit.equal((CaptainSwap.status, filters.status)))
-        .execution_options(populate_existing=True)
-    )
-    rows = await session.execute(kit.keyset(query, CaptainSwap.id, page))
-    return [(swap, week_start) for swap, week_start in rows.all()]
+    reader: Reader, group_id: uuid.UUID, filters: SwapFilters, page: PageParams
+) -> list[LeanRow]:
+    """A page of the group's swaps, oldest first (lean)."""
+    conditions = kit.equal((CaptainSwap.status, filters.status))
+    query = _SWAPS.where(col(CaptainSwap.group_id) == group_id, *conditions)
+    return await kit.read_page(reader, query, CaptainSwap.id, page)
 
 
 async def swap_in_scope(session: AsyncSession, scope: StationScope, swap_id: uuid.UUID) -> CaptainSwap | None:

@@ -3,10 +3,12 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from yijing.rota.models import CaptainSource
+from yijing.kit.reads import LeanRow, by_value, read_model
+from yijing.rota.models import CaptainSource, CaptainWeek, Unavailability
 from yijing.types import CalendarDate, Reason
 
 _GROUP_ID = "0193a6a4-8888-7c3d-8f2a-3b4c5d6e7f80"
@@ -24,6 +26,19 @@ _WEEK: dict[str, Any] = {
 }
 
 
+_SOURCES = by_value(CaptainSource)
+
+
+def _turn(week: CaptainWeek | LeanRow, name: str, zone: ZoneInfo) -> dict[str, Any]:
+    """A :class:`CaptainTurn`'s fields, from a record or a lean row of its columns
+    (:data:`yijing.rota.repository.TURN_SHOWN`), as stored: not validated again."""
+    return {
+        "week_start": week.week_start, "starts_at": week.starts_at.astimezone(zone),
+        "ends_at": week.ends_at.astimezone(zone), "volunteer_id": week.volunteer_id, "name": name,
+        "source": _SOURCES[week.source], "reason": week.reason,
+    }  # fmt: skip
+
+
 class CaptainTurn(BaseModel):
     """A week and its captain; instants carry the station's UTC offset."""
 
@@ -34,6 +49,10 @@ class CaptainTurn(BaseModel):
     name: str
     source: CaptainSource
     reason: str | None
+
+
+def captain_turn(week: CaptainWeek | LeanRow, name: str, zone: ZoneInfo) -> CaptainTurn:
+    return read_model(CaptainTurn, **_turn(week, name, zone))
 
 
 class CaptainRead(CaptainTurn):
@@ -59,6 +78,12 @@ class CaptainRead(CaptainTurn):
     group_id: uuid.UUID
     next: CaptainTurn | None = Field(description="The following week's captain, overrides and swaps included")
 
+    @classmethod
+    def of(
+        cls, week: LeanRow, zone: ZoneInfo, group_id: uuid.UUID, following: CaptainTurn | None
+    ) -> CaptainRead:
+        return read_model(cls, **_turn(week, week.name, zone), group_id=group_id, next=following)
+
 
 class CurrentCaptain(CaptainTurn):
     model_config = ConfigDict(
@@ -70,6 +95,14 @@ class CurrentCaptain(CaptainTurn):
     group_id: uuid.UUID
     group_name: str
     site_id: uuid.UUID
+
+    @classmethod
+    def of(cls, week: LeanRow) -> CurrentCaptain:
+        """From a lean row of :data:`yijing.rota.repository.CURRENT_SHOWN`."""
+        return read_model(
+            cls, **_turn(week, week.name, ZoneInfo(week.timezone)), group_id=week.group_id,
+            group_name=week.group_name, site_id=week.site_id,
+        )  # fmt: skip
 
 
 class WeekRead(CaptainTurn):
@@ -91,6 +124,14 @@ class WeekRead(CaptainTurn):
     rotation_volunteer_id: uuid.UUID = Field(description="Whose turn the rota gave the week")
     sequence: int = Field(description="Bumped at each change (the iCal SEQUENCE)")
     started: bool = Field(description="A started week is fixed")
+
+    @classmethod
+    def of(cls, week: CaptainWeek | LeanRow, name: str, zone: ZoneInfo, now: datetime) -> WeekRead:
+        """From a record or a lean row of :data:`yijing.rota.repository.WEEK_SHOWN`, as stored."""
+        return read_model(
+            cls, **_turn(week, name, zone), id=week.id, rotation_volunteer_id=week.rotation_volunteer_id,
+            sequence=week.sequence, started=week.starts_at <= now,
+        )  # fmt: skip
 
 
 class OverrideRequest(BaseModel):
@@ -139,6 +180,16 @@ class UnavailabilityRead(BaseModel):
     ends_on: date
     reason: str
     created_at: datetime
+
+    @classmethod
+    def of(cls, unavailability: Unavailability | LeanRow) -> UnavailabilityRead:
+        """From a record or a lean row of its columns (:data:`yijing.rota.repository.UNAVAILABILITY_SHOWN`),
+        as stored: not validated again."""
+        return read_model(
+            cls, id=unavailability.id, volunteer_id=unavailability.volunteer_id,
+            starts_on=unavailability.starts_on, ends_on=unavailability.ends_on, reason=unavailability.reason,
+            created_at=unavailability.created_at,
+        )  # fmt: skip
 
 
 class FairnessRow(BaseModel):

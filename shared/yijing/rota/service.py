@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import ColumnElement, and_, false
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from yijing.access import Actor, Role, StationScope
 from yijing.audit import service as audit
@@ -18,18 +19,20 @@ from yijing.groups import repository as group_repository
 from yijing.groups import service as groups
 from yijing.groups.models import Group
 from yijing.ids import station_today, utcnow
+from yijing.kit.reads import Reader
 from yijing.rota import repository
 from yijing.rota.errors import CaptainWeekNotFound, UnavailabilityNotFound, WeekStarted
 from yijing.rota.models import CaptainSource, CaptainWeek, Unavailability
 from yijing.rota.reconcile import reconcile_group, tell_of_moves
 from yijing.rota.schemas import (
     CaptainRead,
-    CaptainTurn,
     CurrentCaptain,
     FairnessRow,
     OverrideRequest,
     UnavailabilityCreate,
+    UnavailabilityRead,
     WeekRead,
+    captain_turn,
 )
 from yijing.volunteers import repository as volunteer_repository
 from yijing.volunteers.errors import VolunteerNotFound
@@ -43,34 +46,10 @@ async def _zone(session: AsyncSession, station_id: uuid.UUID) -> ZoneInfo:
     return ZoneInfo(await repository.station_timezone(session, station_id))
 
 
-def _turn(week: CaptainWeek, name: str, zone: ZoneInfo) -> CaptainTurn:
-    return CaptainTurn(
-        week_start=week.week_start,
-        starts_at=week.starts_at.astimezone(zone),
-        ends_at=week.ends_at.astimezone(zone),
-        volunteer_id=week.volunteer_id,
-        name=name,
-        source=week.source,
-        reason=week.reason,
-    )
-
-
-def _week_read(week: CaptainWeek, name: str, zone: ZoneInfo, now: datetime) -> WeekRead:
-    return WeekRead(
-        **_turn(week, name, zone).model_dump(),
-        id=week.id,
-        rotation_volunteer_id=week.rotation_volunteer_id,
-        sequence=week.sequence,
-        started=week.starts_at <= now,
-    )
-
-
-async def captain_at(
-    session: AsyncSession, actor: Actor, group_id: uuid.UUID, at: datetime | None
-) -> CaptainRead:
-    group = await groups.get_group(session, actor, group_id)
+async def captain_at(reader: Reader, actor: Actor, group_id: uuid.UUID, at: datetime | None) -> CaptainRead:
+    group = await groups.planned_group(reader, actor, group_id)
     moment = at or utcnow()
-    week = await repository.week_at(session, group.id, moment)
+    week = await repository.read_turn_at(reader, group.id, moment)
     if week is None:
         raise CaptainWeekNotFound(
             f"no captain week stored for {moment.isoformat()}: before the group's first week, beyond its "
@@ -78,18 +57,14 @@ async def captain_at(
             zh=f"{moment.isoformat()} 没有值班队长周记录：早于小组的第一周、"
             f"超出其 {group.horizon_weeks} 周的排班范围，或者该周小组中无人能值班",
         )
-    zone = await _zone(session, group.station_id)
-    names = await repository.volunteer_names(session, [week.volunteer_id])
-    following = await repository.next_week(session, group.id, week.ends_at)
-    return CaptainRead(
-        **_turn(week, names.get(week.volunteer_id, ""), zone).model_dump(),
-        group_id=group.id,
-        next=_turn(*following, zone) if following else None,
-    )
+    zone = ZoneInfo(group.timezone)
+    following = await repository.read_next_turn(reader, group.id, week.ends_at)
+    turn = captain_turn(following, following.name, zone) if following else None
+    return CaptainRead.of(week, zone, group.id, turn)
 
 
 async def current_captains(
-    session: AsyncSession,
+    reader: Reader,
     actor: Actor,
     *,
     station_id: uuid.UUID | None,
@@ -97,49 +72,25 @@ async def current_captains(
     at: datetime | None,
 ) -> list[CurrentCaptain]:
     rows = await repository.current_captains(
-        session, actor.scope, at or utcnow(), station_id=station_id, site_id=site_id
+        reader, actor.scope, at or utcnow(), station_id=station_id, site_id=site_id
     )
-    return _captain_rows(rows, await _zones(session, rows))
+    return [CurrentCaptain.of(row) for row in rows]
 
 
-def _captain_rows(
-    rows: Sequence[tuple[CaptainWeek, str, Group]], zones: dict[uuid.UUID, ZoneInfo]
-) -> list[CurrentCaptain]:
-    return [
-        CurrentCaptain(
-            **_turn(week, name, zones[group.station_id]).model_dump(),
-            group_id=group.id,
-            group_name=group.name,
-            site_id=group.site_id,
-        )
-        for week, name, group in rows
-    ]
-
-
-async def _zones(
-    session: AsyncSession, rows: Sequence[tuple[CaptainWeek, str, Group]]
-) -> dict[uuid.UUID, ZoneInfo]:
-    """The time zone of each station among ``rows``, looked up once per station."""
-    return {
-        station_id: await _zone(session, station_id)
-        for station_id in {group.station_id for _, _, group in rows}
-    }
-
-
-async def my_captain_weeks(session: AsyncSession, actor: Actor) -> list[CurrentCaptain]:
+async def my_captain_weeks(reader: Reader, actor: Actor) -> list[CurrentCaptain]:
     """The caller's captain weeks now and ahead: while one runs, they hold the group's captain capability."""
-    volunteer_id = await groups.own_volunteer_id(session, actor)
-    if volunteer_id is None:
+    if actor.user_id is None:
         return []
-    rows = await repository.weeks_of_captain(session, volunteer_id, utcnow(), limit=52)
-    return _captain_rows(rows, await _zones(session, rows))
+    rows = await repository.captain_weeks_of_user(reader, actor.user_id, utcnow(), limit=52)
+    return [CurrentCaptain.of(row) for row in rows]
 
 
 async def rota(
-    session: AsyncSession, actor: Actor, group_id: uuid.UUID, first: date | None, last: date | None
+    reader: Reader, actor: Actor, group_id: uuid.UUID, first: date | None, last: date | None
 ) -> list[WeekRead]:
-    group = await groups.get_group(session, actor, group_id)
-    today = station_today(await repository.station_timezone(session, group.station_id))
+    group = await groups.planned_group(reader, actor, group_id)
+    zone = ZoneInfo(group.timezone)
+    today = station_today(group.timezone)
     first = first or today - timedelta(weeks=4)
     last = last or today + timedelta(weeks=group.horizon_weeks + 1)
     if last < first or (last - first).days > MAX_ROTA_DAYS:
@@ -150,10 +101,9 @@ async def rota(
                 {"field": "query.to", "message": "out of range", "message_zh": "超出范围", "code": "range"}
             ],
         )
-    zone = await _zone(session, group.station_id)
     now = utcnow()
-    weeks = await repository.weeks_between(session, group.id, first, last)
-    return [_week_read(week, name, zone, now) for week, name in weeks]
+    weeks = await repository.weeks_between(reader, group.id, first, last)
+    return [WeekRead.of(week, week.name, zone, now) for week in weeks]
 
 
 async def fairness(session: AsyncSession, actor: Actor, group_id: uuid.UUID) -> list[FairnessRow]:
@@ -282,7 +232,7 @@ async def override(
         station_id=group.station_id,
         changes={"volunteer_id": str(volunteer.id), "reason": data.reason},
     )
-    return _week_read(week, volunteer.name, await _zone(session, group.station_id), utcnow())
+    return WeekRead.of(week, volunteer.name, await _zone(session, group.station_id), utcnow())
 
 
 # Unavailability
@@ -308,11 +258,22 @@ async def _replan_group_of(session: AsyncSession, volunteer_id: uuid.UUID) -> No
         await reconcile_group(session, membership.group_id, utcnow())
 
 
+def volunteer_reach(actor: Actor) -> ColumnElement[bool]:
+    """The SQL condition for the volunteers the caller reaches, as :func:`volunteer_in_reach` decides it."""
+    clause = actor.scope.clause(Volunteer.station_id)
+    if actor.role is not Role.VOLUNTEER:
+        return clause
+    user_id = actor.user_id
+    return and_(clause, col(Volunteer.user_id) == user_id) if user_id is not None else false()
+
+
 async def list_unavailability(
-    session: AsyncSession, actor: Actor, volunteer_id: uuid.UUID
-) -> list[Unavailability]:
-    volunteer = await volunteer_in_reach(session, actor, volunteer_id)
-    return list(await repository.unavailability_of(session, volunteer.id))
+    reader: Reader, actor: Actor, volunteer_id: uuid.UUID
+) -> list[UnavailabilityRead]:
+    """The volunteer's unavailabilities (read lean)."""
+    if not await repository.reached_volunteer(reader, volunteer_id, volunteer_reach(actor)):
+        raise VolunteerNotFound(f"no volunteer {volunteer_id}", zh=f"未找到义警 {volunteer_id}")
+    return [UnavailabilityRead.of(row) for row in await repository.unavailability_of(reader, volunteer_id)]
 
 
 async def add_unavailability(

@@ -3,14 +3,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from yijing.access import StationScope
 from yijing.identity.models import User
 from yijing.kit import repository as kit
 from yijing.kit.pagination import PageParams
+from yijing.kit.reads import LeanRow, Reader, mappings
 from yijing.org.models import Site
 from yijing.teams.models import TeamAssignment
 from yijing.teams.schemas import AssignmentFilters
@@ -61,18 +64,48 @@ async def held_by(
     return (await session.execute(query)).all()
 
 
+_SITE = select(col(Site.id), col(Site.station_id))
+
+
+async def read_site(reader: Reader, site_id: uuid.UUID, scope: StationScope) -> LeanRow | None:
+    """The site's id and station, if it is within ``scope`` (lean: a read of its team needs no more)."""
+    return await kit.read(reader, _SITE.where(scope.clause(Site.station_id)), Site.id, site_id)
+
+
+# What an assignment's read model shows (AssignmentRead), its holder's name with it.
+SHOWN = (
+    col(TeamAssignment.id), col(TeamAssignment.site_id), col(TeamAssignment.user_id), col(User.name),
+    col(TeamAssignment.post), col(TeamAssignment.starts_at), col(TeamAssignment.ends_at),
+    col(TeamAssignment.end_reason), col(TeamAssignment.assigned_by), col(TeamAssignment.ended_by),
+)  # fmt: skip
+_SHOWN = select(*SHOWN).join(User, col(User.id) == col(TeamAssignment.user_id))
+
+
 async def list_assignments(
-    session: AsyncSession, site_id: uuid.UUID, filters: AssignmentFilters, page: PageParams
-) -> Sequence[tuple[TeamAssignment, str]]:
-    query = (
-        select(TeamAssignment, col(User.name))
-        .join(User, col(User.id) == col(TeamAssignment.user_id))
-        .where(col(TeamAssignment.site_id) == site_id)
-    )
+    reader: Reader, site_id: uuid.UUID, filters: AssignmentFilters, page: PageParams
+) -> list[LeanRow]:
+    query = _SHOWN.where(col(TeamAssignment.site_id) == site_id)
     if not filters.include_ended:
         query = query.where(col(TeamAssignment.ends_at).is_(None))
-    rows = await session.execute(kit.keyset(query, TeamAssignment.id, page))
-    return rows.all()
+    return await kit.read_page(reader, query, TeamAssignment.id, page)
+
+
+# What a team member's read model shows (TeamMember).
+MEMBER_SHOWN: tuple[Any, ...] = (
+    col(TeamAssignment.id).label("assignment_id"), col(TeamAssignment.user_id), col(User.name),
+    col(TeamAssignment.post), col(TeamAssignment.starts_at), col(TeamAssignment.ends_at),
+)  # fmt: skip
+_MEMBERS = (
+    select(*MEMBER_SHOWN)
+    .join(User, col(User.id) == col(TeamAssignment.user_id))
+    .order_by(col(TeamAssignment.starts_at), col(TeamAssignment.id))
+)
+
+
+async def read_members(reader: Reader, site_id: uuid.UUID, at: datetime | None) -> list[LeanRow]:
+    """:func:`held_at`, read lean: the site's assignments holding at ``at`` (open ones when None)."""
+    holding = col(TeamAssignment.ends_at).is_(None) if at is None else _holding(at)
+    return await mappings(reader, _MEMBERS.where(col(TeamAssignment.site_id) == site_id, holding))
 
 
 async def holder_name(session: AsyncSession, user_id: uuid.UUID) -> str:

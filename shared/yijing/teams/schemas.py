@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from yijing.teams.models import Post
+from yijing.kit.reads import LeanRow, by_value, read_model
+from yijing.teams.models import Post, TeamAssignment
 from yijing.types import NOT_BLANK, QueryBool
 from yijing.volunteers.models import VolunteerStatus
 
@@ -48,6 +49,9 @@ class AssignmentFilters(BaseModel):
     include_ended: Annotated[QueryBool, Field(description="Include ended assignments")] = False
 
 
+_POSTS = by_value(Post)
+
+
 class AssignmentRead(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -75,6 +79,18 @@ class AssignmentRead(BaseModel):
     assigned_by: uuid.UUID | None
     ended_by: uuid.UUID | None
 
+    @classmethod
+    def of(cls, assignment: TeamAssignment | LeanRow, name: str) -> AssignmentRead:
+        """From a record or a lean row of its columns (:data:`yijing.teams.repository.SHOWN`), as stored:
+        not validated again (a lean row's post is the driver's string)."""
+        return read_model(
+            cls,
+            id=assignment.id, site_id=assignment.site_id, user_id=assignment.user_id, name=name,
+            post=_POSTS[assignment.post], starts_at=assignment.starts_at, ends_at=assignment.ends_at,
+            end_reason=assignment.end_reason, assigned_by=assignment.assigned_by,
+            ended_by=assignment.ended_by,
+        )  # fmt: skip
+
 
 class TeamMember(BaseModel):
     assignment_id: uuid.UUID
@@ -83,6 +99,15 @@ class TeamMember(BaseModel):
     post: Post
     starts_at: datetime
     ends_at: datetime | None
+
+    @classmethod
+    def of(cls, member: LeanRow) -> TeamMember:
+        """From a lean row of :data:`yijing.teams.repository.MEMBER_SHOWN`, as stored."""
+        return read_model(
+            cls,
+            assignment_id=member.assignment_id, user_id=member.user_id, name=member.name,
+            post=_POSTS[member.post], starts_at=member.starts_at, ends_at=member.ends_at,
+        )  # fmt: skip
 
 
 class HeldPost(BaseModel):

@@ -15,6 +15,7 @@ from yijing.identity import repository as identity_repository
 from yijing.identity.errors import UserNotFound
 from yijing.ids import utcnow
 from yijing.kit.pagination import Page, PageParams, page_of
+from yijing.kit.reads import LeanRow, Reader
 from yijing.org import repository as org_repository
 from yijing.org.errors import SiteNotFound
 from yijing.org.models import Site
@@ -41,26 +42,19 @@ from yijing.volunteers import repository as volunteer_repository
 from yijing.volunteers.models import VolunteerStatus
 
 
-def _read(assignment: TeamAssignment, name: str) -> AssignmentRead:
-    return AssignmentRead(
-        id=assignment.id, site_id=assignment.site_id, user_id=assignment.user_id, name=name,
-        post=assignment.post, starts_at=assignment.starts_at, ends_at=assignment.ends_at,
-        end_reason=assignment.end_reason, assigned_by=assignment.assigned_by, ended_by=assignment.ended_by,
-    )  # fmt: skip
-
-
-def _member(assignment: TeamAssignment, name: str) -> TeamMember:
-    return TeamMember(
-        assignment_id=assignment.id, user_id=assignment.user_id, name=name, post=assignment.post,
-        starts_at=assignment.starts_at, ends_at=assignment.ends_at,
-    )  # fmt: skip
-
-
 def _held(assignment: TeamAssignment, site_name: str) -> HeldPost:
     return HeldPost(
         assignment_id=assignment.id, site_id=assignment.site_id, site_name=site_name,
         station_id=assignment.station_id, post=assignment.post, starts_at=assignment.starts_at,
     )  # fmt: skip
+
+
+async def _site_in_reach(reader: Reader, actor: Actor, site_id: uuid.UUID) -> LeanRow:
+    """The site's id and station, if the caller reaches it (read lean)."""
+    site = await repository.read_site(reader, site_id, actor.scope)
+    if site is None:
+        raise SiteNotFound(f"no site {site_id}", zh=f"未找到站点 {site_id}")
+    return site
 
 
 async def _site(session: AsyncSession, actor: Actor, site_id: uuid.UUID, *, for_update: bool = False) -> Site:
@@ -80,10 +74,10 @@ def _require_grantable(actor: Actor, post: Post) -> None:
 
 
 async def get_team(session: AsyncSession, actor: Actor, site_id: uuid.UUID, at: datetime | None) -> TeamRead:
-    site = await _site(session, actor, site_id)
-    held = await repository.held_at(session, site.id, at)
-    officers = [_member(assignment, name) for assignment, name in held if assignment.post is Post.OFFICER]
-    assistants = [_member(assignment, name) for assignment, name in held if assignment.post is Post.ASSISTANT]
+    site = await _site_in_reach(session, actor, site_id)
+    held = [TeamMember.of(row) for row in await repository.read_members(session, site.id, at)]
+    officers = [member for member in held if member.post is Post.OFFICER]
+    assistants = [member for member in held if member.post is Post.ASSISTANT]
     gaps = [
         TeamGap(post=post, missing=POST_CAPACITY[post] - len(members))
         for post, members in ((Post.OFFICER, officers), (Post.ASSISTANT, assistants))
@@ -103,11 +97,11 @@ async def get_team(session: AsyncSession, actor: Actor, site_id: uuid.UUID, at: 
 
 
 async def list_assignments(
-    session: AsyncSession, actor: Actor, site_id: uuid.UUID, filters: AssignmentFilters, page: PageParams
+    reader: Reader, actor: Actor, site_id: uuid.UUID, filters: AssignmentFilters, page: PageParams
 ) -> Page[AssignmentRead]:
-    site = await _site(session, actor, site_id)
-    rows = await repository.list_assignments(session, site.id, filters, page)
-    return page_of([_read(assignment, name) for assignment, name in rows], page.limit, lambda read: read)
+    site = await _site_in_reach(reader, actor, site_id)
+    rows = await repository.list_assignments(reader, site.id, filters, page)
+    return page_of(rows, page.limit, lambda row: AssignmentRead.of(row, row.name))
 
 
 async def assign(
@@ -167,7 +161,7 @@ async def assign(
         station_id=site.station_id,
         changes={"site_id": str(site.id), "user_id": str(user.id), "post": data.post},
     )
-    return _read(assignment, user.name)
+    return AssignmentRead.of(assignment, user.name)
 
 
 async def end_assignment(
@@ -194,7 +188,7 @@ async def end_assignment(
         session, actor, "team.end", target_type="team_assignment", target_id=assignment.id,
         station_id=site.station_id, changes={"reason": reason},
     )  # fmt: skip
-    return _read(assignment, await repository.holder_name(session, assignment.user_id))
+    return AssignmentRead.of(assignment, await repository.holder_name(session, assignment.user_id))
 
 
 async def site_staff(session: AsyncSession, site_id: uuid.UUID) -> list[uuid.UUID]:

@@ -3,8 +3,9 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, delete, exists, func, literal, select, union
+from sqlalchemy import ColumnElement, CompoundSelect, bindparam, delete, exists, func, literal, select, union
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -13,6 +14,7 @@ from yijing.groups.models import Group, GroupMembership
 from yijing.ids import utcnow
 from yijing.kit import repository as kit
 from yijing.kit.pagination import PageParams
+from yijing.kit.reads import LeanRow, Reader, mappings
 from yijing.org.models import Site
 from yijing.training.models import (
     AttendanceStatus,
@@ -34,6 +36,18 @@ async def get(
     return await kit.get(session, Training, training_id, reach, for_update=for_update)
 
 
+_VOLUNTEER_OF = select(col(Volunteer.id)).where(col(Volunteer.user_id) == bindparam("user_id"))
+
+
+async def volunteer_of(reader: Reader, user_id: uuid.UUID | None) -> uuid.UUID | None:
+    """The account's volunteer record, whatever its status (a suspended volunteer still sees the trainings
+    they were enrolled in), read lean."""
+    if user_id is None:
+        return None
+    rows = await mappings(reader, _VOLUNTEER_OF, user_id=user_id)
+    return rows[0].id if rows else None
+
+
 def enrolled(volunteer_id: uuid.UUID) -> ColumnElement[bool]:
     """The condition for the trainings the volunteer is enrolled in."""
     return exists().where(
@@ -42,9 +56,33 @@ def enrolled(volunteer_id: uuid.UUID) -> ColumnElement[bool]:
     )
 
 
+# What a training's read model shows (TrainingRead, less its audience and enrolment count): a list and a
+# get read only these.
+SHOWN = (
+    col(Training.id), col(Training.station_id), col(Training.title), col(Training.topics),
+    col(Training.mode), col(Training.starts_at), col(Training.ends_at), col(Training.place),
+    col(Training.meeting_url), col(Training.trainer), col(Training.required), col(Training.status),
+    col(Training.cancel_reason), col(Training.cancelled_at), col(Training.rule_version),
+    col(Training.settled_at), col(Training.created_by), col(Training.version), col(Training.created_at),
+    col(Training.updated_at),
+)  # fmt: skip
+_SHOWN = select(*SHOWN)  # built once: a select of many columns costs more to build than to run
+_ID = select(col(Training.id))  # whether one is within reach: its id says it
+
+
+async def within_reach(reader: Reader, training_id: uuid.UUID, reach: ColumnElement[bool]) -> bool:
+    """Whether the training exists within ``reach`` (read lean: its id only)."""
+    return await kit.read(reader, _ID.where(reach), Training.id, training_id) is not None
+
+
+async def read(reader: Reader, training_id: uuid.UUID, reach: ColumnElement[bool]) -> LeanRow | None:
+    """A training as its read model shows it (lean: see :func:`yijing.kit.repository.read`)."""
+    return await kit.read(reader, _SHOWN.where(reach), Training.id, training_id)
+
+
 async def list_trainings(
-    session: AsyncSession, reach: ColumnElement[bool], filters: TrainingFilters, page: PageParams
-) -> Sequence[Training]:
+    reader: Reader, reach: ColumnElement[bool], filters: TrainingFilters, page: PageParams
+) -> list[LeanRow]:
     """One query, whatever the filters, in start order."""
     conditions = kit.equal(
         (Training.station_id, filters.station_id),
@@ -60,39 +98,47 @@ async def list_trainings(
             )
         )
     if filters.topic is not None:
-        conditions.append(col(Training.topics).contains([filters.topic.value]))
+        # "topics ? topic": the array holds it ("@>" takes a JSON document; a lean read, plain values).
+        conditions.append(col(Training.topics).op("?")(filters.topic.value))
     if filters.starts_after is not None:
         conditions.append(col(Training.starts_at) >= filters.starts_after)
     if filters.starts_before is not None:
         conditions.append(col(Training.starts_at) < filters.starts_before)
-    query = kit.keyset(select(Training).where(reach, *conditions), Training.id, page, by=Training.starts_at)
-    return (await session.scalars(query)).all()
+    query = _SHOWN.where(reach, *conditions)
+    return await mappings(reader, kit.keyset(query, Training.id, page, by=Training.starts_at))
 
 
-# Audiences and enrolment counts of a page of trainings: one query each, whatever the page's size.
+# Audiences and enrolment counts of a page of trainings (or of one): one lean query each, whatever the
+# page's size. Read on the session's connection, they also serve a write's answer: what it wrote to these
+# tables is flushed by then (a statement, or kit.save_all).
+
+# What an audience's read model shows (AudienceRead), with the training it belongs to.
+AUDIENCE_SHOWN = (
+    col(TrainingAudience.training_id), col(TrainingAudience.kind), col(TrainingAudience.site_id),
+    col(TrainingAudience.group_id), col(TrainingAudience.volunteer_id),
+)  # fmt: skip
+_AUDIENCES = (
+    select(*AUDIENCE_SHOWN)
+    .where(col(TrainingAudience.training_id).in_(bindparam("training_ids", expanding=True)))
+    .order_by(col(TrainingAudience.training_id), col(TrainingAudience.id))
+)
+_ENROLLED_COUNTS = (
+    select(col(TrainingAttendance.training_id), func.count().label("enrolled"))
+    .where(col(TrainingAttendance.training_id).in_(bindparam("training_ids", expanding=True)))
+    .group_by(col(TrainingAttendance.training_id))
+)
 
 
-async def audiences_of(
-    session: AsyncSession, training_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[TrainingAudience]]:
-    query = (
-        select(TrainingAudience)
-        .where(col(TrainingAudience.training_id).in_(training_ids))
-        .order_by(col(TrainingAudience.training_id), col(TrainingAudience.id))
-    )
-    audiences: dict[uuid.UUID, list[TrainingAudience]] = defaultdict(list)
-    for audience in (await session.scalars(query)).all():
+async def audiences_of(reader: Reader, training_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[LeanRow]]:
+    audiences: dict[uuid.UUID, list[LeanRow]] = defaultdict(list)
+    for audience in await mappings(reader, _AUDIENCES, training_ids=list(training_ids)):
         audiences[audience.training_id].append(audience)
     return audiences
 
 
-async def enrolled_counts(session: AsyncSession, training_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
-    query = (
-        select(col(TrainingAttendance.training_id), func.count())
-        .where(col(TrainingAttendance.training_id).in_(training_ids))
-        .group_by(col(TrainingAttendance.training_id))
-    )
-    return {training_id: count for training_id, count in (await session.execute(query)).all()}
+async def enrolled_counts(reader: Reader, training_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+    rows = await mappings(reader, _ENROLLED_COUNTS, training_ids=list(training_ids))
+    return {row.training_id: row.enrolled for row in rows}
 
 
 async def replace_audience(
@@ -213,22 +259,31 @@ async def attendance(
     )
 
 
+# What an attendance row's read model shows (AttendanceRead): its columns and the volunteer's name.
+ATTENDANCE_SHOWN: tuple[Any, ...] = (
+    col(TrainingAttendance.training_id), col(TrainingAttendance.volunteer_id),
+    col(Volunteer.name).label("volunteer_name"), col(TrainingAttendance.site_id),
+    col(TrainingAttendance.status), col(TrainingAttendance.checked_in_at),
+    col(TrainingAttendance.checkin_method), col(TrainingAttendance.checked_in_by),
+    col(TrainingAttendance.online_minutes), col(TrainingAttendance.excuse_reason),
+    col(TrainingAttendance.rule_version), col(TrainingAttendance.settled_at),
+)  # fmt: skip
+_ATTENDANCE_SHOWN = select(*ATTENDANCE_SHOWN).join(
+    Volunteer, col(Volunteer.id) == col(TrainingAttendance.volunteer_id)
+)
+
+
 async def attendance_rows(
-    session: AsyncSession, training_id: uuid.UUID, filters: AttendanceFilters, volunteer_id: uuid.UUID | None
-) -> Sequence[tuple[TrainingAttendance, str]]:
+    reader: Reader, training_id: uuid.UUID, filters: AttendanceFilters, volunteer_id: uuid.UUID | None
+) -> list[LeanRow]:
     """The training's attendance with each volunteer's name, by name; only ``volunteer_id``'s when given."""
     conditions = kit.equal(
         (TrainingAttendance.status, filters.status),
         (TrainingAttendance.site_id, filters.site_id),
         (TrainingAttendance.volunteer_id, volunteer_id),
     )
-    query = (
-        select(TrainingAttendance, col(Volunteer.name))
-        .join(Volunteer, col(Volunteer.id) == col(TrainingAttendance.volunteer_id))
-        .where(col(TrainingAttendance.training_id) == training_id, *conditions)
-        .order_by(col(Volunteer.name), col(TrainingAttendance.id))
-    )
-    return [(row, name) for row, name in (await session.execute(query)).all()]
+    query = _ATTENDANCE_SHOWN.where(col(TrainingAttendance.training_id) == training_id, *conditions)
+    return await mappings(reader, query.order_by(col(Volunteer.name), col(TrainingAttendance.id)))
 
 
 async def volunteer_name(session: AsyncSession, volunteer_id: uuid.UUID) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +17,7 @@ from yijing.access import Actor
 from yijing.audit import service as audit
 from yijing.ids import utcnow
 from yijing.kit import repository as kit
+from yijing.kit.reads import LeanRow, Reader, read_model
 from yijing.org import repository as org_repository
 from yijing.org.errors import StationNotFound
 from yijing.org.models import Station
@@ -36,8 +38,8 @@ class Rule:
 DEFAULT_RULE = Rule(version=0, online_present_percent=80, late_after_minutes=10)
 
 
-def _rule(row: AttendanceRule | None) -> Rule:
-    if row is None:
+def _rule(row: AttendanceRule | LeanRow | None) -> Rule:
+    if row is None or row.version is None:  # none stored (a lean row of :data:`SHOWN`: all null)
         return DEFAULT_RULE
     return Rule(row.version, row.online_present_percent, row.late_after_minutes, row.created_at)
 
@@ -61,7 +63,8 @@ async def _station_in_reach(session: AsyncSession, actor: Actor, station_id: uui
 
 
 def _read(station_id: uuid.UUID, rule: Rule) -> AttendanceRules:
-    return AttendanceRules(
+    return read_model(
+        AttendanceRules,
         station_id=station_id,
         version=rule.version,
         online_present_percent=rule.online_present_percent,
@@ -70,16 +73,28 @@ def _read(station_id: uuid.UUID, rule: Rule) -> AttendanceRules:
     )
 
 
-async def current_rules(session: AsyncSession, actor: Actor, station_id: uuid.UUID) -> AttendanceRules:
-    """The station's latest version (version 0, the defaults, before any)."""
-    station = await _station_in_reach(session, actor, station_id)
-    query = (
-        select(AttendanceRule)
-        .where(col(AttendanceRule.station_id) == station.id)
-        .order_by(col(AttendanceRule.version).desc())
-        .limit(1)
-    )
-    return _read(station.id, _rule((await session.scalars(query)).first()))
+# What the rules' read model shows: the station's id and its latest version's columns (all null when it
+# has none stored), read in one lean query that finds no row for a station out of the caller's reach.
+SHOWN: tuple[Any, ...] = (
+    col(Station.id).label("station_id"), col(AttendanceRule.version),
+    col(AttendanceRule.online_present_percent), col(AttendanceRule.late_after_minutes),
+    col(AttendanceRule.created_at),
+)  # fmt: skip
+_CURRENT = (
+    select(*SHOWN)
+    .select_from(Station)
+    .outerjoin(AttendanceRule, col(AttendanceRule.station_id) == col(Station.id))
+    .order_by(col(AttendanceRule.version).desc())
+    .limit(1)
+)
+
+
+async def current_rules(reader: Reader, actor: Actor, station_id: uuid.UUID) -> AttendanceRules:
+    """The station's latest version (version 0, the defaults, before any), read lean."""
+    row = await kit.read(reader, _CURRENT.where(actor.scope.clause(Station.id)), Station.id, station_id)
+    if row is None:
+        raise StationNotFound(f"no station {station_id}", zh=f"未找到派出所 {station_id}")
+    return _read(row.station_id, _rule(row))
 
 
 async def set_rules(

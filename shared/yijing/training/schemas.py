@@ -7,10 +7,14 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 from typing_extensions import TypedDict
 
+from yijing.kit.reads import LeanRow, by_value, read_model
 from yijing.training.models import (
     AttendanceStatus,
     AudienceKind,
     CheckinMethod,
+    Training,
+    TrainingAttendance,
+    TrainingAudience,
     TrainingMode,
     TrainingStatus,
     TrainingTopic,
@@ -133,11 +137,24 @@ class TrainingFilters(BaseModel):
     starts_before: Annotated[Instant | None, Field(description="Starting before")] = None
 
 
+_KINDS, _TOPICS, _MODES = by_value(AudienceKind), by_value(TrainingTopic), by_value(TrainingMode)
+_TRAINING_STATUSES, _ATTENDANCE_STATUSES = by_value(TrainingStatus), by_value(AttendanceStatus)
+_CHECKIN_METHODS = by_value(CheckinMethod)
+
+
 class AudienceRead(BaseModel):
     kind: AudienceKind
     site_id: uuid.UUID | None
     group_id: uuid.UUID | None
     volunteer_id: uuid.UUID | None
+
+    @classmethod
+    def of(cls, audience: TrainingAudience | LeanRow) -> AudienceRead:
+        """From a record or a lean row of its columns, as stored: not validated again."""
+        return read_model(
+            cls, kind=_KINDS[audience.kind], site_id=audience.site_id, group_id=audience.group_id,
+            volunteer_id=audience.volunteer_id,
+        )  # fmt: skip
 
 
 class TrainingRead(BaseModel):
@@ -189,6 +206,23 @@ class TrainingRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def of(cls, training: Training | LeanRow, audience: list[AudienceRead], enrolled: int) -> TrainingRead:
+        """From a record or a lean row of its columns (:data:`yijing.training.repository.SHOWN`), as
+        stored: not validated again (a lean row's enumerations are the driver's strings)."""
+        return read_model(
+            cls,
+            id=training.id, station_id=training.station_id, title=training.title,
+            topics=[_TOPICS[topic] for topic in training.topics], mode=_MODES[training.mode],
+            starts_at=training.starts_at, ends_at=training.ends_at, place=training.place,
+            meeting_url=training.meeting_url, trainer=training.trainer, required=training.required,
+            status=_TRAINING_STATUSES[training.status], cancel_reason=training.cancel_reason,
+            cancelled_at=training.cancelled_at, rule_version=training.rule_version,
+            settled_at=training.settled_at, audience=audience, enrolled=enrolled,
+            created_by=training.created_by, version=training.version, created_at=training.created_at,
+            updated_at=training.updated_at,
+        )  # fmt: skip
+
 
 class CancelTraining(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "台风预警，改期"}]})
@@ -232,6 +266,20 @@ class AttendanceRead(BaseModel):
     excuse_reason: str | None
     rule_version: int | None
     settled_at: datetime | None
+
+    @classmethod
+    def of(cls, row: TrainingAttendance | LeanRow, volunteer_name: str) -> AttendanceRead:
+        """From a record or a lean row of its columns (:data:`yijing.training.repository.ATTENDANCE_SHOWN`),
+        as stored: not validated again."""
+        method = row.checkin_method
+        return read_model(
+            cls,
+            training_id=row.training_id, volunteer_id=row.volunteer_id, volunteer_name=volunteer_name,
+            site_id=row.site_id, status=_ATTENDANCE_STATUSES[row.status], checked_in_at=row.checked_in_at,
+            checkin_method=None if method is None else _CHECKIN_METHODS[method],
+            checked_in_by=row.checked_in_by, online_minutes=row.online_minutes,
+            excuse_reason=row.excuse_reason, rule_version=row.rule_version, settled_at=row.settled_at,
+        )  # fmt: skip
 
 
 class AttendanceFilters(BaseModel):

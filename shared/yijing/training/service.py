@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,6 +25,7 @@ from yijing.audit import service as audit
 from yijing.errors import Forbidden, InvalidInput, check_version
 from yijing.ids import utcnow
 from yijing.kit.pagination import Page, PageParams, page_of
+from yijing.kit.reads import LeanRow, Reader
 from yijing.kit.versions import apply_changes
 from yijing.notifications.jobs import notify_many
 from yijing.notifications.service import DeliverPayload
@@ -77,31 +78,35 @@ _RECIPIENTS_PER_NOTICE = 10_000
 # Reading
 
 
-def read(training: Training, audience: Sequence[TrainingAudience], enrolled: int) -> TrainingRead:
-    return TrainingRead(
-        **training.model_dump(exclude={"code_secret"}),
-        audience=[AudienceRead.model_validate(row, from_attributes=True) for row in audience],
-        enrolled=enrolled,
+async def _reads(
+    reader: Reader, trainings: Sequence[Training | LeanRow]
+) -> Callable[[Training | LeanRow], TrainingRead]:
+    """What makes the trainings' read models: their audiences and enrolment counts read first, one query
+    each for them all."""
+    ids = [training.id for training in trainings]
+    audiences = await repository.audiences_of(reader, ids)
+    counts = await repository.enrolled_counts(reader, ids)
+    return lambda training: TrainingRead.of(
+        training,
+        [AudienceRead.of(row) for row in audiences.get(training.id, [])],
+        counts.get(training.id, 0),
     )
 
 
-async def detail(session: AsyncSession, training: Training) -> TrainingRead:
-    ids = [training.id]
-    audiences = await repository.audiences_of(session, ids)
-    counts = await repository.enrolled_counts(session, ids)
-    return read(training, audiences.get(training.id, []), counts.get(training.id, 0))
+async def detail(reader: Reader, training: Training | LeanRow) -> TrainingRead:
+    return (await _reads(reader, [training]))(training)
 
 
-async def training_reach(session: AsyncSession, actor: Actor) -> ColumnElement[bool]:
+async def training_reach(reader: Reader, actor: Actor) -> ColumnElement[bool]:
     """The SQL condition for the trainings the caller may see."""
     clause = actor.scope.clause(Training.station_id)
     if actor.role is not Role.VOLUNTEER:
         return clause
     # Whatever their status now: a suspended volunteer still sees the trainings they were enrolled in.
-    volunteer = await volunteers_repository.get_by_user(session, actor.user_id) if actor.user_id else None
-    if volunteer is None:
+    volunteer_id = await repository.volunteer_of(reader, actor.user_id)
+    if volunteer_id is None:
         return false()
-    return and_(clause, repository.enrolled(volunteer.id))
+    return and_(clause, repository.enrolled(volunteer_id))
 
 
 async def get_training(
@@ -114,18 +119,19 @@ async def get_training(
     return training
 
 
+async def read_training(reader: Reader, actor: Actor, training_id: uuid.UUID) -> TrainingRead:
+    """A training within the caller's reach, as its read model (read lean)."""
+    row = await repository.read(reader, training_id, await training_reach(reader, actor))
+    if row is None:
+        raise TrainingNotFound(f"no training {training_id}", zh=f"未找到培训 {training_id}")
+    return await detail(reader, row)
+
+
 async def list_trainings(
-    session: AsyncSession, actor: Actor, filters: TrainingFilters, page: PageParams
+    reader: Reader, actor: Actor, filters: TrainingFilters, page: PageParams
 ) -> Page[TrainingRead]:
-    trainings = await repository.list_trainings(session, await training_reach(session, actor), filters, page)
-    ids = [training.id for training in trainings[: page.limit]]
-    audiences = await repository.audiences_of(session, ids)
-    counts = await repository.enrolled_counts(session, ids)
-    return page_of(
-        trainings,
-        page.limit,
-        lambda training: read(training, audiences.get(training.id, []), counts.get(training.id, 0)),
-    )
+    trainings = await repository.list_trainings(reader, await training_reach(reader, actor), filters, page)
+    return page_of(trainings, page.limit, await _reads(reader, trainings[: page.limit]))
 
 
 # Scheduling
@@ -329,22 +335,18 @@ async def cancel_training(
 # Attendance
 
 
-def _attendance_read(row: TrainingAttendance, name: str) -> AttendanceRead:
-    return AttendanceRead(**row.model_dump(), volunteer_name=name)
-
-
 async def list_attendance(
-    session: AsyncSession, actor: Actor, training_id: uuid.UUID, filters: AttendanceFilters
+    reader: Reader, actor: Actor, training_id: uuid.UUID, filters: AttendanceFilters
 ) -> list[AttendanceRead]:
-    """Staff see every row; a volunteer only their own."""
-    training = await get_training(session, actor, training_id)
+    """Staff see every row; a volunteer only their own (read lean)."""
+    if not await repository.within_reach(reader, training_id, await training_reach(reader, actor)):
+        raise TrainingNotFound(f"no training {training_id}", zh=f"未找到培训 {training_id}")
     only = None
     if actor.role is Role.VOLUNTEER:
-        volunteer = await volunteers_repository.get_by_user(session, actor.user_id) if actor.user_id else None
-        assert volunteer is not None  # their reach holds only trainings they are enrolled in
-        only = volunteer.id
-    rows = await repository.attendance_rows(session, training.id, filters, only)
-    return [_attendance_read(row, name) for row, name in rows]
+        only = await repository.volunteer_of(reader, actor.user_id)
+        assert only is not None  # their reach holds only trainings they are enrolled in
+    rows = await repository.attendance_rows(reader, training_id, filters, only)
+    return [AttendanceRead.of(row, row.volunteer_name) for row in rows]
 
 
 def code_at(training: Training, moment: datetime) -> str:
@@ -409,7 +411,7 @@ async def checkin_with_code(
     if row.checked_in_at is None:
         row.checked_in_at, row.checkin_method, row.updated_at = now, CheckinMethod.CODE, now
         await repository.save(session, row)
-    return _attendance_read(row, volunteer.name)
+    return AttendanceRead.of(row, volunteer.name)
 
 
 async def recount(session: AsyncSession, training: Training) -> None:
@@ -466,7 +468,7 @@ async def officer_checkin(
         row.updated_at = now
         await repository.save(session, row)
         await _audit_attendance(session, actor, "checkin", training, row, {"checked_in_at": now.isoformat()})
-    return _attendance_read(row, await repository.volunteer_name(session, row.volunteer_id))
+    return AttendanceRead.of(row, await repository.volunteer_name(session, row.volunteer_id))
 
 
 def session_minutes(training: Training) -> int:
@@ -507,7 +509,7 @@ async def put_online_minutes(
     await _audit_attendance(
         session, actor, "minutes", training, row, {"online_minutes": {"from": previous, "to": minutes}}
     )
-    return _attendance_read(row, await repository.volunteer_name(session, row.volunteer_id))
+    return AttendanceRead.of(row, await repository.volunteer_name(session, row.volunteer_id))
 
 
 async def excuse(
@@ -529,4 +531,4 @@ async def excuse(
     await _audit_attendance(
         session, actor, "excuse", training, row, {"from": previous.value, "reason": "(text)"}
     )
-    return _attendance_read(row, await repository.volunteer_name(session, row.volunteer_id))
+    return AttendanceRead.of(row, await repository.volunteer_name(session, row.volunteer_id))

@@ -61,7 +61,7 @@ async def create_key(
 async def get_key(
     key_id: uuid.UUID, session: SessionDep, settings: SettingsDep, actor: Annotated[Actor, Depends(ADMIN)]
 ) -> ApiKeyRead:
-    return api_keys.to_read(await api_keys.get(session, key_id), settings.api_key_rate_limit)
+    return await api_keys.read_key(session, key_id, default_rate_limit=settings.api_key_rate_limit)
 
 
 @router.post(

@@ -138,9 +138,11 @@ async def get_dispute(
     actor: Annotated[Actor, Depends(SEE)],
     reveal: Reveal = None,
 ) -> DisputeRead:
-    dispute = await service.get_dispute(session, actor, dispute_id)
+    dispute = await service.read_dispute(
+        session, actor, dispute_id, reveal=reveal is not None, protector=protector
+    )
     set_etag(response, dispute.version)
-    return await service.read_dispute(session, actor, dispute, reveal=reveal is not None, protector=protector)
+    return dispute
 
 
 @router.patch(
@@ -172,9 +174,7 @@ async def update_dispute(
 async def events(
     dispute_id: uuid.UUID, session: SessionDep, actor: Annotated[Actor, Depends(SEE)]
 ) -> list[DisputeEventRead]:
-    return [
-        DisputeEventRead.model_validate(event) for event in await service.history(session, actor, dispute_id)
-    ]
+    return await service.history(session, actor, dispute_id)
 
 
 @router.get(
@@ -186,10 +186,7 @@ async def events(
 async def followups(
     dispute_id: uuid.UUID, session: SessionDep, actor: Annotated[Actor, Depends(SEE)]
 ) -> list[FollowupRead]:
-    return [
-        FollowupRead.model_validate(followup, from_attributes=True)
-        for followup in await service.followups(session, actor, dispute_id)
-    ]
+    return await service.followups(session, actor, dispute_id)
 
 
 @router.post(
@@ -212,7 +209,7 @@ async def record_followup(
 ) -> FollowupRead:
     followup, dispute = await service.record_followup(session, actor, dispute_id, data, version_of(if_match))
     set_etag(response, dispute.version)
-    return FollowupRead.model_validate(followup, from_attributes=True)
+    return FollowupRead.of(followup)
 
 
 # The lifecycle's actions: each one's body, and its summary.

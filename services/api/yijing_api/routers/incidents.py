@@ -80,7 +80,7 @@ async def import_file(
         keep_valid_rows=keep_valid_rows,
     )  # fmt: skip
     response.headers["Location"] = f"/api/v1/incidents/imports/{record.id}"
-    return await service.read_import(session, record)
+    return await service.read_upload(session, record)
 
 
 @router.get(
@@ -92,7 +92,7 @@ async def import_file(
 async def get_import(
     import_id: uuid.UUID, session: SessionDep, actor: Annotated[Actor, Depends(WRITE)]
 ) -> ImportRead:
-    return await service.read_import(session, await service.get_import(session, actor, import_id))
+    return await service.read_import(session, actor, import_id)
 
 
 @router.get(
@@ -104,7 +104,7 @@ async def get_import(
 async def codes(
     session: SessionDep, actor: Annotated[Actor, Depends(READ_CODES)], kind: CodeKind | None = None
 ) -> list[CodeRead]:
-    return [CodeRead.of(code) for code in await service.codes(session, kind)]
+    return await service.codes(session, kind)
 
 
 @router.post(

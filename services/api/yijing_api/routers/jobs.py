@@ -68,4 +68,4 @@ async def create_job(
 async def get_job(
     job_id: uuid.UUID, session: SessionDep, actor: Annotated[Actor, Depends(FOLLOWERS)]
 ) -> JobRead:
-    return JobRead.of(await service.get_run(session, actor, job_id))
+    return await service.read_run(session, actor, job_id)

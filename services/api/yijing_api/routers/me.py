@@ -67,10 +67,11 @@ async def get_me(
     reveal: Reveal = None,
 ) -> MeRead:
     assert actor.principal is not None
-    user = await service.get_user(session, actor, actor.principal.id)
+    user = await service.read_user(
+        session, actor, actor.principal.id, reveal=reveal is not None, protector=protector
+    )
     set_etag(response, user.version)
-    read = await service.read_user(session, actor, user, reveal=reveal is not None, protector=protector)
-    return await _me_read(session, read)
+    return await _me_read(session, user)
 
 
 @router.patch(
@@ -83,9 +84,7 @@ async def update_me(
     data: MeUpdate, session: SessionDep, protector: ProtectorDep, actor: Annotated[Actor, Depends(SELF)]
 ) -> MeRead:
     user = await service.update_me(session, actor, data)
-    return await _me_read(
-        session, await service.read_user(session, actor, user, reveal=False, protector=protector)
-    )
+    return await _me_read(session, await service.to_read(session, user))
 
 
 @router.get(

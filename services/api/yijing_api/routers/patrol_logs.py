@@ -87,7 +87,7 @@ async def list_logs(
 async def get_log(
     patrol_id: uuid.UUID, log_id: uuid.UUID, session: SessionDep, actor: Annotated[Actor, Depends(PEOPLE)]
 ) -> LogRead:
-    return await service.get_log(session, actor, patrol_id, log_id)
+    return await service.read_log(session, actor, patrol_id, log_id)
 
 
 @router.post(

@@ -91,9 +91,9 @@ async def create_plan(
 async def get_plan(
     plan_id: uuid.UUID, session: SessionDep, response: Response, actor: Annotated[Actor, Depends(PLANNERS)]
 ) -> PatrolPlanDetail:
-    plan = await service.get_plan(session, actor, plan_id)
+    plan = await service.read_plan(session, actor, plan_id)
     set_etag(response, plan.version)
-    return await service.detail(session, plan)
+    return plan
 
 
 @router.patch(

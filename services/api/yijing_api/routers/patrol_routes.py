@@ -90,9 +90,9 @@ async def create_route(
 async def get_route(
     route_id: uuid.UUID, session: SessionDep, response: Response, actor: Annotated[Actor, Depends(READERS)]
 ) -> PatrolRouteDetail:
-    route = await service.get_route(session, actor, route_id)
+    route = await service.read_route(session, actor, route_id)
     set_etag(response, route.version)
-    return await service.detail(session, actor, route)
+    return route
 
 
 @router.patch(

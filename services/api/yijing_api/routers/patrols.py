@@ -109,9 +109,9 @@ async def calendar(
 async def get_patrol(
     patrol_id: uuid.UUID, session: SessionDep, response: Response, actor: Annotated[Actor, Depends(READERS)]
 ) -> PatrolDetail:
-    patrol = await service.get_patrol(session, actor, patrol_id)
+    patrol = await service.read_patrol(session, actor, patrol_id)
     set_etag(response, patrol.version)
-    return await service.detail(session, patrol)
+    return patrol
 
 
 @router.get(

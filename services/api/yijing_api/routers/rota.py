@@ -118,8 +118,7 @@ async def current_captains(
 async def list_unavailability(
     volunteer_id: uuid.UUID, session: SessionDep, actor: Annotated[Actor, Depends(READ)]
 ) -> list[UnavailabilityRead]:
-    records = await service.list_unavailability(session, actor, volunteer_id)
-    return [UnavailabilityRead.model_validate(record) for record in records]
+    return await service.list_unavailability(session, actor, volunteer_id)
 
 
 @router.post(
@@ -136,9 +135,7 @@ async def add_unavailability(
     session: SessionDep,
     actor: Annotated[Actor, Depends(READ)],
 ) -> UnavailabilityRead:
-    return UnavailabilityRead.model_validate(
-        await service.add_unavailability(session, actor, volunteer_id, data)
-    )
+    return UnavailabilityRead.of(await service.add_unavailability(session, actor, volunteer_id, data))
 
 
 @router.delete(

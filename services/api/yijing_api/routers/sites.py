@@ -62,9 +62,9 @@ async def create_site(
 async def get_site(
     site_id: uuid.UUID, session: SessionDep, response: Response, actor: Annotated[Actor, Depends(READERS)]
 ) -> SiteRead:
-    site = await service.get_site(session, actor, site_id)
+    site = await service.read_site(session, actor, site_id)
     set_etag(response, site.version)
-    return SiteRead.of(site)
+    return site
 
 
 @router.patch(

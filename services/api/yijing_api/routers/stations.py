@@ -54,7 +54,7 @@ async def create_station(
     station = await service.create_station(session, actor, data, settings.timezone)
     response.headers["Location"] = f"/api/v1/stations/{station.id}"
     set_etag(response, station.version)
-    return StationRead.model_validate(station)
+    return StationRead.of(station)
 
 
 @router.get(
@@ -66,9 +66,9 @@ async def create_station(
 async def get_station(
     station_id: uuid.UUID, session: SessionDep, response: Response, actor: Annotated[Actor, Depends(READERS)]
 ) -> StationRead:
-    station = await service.get_station(session, actor, station_id)
+    station = await service.read_station(session, actor, station_id)
     set_etag(response, station.version)
-    return StationRead.model_validate(station)
+    return station
 
 
 @router.patch(
@@ -87,7 +87,7 @@ async def update_station(
 ) -> StationRead:
     station = await service.update_station(session, actor, station_id, data, version_of(if_match))
     set_etag(response, station.version)
-    return StationRead.model_validate(station)
+    return StationRead.of(station)
 
 
 @router.delete(

@@ -85,9 +85,9 @@ async def create_training(
 async def get_training(
     training_id: uuid.UUID, session: SessionDep, response: Response, actor: Annotated[Actor, Depends(SEE)]
 ) -> TrainingRead:
-    training = await service.get_training(session, actor, training_id)
+    training = await service.read_training(session, actor, training_id)
     set_etag(response, training.version)
-    return await service.detail(session, training)
+    return training
 
 
 @router.patch(

@@ -53,7 +53,7 @@ async def create_user(
     user = await service.create_user(session, actor, data, protector)
     response.headers["Location"] = f"/api/v1/users/{user.id}"
     set_etag(response, user.version)
-    return await service.read_user(session, actor, user, reveal=False, protector=protector)
+    return await service.to_read(session, user)
 
 
 @router.get(
@@ -70,9 +70,9 @@ async def get_user(
     actor: Annotated[Actor, Depends(MANAGE)],
     reveal: Reveal = None,
 ) -> UserRead:
-    user = await service.get_user(session, actor, user_id)
+    user = await service.read_user(session, actor, user_id, reveal=reveal is not None, protector=protector)
     set_etag(response, user.version)
-    return await service.read_user(session, actor, user, reveal=reveal is not None, protector=protector)
+    return user
 
 
 @router.patch(
@@ -93,4 +93,4 @@ async def update_user(
 ) -> UserRead:
     user = await service.update_user(session, actor, user_id, data, version_of(if_match), protector)
     set_etag(response, user.version)
-    return await service.read_user(session, actor, user, reveal=False, protector=protector)
+    return await service.to_read(session, user)

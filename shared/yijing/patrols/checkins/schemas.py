@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from yijing.kit.reads import LeanRow, by_value, read_model
 from yijing.org.schemas import Location
 from yijing.patrols.checkins.models import CheckinFlag, CheckinReview, PatrolCheckin
 from yijing.patrols.routes.schemas import Code
@@ -57,6 +58,9 @@ class CheckinFlagRead(BaseModel):
     reason: str
 
 
+_FLAGS, _REVIEWS = by_value(CheckinFlag), by_value(CheckinReview)
+
+
 class CheckinRead(BaseModel):
     id: uuid.UUID
     patrol_id: uuid.UUID
@@ -77,22 +81,28 @@ class CheckinRead(BaseModel):
     review_note: str | None
 
     @classmethod
-    def of(cls, checkin: PatrolCheckin, *, show_code: bool) -> CheckinRead:
-        return cls.of_values(checkin.model_dump(), show_code=show_code)
+    def of(cls, checkin: PatrolCheckin | LeanRow, *, show_code: bool) -> CheckinRead:
+        """From a record or a lean row of its columns (:data:`yijing.patrols.checkins.repository.SHOWN`)."""
+        values = checkin if isinstance(checkin, LeanRow) else checkin.model_dump()
+        return cls.of_values(values, show_code=show_code)
 
     @classmethod
     def of_values(cls, values: Mapping[str, Any], *, show_code: bool) -> CheckinRead:
-        """From a check-in's column values (a row as inserted, or a stored record's)."""
-        flags = values["flags"]
-        return cls(
+        """From a check-in's column values (a row as inserted, a stored record's or a lean row), as stored
+        or as validated on the way in: not validated again (a lean row's enumerations are strings)."""
+        flags = [
+            read_model(CheckinFlagRead, flag=_FLAGS[flag], reason=why)
+            for flag, why in values["flags"].items()
+        ]
+        return read_model(
+            cls,
             id=values["id"], patrol_id=values["patrol_id"], volunteer_id=values["volunteer_id"],
             client_id=values["client_id"], checkpoint_id=values["checkpoint_id"],
             code=values["code"] if show_code else None,
-            location=Location(latitude=values["latitude"], longitude=values["longitude"]),
+            location=read_model(Location, latitude=values["latitude"], longitude=values["longitude"]),
             accuracy_m=values["accuracy_m"], distance_m=values["distance_m"],
-            captured_at=values["captured_at"], received_at=values["received_at"],
-            flags=[CheckinFlagRead(flag=CheckinFlag(flag), reason=why) for flag, why in flags.items()],
-            review=values["review"], counts=values["review"] in COUNTING,
+            captured_at=values["captured_at"], received_at=values["received_at"], flags=flags,
+            review=_REVIEWS[values["review"]], counts=values["review"] in COUNTING,
             reviewed_by=values.get("reviewed_by"), reviewed_at=values.get("reviewed_at"),
             review_note=values.get("review_note"),
         )  # fmt: skip

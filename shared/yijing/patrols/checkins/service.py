@@ -24,6 +24,7 @@ from yijing.audit import service as audit
 from yijing.geo import distance_m
 from yijing.ids import new_id, utcnow
 from yijing.kit.pagination import Page, PageParams, page_of
+from yijing.kit.reads import LeanRow, Reader
 from yijing.patrols import repository as patrols_repository
 from yijing.patrols import service as patrols
 from yijing.patrols.checkins import repository
@@ -88,7 +89,7 @@ def judge(
     return flags, distance
 
 
-def read(checkin: PatrolCheckin, actor: Actor) -> CheckinRead:
+def read(checkin: PatrolCheckin | LeanRow, actor: Actor) -> CheckinRead:
     return CheckinRead.of(checkin, show_code=shows_codes(actor))
 
 
@@ -195,10 +196,11 @@ async def check_in(
 
 
 async def list_checkins(
-    session: AsyncSession, actor: Actor, patrol_id: uuid.UUID, filters: CheckinFilters, page: PageParams
+    reader: Reader, actor: Actor, patrol_id: uuid.UUID, filters: CheckinFilters, page: PageParams
 ) -> Page[CheckinRead]:
-    patrol = await patrols.get_patrol(session, actor, patrol_id)
-    checkins = await repository.list_checkins(session, patrol.id, filters, page)
+    """A page of the patrol's check-ins (read lean)."""
+    await patrols.check_reach(reader, actor, patrol_id)
+    checkins = await repository.list_checkins(reader, patrol_id, filters, page)
     return page_of(checkins, page.limit, lambda checkin: read(checkin, actor))
 
 

@@ -9,6 +9,7 @@ from sqlmodel import col
 
 from yijing.kit import repository as kit
 from yijing.kit.pagination import PageParams
+from yijing.kit.reads import LeanRow, Reader, mappings
 from yijing.patrols.logs.models import PatrolLog, PatrolLogPhoto
 from yijing.patrols.logs.schemas import LogFilters
 
@@ -28,23 +29,47 @@ async def get(session: AsyncSession, patrol_id: uuid.UUID, log_id: uuid.UUID) ->
     return await kit.get(session, PatrolLog, log_id, col(PatrolLog.patrol_id) == patrol_id)
 
 
+# What an entry's read model shows (LogRead, less its photos).
+SHOWN = (
+    col(PatrolLog.id), col(PatrolLog.station_id), col(PatrolLog.patrol_id), col(PatrolLog.client_id),
+    col(PatrolLog.author_id), col(PatrolLog.volunteer_id), col(PatrolLog.kind), col(PatrolLog.topic),
+    col(PatrolLog.people), col(PatrolLog.text), col(PatrolLog.latitude), col(PatrolLog.longitude),
+    col(PatrolLog.occurred_at), col(PatrolLog.received_at), col(PatrolLog.hazard_id),
+    col(PatrolLog.dispute_id),
+)  # fmt: skip
+_SHOWN = select(*SHOWN)  # built once: a select of many columns costs more to build than to run
+
+
+async def read(reader: Reader, patrol_id: uuid.UUID, log_id: uuid.UUID) -> LeanRow | None:
+    """The patrol's entry as its read model shows it (lean: see :func:`yijing.kit.repository.read`)."""
+    return await kit.read(reader, _SHOWN.where(col(PatrolLog.patrol_id) == patrol_id), PatrolLog.id, log_id)
+
+
 async def list_logs(
-    session: AsyncSession, patrol_id: uuid.UUID, filters: LogFilters, page: PageParams
-) -> Sequence[PatrolLog]:
+    reader: Reader, patrol_id: uuid.UUID, filters: LogFilters, page: PageParams
+) -> list[LeanRow]:
     conditions = kit.equal((PatrolLog.kind, filters.kind), (PatrolLog.volunteer_id, filters.volunteer_id))
-    query = select(PatrolLog).where(col(PatrolLog.patrol_id) == patrol_id, *conditions)
-    return await kit.fetch_page(session, query, PatrolLog.id, page)
+    query = _SHOWN.where(col(PatrolLog.patrol_id) == patrol_id, *conditions)
+    return await kit.read_page(reader, query, PatrolLog.id, page)
 
 
-async def photos_of(
-    session: AsyncSession, log_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[PatrolLogPhoto]]:
-    """The entries' photos, in the order they were added, in one query."""
-    query = (
-        select(PatrolLogPhoto).where(col(PatrolLogPhoto.log_id).in_(log_ids)).order_by(col(PatrolLogPhoto.id))
-    )
-    photos: dict[uuid.UUID, list[PatrolLogPhoto]] = {log_id: [] for log_id in log_ids}
-    for photo in await session.scalars(query):
+# What a photo's read model shows (LogPhotoRead, less its link).
+PHOTO_SHOWN = (
+    col(PatrolLogPhoto.id), col(PatrolLogPhoto.log_id), col(PatrolLogPhoto.media_type),
+    col(PatrolLogPhoto.size_bytes), col(PatrolLogPhoto.width), col(PatrolLogPhoto.height),
+    col(PatrolLogPhoto.sha256), col(PatrolLogPhoto.gps_stripped), col(PatrolLogPhoto.file_name),
+    col(PatrolLogPhoto.uploaded_by), col(PatrolLogPhoto.created_at),
+)  # fmt: skip
+_PHOTOS = select(*PHOTO_SHOWN).order_by(col(PatrolLogPhoto.id))
+
+
+async def photos_of(reader: Reader, log_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[LeanRow]]:
+    """The entries' photos, in the order they were added, in one query (read lean)."""
+    if not log_ids:
+        return {}
+    rows = await mappings(reader, _PHOTOS.where(col(PatrolLogPhoto.log_id).in_(log_ids)))
+    photos: dict[uuid.UUID, list[LeanRow]] = {log_id: [] for log_id in log_ids}
+    for photo in rows:
         photos[photo.log_id].append(photo)
     return photos
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -10,6 +11,7 @@ from yijing.disputes.models import DisputeKind
 from yijing.disputes.schemas import Account, PartyCreate
 from yijing.hazards.models import HazardCategory, HazardSeverity
 from yijing.hazards.schemas import Description, Party
+from yijing.kit.reads import LeanRow, by_value, read_model
 from yijing.org.schemas import Location
 from yijing.patrols.logs.models import LogKind, LogTopic, PatrolLog, PatrolLogPhoto
 from yijing.types import JSON_INTEGER, NOT_BLANK, Address, Instant
@@ -128,11 +130,18 @@ class LogPhotoRead(BaseModel):
     href: str = Field(description="Where to download it")
 
     @classmethod
-    def of(cls, log: PatrolLog, photo: PatrolLogPhoto) -> LogPhotoRead:
-        return cls(
-            **photo.model_dump(exclude={"upload_sha256", "storage_key"}),
+    def of(cls, log: PatrolLog | LeanRow, photo: PatrolLogPhoto | LeanRow) -> LogPhotoRead:
+        """From records or lean rows of their columns, as stored: not validated again."""
+        return read_model(
+            cls,
+            id=photo.id, log_id=photo.log_id, media_type=photo.media_type, size_bytes=photo.size_bytes,
+            width=photo.width, height=photo.height, sha256=photo.sha256, gps_stripped=photo.gps_stripped,
+            file_name=photo.file_name, uploaded_by=photo.uploaded_by, created_at=photo.created_at,
             href=f"/api/v1/patrols/{log.patrol_id}/logs/{log.id}/photos/{photo.id}",
-        )
+        )  # fmt: skip
+
+
+_KINDS, _TOPICS = by_value(LogKind), by_value(LogTopic)
 
 
 class LogRead(BaseModel):
@@ -175,14 +184,23 @@ class LogRead(BaseModel):
     photos: list[LogPhotoRead] = Field(default_factory=list)
 
     @classmethod
-    def of(cls, log: PatrolLog, photos: list[PatrolLogPhoto] | None = None) -> LogRead:
-        located = log.latitude is not None and log.longitude is not None
-        return cls(
-            **log.model_dump(exclude={"latitude", "longitude", "fingerprint", "topic"}),
-            topic=LogTopic(log.topic) if log.topic else None,
-            location=Location(latitude=log.latitude, longitude=log.longitude) if located else None,
+    def of(
+        cls, log: PatrolLog | LeanRow, photos: Sequence[PatrolLogPhoto | LeanRow] | None = None
+    ) -> LogRead:
+        """From a record or a lean row of its columns (and its photos'), as stored: not validated again (a
+        lean row's enumerations are the driver's strings)."""
+        location = None
+        if log.latitude is not None and log.longitude is not None:
+            location = read_model(Location, latitude=log.latitude, longitude=log.longitude)
+        return read_model(
+            cls,
+            id=log.id, station_id=log.station_id, patrol_id=log.patrol_id, client_id=log.client_id,
+            author_id=log.author_id, volunteer_id=log.volunteer_id, kind=_KINDS[log.kind],
+            topic=_TOPICS[log.topic] if log.topic else None, people=log.people, text=log.text,
+            location=location, occurred_at=log.occurred_at, received_at=log.received_at,
+            hazard_id=log.hazard_id, dispute_id=log.dispute_id,
             photos=[LogPhotoRead.of(log, photo) for photo in photos or []],
-        )
+        )  # fmt: skip
 
 
 class LogFilters(BaseModel):

@@ -30,6 +30,7 @@ from yijing.hazards.models import HazardSource
 from yijing.hazards.schemas import HazardCreate
 from yijing.ids import new_id, utcnow
 from yijing.kit.pagination import Page, PageParams, page_of
+from yijing.kit.reads import LeanRow, Reader
 from yijing.org import repository as org_repository
 from yijing.patrols import repository as patrols_repository
 from yijing.patrols import service as patrols
@@ -239,8 +240,15 @@ async def write_log(
     return LogRead.of(log), True
 
 
-async def _read(session: AsyncSession, log: PatrolLog) -> LogRead:
-    return LogRead.of(log, (await repository.photos_of(session, [log.id]))[log.id])
+async def _read(reader: Reader, log: PatrolLog | LeanRow) -> LogRead:
+    """The entry with its photos (read lean)."""
+    return LogRead.of(log, (await repository.photos_of(reader, [log.id]))[log.id])
+
+
+def _not_found(patrol_id: uuid.UUID, log_id: uuid.UUID) -> LogNotFound:
+    return LogNotFound(
+        f"no log entry {log_id} of the patrol {patrol_id}", zh=f"巡防 {patrol_id} 没有日志记录 {log_id}"
+    )
 
 
 async def _log(
@@ -249,23 +257,26 @@ async def _log(
     patrol = await patrols.get_patrol(session, actor, patrol_id)
     log = await repository.get(session, patrol.id, log_id)
     if log is None:
-        raise LogNotFound(
-            f"no log entry {log_id} of the patrol {patrol_id}", zh=f"巡防 {patrol_id} 没有日志记录 {log_id}"
-        )
+        raise _not_found(patrol_id, log_id)
     return patrol, log
 
 
-async def get_log(session: AsyncSession, actor: Actor, patrol_id: uuid.UUID, log_id: uuid.UUID) -> LogRead:
-    _, log = await _log(session, actor, patrol_id, log_id)
-    return await _read(session, log)
+async def read_log(reader: Reader, actor: Actor, patrol_id: uuid.UUID, log_id: uuid.UUID) -> LogRead:
+    """An entry of a patrol within the caller's reach, with its photos (read lean)."""
+    await patrols.check_reach(reader, actor, patrol_id)
+    log = await repository.read(reader, patrol_id, log_id)
+    if log is None:
+        raise _not_found(patrol_id, log_id)
+    return await _read(reader, log)
 
 
 async def list_logs(
-    session: AsyncSession, actor: Actor, patrol_id: uuid.UUID, filters: LogFilters, page: PageParams
+    reader: Reader, actor: Actor, patrol_id: uuid.UUID, filters: LogFilters, page: PageParams
 ) -> Page[LogRead]:
-    patrol = await patrols.get_patrol(session, actor, patrol_id)
-    logs = await repository.list_logs(session, patrol.id, filters, page)
-    photos = await repository.photos_of(session, [log.id for log in logs[: page.limit]])
+    """A page of the patrol's log, with the photos of all its entries read in one query (read lean)."""
+    await patrols.check_reach(reader, actor, patrol_id)
+    logs = await repository.list_logs(reader, patrol_id, filters, page)
+    photos = await repository.photos_of(reader, [log.id for log in logs[: page.limit]])
     return page_of(logs, page.limit, lambda log: LogRead.of(log, photos[log.id]))
 
 

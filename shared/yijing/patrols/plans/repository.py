@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, cast, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Date, bindparam, cast, delete, exists, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -14,7 +14,9 @@ from sqlmodel import col
 from yijing.access import StationScope
 from yijing.kit import repository as kit
 from yijing.kit.pagination import PageParams
+from yijing.kit.reads import LeanRow, Reader, mappings
 from yijing.org.models import Station
+from yijing.patrols import repository as patrols_repository
 from yijing.patrols.checkins.models import PatrolCheckin
 from yijing.patrols.logs.models import PatrolLog
 from yijing.patrols.models import Patrol, PatrolStatus
@@ -35,15 +37,31 @@ async def get(
     )
 
 
+# What a plan's read model shows (PatrolPlanRead; its status is whether it has a retired_at).
+SHOWN = (
+    col(PatrolPlan.id), col(PatrolPlan.station_id), col(PatrolPlan.site_id), col(PatrolPlan.route_id),
+    col(PatrolPlan.group_id), col(PatrolPlan.leader_volunteer_id), col(PatrolPlan.weekdays),
+    col(PatrolPlan.start_time), col(PatrolPlan.end_time), col(PatrolPlan.first_day), col(PatrolPlan.last_day),
+    col(PatrolPlan.horizon_days), col(PatrolPlan.made_until), col(PatrolPlan.retired_at),
+    col(PatrolPlan.version), col(PatrolPlan.created_at), col(PatrolPlan.updated_at),
+)  # fmt: skip
+_SHOWN = select(*SHOWN)  # built once: a select of many columns costs more to build than to run
+
+
+async def read(reader: Reader, plan_id: uuid.UUID, scope: StationScope) -> LeanRow | None:
+    """A plan as its read model shows it (lean: see :func:`yijing.kit.repository.read`)."""
+    return await kit.read(reader, _SHOWN.where(scope.clause(PatrolPlan.station_id)), PatrolPlan.id, plan_id)
+
+
 async def list_plans(
-    session: AsyncSession, scope: StationScope, filters: PatrolPlanFilters, page: PageParams
-) -> Sequence[PatrolPlan]:
+    reader: Reader, scope: StationScope, filters: PatrolPlanFilters, page: PageParams
+) -> list[LeanRow]:
     conditions = kit.equal((PatrolPlan.site_id, filters.site_id), (PatrolPlan.route_id, filters.route_id))
     retired = col(PatrolPlan.retired_at)
     if filters.status is not None:
         conditions.append(retired.is_(None) if filters.status is PlanStatus.IN_USE else retired.is_not(None))
-    query = select(PatrolPlan).where(scope.clause(PatrolPlan.station_id), *conditions)
-    return await kit.fetch_page(session, query, PatrolPlan.id, page)
+    query = _SHOWN.where(scope.clause(PatrolPlan.station_id), *conditions)
+    return await kit.read_page(reader, query, PatrolPlan.id, page)
 
 
 async def member_ids(session: AsyncSession, plan_id: uuid.UUID) -> list[uuid.UUID]:
@@ -52,15 +70,17 @@ async def member_ids(session: AsyncSession, plan_id: uuid.UUID) -> list[uuid.UUI
     return list(await session.scalars(query.order_by(col(PatrolPlanMember.volunteer_id))))
 
 
-async def members(session: AsyncSession, plan_id: uuid.UUID) -> Sequence[tuple[uuid.UUID, str]]:
-    """The volunteers the plan names, with their names, by name."""
-    query = (
-        select(col(Volunteer.id), col(Volunteer.name))
-        .join(PatrolPlanMember, col(PatrolPlanMember.volunteer_id) == col(Volunteer.id))
-        .where(col(PatrolPlanMember.plan_id) == plan_id)
-        .order_by(col(Volunteer.name), col(Volunteer.id))
-    )
-    return [(volunteer_id, name) for volunteer_id, name in (await session.execute(query)).all()]
+_MEMBERS = (
+    select(col(Volunteer.id), col(Volunteer.name))
+    .join(PatrolPlanMember, col(PatrolPlanMember.volunteer_id) == col(Volunteer.id))
+    .where(col(PatrolPlanMember.plan_id) == bindparam("plan_id"))
+    .order_by(col(Volunteer.name), col(Volunteer.id))
+)
+
+
+async def members(reader: Reader, plan_id: uuid.UUID) -> list[LeanRow]:
+    """The volunteers the plan names (id, name), by name."""
+    return await mappings(reader, _MEMBERS, plan_id=plan_id)
 
 
 async def set_members(session: AsyncSession, plan_id: uuid.UUID, volunteer_ids: Sequence[uuid.UUID]) -> None:
@@ -129,17 +149,17 @@ async def cancel_unstarted(
     return sorted(await session.scalars(query))
 
 
-async def next_patrols(
-    session: AsyncSession, plan_id: uuid.UUID, now: datetime, limit: int
-) -> Sequence[Patrol]:
-    """The plan's patrols not yet over, in time order."""
-    query = (
-        select(Patrol)
-        .where(col(Patrol.plan_id) == plan_id, col(Patrol.planned_end) > now)
-        .order_by(col(Patrol.planned_start), col(Patrol.id))
-        .limit(limit)
-    )
-    return (await session.scalars(query)).all()
+_NEXT_PATROLS = (
+    select(*patrols_repository.SHOWN)
+    .where(col(Patrol.plan_id) == bindparam("plan_id"), col(Patrol.planned_end) > bindparam("now"))
+    .order_by(col(Patrol.planned_start), col(Patrol.id))
+    .limit(bindparam("limit"))
+)
+
+
+async def next_patrols(reader: Reader, plan_id: uuid.UUID, now: datetime, limit: int) -> list[LeanRow]:
+    """The plan's patrols not yet over, in time order, as their read model shows them."""
+    return await mappings(reader, _NEXT_PATROLS, plan_id=plan_id, now=now, limit=limit)
 
 
 async def due_plan_ids(session: AsyncSession, now: datetime, limit: int) -> Sequence[uuid.UUID]:

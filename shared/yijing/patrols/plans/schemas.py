@@ -8,8 +8,9 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from yijing.groups.schemas import ClockTime
+from yijing.kit.reads import LeanRow, read_model
 from yijing.patrols.models import MAX_HOURS
-from yijing.patrols.plans.models import DEFAULT_HORIZON_DAYS, MAX_HORIZON_DAYS
+from yijing.patrols.plans.models import DEFAULT_HORIZON_DAYS, MAX_HORIZON_DAYS, PatrolPlan
 from yijing.patrols.schemas import PatrolRead, VolunteerIds
 from yijing.types import JSON_INTEGER, CalendarDate, Reason
 
@@ -181,6 +182,11 @@ class PlanMemberRead(BaseModel):
     id: uuid.UUID = Field(description="A volunteer named on the plan")
     name: str
 
+    @classmethod
+    def of(cls, member: LeanRow) -> PlanMemberRead:
+        """From a lean row of a named volunteer's id and name."""
+        return read_model(cls, id=member.id, name=member.name)
+
 
 class PatrolPlanRead(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_READ_EXAMPLE]})
@@ -205,6 +211,23 @@ class PatrolPlanRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def of(cls, plan: PatrolPlan | LeanRow, status: PlanStatus, allowed_actions: list[str]) -> PatrolPlanRead:
+        """From a record or a lean row of its columns, as stored: not validated again."""
+        return read_model(cls, **_fields(plan), status=status, allowed_actions=allowed_actions)
+
+
+def _fields(plan: PatrolPlan | LeanRow) -> dict[str, Any]:
+    """A plan's read model's fields that are its columns."""
+    return dict(
+        id=plan.id, station_id=plan.station_id, site_id=plan.site_id, route_id=plan.route_id,
+        group_id=plan.group_id, leader_volunteer_id=plan.leader_volunteer_id, weekdays=list(plan.weekdays),
+        start_time=plan.start_time, end_time=plan.end_time, first_day=plan.first_day,
+        last_day=plan.last_day, horizon_days=plan.horizon_days, made_until=plan.made_until,
+        retired_at=plan.retired_at, version=plan.version, created_at=plan.created_at,
+        updated_at=plan.updated_at,
+    )  # fmt: skip
+
 
 class PatrolPlanDetail(PatrolPlanRead):
     """A plan with the volunteers it names (the group's members come on top, on each patrol) and its next
@@ -214,3 +237,18 @@ class PatrolPlanDetail(PatrolPlanRead):
 
     members: list[PlanMemberRead]
     next_patrols: list[PatrolRead] = Field(description=f"Up to {NEXT_PATROLS}")
+
+    @classmethod
+    def with_details(
+        cls,
+        plan: PatrolPlan | LeanRow,
+        status: PlanStatus,
+        allowed_actions: list[str],
+        members: list[PlanMemberRead],
+        next_patrols: list[PatrolRead],
+    ) -> PatrolPlanDetail:
+        """From a record or a lean row (as :meth:`PatrolPlanRead.of`), its members and its next patrols."""
+        return read_model(
+            cls, **_fields(plan), status=status, allowed_actions=allowed_actions, members=members,
+            next_patrols=next_patrols,
+        )  # fmt: skip

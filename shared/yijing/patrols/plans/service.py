@@ -49,6 +49,7 @@ from yijing.ids import new_id, utcnow
 from yijing.jobs.registry import JobContext, JobPayload, JsonDict
 from yijing.kit.lifecycle import Lifecycle
 from yijing.kit.pagination import Page, PageParams, page_of
+from yijing.kit.reads import LeanRow, Reader
 from yijing.kit.versions import apply_changes
 from yijing.patrols import repository as patrols_repository
 from yijing.patrols import service as patrols
@@ -85,24 +86,26 @@ LIFECYCLE = Lifecycle(
 )
 
 
-def status_of(plan: PatrolPlan) -> PlanStatus:
+def status_of(plan: PatrolPlan | LeanRow) -> PlanStatus:
     return PlanStatus.IN_USE if plan.retired_at is None else PlanStatus.RETIRED
 
 
-def read(plan: PatrolPlan) -> PatrolPlanRead:
+def _allowed(status: PlanStatus) -> list[str]:
+    return [str(action) for action in LIFECYCLE.allowed(status)]
+
+
+def read(plan: PatrolPlan | LeanRow) -> PatrolPlanRead:
     status = status_of(plan)
-    return PatrolPlanRead(
-        **plan.model_dump(),
-        status=status,
-        allowed_actions=[str(action) for action in LIFECYCLE.allowed(status)],
-    )
+    return PatrolPlanRead.of(plan, status, _allowed(status))
 
 
-async def detail(session: AsyncSession, plan: PatrolPlan) -> PatrolPlanDetail:
-    members = [PlanMemberRead(id=id_, name=name) for id_, name in await repository.members(session, plan.id)]
-    coming = await repository.next_patrols(session, plan.id, utcnow(), NEXT_PATROLS)
-    return PatrolPlanDetail(
-        **read(plan).model_dump(), members=members, next_patrols=[patrols.read(patrol) for patrol in coming]
+async def detail(reader: Reader, plan: PatrolPlan | LeanRow) -> PatrolPlanDetail:
+    """The plan with its members and next patrols (read lean), from its record or a lean row."""
+    members = [PlanMemberRead.of(member) for member in await repository.members(reader, plan.id)]
+    coming = await repository.next_patrols(reader, plan.id, utcnow(), NEXT_PATROLS)
+    status = status_of(plan)
+    return PatrolPlanDetail.with_details(
+        plan, status, _allowed(status), members, [patrols.read(patrol) for patrol in coming]
     )
 
 
@@ -118,17 +121,18 @@ async def _record(
 # Reading
 
 
-async def get_plan(session: AsyncSession, actor: Actor, plan_id: uuid.UUID) -> PatrolPlan:
-    plan = await repository.get(session, plan_id, actor.scope)
-    if plan is None:
+async def read_plan(reader: Reader, actor: Actor, plan_id: uuid.UUID) -> PatrolPlanDetail:
+    """A plan within the caller's reach, with its members and next patrols (read lean)."""
+    row = await repository.read(reader, plan_id, actor.scope)
+    if row is None:
         raise PatrolPlanNotFound(f"no patrol plan {plan_id}", zh=f"未找到巡防计划 {plan_id}")
-    return plan
+    return await detail(reader, row)
 
 
 async def list_plans(
-    session: AsyncSession, actor: Actor, filters: PatrolPlanFilters, page: PageParams
+    reader: Reader, actor: Actor, filters: PatrolPlanFilters, page: PageParams
 ) -> Page[PatrolPlanRead]:
-    plans = await repository.list_plans(session, actor.scope, filters, page)
+    plans = await repository.list_plans(reader, actor.scope, filters, page)
     return page_of(plans, page.limit, read)
 
 

@@ -46,7 +46,12 @@ class PatrolRoute(SQLModel, table=True):
 
     @property
     def status(self) -> RouteStatus:
-        return RouteStatus.IN_USE if self.retired_at is None else RouteStatus.RETIRED
+        return status_of(self.retired_at)
+
+
+def status_of(retired_at: datetime | None) -> RouteStatus:
+    """A route's status, from its ``retired_at`` (a record's or a lean row's)."""
+    return RouteStatus.IN_USE if retired_at is None else RouteStatus.RETIRED
 
 
 class PatrolCheckpoint(SQLModel, table=True):

@@ -1,15 +1,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from yijing.access import StationScope
 from yijing.kit import repository as kit
 from yijing.kit.pagination import PageParams
+from yijing.kit.reads import LeanRow, Reader, mappings
 from yijing.patrols.models import Patrol
 from yijing.patrols.plans.models import PatrolPlan
 from yijing.patrols.routes.models import PatrolCheckpoint, PatrolRoute
@@ -27,24 +27,49 @@ async def get_route(
     )
 
 
+# What a route's read model shows (PatrolRouteRead; its status is whether it has a retired_at).
+SHOWN = (
+    col(PatrolRoute.id), col(PatrolRoute.station_id), col(PatrolRoute.site_id), col(PatrolRoute.name),
+    col(PatrolRoute.description), col(PatrolRoute.retired_at), col(PatrolRoute.version),
+    col(PatrolRoute.created_at), col(PatrolRoute.updated_at),
+)  # fmt: skip
+_SHOWN = select(*SHOWN)  # built once: a select of many columns costs more to build than to run
+
+
+async def read(reader: Reader, route_id: uuid.UUID, scope: StationScope) -> LeanRow | None:
+    """A route as its read model shows it (lean: see :func:`yijing.kit.repository.read`)."""
+    return await kit.read(
+        reader, _SHOWN.where(scope.clause(PatrolRoute.station_id)), PatrolRoute.id, route_id
+    )
+
+
 async def list_routes(
-    session: AsyncSession, scope: StationScope, filters: PatrolRouteFilters, page: PageParams
-) -> Sequence[PatrolRoute]:
+    reader: Reader, scope: StationScope, filters: PatrolRouteFilters, page: PageParams
+) -> list[LeanRow]:
     conditions = kit.equal((PatrolRoute.site_id, filters.site_id))
     retired = col(PatrolRoute.retired_at)
     conditions.append(retired.is_not(None) if filters.retired else retired.is_(None))
-    query = select(PatrolRoute).where(scope.clause(PatrolRoute.station_id), *conditions)
-    return await kit.fetch_page(session, query, PatrolRoute.id, page)
+    query = _SHOWN.where(scope.clause(PatrolRoute.station_id), *conditions)
+    return await kit.read_page(reader, query, PatrolRoute.id, page)
 
 
-async def checkpoints(session: AsyncSession, route_id: uuid.UUID) -> Sequence[PatrolCheckpoint]:
+# What a checkpoint's read model shows (CheckpointRead): every column.
+CHECKPOINT_SHOWN = (
+    col(PatrolCheckpoint.id), col(PatrolCheckpoint.route_id), col(PatrolCheckpoint.station_id),
+    col(PatrolCheckpoint.position), col(PatrolCheckpoint.name), col(PatrolCheckpoint.latitude),
+    col(PatrolCheckpoint.longitude), col(PatrolCheckpoint.radius_m), col(PatrolCheckpoint.code),
+    col(PatrolCheckpoint.version), col(PatrolCheckpoint.created_at), col(PatrolCheckpoint.updated_at),
+)  # fmt: skip
+_CHECKPOINTS = (
+    select(*CHECKPOINT_SHOWN)
+    .where(col(PatrolCheckpoint.route_id) == bindparam("route_id"))
+    .order_by(col(PatrolCheckpoint.position), col(PatrolCheckpoint.id))
+)
+
+
+async def checkpoints(reader: Reader, route_id: uuid.UUID) -> list[LeanRow]:
     """The route's checkpoints in order: by position, then by when they were added."""
-    query = (
-        select(PatrolCheckpoint)
-        .where(col(PatrolCheckpoint.route_id) == route_id)
-        .order_by(col(PatrolCheckpoint.position), col(PatrolCheckpoint.id))
-    )
-    return (await session.scalars(query)).all()
+    return await mappings(reader, _CHECKPOINTS, route_id=route_id)
 
 
 async def last_position(session: AsyncSession, route_id: uuid.UUID) -> int:

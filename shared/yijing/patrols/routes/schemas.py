@@ -6,8 +6,16 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from yijing.kit.reads import LeanRow, read_model
 from yijing.org.schemas import Location
-from yijing.patrols.routes.models import CODE_PATTERN, DEFAULT_RADIUS_M, PatrolCheckpoint, RouteStatus
+from yijing.patrols.routes.models import (
+    CODE_PATTERN,
+    DEFAULT_RADIUS_M,
+    PatrolCheckpoint,
+    PatrolRoute,
+    RouteStatus,
+    status_of,
+)
 from yijing.types import JSON_INTEGER, NOT_BLANK, Name, QueryBool
 
 Description = Annotated[
@@ -149,10 +157,16 @@ class CheckpointRead(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, checkpoint: PatrolCheckpoint, *, show_code: bool) -> CheckpointRead:
-        fields = checkpoint.model_dump(exclude={"latitude", "longitude", "code"})
-        location = Location(latitude=checkpoint.latitude, longitude=checkpoint.longitude)
-        return cls(**fields, location=location, code=checkpoint.code if show_code else None)
+    def of(cls, checkpoint: PatrolCheckpoint | LeanRow, *, show_code: bool) -> CheckpointRead:
+        """From a record or a lean row of its columns, as stored: not validated again."""
+        location = read_model(Location, latitude=checkpoint.latitude, longitude=checkpoint.longitude)
+        return read_model(
+            cls,
+            id=checkpoint.id, route_id=checkpoint.route_id, station_id=checkpoint.station_id,
+            position=checkpoint.position, name=checkpoint.name, location=location,
+            radius_m=checkpoint.radius_m, code=checkpoint.code if show_code else None,
+            version=checkpoint.version, created_at=checkpoint.created_at, updated_at=checkpoint.updated_at,
+        )  # fmt: skip
 
 
 class PatrolRouteRead(BaseModel):
@@ -170,6 +184,20 @@ class PatrolRouteRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def of(cls, route: PatrolRoute | LeanRow, allowed_actions: list[str]) -> PatrolRouteRead:
+        """From a record or a lean row of its columns, as stored: not validated again."""
+        return read_model(cls, **_fields(route), allowed_actions=allowed_actions)
+
+
+def _fields(route: PatrolRoute | LeanRow) -> dict[str, Any]:
+    """A route's read model's fields that are its columns (and its status, which they decide)."""
+    return dict(
+        id=route.id, station_id=route.station_id, site_id=route.site_id, name=route.name,
+        description=route.description, status=status_of(route.retired_at), retired_at=route.retired_at,
+        version=route.version, created_at=route.created_at, updated_at=route.updated_at,
+    )  # fmt: skip
+
 
 class PatrolRouteDetail(PatrolRouteRead):
     """A route with its checkpoints, in order (by position, then by when they were added)."""
@@ -179,3 +207,10 @@ class PatrolRouteDetail(PatrolRouteRead):
     )
 
     checkpoints: list[CheckpointRead]
+
+    @classmethod
+    def with_checkpoints(
+        cls, route: PatrolRoute | LeanRow, allowed_actions: list[str], checkpoints: list[CheckpointRead]
+    ) -> PatrolRouteDetail:
+        """From a record or a lean row (as :meth:`PatrolRouteRead.of`) and its checkpoints."""
+        return read_model(cls, **_fields(route), allowed_actions=allowed_actions, checkpoints=checkpoints)

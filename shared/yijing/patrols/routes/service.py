@@ -21,6 +21,7 @@ from yijing.errors import check_version
 from yijing.ids import utcnow
 from yijing.kit.lifecycle import Lifecycle
 from yijing.kit.pagination import Page, PageParams, page_of
+from yijing.kit.reads import LeanRow, Reader
 from yijing.kit.versions import apply_changes
 from yijing.org import repository as org_repository
 from yijing.org.errors import SiteNotFound
@@ -32,7 +33,7 @@ from yijing.patrols.routes.errors import (
     RouteInUse,
     RouteRetired,
 )
-from yijing.patrols.routes.models import PatrolCheckpoint, PatrolRoute, RouteStatus
+from yijing.patrols.routes.models import PatrolCheckpoint, PatrolRoute, RouteStatus, status_of
 from yijing.patrols.routes.schemas import (
     CheckpointCreate,
     CheckpointRead,
@@ -69,25 +70,23 @@ def shows_codes(actor: Actor) -> bool:
     return actor.role in STAFF
 
 
-def read_route(route: PatrolRoute) -> PatrolRouteRead:
-    return PatrolRouteRead(
-        **route.model_dump(),
-        status=route.status,
-        allowed_actions=[str(action) for action in LIFECYCLE.allowed(route.status)],
-    )
+def _allowed(route: PatrolRoute | LeanRow) -> list[str]:
+    return [str(action) for action in LIFECYCLE.allowed(status_of(route.retired_at))]
 
 
-def read_checkpoint(checkpoint: PatrolCheckpoint, actor: Actor) -> CheckpointRead:
+def read(route: PatrolRoute | LeanRow) -> PatrolRouteRead:
+    return PatrolRouteRead.of(route, _allowed(route))
+
+
+def read_checkpoint(checkpoint: PatrolCheckpoint | LeanRow, actor: Actor) -> CheckpointRead:
     return CheckpointRead.of(checkpoint, show_code=shows_codes(actor))
 
 
-async def detail(session: AsyncSession, actor: Actor, route: PatrolRoute) -> PatrolRouteDetail:
-    """The route with its checkpoints, in order."""
-    checkpoints = await repository.checkpoints(session, route.id)
-    return PatrolRouteDetail(
-        **read_route(route).model_dump(),
-        checkpoints=[read_checkpoint(checkpoint, actor) for checkpoint in checkpoints],
-    )
+async def detail(reader: Reader, actor: Actor, route: PatrolRoute | LeanRow) -> PatrolRouteDetail:
+    """The route with its checkpoints, in order (read lean), from its record or a lean row."""
+    checkpoints = await repository.checkpoints(reader, route.id)
+    shown = [read_checkpoint(checkpoint, actor) for checkpoint in checkpoints]
+    return PatrolRouteDetail.with_checkpoints(route, _allowed(route), shown)
 
 
 async def _record(
@@ -107,18 +106,19 @@ async def _record(
 # Routes
 
 
-async def get_route(session: AsyncSession, actor: Actor, route_id: uuid.UUID) -> PatrolRoute:
-    route = await repository.get_route(session, route_id, actor.scope)
-    if route is None:
+async def read_route(reader: Reader, actor: Actor, route_id: uuid.UUID) -> PatrolRouteDetail:
+    """A route within the caller's reach, with its checkpoints (read lean)."""
+    row = await repository.read(reader, route_id, actor.scope)
+    if row is None:
         raise PatrolRouteNotFound(f"no patrol route {route_id}", zh=f"未找到巡防路线 {route_id}")
-    return route
+    return await detail(reader, actor, row)
 
 
 async def list_routes(
-    session: AsyncSession, actor: Actor, filters: PatrolRouteFilters, page: PageParams
+    reader: Reader, actor: Actor, filters: PatrolRouteFilters, page: PageParams
 ) -> Page[PatrolRouteRead]:
-    routes = await repository.list_routes(session, actor.scope, filters, page)
-    return page_of(routes, page.limit, read_route)
+    routes = await repository.list_routes(reader, actor.scope, filters, page)
+    return page_of(routes, page.limit, read)
 
 
 async def _route_to_change(

@@ -3,10 +3,12 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from yijing.rota.models import SwapStatus
+from yijing.kit.reads import LeanRow, by_value, read_model
+from yijing.rota.models import CaptainSwap, SwapStatus
 from yijing.types import CalendarDate, Reason
 
 _SWAP_ID = "0193a6a4-bbbb-7c3d-8f2a-3b4c5d6e7f80"
@@ -67,6 +69,9 @@ class SwapFilters(BaseModel):
     status: SwapStatus | None = None
 
 
+_STATUSES = by_value(SwapStatus)
+
+
 class SwapRead(BaseModel):
     """A swap; instants carry the station's UTC offset."""
 
@@ -99,3 +104,19 @@ class SwapRead(BaseModel):
     expires_at: datetime = Field(description="The week's handoff: an open swap lapses then")
     created_at: datetime
     decided_at: datetime | None = Field(description="When it was accepted, declined, cancelled or expired")
+
+    @classmethod
+    def of(
+        cls, swap: CaptainSwap | LeanRow, week_start: date, from_name: str, to_name: str, zone: ZoneInfo
+    ) -> SwapRead:
+        """From a record or a lean row of its columns (:data:`yijing.rota.repository.SWAP_SHOWN`), as
+        stored: not validated again; its instants in the station's time zone."""
+        return read_model(
+            cls,
+            id=swap.id, group_id=swap.group_id, week_id=swap.week_id, week_start=week_start,
+            from_volunteer_id=swap.from_volunteer_id, from_name=from_name,
+            to_volunteer_id=swap.to_volunteer_id, to_name=to_name, status=_STATUSES[swap.status],
+            reason=swap.reason, requested_by=swap.requested_by, decided_by=swap.decided_by,
+            expires_at=swap.expires_at.astimezone(zone), created_at=swap.created_at.astimezone(zone),
+            decided_at=swap.decided_at.astimezone(zone) if swap.decided_at else None,
+        )  # fmt: skip

@@ -9,7 +9,6 @@ one swap are serialised and the second finds it decided."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import date
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -26,6 +25,7 @@ from yijing.groups.models import Group
 from yijing.ids import utcnow
 from yijing.kit.lifecycle import Lifecycle
 from yijing.kit.pagination import Page, PageParams, page_of
+from yijing.kit.reads import LeanRow
 from yijing.notifications.jobs import notify
 from yijing.notifications.service import DeliverPayload
 from yijing.rota import repository
@@ -72,52 +72,29 @@ LIFECYCLE = Lifecycle(
 # Reading
 
 
-async def _reads(session: AsyncSession, rows: Sequence[tuple[CaptainSwap, date]]) -> list[SwapRead]:
-    people = {volunteer for swap, _ in rows for volunteer in (swap.from_volunteer_id, swap.to_volunteer_id)}
-    names = await repository.volunteer_names(session, list(people))
-    zones: dict[uuid.UUID, ZoneInfo] = {}
-    reads = []
-    for swap, week_start in rows:
-        if swap.station_id not in zones:
-            zones[swap.station_id] = ZoneInfo(await repository.station_timezone(session, swap.station_id))
-        zone = zones[swap.station_id]
-        reads.append(
-            SwapRead(
-                id=swap.id,
-                group_id=swap.group_id,
-                week_id=swap.week_id,
-                week_start=week_start,
-                from_volunteer_id=swap.from_volunteer_id,
-                from_name=names.get(swap.from_volunteer_id, ""),
-                to_volunteer_id=swap.to_volunteer_id,
-                to_name=names.get(swap.to_volunteer_id, ""),
-                status=swap.status,
-                reason=swap.reason,
-                requested_by=swap.requested_by,
-                decided_by=swap.decided_by,
-                expires_at=swap.expires_at.astimezone(zone),
-                created_at=swap.created_at.astimezone(zone),
-                decided_at=swap.decided_at.astimezone(zone) if swap.decided_at else None,
-            )
-        )
-    return reads
+def _lean(row: LeanRow) -> SwapRead:
+    return SwapRead.of(row, row.week_start, row.from_name, row.to_name, ZoneInfo(row.timezone))
 
 
 async def _read(session: AsyncSession, swap: CaptainSwap) -> SwapRead:
+    """The read model of a swap a write has in hand."""
     week_start = await repository.week_start_of(session, swap.week_id)
     assert week_start is not None
-    [read] = await _reads(session, [(swap, week_start)])
-    return read
+    names = await repository.volunteer_names(session, [swap.from_volunteer_id, swap.to_volunteer_id])
+    zone = ZoneInfo(await repository.station_timezone(session, swap.station_id))
+    from_name, to_name = names.get(swap.from_volunteer_id, ""), names.get(swap.to_volunteer_id, "")
+    return SwapRead.of(swap, week_start, from_name, to_name, zone)
 
 
 async def list_swaps(
     session: AsyncSession, actor: Actor, group_id: uuid.UUID, filters: SwapFilters, page: PageParams
 ) -> Page[SwapRead]:
-    """The group's swaps, oldest first (a volunteer: their own group's)."""
-    group = await groups.get_group(session, actor, group_id)
+    """The group's swaps, oldest first (a volunteer: their own group's); read lean, once the lapsed ones are
+    marked expired."""
+    group = await groups.planned_group(session, actor, group_id)
     await repository.expire_lapsed_swaps(session, utcnow(), group_id=group.id)
     rows = await repository.swaps_of_group(session, group.id, filters, page)
-    return page_of(await _reads(session, rows), page.limit, lambda read: read)
+    return page_of(rows, page.limit, _lean)
 
 
 async def _swap_in_reach(
@@ -141,11 +118,15 @@ async def _swap_in_reach(
 
 
 async def get_swap(session: AsyncSession, actor: Actor, swap_id: uuid.UUID) -> SwapRead:
-    swap, _ = await _swap_in_reach(session, actor, swap_id)
-    if swap.status is SwapStatus.OPEN and swap.expires_at <= utcnow():
-        await repository.expire_lapsed_swaps(session, utcnow(), swap_id=swap.id)
-        await session.refresh(swap)
-    return await _read(session, swap)
+    """A swap within the caller's reach (read lean); an open one past its expiry is marked expired first."""
+    reach = groups.group_reach(actor, CaptainSwap.group_id, CaptainSwap.station_id)
+    row = await repository.read_swap(session, swap_id, reach)
+    if row is not None and row.status == SwapStatus.OPEN and row.expires_at <= utcnow():
+        await repository.expire_lapsed_swaps(session, utcnow(), swap_id=swap_id)
+        row = await repository.read_swap(session, swap_id, reach)
+    if row is None:
+        raise SwapNotFound(f"no captain swap {swap_id}", zh=f"未找到换班申请 {swap_id}")
+    return _lean(row)
 
 
 # Asking

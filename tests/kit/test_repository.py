@@ -7,6 +7,7 @@ from sqlmodel import col
 
 from yijing.access import StationScope
 from yijing.errors import InvalidInput
+from yijing.hazards.models import Hazard
 from yijing.kit import repository as kit
 from yijing.kit.pagination import PageParams, page_of
 from yijing.org.models import Station
@@ -21,6 +22,29 @@ async def test_a_get_finds_a_record_only_within_reach(world, session_factory):
         assert found.id == own
         assert await kit.get(session, Station, other, reach) is None
         assert await kit.get(session, Station, other) is not None  # no reach given: every record
+
+
+async def test_a_lean_read_within_a_scope_finds_a_record_only_within_it(world, session_factory):
+    """``read_within`` builds its statement once per query and scope: the same answers as ``read``."""
+    own_hazard, other_hazard = world.own.hazard, world.other.hazard
+    assert own_hazard is not None
+    assert other_hazard is not None
+    shown = select(col(Hazard.id), col(Hazard.station_id))
+    own = StationScope(frozenset({world.own.station.id}))
+    both = StationScope(frozenset({world.own.station.id, world.other.station.id}))
+    async with session_factory() as session:
+        for scope in (own, both, StationScope.everywhere(), StationScope.nowhere()):
+            for hazard in (own_hazard, other_hazard):
+                within = await kit.read_within(session, shown, Hazard, hazard.id, scope)
+                read = await kit.read(
+                    session, shown.where(scope.clause(Hazard.station_id)), Hazard.id, hazard.id
+                )
+                assert within == read
+                assert (within is not None) == scope.reaches(hazard.station_id)
+        # Built once for each query and scope: the second read of a scope reuses the first's statement.
+        assert kit._by_id_within(shown, Hazard, own.stations) is kit._by_id_within(
+            shown, Hazard, own.stations
+        )
 
 
 async def page_ids(session, page: PageParams, *, newest_first: bool = False) -> tuple[list, str | None]:

@@ -76,6 +76,11 @@ async def read(reader: Reader, hazard_id: uuid.UUID, reach: ColumnElement[bool])
     return await kit.read(reader, _SHOWN.where(reach), Hazard.id, hazard_id)
 
 
+async def read_within(reader: Reader, hazard_id: uuid.UUID, scope: StationScope) -> LeanRow | None:
+    """:func:`read` for a caller who reaches every hazard of their stations (the lean lane's common read)."""
+    return await kit.read_within(reader, _SHOWN, Hazard, hazard_id, scope)
+
+
 async def list_hazards(
     session: AsyncSession, reach: ColumnElement[bool], filters: HazardFilters, page: PageParams
 ) -> list[LeanRow]:

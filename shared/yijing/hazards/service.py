@@ -206,7 +206,10 @@ async def get_hazard(session: AsyncSession, actor: Actor, hazard_id: uuid.UUID) 
 
 async def read_hazard(reader: Reader, actor: Actor, hazard_id: uuid.UUID) -> HazardRead:
     """A hazard within the caller's reach, as its read model (read lean)."""
-    row = await repository.read(reader, hazard_id, await hazard_reach(reader, actor))
+    if actor.role is Role.VOLUNTEER:  # their own reports and their site's: see hazard_reach
+        row = await repository.read(reader, hazard_id, await hazard_reach(reader, actor))
+    else:
+        row = await repository.read_within(reader, hazard_id, actor.scope)
     if row is None:
         raise HazardNotFound(f"no hazard {hazard_id}", zh=f"未找到隐患 {hazard_id}")
     return read(row)

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, TypeVar, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, inspect, literal, select, tuple_
+from sqlalchemy import ColumnElement, Select, bindparam, inspect, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
+from yijing.access import StationScope
 from yijing.kit import reads
 from yijing.kit.pagination import PageParams, decode_cursor
 from yijing.kit.reads import LeanRow
@@ -116,6 +118,29 @@ async def read(
     reach as conditions) with that id, or None. Run on the driver (:mod:`yijing.kit.reads`): no ORM objects,
     no identity map, no result processing, for a read model built without re-validation."""
     rows = await reads.mappings(reader, query.where(col(id_column) == record_id))
+    return rows[0] if rows else None
+
+
+@lru_cache(maxsize=1024)
+def _by_id_within(
+    query: Select[*Columns], model: type[SQLModel], stations: frozenset[uuid.UUID] | None
+) -> Select[*Columns]:
+    station_id, record_id = model.station_id, model.id  # type: ignore[attr-defined]
+    return query.where(StationScope(stations).clause(station_id), col(record_id) == bindparam("record_id"))
+
+
+async def read_within(
+    reader: reads.Reader,
+    query: Select[*Columns],
+    model: type[SQLModel],
+    record_id: uuid.UUID,
+    scope: StationScope,
+) -> LeanRow | None:
+    """:func:`read` for a caller whose reach is their station scope alone (of a model with ``id`` and
+    ``station_id`` columns), for the gets called all day: the statement is built once for each query and
+    scope, the id bound, so that a request neither builds nor keys a statement of its own (≈60 µs of a
+    hazard read's ≈1 ms)."""
+    rows = await reads.mappings(reader, _by_id_within(query, model, scope.stations), record_id=record_id)
     return rows[0] if rows else None
 
 

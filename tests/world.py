@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image
 from pwdlib import PasswordHash
-from sqlalchemy import delete
+from sqlalchemy import delete, update
+from sqlmodel import col
 
 from yijing.access import SYSTEM, ApiScope, Role
 from yijing.db import SessionFactory, session_scope
@@ -61,7 +62,7 @@ from yijing.training.models import (
     TrainingAudience,
     TrainingMode,
 )
-from yijing.volunteers.models import Gender, Volunteer, VolunteerSource
+from yijing.volunteers.models import Gender, Volunteer, VolunteerSource, VolunteerStatus
 from yijing.volunteers.schemas import VolunteerCreate
 from yijing.volunteers.service import volunteer_row
 
@@ -169,6 +170,16 @@ def new_volunteer(
     )
     row = volunteer_row(data, site.station_id, date(2023, 7, 1), protector_for(settings.personal_data_key))
     return Volunteer(**(row | fields))
+
+
+async def suspend_volunteer(session_factory: SessionFactory, volunteer_id: uuid.UUID) -> None:
+    """The volunteer suspended, committed as an officer's change would be (what their reach rests on)."""
+    async with session_scope(session_factory) as session:
+        await session.execute(
+            update(Volunteer)
+            .where(col(Volunteer.id) == volunteer_id)
+            .values(status=VolunteerStatus.SUSPENDED)
+        )
 
 
 async def sign_in_directly(session, settings: Settings, user: User) -> str:

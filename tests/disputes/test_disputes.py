@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlmodel import col
 
-from tests.world import id_card_number
+from tests.world import id_card_number, suspend_volunteer
 from yijing.access import Role
 from yijing.audit.models import AuditEvent
 from yijing.db import session_scope
@@ -18,7 +18,6 @@ from yijing.disputes.models import Dispute, DisputeEvent
 from yijing.ids import utcnow
 from yijing.org.models import Site
 from yijing.outbox.models import OutboxMessage
-from yijing.volunteers.models import Volunteer, VolunteerStatus
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ID_CARD = id_card_number(321)
@@ -164,12 +163,7 @@ async def test_mediators_must_be_of_the_station_and_site(named, field, code, cli
 
 
 async def test_a_suspended_volunteer_is_no_mediator(client, world, session_factory):
-    async with session_scope(session_factory) as session:
-        await session.execute(
-            update(Volunteer)
-            .where(col(Volunteer.id) == world.own.volunteer.id)
-            .values(status=VolunteerStatus.SUSPENDED)
-        )
+    await suspend_volunteer(session_factory, world.own.volunteer.id)
     response = await client.post(
         "/api/v1/disputes",
         json=dispute_body(world, mediator_volunteer_ids=[str(world.own.volunteer.id)]),
@@ -260,12 +254,7 @@ async def test_a_dispute_met_on_patrol_names_a_patrol_of_its_site(client, world,
 
 
 async def test_volunteers_report_only_while_active(client, world, session_factory):
-    async with session_scope(session_factory) as session:
-        await session.execute(
-            update(Volunteer)
-            .where(col(Volunteer.id) == world.own.volunteer.id)
-            .values(status=VolunteerStatus.SUSPENDED)
-        )
+    await suspend_volunteer(session_factory, world.own.volunteer.id)
     volunteer = world.headers(Role.VOLUNTEER)
     response = await client.post("/api/v1/disputes", json=dispute_body(world), headers=volunteer)
     assert response.status_code == 403

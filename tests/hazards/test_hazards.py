@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import delete, func, select, update
 from sqlmodel import col
 
+from tests.world import suspend_volunteer
 from yijing.access import Role
 from yijing.audit.models import AuditEvent
 from yijing.db import session_scope
@@ -19,7 +20,7 @@ from yijing.notifications.models import Notification
 from yijing.org.models import Site
 from yijing.outbox import service as outbox
 from yijing.rota.models import CaptainWeek
-from yijing.volunteers.models import Volunteer, VolunteerStatus
+from yijing.volunteers.models import Volunteer
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Problem details are Chinese by default; English where a test reads the English text.
@@ -104,12 +105,7 @@ async def test_a_volunteer_reports_as_captain_during_their_week_only(client, wor
 
 async def test_volunteers_report_only_while_active_and_linked(client, world, session_factory):
     headers = world.headers(Role.VOLUNTEER)
-    async with session_scope(session_factory) as session:
-        await session.execute(
-            update(Volunteer)
-            .where(col(Volunteer.id) == world.own.volunteer.id)
-            .values(status=VolunteerStatus.SUSPENDED)
-        )
+    await suspend_volunteer(session_factory, world.own.volunteer.id)
     response = await client.post("/api/v1/hazards", json=hazard_body(world), headers=headers)
     assert response.status_code == 403
     assert "“暂停”" in response.json()["detail"]
@@ -404,11 +400,6 @@ async def test_a_suspended_volunteer_no_longer_follows_their_sites_hazards(clien
     at_site = await report(client, world)
     headers = world.headers(Role.VOLUNTEER)
     assert (await client.get(f"/api/v1/hazards/{at_site['id']}", headers=headers)).status_code == 200
-    async with session_scope(session_factory) as session:
-        await session.execute(
-            update(Volunteer)
-            .where(col(Volunteer.id) == world.own.volunteer.id)
-            .values(status=VolunteerStatus.SUSPENDED)
-        )
+    await suspend_volunteer(session_factory, world.own.volunteer.id)
     assert (await client.get(f"/api/v1/hazards/{at_site['id']}", headers=headers)).status_code == 404
     assert (await client.get(url, headers=headers)).status_code == 200  # their own report stays theirs

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlmodel import col
 
 from tests.platform.test_round_trips import counting
-from tests.world import new_volunteer
+from tests.world import new_volunteer, suspend_volunteer
 from yijing.access import Role
 from yijing.audit.models import AuditEvent
 from yijing.db import session_scope
@@ -354,12 +354,7 @@ async def test_a_settled_training_is_not_cancelled(client, world, session_factor
 
 async def test_a_suspended_volunteer_still_sees_their_trainings(client, world, session_factory):
     """A volunteer's reach is the trainings they are enrolled in, whatever their status now."""
-    async with session_scope(session_factory) as session:
-        await session.execute(
-            update(Volunteer)
-            .where(col(Volunteer.id) == world.own.volunteer.id)
-            .values(status=VolunteerStatus.SUSPENDED)
-        )
+    await suspend_volunteer(session_factory, world.own.volunteer.id)
     headers = world.headers(Role.VOLUNTEER)
     training = f"{TRAININGS}/{world.own.training.id}"
 

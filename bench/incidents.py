@@ -27,7 +27,7 @@ from sqlalchemy import text
 from bench.common import report, station_with_sites, timed
 from tests.world import make_api_key
 from yijing.access import ApiScope
-from yijing.db import SessionFactory, session_scope, short_lived_sessions
+from yijing.db import SessionFactory, driver_of, session_scope, short_lived_sessions
 from yijing.ids import new_id, utcnow, uuid7_sql
 from yijing.incidents.jobs import IMPORT
 from yijing.incidents.models import IncidentImport
@@ -116,9 +116,7 @@ async def copy_stored(factory: SessionFactory, content: bytes) -> float:
         await session.execute(text(LIKE_INCIDENTS))
     try:
         async with factory() as session:
-            connection = await session.connection()
-            driver = (await connection.get_raw_connection()).driver_connection
-            assert driver is not None
+            driver = await driver_of(await session.connection())
             started = time.perf_counter()
             await driver.copy_to_table("bench_incidents", source=io.BytesIO(content), format="csv", null="")
             return time.perf_counter() - started
@@ -137,9 +135,7 @@ async def plain_copy(factory: SessionFactory, content: bytes) -> float:
                 "ON COMMIT DROP"
             )
         )
-        connection = await session.connection()
-        driver = (await connection.get_raw_connection()).driver_connection
-        assert driver is not None
+        driver = await driver_of(await session.connection())
         started = time.perf_counter()
         await driver.copy_to_table(
             "plain_incidents", source=io.BytesIO(content), format="csv", header=True, null=""

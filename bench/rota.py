@@ -26,7 +26,7 @@ from bench.common import Comparison, report, timed
 from bench.volunteers import _card
 from tests.world import add_user, sign_in_directly
 from yijing.access import Role
-from yijing.db import SessionFactory, session_scope, short_lived_sessions
+from yijing.db import SessionFactory, driver_of, session_scope, short_lived_sessions
 from yijing.groups.models import Group, GroupMembership
 from yijing.ids import new_id, utcnow
 from yijing.jobs import service as jobs_service
@@ -93,9 +93,7 @@ FORGET_ROTA = (
 async def _copy(session: AsyncSession, model: type[SQLModel], rows: Sequence[dict[str, Any]]) -> None:
     """COPY rows (column values) straight into the model's table, inside the session's transaction."""
     columns = [column.name for column in inspect(model).columns]
-    connection = await session.connection()
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None
+    driver = await driver_of(await session.connection())
     records = [tuple(row[name] for name in columns) for row in rows]
     await driver.copy_records_to_table(model.__tablename__, records=records, columns=columns)
 

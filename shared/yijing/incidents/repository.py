@@ -21,7 +21,7 @@ from sqlmodel import col
 
 from yijing.access import StationScope
 from yijing.conflicts import violated_constraint
-from yijing.db import copy_records
+from yijing.db import copy_records, driver_of
 from yijing.ids import uuid7_sql
 from yijing.incidents.models import IncidentCode, IncidentImport
 from yijing.kit import repository as kit
@@ -125,9 +125,7 @@ async def stage_csv(
             "ON COMMIT DROP"
         )
     )
-    connection = await session.connection()
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None
+    driver = await driver_of(await session.connection())
     # A savepoint of its own (the COPY goes to the driver, around the session): a refused file leaves the
     # transaction usable.
     await driver.execute("SAVEPOINT incidents_copy")

@@ -16,12 +16,13 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple
 
-import asyncpg
 from pydantic import BaseModel
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util import LRUCache
+
+from yijing.db import driver_of
 
 __all__ = ["LeanRow", "Reader", "by_value", "mappings", "read_model"]
 
@@ -83,12 +84,7 @@ async def mappings(reader: Reader, query: Select[*Columns], **values: Any) -> li
     connection: inside its transaction once that has begun (so they include what it has flushed); before
     that, as a statement of its own, which under READ COMMITTED sees the same."""
     connection = reader if isinstance(reader, AsyncConnection) else await reader.connection()
-    # The driver's connection, taken as it is when the pooled connection is in hand (asking for it through
-    # ``get_raw_connection`` passes through a greenlet: ≈20 µs a statement).
-    sync = connection.sync_connection
-    in_hand = sync is not None and not sync.closed and not sync.invalidated
-    pooled = sync.connection if sync is not None and in_hand else await connection.get_raw_connection()
-    driver: asyncpg.Connection = pooled.driver_connection
+    driver = await driver_of(connection)
     dialect = connection.dialect
     shape = query._generate_cache_key()
     assert shape is not None  # every select of this code base can be cached

@@ -131,11 +131,14 @@ async def headlines(
     station_ids: Sequence[uuid.UUID],
     sources: dict[str, str],
     spans: Spans,
+    *,
     covered: Sequence[str],
+    prefixes: dict[str, str],
 ) -> dict[str, Headline]:
     """Every metric of ``sources`` ({metric: its source}) over every span in one statement: the metric's
-    daily totals (incidents once each, by their one class) summed per span and taken on each span's last
-    day, beside its source's computed station-days in each of the ``covered`` spans."""
+    daily totals (of its dimensions starting with its entry in ``prefixes``, if it has one) summed per span
+    and taken on each span's last day, beside its source's computed station-days in each of the ``covered``
+    spans."""
     filters = _span_filters("day", spans)
     numbered = dict(zip(spans, filters, strict=True))
     days = ", ".join(
@@ -149,16 +152,18 @@ async def headlines(
     first = min(start for start, _ in spans.values())
     end = max(stop for _, stop in spans.values())
     statement = f"""
-        WITH headline (metric, source) AS (
-            SELECT * FROM unnest(CAST(:metrics AS text[]), CAST(:sources AS text[]))
+        WITH headline (metric, source, prefix) AS (
+            SELECT * FROM unnest(
+                CAST(:metrics AS text[]), CAST(:sources AS text[]), CAST(:prefixes AS text[])
+            )
         ), coverage AS (
             SELECT source, {days} FROM rollup_days
             WHERE station_id = ANY(:stations) AND source = ANY(:sources) AND day >= :first AND day < :end
             GROUP BY source
         ), daily AS (
-            SELECT metric, day, sum(value) AS total FROM daily_rollups
+            SELECT metric, day, sum(value) AS total FROM daily_rollups JOIN headline USING (metric)
             WHERE station_id = ANY(:stations) AND metric = ANY(:metrics) AND day < :end
-              AND (metric <> 'incidents' OR dimension LIKE 'class:%')
+              AND (prefix IS NULL OR starts_with(dimension, prefix))
             GROUP BY metric, day
         ), totals AS (
             SELECT metric, {values} FROM daily GROUP BY metric
@@ -171,6 +176,7 @@ async def headlines(
             "stations": list(station_ids),
             "metrics": list(sources),
             "sources": list(sources.values()),
+            "prefixes": [prefixes.get(metric) for metric in sources],
             "first": first,
             "end": end,
             **_span_bounds(spans),

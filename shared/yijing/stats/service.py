@@ -347,6 +347,7 @@ async def overview(session: AsyncSession, reach: Reach, period: Period) -> Overv
         sources,
         {name: (span.start, span.end) for name, span in spans.items()},
         covered=(CURRENT, "yoy", "mom"),
+        prefixes={"incidents": "class:"},  # each incident once: by its one class
     )
     figures = []
     for metric, label_zh, label_en in HEADLINES:

@@ -118,7 +118,9 @@ async def read_import(reader: Reader, actor: Actor, import_id: uuid.UUID) -> Imp
     upload = await repository.read_import(reader, import_id, _import_reach(actor))
     if upload is None:
         raise ImportNotFound(f"no incident import {import_id}", zh=f"未找到警情导入记录 {import_id}")
-    run = await jobs_repository.read(reader, upload.job_run_id) if upload.job_run_id else None
+    run = None
+    if upload.job_run_id is not None:  # the upload's reach is checked: its run is read wherever it ran
+        run = await jobs_repository.read(reader, upload.job_run_id, StationScope.everywhere())
     return ImportRead.of(upload, JobRead.of(run) if run else None)
 
 

@@ -3,10 +3,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from yijing.access import StationScope
 from yijing.ids import utcnow
 from yijing.jobs.models import JobRun, JobStatus
 from yijing.kit import repository as kit
@@ -29,10 +30,10 @@ SHOWN = (
 _SHOWN = select(*SHOWN)  # built once: a select of many columns costs more to build than to run
 
 
-async def read(reader: Reader, run_id: uuid.UUID, *reach: ColumnElement[bool]) -> LeanRow | None:
-    """A run as its read model shows it, if ``reach`` holds for it (lean: see
-    :func:`yijing.kit.repository.read`)."""
-    return await kit.read(reader, _SHOWN.where(*reach), JobRun.id, run_id)
+async def read(reader: Reader, run_id: uuid.UUID, scope: StationScope) -> LeanRow | None:
+    """A run as its read model shows it, if it ran for a station within ``scope`` (one of no station: for
+    county-wide callers only). Lean, its statement built once per scope (:func:`kit.read_within`)."""
+    return await kit.read_within(reader, _SHOWN, JobRun, run_id, scope)
 
 
 async def lock_for_execution(session: AsyncSession, run_id: uuid.UUID) -> None:

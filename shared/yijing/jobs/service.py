@@ -73,7 +73,7 @@ async def request_run(
 
 async def read_run(reader: Reader, actor: Actor, run_id: uuid.UUID) -> JobRead:
     """A run within the caller's reach, as its read model (read lean)."""
-    row = await repository.read(reader, run_id, actor.scope.clause(JobRun.station_id))
+    row = await repository.read(reader, run_id, actor.scope)
     if row is None:
         raise JobRunNotFound(f"no job run {run_id}", zh=f"未找到任务运行记录 {run_id}")
     return JobRead.of(row)

@@ -154,9 +154,8 @@ async def test_handoff_notices_go_out_once_a_day_before_and_at_the_handoff(
                 .order_by(col(CaptainWeek.starts_at))
             )
         ).all()
-        upcoming = weeks[
-            1
-        ]  # the world's volunteer (with an account) is the only member: every week is theirs
+        # The world's volunteer (with an account) is the only member: every week is theirs.
+        upcoming = weeks[1]
         # Within a day of its handoff, planning the world sent its reminder already: as if it had not.
         await session.execute(delete(CaptainNotice).where(col(CaptainNotice.week_id) == upcoming.id))
         await session.commit()

@@ -81,13 +81,6 @@ async def read_planned(reader: Reader, group_id: uuid.UUID, reach: ColumnElement
     return await kit.read(reader, _PLANNED.where(reach), Group.id, group_id)
 
 
-async def member_count(session: AsyncSession, group_id: uuid.UUID) -> int:
-    query = select(func.count()).where(
-        col(GroupMembership.group_id) == group_id, col(GroupMembership.left_at).is_(None)
-    )
-    return int(await session.scalar(query) or 0)
-
-
 async def group_names(session: AsyncSession, site_id: uuid.UUID) -> set[str]:
     return set((await session.scalars(select(col(Group.name)).where(col(Group.site_id) == site_id))).all())
 

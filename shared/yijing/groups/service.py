@@ -83,7 +83,8 @@ def _not_found(group_id: uuid.UUID) -> GroupNotFound:
 
 
 async def read_group(reader: Reader, actor: Actor, group_id: uuid.UUID) -> GroupRead:
-    """A group within the caller's reach, as its read model (read lean)."""
+    """A group within the caller's reach, as its read model (read lean): a get's answer, and a write's once
+    it has flushed its changes."""
     row = await repository.read(reader, group_id, group_reach(actor))
     if row is None:
         raise _not_found(group_id)
@@ -97,11 +98,6 @@ async def planned_group(reader: Reader, actor: Actor, group_id: uuid.UUID) -> Le
     if row is None:
         raise _not_found(group_id)
     return row
-
-
-async def group_read(session: AsyncSession, group: Group) -> GroupRead:
-    """The read model of a group a write has in hand."""
-    return GroupRead.of(group, await repository.member_count(session, group.id))
 
 
 async def list_groups(

@@ -461,10 +461,6 @@ async def weeks_of_captain(
     return [(week, name, group) for week, name, group in (await session.execute(query)).all()]
 
 
-async def week_start_of(session: AsyncSession, week_id: uuid.UUID) -> date | None:
-    return await session.scalar(select(col(CaptainWeek.week_start)).where(col(CaptainWeek.id) == week_id))
-
-
 # Swaps
 
 

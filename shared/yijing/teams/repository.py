@@ -9,7 +9,6 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from yijing.access import StationScope
 from yijing.identity.models import User
 from yijing.kit import repository as kit
 from yijing.kit.pagination import PageParams
@@ -62,14 +61,6 @@ async def held_by(
         .order_by(col(Site.name), col(Site.id))
     )
     return (await session.execute(query)).all()
-
-
-_SITE = select(col(Site.id), col(Site.station_id))
-
-
-async def read_site(reader: Reader, site_id: uuid.UUID, scope: StationScope) -> LeanRow | None:
-    """The site's id and station, if it is within ``scope`` (lean: a read of its team needs no more)."""
-    return await kit.read(reader, _SITE.where(scope.clause(Site.station_id)), Site.id, site_id)
 
 
 # What an assignment's read model shows (AssignmentRead), its holder's name with it.

@@ -15,8 +15,9 @@ from yijing.identity import repository as identity_repository
 from yijing.identity.errors import UserNotFound
 from yijing.ids import utcnow
 from yijing.kit.pagination import Page, PageParams, page_of
-from yijing.kit.reads import LeanRow, Reader
+from yijing.kit.reads import Reader
 from yijing.org import repository as org_repository
+from yijing.org import service as org
 from yijing.org.errors import SiteNotFound
 from yijing.org.models import Site
 from yijing.teams import repository
@@ -49,14 +50,6 @@ def _held(assignment: TeamAssignment, site_name: str) -> HeldPost:
     )  # fmt: skip
 
 
-async def _site_in_reach(reader: Reader, actor: Actor, site_id: uuid.UUID) -> LeanRow:
-    """The site's id and station, if the caller reaches it (read lean)."""
-    site = await repository.read_site(reader, site_id, actor.scope)
-    if site is None:
-        raise SiteNotFound(f"no site {site_id}", zh=f"未找到站点 {site_id}")
-    return site
-
-
 async def _site(session: AsyncSession, actor: Actor, site_id: uuid.UUID, *, for_update: bool = False) -> Site:
     site = await org_repository.get_site(session, site_id, actor.scope, for_update=for_update)
     if site is None:
@@ -74,7 +67,7 @@ def _require_grantable(actor: Actor, post: Post) -> None:
 
 
 async def get_team(session: AsyncSession, actor: Actor, site_id: uuid.UUID, at: datetime | None) -> TeamRead:
-    site = await _site_in_reach(session, actor, site_id)
+    site = await org.read_site(session, actor, site_id)
     held = [TeamMember.of(row) for row in await repository.read_members(session, site.id, at)]
     officers = [member for member in held if member.post is Post.OFFICER]
     assistants = [member for member in held if member.post is Post.ASSISTANT]
@@ -99,7 +92,7 @@ async def get_team(session: AsyncSession, actor: Actor, site_id: uuid.UUID, at: 
 async def list_assignments(
     reader: Reader, actor: Actor, site_id: uuid.UUID, filters: AssignmentFilters, page: PageParams
 ) -> Page[AssignmentRead]:
-    site = await _site_in_reach(reader, actor, site_id)
+    site = await org.read_site(reader, actor, site_id)
     rows = await repository.list_assignments(reader, site.id, filters, page)
     return page_of(rows, page.limit, lambda row: AssignmentRead.of(row, row.name))
 

@@ -59,7 +59,7 @@ async def create_group(
     group = await service.create_group(session, actor, data)
     response.headers["Location"] = f"/api/v1/groups/{group.id}"
     set_etag(response, group.version)
-    return await service.group_read(session, group)
+    return await service.read_group(session, actor, group.id)
 
 
 @router.post(
@@ -105,7 +105,7 @@ async def update_group(
 ) -> GroupRead:
     group = await service.update_group(session, actor, group_id, data, version_of(if_match))
     set_etag(response, group.version)
-    return await service.group_read(session, group)
+    return await service.read_group(session, actor, group.id)
 
 
 @router.get(
@@ -134,7 +134,7 @@ async def add_member(
     group_id: uuid.UUID, data: MemberAdd, session: SessionDep, actor: Annotated[Actor, Depends(MANAGE)]
 ) -> GroupRead:
     membership = await service.add_member(session, actor, group_id, data.volunteer_id)
-    return await service.group_read(session, await service.get_group(session, actor, membership.group_id))
+    return await service.read_group(session, actor, membership.group_id)
 
 
 @router.post(
@@ -151,4 +151,4 @@ async def leave(
     actor: Annotated[Actor, Depends(MANAGE)],
 ) -> GroupRead:
     await service.remove_member(session, actor, group_id, volunteer_id, data.reason)
-    return await service.group_read(session, await service.get_group(session, actor, group_id))
+    return await service.read_group(session, actor, group_id)

@@ -13,6 +13,7 @@ from datetime import date
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yijing import conflicts
@@ -76,14 +77,12 @@ def _lean(row: LeanRow) -> SwapRead:
     return SwapRead.of(row, row.week_start, row.from_name, row.to_name, ZoneInfo(row.timezone))
 
 
-async def _read(session: AsyncSession, swap: CaptainSwap) -> SwapRead:
-    """The read model of a swap a write has in hand."""
-    week_start = await repository.week_start_of(session, swap.week_id)
-    assert week_start is not None
-    names = await repository.volunteer_names(session, [swap.from_volunteer_id, swap.to_volunteer_id])
-    zone = ZoneInfo(await repository.station_timezone(session, swap.station_id))
-    from_name, to_name = names.get(swap.from_volunteer_id, ""), names.get(swap.to_volunteer_id, "")
-    return SwapRead.of(swap, week_start, from_name, to_name, zone)
+async def _written(session: AsyncSession, swap_id: uuid.UUID) -> SwapRead:
+    """The read model of a swap a write has flushed (read lean, as a get reads it; the write has checked the
+    caller's reach)."""
+    row = await repository.read_swap(session, swap_id, true())
+    assert row is not None
+    return _lean(row)
 
 
 async def list_swaps(
@@ -98,23 +97,21 @@ async def list_swaps(
 
 
 async def _swap_in_reach(
-    session: AsyncSession, actor: Actor, swap_id: uuid.UUID, *, for_update: bool = False
+    session: AsyncSession, actor: Actor, swap_id: uuid.UUID
 ) -> tuple[CaptainSwap, Group]:
-    """The swap and its group, if the caller reaches them (a volunteer: swaps of their own group). With
-    ``for_update`` the group's row, then the swap's, are locked, and the swap is read afresh."""
+    """The swap and its group, if the caller reaches them (a volunteer: swaps of their own group), locked:
+    the group's row, then the swap's (read afresh)."""
     swap = await repository.swap_in_scope(session, actor.scope, swap_id)
     if swap is None:
         raise SwapNotFound(f"no captain swap {swap_id}", zh=f"未找到换班申请 {swap_id}")
     try:
-        group = await groups.get_group(session, actor, swap.group_id, for_update=for_update)
+        group = await groups.get_group(session, actor, swap.group_id, for_update=True)
     except GroupNotFound:
         raise SwapNotFound(f"no captain swap {swap_id}", zh=f"未找到换班申请 {swap_id}") from None
-    if for_update:
-        locked = await repository.lock_swap(session, swap_id)
-        if locked is None:  # its week was removed meanwhile (the swap went with it)
-            raise SwapNotFound(f"no captain swap {swap_id}", zh=f"未找到换班申请 {swap_id}")
-        swap = locked
-    return swap, group
+    locked = await repository.lock_swap(session, swap_id)
+    if locked is None:  # its week was removed meanwhile (the swap went with it)
+        raise SwapNotFound(f"no captain swap {swap_id}", zh=f"未找到换班申请 {swap_id}")
+    return locked, group
 
 
 async def get_swap(session: AsyncSession, actor: Actor, swap_id: uuid.UUID) -> SwapRead:
@@ -213,14 +210,13 @@ async def request_swap(
         created_at=now,
     )
     await conflicts.add(session, swap)  # an open swap of the week committed meanwhile: SwapAlreadyOpen
-    names = await repository.volunteer_names(session, [week.volunteer_id])
+    read = await _written(session, swap.id)
     await _tell(
         session,
         target.id,
         "captain.swap_requested",
         "有队员请您代任义警队长",
-        f"{group.name}：{names.get(week.volunteer_id, '')}请您接任 {week_start:%Y-%m-%d} 起一周的队长。"
-        f"理由：{reason}",
+        f"{group.name}：{read.from_name}请您接任 {week_start:%Y-%m-%d} 起一周的队长。理由：{reason}",
         swap,
     )
     await audit.record(
@@ -237,7 +233,7 @@ async def request_swap(
             "reason": reason,
         },
     )
-    return await _read(session, swap)
+    return read
 
 
 async def create_swap(session: AsyncSession, actor: Actor, group_id: uuid.UUID, data: SwapCreate) -> SwapRead:
@@ -253,7 +249,7 @@ async def _decidable(
     """The swap, locked, and the status the action leads to, if the swap is open and unexpired and the
     caller may take the action: staff, or the volunteer on its side (the member asked accepts and declines,
     the captain who asked cancels)."""
-    swap, group = await _swap_in_reach(session, actor, swap_id, for_update=True)
+    swap, group = await _swap_in_reach(session, actor, swap_id)
     status = LIFECYCLE.require(swap.status, action)
     if swap.expires_at <= utcnow():
         swap.status = SwapStatus.EXPIRED
@@ -326,7 +322,7 @@ async def take_action(
     _decide(swap, actor, status)
     await session.flush()
     note = data.note if data is not None else None
-    read = await _read(session, swap)
+    read = await _written(session, swap.id)
     said = f"说明：{note}" if note else ""
     week_start = f"{read.week_start:%Y-%m-%d}"
     if action is SwapAction.DECLINE:

@@ -9,6 +9,7 @@ from sqlmodel import col
 
 from tests.disputes.test_disputes import report
 from tests.disputes.test_lifecycle import act
+from tests.world import suspend_volunteer
 from yijing.access import Role
 from yijing.disputes.models import Dispute, DisputeEvent, DisputeFollowup, DisputeMediator, DisputeParty
 from yijing.disputes.schemas import DisputeEventRead, DisputeRead, FollowupRead, MediatorRead, PartyRead
@@ -145,3 +146,32 @@ async def test_a_pages_parties_and_mediators_are_each_disputes_own(client, world
             (m["volunteer_id"], m["user_id"]) for m in dispute["mediators"]
         ]
         assert item == dispute
+
+
+async def test_a_suspended_volunteer_reads_the_history_of_their_own_reports_only(
+    client, world, session_factory
+):
+    """Suspended, a volunteer keeps their own reports (the world's dispute) but not their site's others."""
+    assert world.own.dispute is not None
+    own_report = world.own.dispute.id
+    officers = (await report(client, world))["id"]
+    volunteer = world.headers(Role.VOLUNTEER)
+    for dispute_id in (own_report, officers):
+        for path in ("/events", "/followups"):
+            response = await client.get(f"{DISPUTES}/{dispute_id}{path}", headers=volunteer)
+            assert response.status_code == 200, (dispute_id, path)
+    await suspend_volunteer(session_factory, world.own.volunteer.id)
+    for path in ("/events", "/followups"):
+        response = await client.get(f"{DISPUTES}/{own_report}{path}", headers=volunteer)
+        assert response.status_code == 200, path
+        response = await client.get(f"{DISPUTES}/{officers}{path}", headers=volunteer)
+        assert (response.status_code, response.json()["code"]) == (404, "dispute_not_found"), path
+
+
+async def test_revealing_another_stations_dispute_is_not_found_not_forbidden(client, world):
+    """Reach is decided first: whether the role may reveal is never said of a dispute out of reach."""
+    assert world.other.dispute is not None
+    url = f"{DISPUTES}/{world.other.dispute.id}?reveal=personal_data"
+    for role in (Role.OFFICER, Role.LEADER, Role.VOLUNTEER, Role.ASSISTANT):
+        response = await client.get(url, headers=world.headers(role))
+        assert (response.status_code, response.json()["code"]) == (404, "dispute_not_found"), role

@@ -47,6 +47,25 @@ async def test_a_lean_read_within_a_scope_finds_a_record_only_within_it(world, s
         )
 
 
+async def test_whether_a_record_is_within_reach_is_read_by_its_id_alone(world, session_factory):
+    """``reaches``: a record out of reach is as one that does not exist; its select is built once a model."""
+    own_hazard, other_hazard = world.own.hazard, world.other.hazard
+    assert own_hazard is not None
+    assert other_hazard is not None
+    own = StationScope(frozenset({world.own.station.id}))
+    async with session_factory() as session:
+        for scope in (own, StationScope.everywhere(), StationScope.nowhere()):
+            for hazard in (own_hazard, other_hazard):
+                reach = scope.clause(Hazard.station_id)
+                assert await kit.reaches(session, Hazard, hazard.id, reach) == scope.reaches(
+                    hazard.station_id
+                )
+        everywhere = StationScope.everywhere().clause(Hazard.station_id)
+        assert not await kit.reaches(session, Hazard, world.own.station.id, everywhere)  # no such hazard
+        assert await kit.reaches(session, Station, world.other.station.id, col(Station.id).is_not(None))
+    assert kit._ids(Hazard) is kit._ids(Hazard)
+
+
 async def page_ids(session, page: PageParams, *, newest_first: bool = False) -> tuple[list, str | None]:
     rows = await kit.fetch_page(session, select(Station), Station.id, page, newest_first=newest_first)
     result = page_of(rows, page.limit, lambda station: station.id)

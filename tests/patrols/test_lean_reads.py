@@ -7,7 +7,7 @@ from tests.patrols.test_checkins import plan, scan, send
 from tests.patrols.test_logs import entry, under_way, write
 from tests.patrols.test_plans import plan_body
 from tests.patrols.test_routes import add_checkpoint, new_route, route_url
-from tests.world import World, png
+from tests.world import World, png, suspend_volunteer
 from yijing.access import Role
 
 PATROLS = "/api/v1/patrols"
@@ -94,3 +94,24 @@ async def test_a_patrol_out_of_reach_is_not_found_for_its_log_and_check_ins(clie
         f"{PATROLS}/{patrol['id']}/logs/{patrol['id']}", headers=world.headers(Role.OFFICER)
     )
     assert (missing.status_code, missing.json()["code"]) == (404, "patrol_log_not_found")
+
+
+async def test_a_volunteer_out_of_the_patrols_reach_is_not_found_for_its_log_and_check_ins(
+    client, world, session_factory
+):
+    """Another station's volunteer never reaches the patrol; its own member, once suspended, no longer does
+    (a volunteer's reach rests on their being active)."""
+    patrol = await under_way(client, world)
+    log = (await write(client, world, patrol, entry())).json()
+    paths = [f"{PATROLS}/{patrol['id']}{path}" for path in ("/logs", f"/logs/{log['id']}", "/checkins")]
+
+    async def answers(headers: dict[str, str]) -> list[tuple[int, str | None]]:
+        responses = [await client.get(path, headers=headers) for path in paths]
+        return [(response.status_code, response.json().get("code")) for response in responses]
+
+    member = world.headers(Role.VOLUNTEER)
+    assert await answers(member) == [(200, None)] * 3
+    not_found = [(404, "patrol_not_found")] * 3
+    assert await answers(world.headers(Role.VOLUNTEER, place="other")) == not_found
+    await suspend_volunteer(session_factory, world.own.volunteer.id)
+    assert await answers(member) == not_found

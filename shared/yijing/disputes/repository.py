@@ -84,11 +84,6 @@ async def read(reader: Reader, dispute_id: uuid.UUID, reach: ColumnElement[bool]
     return await kit.read(reader, _SHOWN.where(reach), Dispute.id, dispute_id)
 
 
-async def reaches(reader: Reader, dispute_id: uuid.UUID, reach: ColumnElement[bool]) -> bool:
-    """Whether the dispute is within reach (before reading its history or visits)."""
-    return await kit.read(reader, select(col(Dispute.id)).where(reach), Dispute.id, dispute_id) is not None
-
-
 async def list_disputes(
     reader: Reader, reach: ColumnElement[bool], filters: DisputeFilters, page: PageParams
 ) -> list[LeanRow]:

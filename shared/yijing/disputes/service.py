@@ -61,6 +61,7 @@ from yijing.disputes.schemas import (
 )
 from yijing.errors import ClientIdTaken, Forbidden, InvalidInput, check_version
 from yijing.ids import CLOCK_SKEW, OFFLINE_AT_MOST, new_id, utcnow
+from yijing.kit import repository as kit
 from yijing.kit.lifecycle import Lifecycle
 from yijing.kit.pagination import Page, PageParams, page_of
 from yijing.kit.reads import LeanRow, Reader
@@ -216,18 +217,18 @@ async def list_disputes(
     )
 
 
-async def _check_reached(reader: Reader, actor: Actor, dispute_id: uuid.UUID) -> None:
-    if not await repository.reaches(reader, dispute_id, await dispute_reach(reader, actor)):
+async def _check_reach(reader: Reader, actor: Actor, dispute_id: uuid.UUID) -> None:
+    if not await kit.reaches(reader, Dispute, dispute_id, await dispute_reach(reader, actor)):
         raise _not_found(dispute_id)
 
 
 async def history(reader: Reader, actor: Actor, dispute_id: uuid.UUID) -> list[DisputeEventRead]:
-    await _check_reached(reader, actor, dispute_id)
+    await _check_reach(reader, actor, dispute_id)
     return [DisputeEventRead.of(event) for event in await repository.events(reader, dispute_id)]
 
 
 async def followups(reader: Reader, actor: Actor, dispute_id: uuid.UUID) -> list[FollowupRead]:
-    await _check_reached(reader, actor, dispute_id)
+    await _check_reach(reader, actor, dispute_id)
     return [FollowupRead.of(followup) for followup in await repository.followups(reader, dispute_id)]
 
 

@@ -31,7 +31,7 @@ from yijing.kit import reads
 from yijing.kit.pagination import PageParams, decode_cursor
 from yijing.kit.reads import LeanRow
 
-__all__ = ["equal", "fetch_page", "get", "keyset", "one", "read", "read_page", "save", "save_all"]
+__all__ = ["equal", "fetch_page", "get", "keyset", "one", "reaches", "read", "read_page", "save", "save_all"]
 
 M = TypeVar("M", bound=SQLModel)
 Columns = TypeVarTuple("Columns")
@@ -119,6 +119,23 @@ async def read(
     no identity map, no result processing, for a read model built without re-validation."""
     rows = await reads.mappings(reader, query.where(col(id_column) == record_id))
     return rows[0] if rows else None
+
+
+@lru_cache(maxsize=64)
+def _ids(model: type[SQLModel]) -> tuple[Select[tuple[uuid.UUID]], Any]:
+    [id_column] = inspect(model).primary_key
+    return select(id_column), id_column
+
+
+async def reaches(
+    reader: reads.Reader, model: type[SQLModel], record_id: uuid.UUID, reach: ColumnElement[bool]
+) -> bool:
+    """Whether the ``model`` record with that id exists within ``reach``, read lean (its id only): for a read
+    of the rows that hang off a record (a patrol's log, a dispute's history), which would otherwise answer
+    an empty list for a record out of reach instead of its 404. The select of the id is built once a
+    model."""
+    query, id_column = _ids(model)
+    return await read(reader, query.where(reach), id_column, record_id) is not None
 
 
 @lru_cache(maxsize=1024)

@@ -65,11 +65,6 @@ async def read(reader: Reader, patrol_id: uuid.UUID, reach: ColumnElement[bool])
     return await kit.read(reader, _SHOWN.where(reach), Patrol.id, patrol_id)
 
 
-async def reaches(reader: Reader, patrol_id: uuid.UUID, reach: ColumnElement[bool]) -> bool:
-    """Whether the patrol exists within reach (read lean: all a read of its check-ins or log needs)."""
-    return bool(await mappings(reader, select(col(Patrol.id)).where(reach, col(Patrol.id) == patrol_id)))
-
-
 async def list_patrols(
     reader: Reader, reach: ColumnElement[bool], filters: PatrolFilters, page: PageParams
 ) -> list[LeanRow]:

@@ -23,6 +23,7 @@ from yijing.audit import service as audit
 from yijing.errors import Forbidden, InvalidInput, check_version
 from yijing.groups import repository as groups_repository
 from yijing.ids import utcnow
+from yijing.kit import repository as kit
 from yijing.kit.lifecycle import Lifecycle
 from yijing.kit.pagination import Page, PageParams, page_of
 from yijing.kit.reads import LeanRow, Reader
@@ -143,7 +144,7 @@ async def read_patrol(reader: Reader, actor: Actor, patrol_id: uuid.UUID) -> Pat
 
 async def check_reach(reader: Reader, actor: Actor, patrol_id: uuid.UUID) -> None:
     """404 unless the patrol is within the caller's reach (read lean: for reads of its check-ins or log)."""
-    if not await repository.reaches(reader, patrol_id, await patrol_reach(reader, actor)):
+    if not await kit.reaches(reader, Patrol, patrol_id, await patrol_reach(reader, actor)):
         raise _not_found(patrol_id)
 
 

@@ -67,12 +67,6 @@ SHOWN = (
     col(Training.updated_at),
 )  # fmt: skip
 _SHOWN = select(*SHOWN)  # built once: a select of many columns costs more to build than to run
-_ID = select(col(Training.id))  # whether one is within reach: its id says it
-
-
-async def within_reach(reader: Reader, training_id: uuid.UUID, reach: ColumnElement[bool]) -> bool:
-    """Whether the training exists within ``reach`` (read lean: its id only)."""
-    return await kit.read(reader, _ID.where(reach), Training.id, training_id) is not None
 
 
 async def read(reader: Reader, training_id: uuid.UUID, reach: ColumnElement[bool]) -> LeanRow | None:

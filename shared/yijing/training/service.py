@@ -24,6 +24,7 @@ from yijing.access import Actor, Role, StationScope
 from yijing.audit import service as audit
 from yijing.errors import Forbidden, InvalidInput, check_version
 from yijing.ids import utcnow
+from yijing.kit import repository as kit
 from yijing.kit.pagination import Page, PageParams, page_of
 from yijing.kit.reads import LeanRow, Reader
 from yijing.kit.versions import apply_changes
@@ -339,7 +340,7 @@ async def list_attendance(
     reader: Reader, actor: Actor, training_id: uuid.UUID, filters: AttendanceFilters
 ) -> list[AttendanceRead]:
     """Staff see every row; a volunteer only their own (read lean)."""
-    if not await repository.within_reach(reader, training_id, await training_reach(reader, actor)):
+    if not await kit.reaches(reader, Training, training_id, await training_reach(reader, actor)):
         raise TrainingNotFound(f"no training {training_id}", zh=f"未找到培训 {training_id}")
     only = None
     if actor.role is Role.VOLUNTEER:

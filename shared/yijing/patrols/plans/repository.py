@@ -49,8 +49,8 @@ _SHOWN = select(*SHOWN)  # built once: a select of many columns costs more to bu
 
 
 async def read(reader: Reader, plan_id: uuid.UUID, scope: StationScope) -> LeanRow | None:
-    """A plan as its read model shows it (lean: see :func:`yijing.kit.repository.read`)."""
-    return await kit.read(reader, _SHOWN.where(scope.clause(PatrolPlan.station_id)), PatrolPlan.id, plan_id)
+    """A plan as its read model shows it (lean: see :func:`yijing.kit.repository.read_within`)."""
+    return await kit.read_within(reader, _SHOWN, PatrolPlan, plan_id, scope)
 
 
 async def list_plans(

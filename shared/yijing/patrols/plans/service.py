@@ -121,11 +121,15 @@ async def _record(
 # Reading
 
 
+def _not_found(plan_id: uuid.UUID) -> PatrolPlanNotFound:
+    return PatrolPlanNotFound(f"no patrol plan {plan_id}", zh=f"未找到巡防计划 {plan_id}")
+
+
 async def read_plan(reader: Reader, actor: Actor, plan_id: uuid.UUID) -> PatrolPlanDetail:
     """A plan within the caller's reach, with its members and next patrols (read lean)."""
     row = await repository.read(reader, plan_id, actor.scope)
     if row is None:
-        raise PatrolPlanNotFound(f"no patrol plan {plan_id}", zh=f"未找到巡防计划 {plan_id}")
+        raise _not_found(plan_id)
     return await detail(reader, row)
 
 
@@ -289,7 +293,7 @@ async def _plan_to_change(
     is checked."""
     plan = await repository.get(session, plan_id, actor.scope, for_update=True)
     if plan is None:
-        raise PatrolPlanNotFound(f"no patrol plan {plan_id}", zh=f"未找到巡防计划 {plan_id}")
+        raise _not_found(plan_id)
     check_version(plan.version, expected_version)
     return plan
 

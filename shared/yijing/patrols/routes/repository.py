@@ -37,10 +37,8 @@ _SHOWN = select(*SHOWN)  # built once: a select of many columns costs more to bu
 
 
 async def read(reader: Reader, route_id: uuid.UUID, scope: StationScope) -> LeanRow | None:
-    """A route as its read model shows it (lean: see :func:`yijing.kit.repository.read`)."""
-    return await kit.read(
-        reader, _SHOWN.where(scope.clause(PatrolRoute.station_id)), PatrolRoute.id, route_id
-    )
+    """A route as its read model shows it (lean: see :func:`yijing.kit.repository.read_within`)."""
+    return await kit.read_within(reader, _SHOWN, PatrolRoute, route_id, scope)
 
 
 async def list_routes(

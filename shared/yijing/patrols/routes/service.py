@@ -106,11 +106,15 @@ async def _record(
 # Routes
 
 
+def _not_found(route_id: uuid.UUID) -> PatrolRouteNotFound:
+    return PatrolRouteNotFound(f"no patrol route {route_id}", zh=f"未找到巡防路线 {route_id}")
+
+
 async def read_route(reader: Reader, actor: Actor, route_id: uuid.UUID) -> PatrolRouteDetail:
     """A route within the caller's reach, with its checkpoints (read lean)."""
     row = await repository.read(reader, route_id, actor.scope)
     if row is None:
-        raise PatrolRouteNotFound(f"no patrol route {route_id}", zh=f"未找到巡防路线 {route_id}")
+        raise _not_found(route_id)
     return await detail(reader, actor, row)
 
 
@@ -128,7 +132,7 @@ async def _route_to_change(
     checkpoints are changed under its lock too, so that retiring it and adding to it never cross)."""
     route = await repository.get_route(session, route_id, actor.scope, for_update=True)
     if route is None:
-        raise PatrolRouteNotFound(f"no patrol route {route_id}", zh=f"未找到巡防路线 {route_id}")
+        raise _not_found(route_id)
     check_version(route.version, expected_version)
     return route
 

@@ -168,9 +168,10 @@ async def read_page(
     page: PageParams,
     *,
     newest_first: bool = False,
+    by: Any = None,
 ) -> list[LeanRow]:
     """The lean read of one page (see :func:`keyset` and :func:`read`)."""
-    return await reads.mappings(reader, keyset(query, id_column, page, newest_first=newest_first))
+    return await reads.mappings(reader, keyset(query, id_column, page, newest_first=newest_first, by=by))
 
 
 async def fetch_page(

@@ -36,18 +36,6 @@ async def get(
     return await kit.get(session, Training, training_id, reach, for_update=for_update)
 
 
-_VOLUNTEER_OF = select(col(Volunteer.id)).where(col(Volunteer.user_id) == bindparam("user_id"))
-
-
-async def volunteer_of(reader: Reader, user_id: uuid.UUID | None) -> uuid.UUID | None:
-    """The account's volunteer record, whatever its status (a suspended volunteer still sees the trainings
-    they were enrolled in), read lean."""
-    if user_id is None:
-        return None
-    rows = await mappings(reader, _VOLUNTEER_OF, user_id=user_id)
-    return rows[0].id if rows else None
-
-
 def enrolled(volunteer_id: uuid.UUID) -> ColumnElement[bool]:
     """The condition for the trainings the volunteer is enrolled in."""
     return exists().where(
@@ -99,7 +87,7 @@ async def list_trainings(
     if filters.starts_before is not None:
         conditions.append(col(Training.starts_at) < filters.starts_before)
     query = _SHOWN.where(reach, *conditions)
-    return await mappings(reader, kit.keyset(query, Training.id, page, by=Training.starts_at))
+    return await kit.read_page(reader, query, Training.id, page, by=Training.starts_at)
 
 
 # Audiences and enrolment counts of a page of trainings (or of one): one lean query each, whatever the

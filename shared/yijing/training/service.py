@@ -100,11 +100,21 @@ async def detail(reader: Reader, training: Training | LeanRow) -> TrainingRead:
 
 async def training_reach(reader: Reader, actor: Actor) -> ColumnElement[bool]:
     """The SQL condition for the trainings the caller may see."""
+    return _reach(actor, await _own_volunteer(reader, actor))
+
+
+async def _own_volunteer(reader: Reader, actor: Actor) -> uuid.UUID | None:
+    """A volunteer caller's record, whatever its status now (a suspended volunteer still sees the trainings
+    they were enrolled in); None for anyone else."""
+    if actor.role is not Role.VOLUNTEER:
+        return None
+    return await volunteers_repository.volunteer_id_of(reader, actor.user_id)
+
+
+def _reach(actor: Actor, volunteer_id: uuid.UUID | None) -> ColumnElement[bool]:
     clause = actor.scope.clause(Training.station_id)
     if actor.role is not Role.VOLUNTEER:
         return clause
-    # Whatever their status now: a suspended volunteer still sees the trainings they were enrolled in.
-    volunteer_id = await repository.volunteer_of(reader, actor.user_id)
     if volunteer_id is None:
         return false()
     return and_(clause, repository.enrolled(volunteer_id))
@@ -340,13 +350,10 @@ async def list_attendance(
     reader: Reader, actor: Actor, training_id: uuid.UUID, filters: AttendanceFilters
 ) -> list[AttendanceRead]:
     """Staff see every row; a volunteer only their own (read lean)."""
-    if not await kit.reaches(reader, Training, training_id, await training_reach(reader, actor)):
+    volunteer_id = await _own_volunteer(reader, actor)
+    if not await kit.reaches(reader, Training, training_id, _reach(actor, volunteer_id)):
         raise TrainingNotFound(f"no training {training_id}", zh=f"未找到培训 {training_id}")
-    only = None
-    if actor.role is Role.VOLUNTEER:
-        only = await repository.volunteer_of(reader, actor.user_id)
-        assert only is not None  # their reach holds only trainings they are enrolled in
-    rows = await repository.attendance_rows(reader, training_id, filters, only)
+    rows = await repository.attendance_rows(reader, training_id, filters, volunteer_id)
     return [AttendanceRead.of(row, row.volunteer_name) for row in rows]
 
 

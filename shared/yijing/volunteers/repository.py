@@ -64,6 +64,17 @@ async def active_volunteer_of(reader: Reader, user_id: uuid.UUID | None) -> Acti
     return ActiveVolunteer(**rows[0]) if rows else None
 
 
+_VOLUNTEER_ID = select(col(Volunteer.id)).where(col(Volunteer.user_id) == bindparam("user_id"))
+
+
+async def volunteer_id_of(reader: Reader, user_id: uuid.UUID | None) -> uuid.UUID | None:
+    """The account's volunteer record's id, whatever its status (read lean)."""
+    if user_id is None:
+        return None
+    rows = await mappings(reader, _VOLUNTEER_ID, user_id=user_id)
+    return rows[0].id if rows else None
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
